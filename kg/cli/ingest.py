@@ -1,0 +1,158 @@
+"""`modelkg ingest` and `modelkg validate`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kg.cli.common import BaseIriOption, StoreOption, console, err_console
+from kg.ingest.pipeline import IngestSummary, ingest
+from kg.ingest.reader import read_source
+from kg.ingest.sources import discover_all
+from kg.iris import IriMinter
+from kg.store import open_store
+from kg.validate import ENGINES, validate_models
+
+__all__ = ["ingest_command", "validate_command"]
+
+
+def ingest_command(
+    sources: Annotated[
+        list[str],
+        typer.Argument(
+            help="Config files, model folders, folders of model folders, HF caches, or hub ids "
+            "(org/name) found in the local HF cache.",
+            show_default=False,
+        ),
+    ],
+    store: StoreOption = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Reject a model on any SHACL finding (warnings too, e.g. an unknown model type), "
+            "and write nothing if anything is rejected.",
+        ),
+    ] = False,
+    hub_id: Annotated[
+        str | None,
+        typer.Option("--hub-id", help="Hub id for a single config file or model folder."),
+    ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help=f"SHACL engine: {' or '.join(ENGINES)}.")
+    ] = "compiled",
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Reader processes (default: 2, or 1 core).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary line.")] = False,
+    base_iri: BaseIriOption = None,
+) -> None:
+    """Ingest HuggingFace model metadata into the store, validated against the SHACL shapes.
+
+    Every model becomes one named graph, replaced in one transaction on re-ingest; unchanged
+    sources are skipped. A bad model is reported with its file and field and leaves the store
+    untouched; the others go on (unless --strict). Exit code 1 when anything was rejected.
+
+    Example:
+
+        modelkg ingest ~/.cache/huggingface/hub examples/models openai-community/gpt2
+    """
+    kg_store = open_store(store)
+    ids = IriMinter.from_environment(base_iri)
+    found = discover_all(sources, hub_id=hub_id)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet or len(found.sources) < 2,
+    ) as progress:
+        task = progress.add_task("ingesting", total=len(found.sources))
+        summary = ingest(
+            sources,
+            kg_store,
+            strict=strict,
+            ids=ids,
+            engine=engine,
+            workers=workers,
+            discovery=found,
+            on_progress=lambda n: progress.advance(task, n),
+        )
+    kg_store.close()
+    _print_summary(summary, quiet=quiet)
+    if summary.rejected:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: IngestSummary, *, quiet: bool) -> None:
+    if not quiet:
+        for name, warning in summary.warnings:
+            err_console.print(f"[yellow]warning[/] {escape(name)}: {escape(warning)}")
+        for note in summary.notes:
+            err_console.print(f"[blue]note[/] {escape(note)}")
+        for name, reason in summary.rejected:
+            err_console.print(f"[red]rejected[/] {escape(name)}: {escape(reason)}")
+    console.print(
+        f"ingested {len(summary.ingested)}, updated {len(summary.updated)}, "
+        f"unchanged {len(summary.unchanged)}, rejected {len(summary.rejected)} "
+        f"({summary.triples} triples written, {len(summary.warnings)} warnings)"
+    )
+
+
+def validate_command(
+    sources: Annotated[
+        list[str], typer.Argument(help="What `ingest` takes: files, folders, caches, hub ids.")
+    ],
+    engine: Annotated[
+        str, typer.Option("--engine", help=f"SHACL engine: {' or '.join(ENGINES)}.")
+    ] = "compiled",
+    base_iri: BaseIriOption = None,
+) -> None:
+    """Check models against the SHACL shapes and print the report; writes nothing.
+
+    Exit code 1 when a model has a violation (or cannot be read at all).
+
+    Example:
+
+        modelkg validate ../shared/corpus/hf/openai-community__gpt2 --engine pyshacl
+    """
+    ids = IriMinter.from_environment(base_iri)
+    found = discover_all(sources)
+    failed = False
+    table = Table("model", "severity", "where", "finding", show_lines=False)
+    for name, error in found.problems:
+        failed = True
+        table.add_row(escape(name), "[red]error[/]", "", escape(str(error)))
+    graphs = []
+    for source in found.sources:
+        try:
+            graphs.append(read_source(source, ids))
+        except ValueError as exc:
+            failed = True
+            table.add_row(escape(source.display), "[red]error[/]", "", escape(str(exc)))
+    checked = 0
+    for graph, results in zip(graphs, validate_models(graphs, engine), strict=True):
+        checked += 1
+        for warning in graph.warnings:
+            table.add_row(escape(graph.source.display), "[yellow]warning[/]", "", escape(warning))
+        for result in results:
+            failed |= result.severity == "Violation"
+            colour = "red" if result.severity == "Violation" else "yellow"
+            where = f"{result.source_file}: {result.source_key}" if result.source_file else ""
+            table.add_row(
+                escape(graph.source.display),
+                f"[{colour}]{result.severity.lower()}[/]",
+                escape(where),
+                escape(f"{result.message} [{result.path or ''}] value={result.value}"),
+            )
+    if table.row_count:
+        console.print(table)
+    console.print(f"checked {checked} model(s) with {engine}: {'violations found' if failed else 'conforms'}")
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,87 @@
+"""The `modelkg` entry point: commands, and the one place errors become exit codes.
+
+Exit codes: 0 success, 1 a user error with a message (bad input, rejected model), 2 usage.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+from rich.markup import escape
+
+from kg import __version__
+from kg.cli.catalog import catalog_command
+from kg.cli.common import console, err_console
+from kg.cli.ingest import ingest_command, validate_command
+from kg.cli.query import export_command, query_command
+from kg.errors import ModelKGError, UsageError
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="modelkg",
+    help="ModelKG: a knowledge-graph registry for machine-learning models.\n\n"
+    "Ingest HuggingFace metadata into a SHACL-validated RDF store and query it with SPARQL.\n\n"
+    "Example: modelkg ingest ~/.cache/huggingface/hub && "
+    "modelkg query 'SELECT ?m WHERE { ?m a mkg:Model }'",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("ingest")(ingest_command)
+app.command("validate")(validate_command)
+app.command("query")(query_command)
+app.command("export")(export_command)
+app.command("catalog")(catalog_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"modelkg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """ModelKG: a knowledge-graph registry for machine-learning models."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; known errors become one line and exit 1 (usage errors exit 2)."""
+    logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        app(args=argv, standalone_mode=False)
+    except ModelKGError as exc:
+        err_console.print(f"[red]error:[/] {escape(str(exc))}")
+        if os.environ.get("MODELKG_DEBUG"):
+            raise
+        return 2 if isinstance(exc, UsageError) else 1
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except typer.Abort:
+        err_console.print("aborted")
+        return 1
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return exc.exit_code
+        raise
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""`modelkg query` and `modelkg export`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, QueryTriples, RdfFormat
+from rich.markup import escape
+from rich.table import Table
+
+from kg.cli.common import StoreOption, console
+from kg.errors import UsageError
+from kg.export import EXPORT_FORMATS, export
+from kg.store import open_store, store_location
+
+__all__ = ["export_command", "query_command"]
+
+RESULT_FORMATS = {
+    "json": QueryResultsFormat.JSON,
+    "xml": QueryResultsFormat.XML,
+    "csv": QueryResultsFormat.CSV,
+    "tsv": QueryResultsFormat.TSV,
+}
+GRAPH_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES, "nquads": RdfFormat.N_QUADS}
+
+
+def query_command(
+    sparql: Annotated[str, typer.Argument(help="The SPARQL query, or @FILE to read it from a file.")],
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="table, json, csv, tsv or xml for SELECT/ASK; turtle or ntriples for "
+            "CONSTRUCT/DESCRIBE.",
+        ),
+    ] = "table",
+    store: StoreOption = None,
+) -> None:
+    """Run a SPARQL 1.1 query over the store (the default graph is the union of all graphs).
+
+    The usual prefixes (mkg:, schema:, fair4ml:, prov:, rdf:, rdfs:, xsd:, owl:, sh:) are
+    predeclared.
+
+    Example:
+
+        modelkg query 'SELECT ?m ?h WHERE { ?m mkg:hiddenSize ?h } ORDER BY ?m' --format csv
+    """
+    if sparql.startswith("@"):
+        sparql = Path(sparql[1:]).read_text(encoding="utf-8")
+    kg_store = open_store(store_location(store), read_only=True)
+    result = kg_store.query(sparql)
+    if isinstance(result, QueryTriples):
+        if fmt not in GRAPH_FORMATS:
+            raise UsageError(
+                f"a CONSTRUCT/DESCRIBE result cannot be written as `{fmt}`",
+                expected=" or ".join(GRAPH_FORMATS),
+            )
+        sys.stdout.buffer.write(result.serialize(format=GRAPH_FORMATS[fmt]) or b"")
+        return
+    if fmt == "table":
+        _print_table(result)
+        return
+    if fmt not in RESULT_FORMATS:
+        raise UsageError(
+            f"SELECT/ASK results cannot be written as `{fmt}`",
+            expected="table, " + ", ".join(RESULT_FORMATS),
+        )
+    sys.stdout.buffer.write(result.serialize(format=RESULT_FORMATS[fmt]) or b"")
+    sys.stdout.buffer.write(b"\n")
+
+
+def _print_table(result: QuerySolutions | QueryBoolean) -> None:
+    if isinstance(result, QueryBoolean):
+        console.print("true" if result else "false")
+        return
+    names = [v.value for v in result.variables]
+    table = Table(*names)
+    for row in result:
+        table.add_row(*(escape(_show(row[name])) for name in names))
+    console.print(table)
+    console.print(f"{table.row_count} row(s)")
+
+
+def _show(term: object) -> str:
+    if term is None:
+        return ""
+    value = getattr(term, "value", None)
+    return str(value) if value is not None else str(term)
+
+
+def export_command(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help=f"One of {', '.join(EXPORT_FORMATS)}.")
+    ] = "turtle",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    include_ontology: Annotated[
+        bool, typer.Option("--include-ontology", help="Also export the ontology and shapes graphs.")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """Export the registry: Turtle, N-Quads (every named graph) or JSON-LD (schema.org/FAIR4ML).
+
+    Example:
+
+        modelkg export --format jsonld -o registry.jsonld
+    """
+    kg_store = open_store(store_location(store), read_only=True)
+    data = export(kg_store, fmt, include_ontology=include_ontology)
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        tmp = output.with_name(output.name + ".tmp")
+        tmp.write_bytes(data)
+        tmp.replace(output)
+        console.print(f"wrote {len(data):,} bytes to {output}")

@@ -1,0 +1,145 @@
+"""Every error ModelKG raises on purpose, in one tree.
+
+Each carries what a user needs to act: the `path` of the file, the `field` inside it, what was
+`expected`, and a `hint` on how to fix it. The CLI maps them to exit codes in one place
+(`kg.cli.main`), the HTTP layer to status codes in one place.
+
+    ModelKGError
+    ├── InputError (ValueError)            bad input: nothing was written
+    │   ├── SourceNotFoundError (FileNotFoundError)
+    │   ├── FileTooLargeError
+    │   ├── EncodingError
+    │   ├── JSONSyntaxError                malformed JSON, with line and column
+    │   ├── ConfigError                    a value of the wrong type or shape
+    │   ├── ModelCardError                 broken YAML front matter
+    │   ├── CacheError                     broken HF cache entries
+    │   └── ShapeViolation                 SHACL violations of a model's graph
+    ├── QueryError (ValueError)            bad SPARQL, with line and column
+    ├── UsageError (ValueError)            a bad option value (format, engine, ...)
+    └── StoreError (OSError)               the store cannot be opened or written
+
+>>> err = ConfigError("expected an integer", path="m/config.json", field="hidden_size",
+...                   expected="a positive integer", hint="write 768, not \\"big\\"")
+>>> print(err)
+m/config.json: field `hidden_size`: expected an integer (expected a positive integer; \
+write 768, not "big")
+>>> isinstance(err, ValueError)
+True
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CacheError",
+    "ConfigError",
+    "EncodingError",
+    "FileTooLargeError",
+    "InputError",
+    "JSONSyntaxError",
+    "ModelCardError",
+    "ModelKGError",
+    "QueryError",
+    "ShapeViolation",
+    "SourceNotFoundError",
+    "StoreError",
+    "UsageError",
+]
+
+
+class ModelKGError(Exception):
+    """Base of every error ModelKG raises on purpose."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        field: str | None = None,
+        expected: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.field = field
+        self.expected = expected
+        self.hint = hint
+
+    def __str__(self) -> str:
+        where = ""
+        if self.path:
+            where += f"{self.path}: "
+        if self.field:
+            where += f"field `{self.field}`: "
+        extra = "; ".join(
+            part for part in (f"expected {self.expected}" if self.expected else "", self.hint) if part
+        )
+        return f"{where}{self.message}" + (f" ({extra})" if extra else "")
+
+
+class InputError(ModelKGError, ValueError):
+    """Bad input: the store was not touched."""
+
+
+class SourceNotFoundError(InputError, FileNotFoundError):
+    """A path or hub id that does not exist (locally)."""
+
+
+class FileTooLargeError(InputError):
+    """A metadata file over the size cap; metadata is small, so this is almost always a mistake."""
+
+
+class EncodingError(InputError):
+    """A metadata file that is not UTF-8."""
+
+
+class JSONSyntaxError(InputError):
+    """Malformed JSON; `line` and `column` say where."""
+
+    def __init__(self, message: str, *, path: str, line: int, column: int) -> None:
+        super().__init__(
+            f"malformed JSON at line {line}, column {column}: {message}",
+            path=path,
+            hint="fix the JSON syntax (a linter such as `python -m json.tool FILE` shows it)",
+        )
+        self.line = line
+        self.column = column
+
+
+class ConfigError(InputError):
+    """A value of the wrong type or shape in a metadata file."""
+
+
+class ModelCardError(InputError):
+    """A model card whose YAML front matter cannot be read."""
+
+
+class CacheError(InputError):
+    """A HuggingFace cache entry that cannot be read (broken symlinks, partial download)."""
+
+
+class ShapeViolation(InputError):
+    """A model graph that violates the SHACL shapes; `results` holds every finding."""
+
+    def __init__(self, message: str, *, path: str | None, results: tuple[object, ...]) -> None:
+        super().__init__(message, path=path)
+        self.results = results
+
+
+class QueryError(ModelKGError, ValueError):
+    """A SPARQL query that does not parse or cannot run; `line`/`column` when known."""
+
+    def __init__(
+        self, message: str, *, line: int | None = None, column: int | None = None
+    ) -> None:
+        super().__init__(message, hint="check the SPARQL syntax near the position shown")
+        self.line = line
+        self.column = column
+
+
+class UsageError(ModelKGError, ValueError):
+    """An option value that is not one of the accepted forms."""
+
+
+class StoreError(ModelKGError, OSError):
+    """The store cannot be opened or written (locked by another process, disk full, ...)."""

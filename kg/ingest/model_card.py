@@ -1,0 +1,206 @@
+"""Read a model card (`README.md`) with huggingface_hub's own `ModelCard` classes.
+
+The YAML front matter gives license, pipeline tag, library, tags, datasets, languages, base
+models and their relation, and model-index results; the body gives a short description.
+Broken YAML is an error that names the line; a card without front matter is fine.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from huggingface_hub import ModelCardData
+from huggingface_hub.repocard import REGEX_YAML_BLOCK
+
+from kg.errors import ModelCardError
+from kg.ingest.draft import ModelDraft
+from kg.ingest.sources import is_hub_id
+from ontology.namespaces import MKG, RDF, SCHEMA
+
+__all__ = ["BASE_MODEL_RELATIONS", "read_model_card"]
+
+BASE_MODEL_RELATIONS = ("adapter", "merge", "quantized", "finetune")
+"""The Hub's values of `base_model_relation`."""
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_HUB_PREFIXES = ("https://huggingface.co/", "http://huggingface.co/", "hf.co/", "huggingface.co/")
+_MARKDOWN_NOISE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<[^>]+>|\[([^\]]*)\]\([^)]*\)")
+
+
+def _strings(draft: ModelDraft, value: Any, field: str) -> list[str]:
+    """A card field that may be one string or a list of strings."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, list):
+        kept = [str(v) for v in value if isinstance(v, str | int | float) and not isinstance(v, bool)]
+        if len(kept) != len(value):
+            draft.warn(f"README.md: `{field}` has entries that are not strings; kept {len(kept)}")
+        return [k for k in kept if k.strip()]
+    draft.warn(f"README.md: `{field}` is a {type(value).__name__}, expected a string or a list; skipped")
+    return []
+
+
+def hub_id_from_reference(reference: str) -> str | None:
+    """The hub id in a card reference (`org/name`, or its huggingface.co URL), else None.
+
+    >>> hub_id_from_reference("https://huggingface.co/budecosystem/genz-70b")
+    'budecosystem/genz-70b'
+    >>> hub_id_from_reference("/content/drive/MyDrive/model") is None
+    True
+    """
+    text = reference.strip()
+    for prefix in _HUB_PREFIXES:
+        if text.startswith(prefix):
+            text = text[len(prefix) :]
+            break
+    text = text.split("/tree/")[0].rstrip("/")
+    return text if is_hub_id(text) else None
+
+
+def parse_card(text: str, path: str) -> tuple[ModelCardData, str]:
+    """Split a card into its `ModelCardData` and its Markdown body.
+
+    This is `huggingface_hub.ModelCard`'s own parsing (its front-matter pattern and its
+    `ModelCardData` class, which reads model-index into eval results), with PyYAML's C loader:
+    the pure-Python loader it uses takes ~30 ms on a card with a large model-index.
+
+    >>> data, body = parse_card("---\\nlicense: mit\\n---\\n# Hello", "README.md")
+    >>> data.license, body.strip()
+    ('mit', '# Hello')
+    """
+    match = REGEX_YAML_BLOCK.search(text)
+    if match is None:
+        return ModelCardData(), text
+    first_line = text.count("\n", 0, match.start(2)) + 1
+    try:
+        loaded = yaml.load(match.group(2), Loader=_LOADER)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + first_line}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ModelCardError(
+            f"broken YAML front matter{where}: {problem}",
+            path=path,
+            field="front matter",
+            expected="valid YAML between the two `---` lines",
+            hint="fix the YAML (quote values that contain `:`, `#` or `[`)",
+        ) from exc
+    if loaded is None:
+        loaded = {}
+    if not isinstance(loaded, dict):
+        raise ModelCardError(
+            f"the front matter is a YAML {type(loaded).__name__}",
+            path=path,
+            field="front matter",
+            expected="a YAML mapping (key: value lines) between the two `---` lines",
+        )
+    try:
+        card_data = ModelCardData(**{str(k): v for k, v in loaded.items()}, ignore_metadata_errors=True)
+    except (TypeError, ValueError) as exc:
+        raise ModelCardError(
+            f"unreadable card metadata: {exc}", path=path, field="front matter"
+        ) from exc
+    return card_data, text[match.end() :]
+
+
+def read_model_card(draft: ModelDraft, text: str, file: str = "README.md") -> None:
+    """Add what the card says to `draft`; the base models go to `draft.facts` for lineage."""
+    path = str(draft.source.location / file)
+    card_data, body = parse_card(text, path)
+    data = vars(card_data)  # to_dict() deep-copies the whole model-index; reading needs no copy
+    model = draft.model.iri
+    for license_id in _strings(draft, data.get("license"), "license"):
+        draft.add_value(model, MKG.license, license_id)
+    if license_id_other := data.get("license_name"):
+        if isinstance(license_id_other, str):
+            draft.add_value(model, MKG.license, license_id_other)
+    for field, predicate in (("pipeline_tag", MKG.pipelineTag), ("library_name", MKG.libraryName)):
+        values = _strings(draft, data.get(field), field)
+        if values:
+            draft.add_value(model, predicate, values[0])
+            draft.facts[field] = values[0]
+    for tag in _strings(draft, data.get("tags"), "tags"):
+        draft.add_value(model, MKG.tag, tag)
+    for language in _strings(draft, data.get("language"), "language"):
+        draft.add_value(model, MKG.language, language)
+    for dataset in _strings(draft, data.get("datasets"), "datasets"):
+        dataset_id = hub_id_from_reference(dataset)
+        if dataset_id is None:
+            draft.warn(f"README.md: dataset `{dataset}` is not a hub dataset id; skipped")
+            continue
+        node = draft.ids.dataset_iri(dataset_id)
+        draft.add(model, MKG.trainedOn, node)
+        draft.add(node, RDF.type, SCHEMA.Dataset)
+        draft.add_value(node, SCHEMA.name, dataset_id)
+    bases: list[str] = []
+    for reference in _strings(draft, data.get("base_model"), "base_model"):
+        base = hub_id_from_reference(reference)
+        if base is None:
+            draft.warn(f"README.md: base_model `{reference}` is not a hub id; no lineage recorded")
+        else:
+            bases.append(base)
+    draft.facts["card_base_models"] = tuple(bases)
+    relation = data.get("base_model_relation")
+    if relation is not None:
+        if relation in BASE_MODEL_RELATIONS:
+            draft.facts["card_relation"] = relation
+        else:
+            draft.warn(
+                f"README.md: base_model_relation `{relation}` is not one of "
+                f"{', '.join(BASE_MODEL_RELATIONS)}; inferred it the way the Hub does"
+            )
+    _read_eval_results(draft, card_data)
+    if "model-index" in text[: text.find("\n---", 4) + 1] and not card_data.eval_results:
+        draft.warn("README.md: `model-index` could not be read as evaluation results; skipped")
+    description = _description(body)
+    if description:
+        draft.add_value(model, MKG.description, description)
+
+
+def _read_eval_results(draft: ModelDraft, card_data: ModelCardData) -> None:
+    for index, result in enumerate(card_data.eval_results or []):
+        node = draft.node("evaluation", str(index))
+        draft.add(draft.model.iri, MKG.hasEvaluation, node)
+        draft.add(node, RDF.type, MKG.EvaluationResult)
+        for attribute, predicate in (
+            ("task_type", MKG.taskType),
+            ("dataset_name", MKG.datasetName),
+            ("dataset_type", MKG.datasetType),
+            ("dataset_split", MKG.datasetSplit),
+            ("metric_type", MKG.metricType),
+            ("metric_name", MKG.metricName),
+        ):
+            value = getattr(result, attribute, None)
+            if value is not None:
+                draft.add_value(node, predicate, str(value))
+        value = result.metric_value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            draft.add_value(node, MKG.metricValue, float(value))
+        elif value is not None:
+            draft.add_value(node, MKG.metricValue, str(value))
+
+
+def _description(body: str, limit: int = 600) -> str:
+    """The first prose paragraph of the card body: what a person reads first."""
+    in_code = False
+    paragraph: list[str] = []
+    for line in body.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("```"):
+            in_code = not in_code
+            continue
+        if in_code:
+            continue
+        if not stripped or stripped.startswith(("#", "|", "<!--", "---", "- ", "* ", ">")):
+            if paragraph:
+                break
+            continue
+        cleaned = _MARKDOWN_NOISE.sub(lambda m: m.group(1) or "", stripped).strip()
+        if cleaned:
+            paragraph.append(cleaned)
+    text = " ".join(paragraph)
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"

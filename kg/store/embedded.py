@@ -1,0 +1,198 @@
+"""The embedded store: pyoxigraph on disk, one named graph per source, atomic writes.
+
+Facts this relies on (pyoxigraph 0.5): `Store.extend` is one transaction; one `Store.update`
+with `DROP SILENT GRAPH <g>; INSERT DATA { GRAPH <g> { ... } }` is one transaction (a failing
+later operation rolls back the whole request); a second read-write `Store(path)` in another
+process fails on the lock, while `Store.read_only(path)` works beside a writer.
+
+>>> import tempfile
+>>> store = EmbeddedStore.open(tempfile.mkdtemp() + "/kg")
+>>> store.count_models()
+0
+>>> bool(store.query("ASK { ?s a <http://www.w3.org/2002/07/owl#Ontology> }"))
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pyoxigraph import Literal, NamedNode, Quad, QueryBoolean, QuerySolutions, Store
+
+from kg.errors import QueryError, StoreError
+from kg.store.base import QueryResult
+from ontology.files import ONTOLOGY_FILES, ONTOLOGY_GRAPH, SHAPES_FILE, SHAPES_GRAPH, ontology_quads, shapes_quads
+from ontology.namespaces import MKG, PREFIXES
+
+if TYPE_CHECKING:
+    from kg.ingest.reader import ModelGraph
+
+__all__ = ["EmbeddedStore", "parse_query_error", "sparql_prologue"]
+
+_VOCABULARY_GRAPHS = (ONTOLOGY_GRAPH, SHAPES_GRAPH)
+
+
+def sparql_prologue() -> str:
+    """PREFIX lines for every namespace ModelKG uses, so users can write `mkg:hiddenSize`."""
+    return "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())
+
+
+def parse_query_error(exc: Exception, sparql: str, offset_lines: int = 0) -> QueryError:
+    """Turn pyoxigraph's `SyntaxError('error at 1:26: ...')` into a QueryError with position."""
+    import re
+
+    text = str(exc)
+    match = re.search(r"error at (\d+):(\d+)", text)
+    if match is None:
+        return QueryError(f"invalid SPARQL: {text}")
+    line = int(match.group(1)) - offset_lines
+    column = int(match.group(2))
+    detail = text[match.end() :].lstrip(": ")
+    lines = sparql.splitlines()
+    excerpt = ""
+    if 1 <= line <= len(lines):
+        excerpt = f"\n  {lines[line - 1]}\n  {' ' * max(column - 1, 0)}^"
+    return QueryError(f"invalid SPARQL at line {line}, column {column}: {detail}{excerpt}", line=line, column=column)
+
+
+def _vocabulary_digest() -> str:
+    digest = hashlib.sha256()
+    for path in (*ONTOLOGY_FILES, SHAPES_FILE):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class EmbeddedStore:
+    """A pyoxigraph store on disk (or in memory when `path` is None)."""
+
+    def __init__(self, store: Store, location: str, *, read_only: bool) -> None:
+        self._store = store
+        self.location = location
+        self.read_only = read_only
+
+    @classmethod
+    def open(cls, path: str | Path | None, *, read_only: bool = False) -> EmbeddedStore:
+        """Open (creating if needed) the store at `path`; load or refresh the ontology graphs."""
+        location = str(path) if path is not None else ":memory:"
+        try:
+            if path is None:
+                store = Store()
+            elif read_only:
+                if not Path(path).exists():
+                    raise StoreError(
+                        "no store here yet",
+                        path=location,
+                        hint="ingest something first: `modelkg ingest PATH`",
+                    )
+                store = Store.read_only(str(path))
+            else:
+                Path(path).mkdir(parents=True, exist_ok=True)
+                store = Store(str(path))
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open the store: {exc}",
+                path=location,
+                hint="another ModelKG process may hold it for writing; stop it, or open read-only",
+            ) from exc
+        opened = cls(store, location, read_only=read_only)
+        if not read_only:
+            opened._ensure_vocabulary()
+        return opened
+
+    def _ensure_vocabulary(self) -> None:
+        """Load the ontology and shapes graphs, replacing them when the files changed."""
+        digest = _vocabulary_digest()
+        marker = Quad(ONTOLOGY_GRAPH, MKG.sourceDigest, Literal(digest), ONTOLOGY_GRAPH)
+        if marker in self._store:
+            return
+        quads = [*ontology_quads(), *shapes_quads(), marker]
+        if not self._store.contains_named_graph(ONTOLOGY_GRAPH):
+            self._store.extend(quads)  # one transaction: a fresh store gets all or nothing
+            return
+        body = "\n".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads if q.graph_name == ONTOLOGY_GRAPH)
+        shapes = "\n".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads if q.graph_name == SHAPES_GRAPH)
+        self._store.update(
+            f"DROP SILENT GRAPH {ONTOLOGY_GRAPH}; DROP SILENT GRAPH {SHAPES_GRAPH};\n"
+            f"INSERT DATA {{ GRAPH {ONTOLOGY_GRAPH} {{ {body} }} GRAPH {SHAPES_GRAPH} {{ {shapes} }} }}"
+        )
+
+    @property
+    def raw(self) -> Store:
+        """The underlying pyoxigraph store, for code in `kg` that needs its full API."""
+        return self._store
+
+    def query(self, sparql: str) -> QueryResult:
+        prologue = sparql_prologue()
+        try:
+            return self._store.query(prologue + sparql, use_default_graph_as_union=True)
+        except SyntaxError as exc:
+            raise parse_query_error(exc, sparql, offset_lines=prologue.count("\n")) from exc
+        except OSError as exc:
+            raise StoreError(f"query failed: {exc}", path=self.location) from exc
+
+    def source_digests(self, graphs: Sequence[NamedNode]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for graph in graphs:
+            for quad in self._store.quads_for_pattern(graph, MKG.sourceDigest, None, graph):
+                found[graph.value] = quad.object.value
+        return found
+
+    def write_models(self, models: Sequence[ModelGraph], *, replace: Sequence[NamedNode]) -> None:
+        self._check_writable()
+        for model in models:
+            if model.graph_iri in _VOCABULARY_GRAPHS:
+                raise StoreError("refusing to write into a vocabulary graph", path=self.location)
+        try:
+            if not replace:
+                self._store.extend(quad for model in models for quad in model.quads)
+                return
+            drops = "".join(f"DROP SILENT GRAPH {g};\n" for g in replace)
+            inserts = "\n".join(
+                f"GRAPH {m.graph_iri} {{\n"
+                + "\n".join(f"{q.subject} {q.predicate} {q.object} ." for q in m.quads)
+                + "\n}"
+                for m in models
+            )
+            self._store.update(f"{drops}INSERT DATA {{\n{inserts}\n}}")
+        except OSError as exc:
+            raise StoreError(f"write failed, nothing was written: {exc}", path=self.location) from exc
+
+    def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
+        self._check_writable()
+        if graphs:
+            self._store.update("".join(f"DROP SILENT GRAPH {g};\n" for g in graphs))
+
+    def quads(self) -> Iterable[Quad]:
+        return self._store.quads_for_pattern(None, None, None, None)
+
+    def model_quads(self) -> Iterable[Quad]:
+        """Every quad outside the vocabulary graphs: the registry's own data."""
+        return (q for q in self.quads() if q.graph_name not in _VOCABULARY_GRAPHS)
+
+    def count_models(self) -> int:
+        result = self._store.query(
+            f"SELECT (COUNT(DISTINCT ?m) AS ?n) WHERE {{ GRAPH ?g {{ ?g <{MKG.describes.value}> ?m }} }}"
+        )
+        assert isinstance(result, QuerySolutions)
+        for row in result:
+            value = row["n"]
+            assert value is not None
+            return int(value.value)
+        return 0
+
+    def ask(self, sparql: str) -> bool:
+        result = self.query(sparql)
+        assert isinstance(result, QueryBoolean)
+        return bool(result)
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError("the store is open read-only", path=self.location)
+
+    def close(self) -> None:
+        if not self.read_only:
+            self._store.flush()
+        del self._store

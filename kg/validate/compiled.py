@@ -1,0 +1,295 @@
+"""SHACL shapes compiled to SPARQL, checked over a batch of model graphs at once.
+
+pyshacl takes ~10 ms even for a tiny graph, so validating model by model cannot keep up with
+ingest. Here each constraint of `shapes.ttl` becomes one SPARQL SELECT that finds every focus
+node violating it across a whole batch, run by pyoxigraph in memory. The compiler accepts only
+the SHACL Core subset listed in `SUPPORTED` and refuses anything else at load, so it cannot
+silently disagree; the tests hold its verdicts to pyshacl's on the corpus and on broken graphs.
+
+>>> shapes = CompiledShapes.load()
+>>> len(shapes.checks) > 50
+True
+>>> sorted({check.component for check in shapes.checks})[:3]
+['ClassConstraintComponent', 'DatatypeConstraintComponent', 'InConstraintComponent']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QuerySolutions, Store
+
+from kg.errors import ModelKGError
+from kg.validate.report import Severity, ValidationResult
+from ontology.files import ONTOLOGY_GRAPH, SHAPES_GRAPH, shapes_quads, validation_context_quads
+from ontology.namespaces import PREFIXES, RDF, RDFS, SH
+
+if TYPE_CHECKING:
+    from kg.ingest.reader import ModelGraph
+
+__all__ = ["SUPPORTED", "Check", "CompiledShapes", "UnsupportedShapeError"]
+
+SUPPORTED_PROPERTY_SHAPE = frozenset(
+    SH.iri(name)
+    for name in (
+        "path", "datatype", "minCount", "maxCount", "minInclusive", "maxInclusive",
+        "minExclusive", "maxExclusive", "in", "pattern", "flags", "nodeKind", "class",
+        "severity", "message", "name", "description",
+    )
+)  # fmt: skip
+SUPPORTED_NODE_SHAPE = frozenset(
+    [SH.iri("targetClass"), SH.iri("property"), SH.iri("sparql"), SH.iri("severity"),
+     SH.iri("message"), RDF.iri("type"), RDFS.iri("comment"), RDFS.iri("label")]
+)  # fmt: skip
+SUPPORTED = SUPPORTED_PROPERTY_SHAPE | SUPPORTED_NODE_SHAPE
+"""Every SHACL term the compiler understands; a shape using another one is refused at load."""
+
+_NODE_KIND_FILTER = {
+    "IRI": "!isIRI(?value)",
+    "Literal": "!isLiteral(?value)",
+    "BlankNode": "!isBlank(?value)",
+    "BlankNodeOrIRI": "isLiteral(?value)",
+    "IRIOrLiteral": "isBlank(?value)",
+    "BlankNodeOrLiteral": "isIRI(?value)",
+}
+
+
+class UnsupportedShapeError(ModelKGError):
+    """shapes.ttl uses a SHACL feature the compiled engine does not implement."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One constraint as a query yielding `?this` (and `?value`) for every violation."""
+
+    component: str
+    path: str | None
+    severity: Severity
+    message: str
+    sparql: str
+
+    @property
+    def has_value(self) -> bool:
+        """Whether the query reports the offending value (count constraints do not)."""
+        return "?value" in self.sparql.split("WHERE", 1)[0]
+
+
+def _one(store: Store, subject: NamedNode | BlankNode, predicate: str) -> NamedNode | BlankNode | Literal | None:
+    for quad in store.quads_for_pattern(subject, NamedNode(predicate), None, SHAPES_GRAPH):
+        obj = quad.object
+        assert isinstance(obj, NamedNode | BlankNode | Literal)
+        return obj
+    return None
+
+
+def _rdf_list(store: Store, head: NamedNode | BlankNode | Literal | None) -> list[NamedNode | Literal]:
+    items: list[NamedNode | Literal] = []
+    nil = RDF.iri("nil")
+    while isinstance(head, NamedNode | BlankNode) and not (isinstance(head, NamedNode) and head.value == nil):
+        first = _one(store, head, RDF.iri("first"))
+        assert isinstance(first, NamedNode | Literal), "sh:in lists hold IRIs or literals"
+        items.append(first)
+        head = _one(store, head, RDF.iri("rest"))
+    return items
+
+
+def _severity(term: object, default: Severity) -> Severity:
+    if isinstance(term, NamedNode):
+        name = term.value.removeprefix(str(SH))
+        if name in ("Violation", "Warning", "Info"):
+            return name  # type: ignore[return-value]
+    return default
+
+
+class CompiledShapes:
+    """The shapes as SPARQL checks, plus an in-memory scratch store holding the ontology."""
+
+    def __init__(self, checks: tuple[Check, ...]) -> None:
+        self.checks = checks
+        self._scratch = Store()
+        self._scratch.extend(validation_context_quads())
+
+    @classmethod
+    @cache
+    def load(cls) -> CompiledShapes:
+        """Compile `shapes.ttl` once per process."""
+        return cls(compile_shapes())
+
+    def validate(self, models: Sequence[ModelGraph]) -> list[list[ValidationResult]]:
+        """Results per model, in the order given; one query per constraint for the whole batch."""
+        owner = {model.graph_iri.value: index for index, model in enumerate(models)}
+        results: list[list[ValidationResult]] = [[] for _ in models]
+        self._scratch.extend(quad for model in models for quad in model.quads)
+        try:
+            for check in self.checks:
+                answer = self._scratch.query(check.sparql, use_default_graph_as_union=True)
+                assert isinstance(answer, QuerySolutions)
+                for row in answer:
+                    focus, graph = row["this"], row["g"]
+                    if not isinstance(focus, NamedNode) or graph is None or graph.value not in owner:
+                        continue
+                    value = row["value"] if check.has_value else None
+                    results[owner[graph.value]].append(
+                        ValidationResult(
+                            focus=focus.value,
+                            path=check.path,
+                            value=str(value) if value is not None else None,
+                            severity=check.severity,
+                            message=check.message,
+                            component=check.component,
+                        )
+                    )
+        finally:
+            for model in models:
+                self._scratch.remove_graph(model.graph_iri)
+        return results
+
+
+def compile_shapes() -> tuple[Check, ...]:
+    """Every constraint of the shapes graph as a `Check`; refuses unsupported SHACL."""
+    store = Store()
+    store.extend(shapes_quads())
+    store.extend(validation_context_quads())
+    checks: list[Check] = []
+    node_shapes = {
+        q.subject
+        for q in store.quads_for_pattern(None, RDF.type, SH.NodeShape, SHAPES_GRAPH)
+    }
+    for shape in sorted(node_shapes, key=str):
+        assert isinstance(shape, NamedNode | BlankNode)
+        for quad in store.quads_for_pattern(shape, None, None, SHAPES_GRAPH):
+            if quad.predicate.value not in SUPPORTED_NODE_SHAPE:
+                raise UnsupportedShapeError(
+                    f"shape {shape} uses {quad.predicate}, which the compiled validator does not support",
+                    path="ontology/shapes.ttl",
+                    hint="extend kg.validate.compiled (and its agreement tests) or use a supported term",
+                )
+        targets = sorted(
+            q.object.value
+            for q in store.quads_for_pattern(shape, SH.targetClass, None, SHAPES_GRAPH)
+            if isinstance(q.object, NamedNode)
+        )
+        if not targets:
+            continue
+        classes = _subclass_closure(store, targets)
+        # the focus node's own graph names the model it belongs to
+        target = "VALUES ?cls { " + " ".join(f"<{c}>" for c in classes) + " } GRAPH ?g { ?this a ?cls }"
+        node_severity = _severity(_one(store, shape, SH.iri("severity")), "Violation")
+        for prop_quad in store.quads_for_pattern(shape, SH.property, None, SHAPES_GRAPH):
+            prop = prop_quad.object
+            assert isinstance(prop, BlankNode | NamedNode)
+            checks.extend(_property_checks(store, prop, target, node_severity))
+        for sparql_quad in store.quads_for_pattern(shape, SH.sparql, None, SHAPES_GRAPH):
+            constraint = sparql_quad.object
+            assert isinstance(constraint, BlankNode | NamedNode)
+            checks.append(_sparql_check(store, constraint, target, node_severity))
+    return tuple(checks)
+
+
+def _subclass_closure(store: Store, targets: list[str]) -> list[str]:
+    values = " ".join(f"<{t}>" for t in targets)
+    answer = store.query(
+        f"SELECT DISTINCT ?c WHERE {{ VALUES ?t {{ {values} }} GRAPH <{ONTOLOGY_GRAPH.value}> "
+        f"{{ ?c <{RDFS.iri('subClassOf')}>* ?t }} }}"
+    )
+    assert isinstance(answer, QuerySolutions)
+    found = {row["c"].value for row in answer if row["c"] is not None}
+    return sorted(found | set(targets))
+
+
+def _property_checks(store: Store, prop: NamedNode | BlankNode, target: str, default: Severity) -> list[Check]:
+    predicates = {q.predicate.value for q in store.quads_for_pattern(prop, None, None, SHAPES_GRAPH)}
+    unsupported = predicates - SUPPORTED_PROPERTY_SHAPE
+    if unsupported:
+        raise UnsupportedShapeError(
+            f"a property shape uses {', '.join(sorted(unsupported))}, which the compiled validator "
+            "does not support",
+            path="ontology/shapes.ttl",
+        )
+    path = _one(store, prop, SH.iri("path"))
+    if not isinstance(path, NamedNode):
+        raise UnsupportedShapeError("only IRI property paths are supported", path="ontology/shapes.ttl")
+    p = f"<{path.value}>"
+    severity = _severity(_one(store, prop, SH.iri("severity")), default)
+    custom = _one(store, prop, SH.iri("message"))
+    checks: list[Check] = []
+
+    def add(component: str, sparql: str, message: str) -> None:
+        text = custom.value if isinstance(custom, Literal) else message
+        checks.append(Check(component, path.value, severity, text, sparql))
+
+    def values_violating(condition: str) -> str:
+        return f"SELECT DISTINCT ?this ?g ?value WHERE {{ {target} ?this {p} ?value FILTER({condition}) }}"
+
+    for predicate in sorted(predicates):
+        term = _one(store, prop, predicate)
+        name = predicate.removeprefix(str(SH))
+        if name == "datatype":
+            assert isinstance(term, NamedNode)
+            add("DatatypeConstraintComponent",
+                values_violating(f"!isLiteral(?value) || datatype(?value) != <{term.value}>"),
+                f"value is not of datatype {term.value}")  # fmt: skip
+        elif name in ("minCount", "maxCount"):
+            assert isinstance(term, Literal)
+            bound = int(term.value)
+            if name == "minCount":
+                sparql = (
+                    f"SELECT ?this ?g WHERE {{ {target} OPTIONAL {{ ?this {p} ?v }} }} "
+                    f"GROUP BY ?this ?g HAVING (COUNT(DISTINCT ?v) < {bound})"
+                )
+                add("MinCountConstraintComponent", sparql, f"fewer than {bound} value(s)")
+            else:
+                sparql = (
+                    f"SELECT ?this ?g WHERE {{ {target} ?this {p} ?v }} "
+                    f"GROUP BY ?this ?g HAVING (COUNT(DISTINCT ?v) > {bound})"
+                )
+                add("MaxCountConstraintComponent", sparql, f"more than {bound} value(s)")
+        elif name in ("minInclusive", "maxInclusive", "minExclusive", "maxExclusive"):
+            assert isinstance(term, Literal)
+            op = {"minInclusive": ">=", "maxInclusive": "<=", "minExclusive": ">", "maxExclusive": "<"}[name]
+            add(f"{name[0].upper()}{name[1:]}ConstraintComponent",
+                values_violating(f"!COALESCE(?value {op} {term}, false)"),
+                f"value is not {op} {term.value}")  # fmt: skip
+        elif name == "in":
+            allowed = _rdf_list(store, term)
+            condition = " || ".join(f"sameTerm(?value, {item})" for item in allowed) or "false"
+            add("InConstraintComponent", values_violating(f"!({condition})"),
+                "value is not one of the allowed values")  # fmt: skip
+        elif name == "pattern":
+            assert isinstance(term, Literal)
+            flags = _one(store, prop, SH.iri("flags"))
+            flag_arg = f", {Literal(flags.value)}" if isinstance(flags, Literal) else ""
+            add("PatternConstraintComponent",
+                values_violating(f"isBlank(?value) || !regex(str(?value), {Literal(term.value)}{flag_arg})"),
+                f"value does not match {term.value}")  # fmt: skip
+        elif name == "nodeKind":
+            assert isinstance(term, NamedNode)
+            kind = term.value.removeprefix(str(SH))
+            add("NodeKindConstraintComponent", values_violating(_NODE_KIND_FILTER[kind]),
+                f"value is not a {kind}")  # fmt: skip
+        elif name == "class":
+            assert isinstance(term, NamedNode)
+            closure = " ".join(f"<{c}>" for c in _subclass_closure(store, [term.value]))
+            add("ClassConstraintComponent",
+                values_violating(f"isLiteral(?value) || NOT EXISTS {{ VALUES ?vc {{ {closure} }} ?value a ?vc }}"),
+                f"value is not an instance of {term.value}")  # fmt: skip
+    return checks
+
+
+def _sparql_check(store: Store, constraint: NamedNode | BlankNode, target: str, default: Severity) -> Check:
+    select = _one(store, constraint, SH.iri("select"))
+    if not isinstance(select, Literal):
+        raise UnsupportedShapeError("a sh:sparql constraint needs sh:select", path="ontology/shapes.ttl")
+    prologue = "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())
+    inner = select.value.replace("$this", "?this")
+    message = _one(store, constraint, SH.iri("message"))
+    return Check(
+        "SPARQLConstraintComponent",
+        None,
+        _severity(_one(store, constraint, SH.iri("severity")), default),
+        message.value if isinstance(message, Literal) else "SPARQL constraint violated",
+        f"{prologue}SELECT DISTINCT ?this ?g ?value WHERE {{ {target} {{ {inner} }} }}",
+    )

@@ -1,0 +1,149 @@
+"""What the installed transformers knows: model types, their key aliases, parts and architectures.
+
+Read from `catalog.ttl`, which `modelkg catalog --write` generates from transformers' own auto
+mappings; ingest looks up model types here without importing transformers (which takes seconds).
+
+>>> catalog = load_catalog()
+>>> catalog.model_types["gpt2"].aliases["n_embd"]
+('hidden_size',)
+>>> catalog.model_types["clip"].sub_configs["vision_config"]
+'clip_vision_model'
+>>> catalog.resolve_model_type("NoSuchModel") is None
+True
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cache
+
+from pyoxigraph import Literal, NamedNode, Store
+
+from ontology.files import CATALOG_FILE, ONTOLOGY_GRAPH, read_turtle
+from ontology.namespaces import PREFIXES
+
+__all__ = ["ArchitectureEntry", "Catalog", "ModelTypeEntry", "load_catalog"]
+
+
+@dataclass(frozen=True)
+class ModelTypeEntry:
+    """One transformers model type: its config class, attribute_map and nested configs."""
+
+    name: str
+    iri: str
+    config_class: str | None
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """attribute_map inverted: the class's own key -> transformers' canonical keys (usually one;
+    whisper's encoder_attention_heads serves num_attention_heads and num_key_value_heads)."""
+    sub_configs: dict[str, str | None] = field(default_factory=dict)
+    """config key of a nested config -> the model type of that part (None when open-ended)."""
+
+
+@dataclass(frozen=True)
+class ArchitectureEntry:
+    """One model class with the model types and auto mappings (heads) it is registered under."""
+
+    name: str
+    iri: str
+    model_types: frozenset[str]
+    auto_mappings: frozenset[str]
+    pipeline_tasks: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The catalog as plain Python lookups, built once per process from `catalog.ttl`."""
+
+    transformers_version: str
+    model_types: dict[str, ModelTypeEntry]
+    architectures: dict[str, ArchitectureEntry]
+
+    def resolve_model_type(self, name: str) -> ModelTypeEntry | None:
+        """The entry for a model_type string, or None when transformers does not know it."""
+        return self.model_types.get(name)
+
+    def model_type_of_architecture(self, architecture: str) -> str | None:
+        """The model type an architecture class belongs to, when exactly one claims it."""
+        entry = self.architectures.get(architecture)
+        if entry is None or len(entry.model_types) != 1:
+            return None
+        return next(iter(entry.model_types))
+
+
+def _prologue() -> str:
+    return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+
+
+def _text(term: object) -> str:
+    assert isinstance(term, Literal | NamedNode)
+    return term.value
+
+
+@cache
+def load_catalog() -> Catalog:
+    """Parse `catalog.ttl` once per process into lookups."""
+    store = Store()
+    store.extend(read_turtle(CATALOG_FILE, ONTOLOGY_GRAPH))
+    q = _prologue()
+    version = ""
+    for row in store.query(q + "SELECT ?v WHERE { GRAPH ?g { ?o mkg:transformersVersion ?v } }"):
+        version = _text(row["v"])
+    config_class: dict[str, str | None] = {}
+    iris: dict[str, str] = {}
+    for row in store.query(
+        q + "SELECT ?t ?name ?cls WHERE { GRAPH ?g { ?t a mkg:ModelType ; mkg:modelTypeName ?name "
+        "OPTIONAL { ?t mkg:configClass ?cls } } }"
+    ):
+        name = _text(row["name"])
+        iris[name] = _text(row["t"])
+        config_class[name] = _text(row["cls"]) if row["cls"] is not None else None
+    aliases: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    for row in store.query(
+        q + "SELECT ?name ?src ?canon WHERE { GRAPH ?g { ?t mkg:modelTypeName ?name ; "
+        "mkg:keyAlias [ mkg:sourceKey ?src ; mkg:canonicalKey ?canon ] } }"
+    ):
+        known = aliases[_text(row["name"])]
+        src = _text(row["src"])
+        known[src] = tuple(sorted({*known.get(src, ()), _text(row["canon"])}))
+    subs: dict[str, dict[str, str | None]] = defaultdict(dict)
+    for row in store.query(
+        q + "SELECT ?name ?key ?part WHERE { GRAPH ?g { ?t mkg:modelTypeName ?name ; "
+        "mkg:subConfig ?s . ?s mkg:configKey ?key "
+        "OPTIONAL { ?s mkg:partModelType/mkg:modelTypeName ?part } } }"
+    ):
+        part = row["part"]
+        subs[_text(row["name"])][_text(row["key"])] = _text(part) if part is not None else None
+    model_types = {
+        name: ModelTypeEntry(name, iris[name], config_class[name], aliases[name], subs[name])
+        for name in iris
+    }
+    arch_types: dict[str, set[str]] = defaultdict(set)
+    arch_maps: dict[str, set[str]] = defaultdict(set)
+    arch_tasks: dict[str, set[str]] = defaultdict(set)
+    arch_iri: dict[str, str] = {}
+    for row in store.query(
+        q + "SELECT ?a ?name ?type ?map ?task WHERE { GRAPH ?g { ?a a mkg:Architecture ; "
+        "mkg:architectureName ?name . OPTIONAL { ?a mkg:ofModelType/mkg:modelTypeName ?type } "
+        "OPTIONAL { ?a mkg:autoMapping ?m . ?m mkg:mappingName ?map "
+        "OPTIONAL { ?m mkg:pipelineTask ?task } } } }"
+    ):
+        name = _text(row["name"])
+        arch_iri[name] = _text(row["a"])
+        if row["type"] is not None:
+            arch_types[name].add(_text(row["type"]))
+        if row["map"] is not None:
+            arch_maps[name].add(_text(row["map"]))
+        if row["task"] is not None:
+            arch_tasks[name].add(_text(row["task"]))
+    architectures = {
+        name: ArchitectureEntry(
+            name,
+            iri,
+            frozenset(arch_types[name]),
+            frozenset(arch_maps[name]),
+            frozenset(arch_tasks[name]),
+        )
+        for name, iri in arch_iri.items()
+    }
+    return Catalog(version, model_types, architectures)

@@ -1,0 +1,82 @@
+"""Where the ontology's Turtle files are, and the named graph they are loaded into.
+
+The ontology is data: every file here is read at run time, never restated in Python.
+
+>>> sorted(path.name for path in ONTOLOGY_FILES)
+['catalog.ttl', 'core.ttl', 'parameters.ttl']
+>>> len(ontology_quads()) > 1000
+True
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pyoxigraph import NamedNode, Quad, RdfFormat, parse
+
+__all__ = [
+    "CATALOG_FILE",
+    "CORE_FILE",
+    "ONTOLOGY_DIR",
+    "ONTOLOGY_FILES",
+    "ONTOLOGY_GRAPH",
+    "PARAMETERS_FILE",
+    "SHAPES_FILE",
+    "SHAPES_GRAPH",
+    "ontology_quads",
+    "read_turtle",
+    "shapes_quads",
+    "validation_context_quads",
+]
+
+ONTOLOGY_DIR = Path(__file__).resolve().parent
+CORE_FILE = ONTOLOGY_DIR / "core.ttl"
+PARAMETERS_FILE = ONTOLOGY_DIR / "parameters.ttl"
+CATALOG_FILE = ONTOLOGY_DIR / "catalog.ttl"
+SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"
+ONTOLOGY_FILES: tuple[Path, ...] = (CORE_FILE, PARAMETERS_FILE, CATALOG_FILE)
+"""The files that make up the ontology graph (TBox, parameter mappings, catalog)."""
+
+ONTOLOGY_GRAPH = NamedNode("https://w3id.org/modelkg/graph/ontology")
+"""The named graph that holds the ontology in a store; never written by ingest."""
+SHAPES_GRAPH = NamedNode("https://w3id.org/modelkg/graph/shapes")
+"""The named graph that holds the SHACL shapes in a store."""
+
+
+def read_turtle(path: Path, graph: NamedNode) -> list[Quad]:
+    """Parse one Turtle file into quads of `graph`."""
+    return [
+        Quad(t.subject, t.predicate, t.object, graph)
+        for t in parse(path=str(path), format=RdfFormat.TURTLE)
+    ]
+
+
+@cache
+def ontology_quads() -> tuple[Quad, ...]:
+    """Every quad of the ontology graph (core, parameters, catalog), parsed once per process."""
+    quads: list[Quad] = []
+    for path in ONTOLOGY_FILES:
+        quads.extend(read_turtle(path, ONTOLOGY_GRAPH))
+    return tuple(quads)
+
+
+@cache
+def validation_context_quads() -> tuple[Quad, ...]:
+    """The part of the ontology the SHACL shapes look at: the TBox, the parameter concepts and
+    the names of the known model types. Both validation engines see exactly this beside the
+    model's own graph, so their verdicts can be compared one to one.
+    """
+    names = {"https://w3id.org/modelkg/ontology#modelTypeName"}
+    catalog = read_turtle(CATALOG_FILE, ONTOLOGY_GRAPH)
+    return (
+        *read_turtle(CORE_FILE, ONTOLOGY_GRAPH),
+        *read_turtle(PARAMETERS_FILE, ONTOLOGY_GRAPH),
+        *(q for q in catalog if q.predicate.value in names),
+    )
+
+
+@cache
+def shapes_quads() -> tuple[Quad, ...]:
+    """Every quad of the shapes graph, parsed once per process."""
+    return tuple(read_turtle(SHAPES_FILE, SHAPES_GRAPH))

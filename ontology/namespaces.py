@@ -1,0 +1,103 @@
+"""The namespaces ModelKG speaks, as pyoxigraph terms.
+
+One place names every IRI prefix, so a typo in a namespace is a single bug, not many.
+
+>>> MKG.hiddenSize.value
+'https://w3id.org/modelkg/ontology#hiddenSize'
+>>> str(SCHEMA.name)
+'<https://schema.org/name>'
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from pyoxigraph import NamedNode
+
+__all__ = [
+    "FAIR4ML",
+    "HF",
+    "HF_DATASETS",
+    "HF_TASKS",
+    "MKG",
+    "MKGA",
+    "MKGM",
+    "MKGP",
+    "MKGSH",
+    "MKGT",
+    "MLS",
+    "OWL",
+    "PREFIXES",
+    "PROV",
+    "RDF",
+    "RDFS",
+    "SCHEMA",
+    "SH",
+    "XSD",
+    "Namespace",
+]
+
+
+class Namespace(str):
+    """An IRI prefix; attribute or item access mints a `NamedNode` in it.
+
+    >>> Namespace("http://example.org/")["a b"].value
+    'http://example.org/a b'
+    """
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> NamedNode:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _term(str(self), name)
+
+    def __getitem__(self, name: str) -> NamedNode:  # type: ignore[override]
+        return _term(str(self), name)
+
+    def iri(self, local: str) -> str:
+        """The full IRI string of `local` in this namespace."""
+        return f"{self}{local}"
+
+
+@cache
+def _term(prefix: str, local: str) -> NamedNode:
+    return NamedNode(prefix + local)
+
+
+MKG = Namespace("https://w3id.org/modelkg/ontology#")
+MKGSH = Namespace("https://w3id.org/modelkg/shapes#")
+MKGP = Namespace("https://w3id.org/modelkg/ontology/mapping/")
+MKGT = Namespace("https://w3id.org/modelkg/catalog/model-type/")
+MKGA = Namespace("https://w3id.org/modelkg/catalog/architecture/")
+MKGM = Namespace("https://w3id.org/modelkg/catalog/auto-mapping/")
+FAIR4ML = Namespace("https://w3id.org/fair4ml/")
+SCHEMA = Namespace("https://schema.org/")
+MLS = Namespace("http://www.w3.org/ns/mls#")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+RDF = Namespace("http://www.w3.org/1999/02/22-rdf-syntax-ns#")
+RDFS = Namespace("http://www.w3.org/2000/01/rdf-schema#")
+XSD = Namespace("http://www.w3.org/2001/XMLSchema#")
+OWL = Namespace("http://www.w3.org/2002/07/owl#")
+SH = Namespace("http://www.w3.org/ns/shacl#")
+HF = Namespace("https://huggingface.co/")
+HF_DATASETS = Namespace("https://huggingface.co/datasets/")
+HF_TASKS = Namespace("https://huggingface.co/tasks/")
+
+PREFIXES: dict[str, str] = {
+    "mkg": str(MKG),
+    "mkgsh": str(MKGSH),
+    "mkgt": str(MKGT),
+    "mkga": str(MKGA),
+    "mkgm": str(MKGM),
+    "fair4ml": str(FAIR4ML),
+    "schema": str(SCHEMA),
+    "mls": str(MLS),
+    "prov": str(PROV),
+    "rdf": str(RDF),
+    "rdfs": str(RDFS),
+    "xsd": str(XSD),
+    "owl": str(OWL),
+    "sh": str(SH),
+}
+"""Prefixes for serializers and for the SPARQL prologue ModelKG adds to queries."""
