@@ -72,7 +72,9 @@ class ModelKGError(Exception):
         if self.field:
             where += f"field `{self.field}`: "
         extra = "; ".join(
-            part for part in (f"expected {self.expected}" if self.expected else "", self.hint) if part
+            part
+            for part in (f"expected {self.expected}" if self.expected else "", self.hint)
+            if part
         )
         return f"{where}{self.message}" + (f" ({extra})" if extra else "")
 
@@ -118,7 +120,7 @@ class CacheError(InputError):
     """A HuggingFace cache entry that cannot be read (broken symlinks, partial download)."""
 
 
-class ShapeViolation(InputError):
+class ShapeViolation(InputError):  # noqa: N818 - the SHACL term, kept as users know it
     """A model graph that violates the SHACL shapes; `results` holds every finding."""
 
     def __init__(self, message: str, *, path: str | None, results: tuple[object, ...]) -> None:
@@ -129,9 +131,7 @@ class ShapeViolation(InputError):
 class QueryError(ModelKGError, ValueError):
     """A SPARQL query that does not parse or cannot run; `line`/`column` when known."""
 
-    def __init__(
-        self, message: str, *, line: int | None = None, column: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
         super().__init__(message, hint="check the SPARQL syntax near the position shown")
         self.line = line
         self.column = column

@@ -39,9 +39,12 @@ def export(store: EmbeddedStore, fmt: str, *, include_ontology: bool = False) ->
         raise UsageError(f"unknown export format `{fmt}`", expected=", ".join(EXPORT_FORMATS))
     quads = list(store.quads() if include_ontology else store.model_quads())
     if fmt == "nquads":
-        return serialize(quads, format=RdfFormat.N_QUADS) if quads else b""
+        return (serialize(quads, format=RdfFormat.N_QUADS) or b"") if quads else b""
     if fmt == "turtle":
-        return serialize((q.triple for q in quads), format=RdfFormat.TURTLE, prefixes=PREFIXES) if quads else b""
+        if not quads:
+            return b""
+        triples = (q.triple for q in quads)
+        return serialize(triples, format=RdfFormat.TURTLE, prefixes=PREFIXES) or b""
     return _jsonld(store)
 
 

@@ -20,7 +20,7 @@ from functools import cache
 
 from pyoxigraph import Literal, NamedNode, Store
 
-from ontology.files import CATALOG_FILE, ONTOLOGY_GRAPH, read_turtle
+from ontology.files import CATALOG_FILE, ONTOLOGY_GRAPH, read_turtle, select
 from ontology.namespaces import PREFIXES
 
 __all__ = ["ArchitectureEntry", "Catalog", "ModelTypeEntry", "load_catalog"]
@@ -87,30 +87,33 @@ def load_catalog() -> Catalog:
     store.extend(read_turtle(CATALOG_FILE, ONTOLOGY_GRAPH))
     q = _prologue()
     version = ""
-    for row in store.query(q + "SELECT ?v WHERE { GRAPH ?g { ?o mkg:transformersVersion ?v } }"):
+    for row in select(store, q + "SELECT ?v WHERE { GRAPH ?g { ?o mkg:transformersVersion ?v } }"):
         version = _text(row["v"])
     config_class: dict[str, str | None] = {}
     iris: dict[str, str] = {}
-    for row in store.query(
+    for row in select(
+        store,
         q + "SELECT ?t ?name ?cls WHERE { GRAPH ?g { ?t a mkg:ModelType ; mkg:modelTypeName ?name "
-        "OPTIONAL { ?t mkg:configClass ?cls } } }"
+        "OPTIONAL { ?t mkg:configClass ?cls } } }",
     ):
         name = _text(row["name"])
         iris[name] = _text(row["t"])
         config_class[name] = _text(row["cls"]) if row["cls"] is not None else None
     aliases: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
-    for row in store.query(
+    for row in select(
+        store,
         q + "SELECT ?name ?src ?canon WHERE { GRAPH ?g { ?t mkg:modelTypeName ?name ; "
-        "mkg:keyAlias [ mkg:sourceKey ?src ; mkg:canonicalKey ?canon ] } }"
+        "mkg:keyAlias [ mkg:sourceKey ?src ; mkg:canonicalKey ?canon ] } }",
     ):
         known = aliases[_text(row["name"])]
         src = _text(row["src"])
         known[src] = tuple(sorted({*known.get(src, ()), _text(row["canon"])}))
     subs: dict[str, dict[str, str | None]] = defaultdict(dict)
-    for row in store.query(
+    for row in select(
+        store,
         q + "SELECT ?name ?key ?part WHERE { GRAPH ?g { ?t mkg:modelTypeName ?name ; "
         "mkg:subConfig ?s . ?s mkg:configKey ?key "
-        "OPTIONAL { ?s mkg:partModelType/mkg:modelTypeName ?part } } }"
+        "OPTIONAL { ?s mkg:partModelType/mkg:modelTypeName ?part } } }",
     ):
         part = row["part"]
         subs[_text(row["name"])][_text(row["key"])] = _text(part) if part is not None else None
@@ -122,11 +125,12 @@ def load_catalog() -> Catalog:
     arch_maps: dict[str, set[str]] = defaultdict(set)
     arch_tasks: dict[str, set[str]] = defaultdict(set)
     arch_iri: dict[str, str] = {}
-    for row in store.query(
+    for row in select(
+        store,
         q + "SELECT ?a ?name ?type ?map ?task WHERE { GRAPH ?g { ?a a mkg:Architecture ; "
         "mkg:architectureName ?name . OPTIONAL { ?a mkg:ofModelType/mkg:modelTypeName ?type } "
         "OPTIONAL { ?a mkg:autoMapping ?m . ?m mkg:mappingName ?map "
-        "OPTIONAL { ?m mkg:pipelineTask ?task } } } }"
+        "OPTIONAL { ?m mkg:pipelineTask ?task } } } }",
     ):
         name = _text(row["name"])
         arch_iri[name] = _text(row["a"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pyoxigraph import NamedNode, Quad, RdfFormat, parse
+from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Store, parse
 
 __all__ = [
     "CATALOG_FILE",
@@ -26,6 +26,7 @@ __all__ = [
     "SHAPES_GRAPH",
     "ontology_quads",
     "read_turtle",
+    "select",
     "shapes_quads",
     "validation_context_quads",
 ]
@@ -50,6 +51,14 @@ def read_turtle(path: Path, graph: NamedNode) -> list[Quad]:
         Quad(t.subject, t.predicate, t.object, graph)
         for t in parse(path=str(path), format=RdfFormat.TURTLE)
     ]
+
+
+def select(store: Store, sparql: str) -> QuerySolutions:
+    """Run a SELECT over `store` (named graphs queried with GRAPH) and return its solutions."""
+    result = store.query(sparql)
+    if not isinstance(result, QuerySolutions):
+        raise TypeError(f"expected a SELECT query, got {type(result).__name__}")
+    return result
 
 
 @cache

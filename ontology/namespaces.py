@@ -41,8 +41,8 @@ __all__ = [
 class Namespace(str):
     """An IRI prefix; attribute or item access mints a `NamedNode` in it.
 
-    >>> Namespace("http://example.org/")["a b"].value
-    'http://example.org/a b'
+    >>> Namespace("http://example.org/")["model-type"].value
+    'http://example.org/model-type'
     """
 
     __slots__ = ()

@@ -26,7 +26,7 @@ from typing import Literal as TypingLiteral
 from pyoxigraph import Literal, NamedNode, Store
 
 from ontology.catalog import Catalog, load_catalog
-from ontology.files import ONTOLOGY_GRAPH, PARAMETERS_FILE, read_turtle
+from ontology.files import ONTOLOGY_GRAPH, PARAMETERS_FILE, read_turtle, select
 from ontology.namespaces import MKG, PREFIXES
 
 __all__ = ["Concept", "KeyResolution", "ParameterMapping", "ValueKind", "load_parameter_mapping"]
@@ -102,7 +102,9 @@ class ParameterMapping:
                 and (not mapping.model_types or model_type in mapping.model_types)
             ):
                 return [
-                    KeyResolution(mapping.concept, mapping.framework, mapping.priority, "key mapping")
+                    KeyResolution(
+                        mapping.concept, mapping.framework, mapping.priority, "key mapping"
+                    )
                 ]
         if source_file != "config.json":
             return []
@@ -135,28 +137,35 @@ def load_parameter_mapping() -> ParameterMapping:
     q = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
     concepts: dict[str, Concept] = {}
     by_iri: dict[str, Concept] = {}
-    for row in store.query(
+    for row in select(
+        store,
         q + "SELECT ?c ?key ?kind ?label WHERE { GRAPH ?g { ?c a mkg:ParameterConcept ; "
-        "mkg:canonicalKey ?key ; mkg:valueKind ?kind ; rdfs:label ?label } }"
+        "mkg:canonicalKey ?key ; mkg:valueKind ?kind ; rdfs:label ?label } }",
     ):
-        kind = _text(row["kind"])
-        assert kind in ("integer", "string"), f"unknown mkg:valueKind {kind!r} in parameters.ttl"
+        kind: ValueKind
+        if _text(row["kind"]) == "integer":
+            kind = "integer"
+        elif _text(row["kind"]) == "string":
+            kind = "string"
+        else:
+            raise ValueError(f"unknown mkg:valueKind {_text(row['kind'])!r} in parameters.ttl")
         iri = row["c"]
         assert isinstance(iri, NamedNode)
         concept = Concept(iri, _text(row["key"]), kind, _text(row["label"]))
         concepts[concept.canonical_key] = concept
         by_iri[iri.value] = concept
     generic: dict[str, Concept] = {}
-    for row in store.query(
-        q + "SELECT ?c ?alias WHERE { GRAPH ?g { ?c mkg:genericAlias ?alias } }"
+    for row in select(
+        store, q + "SELECT ?c ?alias WHERE { GRAPH ?g { ?c mkg:genericAlias ?alias } }"
     ):
         generic[_text(row["alias"])] = by_iri[_text(row["c"])]
     types: dict[str, set[str]] = defaultdict(set)
     rows: dict[str, tuple[str, str, Concept, str, int]] = {}
-    for row in store.query(
+    for row in select(
+        store,
         q + "SELECT ?m ?file ?key ?c ?fw ?prio ?type WHERE { GRAPH ?g { ?m a mkg:KeyMapping ; "
         "mkg:sourceFile ?file ; mkg:sourceKey ?key ; mkg:concept ?c ; mkg:framework ?fw ; "
-        "mkg:priority ?prio OPTIONAL { ?m mkg:forModelType ?type } } }"
+        "mkg:priority ?prio OPTIONAL { ?m mkg:forModelType ?type } } }",
     ):
         m = _text(row["m"])
         rows[m] = (
@@ -174,9 +183,10 @@ def load_parameter_mapping() -> ParameterMapping:
     )
     pooling = {
         _text(row["key"]): _text(row["mode"])
-        for row in store.query(
+        for row in select(
+            store,
             q + "SELECT ?key ?mode WHERE { GRAPH ?g { ?m a mkg:PoolingMode ; mkg:legacyKey ?key ; "
-            "mkg:modeName ?mode } }"
+            "mkg:modeName ?mode } }",
         )
     }
     return ParameterMapping(concepts, generic, mappings, load_catalog(), pooling)

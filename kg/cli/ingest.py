@@ -153,6 +153,8 @@ def validate_command(
             )
     if table.row_count:
         console.print(table)
-    console.print(f"checked {checked} model(s) with {engine}: {'violations found' if failed else 'conforms'}")
+    console.print(
+        f"checked {checked} model(s) with {engine}: {'violations found' if failed else 'conforms'}"
+    )
     if failed:
         raise typer.Exit(1)

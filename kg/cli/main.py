@@ -47,7 +47,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
 ) -> None:
     """ModelKG: a knowledge-graph registry for machine-learning models."""
 
@@ -57,24 +59,15 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, prog_name="modelkg")
+    except SystemExit as exc:  # click's own exit: usage errors are 2, --help 0
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except ModelKGError as exc:
         err_console.print(f"[red]error:[/] {escape(str(exc))}")
         if os.environ.get("MODELKG_DEBUG"):
             raise
         return 2 if isinstance(exc, UsageError) else 1
-    except typer.Exit as exc:
-        return int(exc.exit_code)
-    except typer.Abort:
-        err_console.print("aborted")
-        return 1
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
     return 0
 
 

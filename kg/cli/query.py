@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, QueryTriples, RdfFormat
+from pyoxigraph import (
+    NamedNode,
+    QueryBoolean,
+    QueryResultsFormat,
+    QuerySolutions,
+    QueryTriples,
+    RdfFormat,
+)
 from rich.markup import escape
 from rich.table import Table
 
@@ -15,6 +22,7 @@ from kg.cli.common import StoreOption, console
 from kg.errors import UsageError
 from kg.export import EXPORT_FORMATS, export
 from kg.store import open_store, store_location
+from ontology.namespaces import PREFIXES
 
 __all__ = ["export_command", "query_command"]
 
@@ -24,11 +32,17 @@ RESULT_FORMATS = {
     "csv": QueryResultsFormat.CSV,
     "tsv": QueryResultsFormat.TSV,
 }
-GRAPH_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES, "nquads": RdfFormat.N_QUADS}
+GRAPH_FORMATS = {
+    "turtle": RdfFormat.TURTLE,
+    "ntriples": RdfFormat.N_TRIPLES,
+    "nquads": RdfFormat.N_QUADS,
+}
 
 
 def query_command(
-    sparql: Annotated[str, typer.Argument(help="The SPARQL query, or @FILE to read it from a file.")],
+    sparql: Annotated[
+        str, typer.Argument(help="The SPARQL query, or @FILE to read it from a file.")
+    ],
     fmt: Annotated[
         str,
         typer.Option(
@@ -78,16 +92,27 @@ def _print_table(result: QuerySolutions | QueryBoolean) -> None:
         console.print("true" if result else "false")
         return
     names = [v.value for v in result.variables]
-    table = Table(*names)
+    table = Table()
+    for name in names:
+        table.add_column(name, overflow="fold")
     for row in result:
         table.add_row(*(escape(_show(row[name])) for name in names))
     console.print(table)
     console.print(f"{table.row_count} row(s)")
 
 
+_SHORT = {**{iri: prefix for prefix, iri in PREFIXES.items()}, "https://huggingface.co/": "hf"}
+
+
 def _show(term: object) -> str:
+    """A term as a person reads it: prefixed names for IRIs in known namespaces."""
     if term is None:
         return ""
+    if isinstance(term, NamedNode):
+        for namespace, prefix in _SHORT.items():
+            if term.value.startswith(namespace):
+                return f"{prefix}:{term.value[len(namespace) :]}"
+        return term.value
     value = getattr(term, "value", None)
     return str(value) if value is not None else str(term)
 

@@ -118,7 +118,11 @@ def _read_parameters(
     for key, raw in config.items():
         if key in _SKIP_KEYS:
             continue
-        if isinstance(raw, dict) and depth < _MAX_PART_DEPTH and _is_part(draft, key, raw, sub_configs):
+        if (
+            isinstance(raw, dict)
+            and depth < _MAX_PART_DEPTH
+            and _is_part(draft, key, raw, sub_configs)
+        ):
             _read_part(draft, subject, key, raw, sub_configs.get(key), file, prefix, depth)
             continue
         for resolution in mapping.resolve(file, key, subject.model_type):
@@ -137,7 +141,9 @@ def _read_parameters(
                 )
 
 
-def _is_part(draft: ModelDraft, key: str, raw: dict[str, Any], sub_configs: dict[str, str | None]) -> bool:
+def _is_part(
+    draft: ModelDraft, key: str, raw: dict[str, Any], sub_configs: dict[str, str | None]
+) -> bool:
     if key in sub_configs or isinstance(raw.get("model_type"), str):
         return True
     if not (key.endswith("_config") or key in ("encoder", "decoder")):
@@ -175,7 +181,9 @@ def _read_part(
     _read_parameters(draft, part, raw, file, prefix=f"{prefix}{key}.", depth=depth + 1)
 
 
-def _read_labels(draft: ModelDraft, config: dict[str, Any], file: str, architectures: list[str]) -> None:
+def _read_labels(
+    draft: ModelDraft, config: dict[str, Any], file: str, architectures: list[str]
+) -> None:
     id2label = config.get("id2label")
     if id2label is None:
         return
@@ -219,7 +227,9 @@ def _read_labels(draft: ModelDraft, config: dict[str, Any], file: str, architect
         return  # transformers writes LABEL_0/LABEL_1 into every config: not a label set
     concept = draft.mapping.concepts["num_labels"]
     if explicit is None:
-        draft.offer(draft.model, concept, Candidate(len(labels), "id2label", file, "transformers", 3))
+        draft.offer(
+            draft.model, concept, Candidate(len(labels), "id2label", file, "transformers", 3)
+        )
     label_set = draft.node("labels")
     draft.add(draft.model.iri, MKG.hasLabelSet, label_set)
     draft.add(label_set, RDF.type, MKG.LabelSet)

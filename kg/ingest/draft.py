@@ -102,7 +102,9 @@ class ModelDraft:
             (subject, concept, candidate)
         )
 
-    def coerce(self, concept: Concept, raw: object, *, key: str, file: str, strict: bool) -> int | str | None:
+    def coerce(
+        self, concept: Concept, raw: object, *, key: str, file: str, strict: bool
+    ) -> int | str | None:
         """Read a raw JSON value as the concept's kind; None for null or (when not strict) junk.
 
         A wrong scalar type under a key transformers itself defines is an error naming the file
@@ -116,7 +118,9 @@ class ModelDraft:
             if isinstance(raw, float) and raw.is_integer():
                 return int(raw)
             if isinstance(raw, list | dict):
-                self.warn(f"{file}: `{key}` is a {type(raw).__name__}, not one {concept.label}; skipped")
+                self.warn(
+                    f"{file}: `{key}` is a {type(raw).__name__}, not one {concept.label}; skipped"
+                )
                 return None
             expected = f"a whole number ({concept.label})"
         else:
@@ -129,14 +133,17 @@ class ModelDraft:
             return None
         raise ConfigError(
             f"`{key}` is {shown[:60]}",
-            path=str(self.source.location / file) if self.source.kind != "config-file" else str(self.source.location),
+            path=str(self.source.location / file)
+            if self.source.kind != "config-file"
+            else str(self.source.location),
             field=key,
             expected=expected,
-            hint=f"write the {concept.label} as {'a number, e.g. 768' if concept.value_kind == 'integer' else 'a string'}",
+            hint=f"write the {concept.label} as "
+            + ("a number, e.g. 768" if concept.value_kind == "integer" else "a string"),
         )
 
     def finish(self) -> None:
-        """Settle every concept: one effective value per subject, every candidate kept as a setting."""
+        """Settle every concept: one effective value per subject, each candidate a setting."""
         for (subject_iri, concept_iri), offers in self.candidates.items():
             ranked = sorted(offers, key=lambda o: -o[2].priority)
             subject, concept, best = ranked[0]
@@ -151,7 +158,12 @@ class ModelDraft:
             for index, (_, _, cand) in enumerate(ranked):
                 setting = NamedNode(
                     self.ids.node(
-                        self.model_key, *subject.key, "setting", concept.local_name, cand.file, cand.key
+                        self.model_key,
+                        *subject.key,
+                        "setting",
+                        concept.local_name,
+                        cand.file,
+                        cand.key,
                     )
                 )
                 self.add(subject_iri, MKG.hasSetting, setting)

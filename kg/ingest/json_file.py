@@ -18,7 +18,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kg.errors import ConfigError, EncodingError, FileTooLargeError, JSONSyntaxError, SourceNotFoundError
+from kg.errors import (
+    ConfigError,
+    EncodingError,
+    FileTooLargeError,
+    JSONSyntaxError,
+    SourceNotFoundError,
+)
 
 __all__ = ["MAX_METADATA_BYTES", "read_json_object", "read_text_file"]
 

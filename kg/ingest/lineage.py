@@ -37,8 +37,9 @@ def infer_relation(*, stated: str | None, adapter: bool, quantized: bool, bases:
     >>> infer_relation(stated="quantized", adapter=False, quantized=False, bases=1)
     'quantized'
     """
-    if stated in RELATION_PROPERTIES:
-        return stated  # type: ignore[return-value]
+    for relation in RELATION_PROPERTIES:
+        if stated == relation:
+            return relation
     if adapter:
         return "adapter"
     if quantized:
@@ -51,7 +52,10 @@ def infer_relation(*, stated: str | None, adapter: bool, quantized: bool, bases:
 def record_lineage(draft: ModelDraft) -> None:
     """Link the model to its bases from what the card and the adapter config said."""
     facts = draft.facts
-    card_bases = [b for b in facts.get("card_base_models", ()) if isinstance(b, str)]
+    stated_bases = facts.get("card_base_models", ())
+    card_bases = (
+        [b for b in stated_bases if isinstance(b, str)] if isinstance(stated_bases, tuple) else []
+    )
     adapter_base = facts.get("adapter_base")
     stated = facts.get("card_relation")
     relation = infer_relation(

@@ -36,11 +36,15 @@ def _strings(draft: ModelDraft, value: Any, field: str) -> list[str]:
     if isinstance(value, str):
         return [value] if value.strip() else []
     if isinstance(value, list):
-        kept = [str(v) for v in value if isinstance(v, str | int | float) and not isinstance(v, bool)]
+        kept = [
+            str(v) for v in value if isinstance(v, str | int | float) and not isinstance(v, bool)
+        ]
         if len(kept) != len(value):
             draft.warn(f"README.md: `{field}` has entries that are not strings; kept {len(kept)}")
         return [k for k in kept if k.strip()]
-    draft.warn(f"README.md: `{field}` is a {type(value).__name__}, expected a string or a list; skipped")
+    draft.warn(
+        f"README.md: `{field}` is a {type(value).__name__}, expected a string or a list; skipped"
+    )
     return []
 
 
@@ -77,7 +81,7 @@ def parse_card(text: str, path: str) -> tuple[ModelCardData, str]:
         return ModelCardData(), text
     first_line = text.count("\n", 0, match.start(2)) + 1
     try:
-        loaded = yaml.load(match.group(2), Loader=_LOADER)  # noqa: S506 - a safe loader
+        loaded = yaml.load(match.group(2), Loader=_LOADER)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + first_line}, column {mark.column + 1}" if mark else ""
@@ -99,7 +103,9 @@ def parse_card(text: str, path: str) -> tuple[ModelCardData, str]:
             expected="a YAML mapping (key: value lines) between the two `---` lines",
         )
     try:
-        card_data = ModelCardData(**{str(k): v for k, v in loaded.items()}, ignore_metadata_errors=True)
+        card_data = ModelCardData(
+            **{str(k): v for k, v in loaded.items()}, ignore_metadata_errors=True
+        )
     except (TypeError, ValueError) as exc:
         raise ModelCardError(
             f"unreadable card metadata: {exc}", path=path, field="front matter"
@@ -115,9 +121,9 @@ def read_model_card(draft: ModelDraft, text: str, file: str = "README.md") -> No
     model = draft.model.iri
     for license_id in _strings(draft, data.get("license"), "license"):
         draft.add_value(model, MKG.license, license_id)
-    if license_id_other := data.get("license_name"):
-        if isinstance(license_id_other, str):
-            draft.add_value(model, MKG.license, license_id_other)
+    license_id_other = data.get("license_name")
+    if isinstance(license_id_other, str) and license_id_other:
+        draft.add_value(model, MKG.license, license_id_other)
     for field, predicate in (("pipeline_tag", MKG.pipelineTag), ("library_name", MKG.libraryName)):
         values = _strings(draft, data.get(field), field)
         if values:

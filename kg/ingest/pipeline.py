@@ -171,7 +171,9 @@ def _dedupe(sources: list[ModelSource], summary: IngestSummary) -> list[ModelSou
     return kept
 
 
-def _rejection(graph: ModelGraph, results: list[ValidationResult], *, strict: bool) -> ShapeViolation | None:
+def _rejection(
+    graph: ModelGraph, results: list[ValidationResult], *, strict: bool
+) -> ShapeViolation | None:
     blocking = [r for r in results if strict or r.severity == "Violation"]
     if not blocking:
         return None
@@ -184,7 +186,9 @@ def _rejection(graph: ModelGraph, results: list[ValidationResult], *, strict: bo
     )
 
 
-def _write(store: EmbeddedStore, pending: list[tuple[ModelGraph, bool]], summary: IngestSummary) -> None:
+def _write(
+    store: EmbeddedStore, pending: list[tuple[ModelGraph, bool]], summary: IngestSummary
+) -> None:
     if not pending:
         return
     models = [graph for graph, _ in pending]

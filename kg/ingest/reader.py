@@ -22,6 +22,7 @@ from kg.ingest.model_card import read_model_card
 from kg.ingest.sentence_transformers import offer_mapped, read_sentence_transformers
 from kg.ingest.sources import ModelSource
 from kg.ingest.tokenizer import read_tokenizer
+from kg.ingest.weights import read_weights, safetensors_digest
 from kg.iris import IriMinter
 from ontology.namespaces import MKG, RDF, SCHEMA, XSD
 from ontology.parameters import load_parameter_mapping
@@ -64,7 +65,9 @@ def source_digest(source: ModelSource) -> tuple[str, dict[str, str]]:
     for name in sorted(source.files):
         path = source.files[name]
         try:
-            per_file[name] = _file_digest(path)
+            per_file[name] = (
+                safetensors_digest(path) if name.endswith(".safetensors") else _file_digest(path)
+            )
         except FileNotFoundError:
             per_file[name] = "missing"
         total.update(f"{name}\0{per_file[name]}\0".encode())
@@ -79,7 +82,10 @@ def _identity_file(source: ModelSource) -> Path | None:
 
 
 def read_source(source: ModelSource, ids: IriMinter, *, now: datetime | None = None) -> ModelGraph:
-    """Read every metadata file of `source` into one model graph; raises `InputError` on bad input."""
+    """Read every metadata file of `source` into one model graph.
+
+    Raises an `InputError` (naming the file and field) on bad input.
+    """
     mapping = load_parameter_mapping()
     digest, file_digests = source_digest(source)
     if source.hub_id:
@@ -116,11 +122,14 @@ def read_source(source: ModelSource, ids: IriMinter, *, now: datetime | None = N
     if "adapter_config.json" in files:
         read_adapter_config(draft, files["adapter_config.json"])
     if "quantize_config.json" in files:
-        read_quantization(draft, read_json_object(files["quantize_config.json"]), "quantize_config.json", "bits")
+        read_quantization(
+            draft, read_json_object(files["quantize_config.json"]), "quantize_config.json", "bits"
+        )
     if "README.md" in files:
         read_model_card(draft, read_text_file(files["README.md"]))
     read_sentence_transformers(draft, files)
     read_tokenizer(draft, files)
+    read_weights(draft, files)
     if "preprocessor_config.json" in files:
         preprocessor = read_json_object(files["preprocessor_config.json"])
         for key in ("processor_class", "image_processor_type", "feature_extractor_type"):
@@ -161,7 +170,9 @@ def _record_source(
     draft.add_value(graph, MKG.sourceKind, source.kind)
     draft.add_value(graph, MKG.sourceLocation, str(source.location))
     draft.add_value(graph, MKG.ingestFormat, INGEST_FORMAT)
-    draft.add(graph, MKG.ingestedAt, Literal(now.strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=XSD.dateTime))
+    draft.add(
+        graph, MKG.ingestedAt, Literal(now.strftime("%Y-%m-%dT%H:%M:%SZ"), datatype=XSD.dateTime)
+    )
     if source.revision:
         draft.add_value(graph, MKG.revision, source.revision)
     for name, file_digest in sorted(file_digests.items()):

@@ -18,7 +18,9 @@ from ontology.namespaces import MKG, RDF
 __all__ = ["pooled_dimension", "read_sentence_transformers"]
 
 
-def pooled_dimension(pooling: dict[str, Any], legacy_modes: dict[str, str]) -> tuple[int, tuple[str, ...]] | None:
+def pooled_dimension(
+    pooling: dict[str, Any], legacy_modes: dict[str, str]
+) -> tuple[int, tuple[str, ...]] | None:
     """The pooled vector's length and the active modes of a `1_Pooling/config.json`.
 
     >>> modes = {"pooling_mode_mean_tokens": "mean", "pooling_mode_max_tokens": "max"}
@@ -52,12 +54,15 @@ def read_sentence_transformers(draft: ModelDraft, files: dict[str, Path]) -> Non
         raise ConfigError(
             "modules.json is not a list of modules",
             path=str(modules_path),
-            expected='[{"idx": 0, "type": "sentence_transformers.models.Transformer", "path": ""}, ...]',
+            expected='[{"idx": 0, "type": "sentence_transformers.models.Transformer", '
+            '"path": ""}, ...]',
         )
     model = draft.model.iri
     draft.add(model, RDF.type, MKG.SentenceTransformer)
     dimension: tuple[int, str, str] | None = None
-    for module in sorted(modules, key=lambda m: m.get("idx", 0) if isinstance(m.get("idx"), int) else 0):
+    for module in sorted(
+        modules, key=lambda m: m.get("idx", 0) if isinstance(m.get("idx"), int) else 0
+    ):
         kind = module.get("type")
         if not isinstance(kind, str):
             continue
@@ -80,7 +85,11 @@ def read_sentence_transformers(draft: ModelDraft, files: dict[str, Path]) -> Non
             width, modes = pooled
             for mode in modes:
                 draft.add_value(model, MKG.poolingMode, mode)
-            key = "word_embedding_dimension" if "word_embedding_dimension" in pooling else "embedding_dimension"
+            key = (
+                "word_embedding_dimension"
+                if "word_embedding_dimension" in pooling
+                else "embedding_dimension"
+            )
             dimension = (width, config_name, key)
         elif short == "Dense" and config_name in files:
             dense = read_json_object(files[config_name])

@@ -137,7 +137,8 @@ def discover(argument: str, *, hub_id: str | None = None) -> Discovery:
                         "no model found in this folder",
                         path=str(path),
                         expected="a config.json, an adapter_config.json or modules.json, "
-                        "a folder of such model folders, or a HuggingFace cache (models--org--name)",
+                        "a folder of such model folders, or a HuggingFace cache "
+                        "(models--org--name)",
                     ),
                 )
             )
@@ -145,7 +146,10 @@ def discover(argument: str, *, hub_id: str | None = None) -> Discovery:
     if os.path.lexists(path):
         return Discovery(
             problems=[
-                (argument, SourceNotFoundError("broken symlink", path=str(path), hint="fix or remove it"))
+                (
+                    argument,
+                    SourceNotFoundError("broken symlink", path=str(path), hint="fix or remove it"),
+                )
             ]
         )
     if is_hub_id(argument) and "/" in argument:
@@ -218,6 +222,9 @@ def _folder_files(folder: Path) -> dict[str, Path]:
         candidate = folder / name
         if candidate.is_file() or candidate.is_symlink():
             files[name] = candidate
+    for weights in folder.glob("*.safetensors"):
+        if weights.name == "model.safetensors" or weights.name.startswith("model-"):
+            files[weights.name] = weights
     _module_folder_files(folder, files)
     return files
 
@@ -233,7 +240,11 @@ def model_folder_source(folder: Path, *, hub_id: str | None = None) -> ModelSour
             data = json.loads(provenance.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             data = None
-        if isinstance(data, dict) and isinstance(data.get("hub_id"), str) and is_hub_id(data["hub_id"]):
+        if (
+            isinstance(data, dict)
+            and isinstance(data.get("hub_id"), str)
+            and is_hub_id(data["hub_id"])
+        ):
             hub_id = data["hub_id"]
             origin = "PROVENANCE.json"
             commits = {

@@ -17,7 +17,15 @@ from ontology.namespaces import MKG, RDF
 
 __all__ = ["read_tokenizer"]
 
-_SPECIAL = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+_SPECIAL = (
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "sep_token",
+    "pad_token",
+    "cls_token",
+    "mask_token",
+)
 _NO_LIMIT = 10**9
 """model_max_length above this is transformers' VERY_LARGE_INTEGER: no stated limit."""
 
@@ -52,9 +60,12 @@ def read_tokenizer(draft: ModelDraft, files: dict[str, Path]) -> None:
         if isinstance(tokenizer_class, str):
             draft.add_value(node, MKG.tokenizerClass, tokenizer_class)
         max_length = config.get("model_max_length")
-        if isinstance(max_length, int | float) and not isinstance(max_length, bool):
-            if 0 < max_length < _NO_LIMIT:
-                draft.add_value(node, MKG.modelMaxLength, int(max_length))
+        if (
+            isinstance(max_length, int | float)
+            and not isinstance(max_length, bool)
+            and 0 < max_length < _NO_LIMIT
+        ):
+            draft.add_value(node, MKG.modelMaxLength, int(max_length))
         if config.get("chat_template"):
             draft.add_value(node, MKG.chatTemplate, True)
         for role in _SPECIAL:

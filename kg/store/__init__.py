@@ -14,7 +14,14 @@ from kg.errors import UsageError
 from kg.store.base import ModelStore, QueryResult
 from kg.store.embedded import EmbeddedStore
 
-__all__ = ["DEFAULT_STORE", "EmbeddedStore", "ModelStore", "QueryResult", "open_store", "store_location"]
+__all__ = [
+    "DEFAULT_STORE",
+    "EmbeddedStore",
+    "ModelStore",
+    "QueryResult",
+    "open_store",
+    "store_location",
+]
 
 DEFAULT_STORE = ".modelkg"
 

@@ -24,7 +24,14 @@ from pyoxigraph import Literal, NamedNode, Quad, QueryBoolean, QuerySolutions, S
 
 from kg.errors import QueryError, StoreError
 from kg.store.base import QueryResult
-from ontology.files import ONTOLOGY_FILES, ONTOLOGY_GRAPH, SHAPES_FILE, SHAPES_GRAPH, ontology_quads, shapes_quads
+from ontology.files import (
+    ONTOLOGY_FILES,
+    ONTOLOGY_GRAPH,
+    SHAPES_FILE,
+    SHAPES_GRAPH,
+    ontology_quads,
+    shapes_quads,
+)
 from ontology.namespaces import MKG, PREFIXES
 
 if TYPE_CHECKING:
@@ -55,7 +62,11 @@ def parse_query_error(exc: Exception, sparql: str, offset_lines: int = 0) -> Que
     excerpt = ""
     if 1 <= line <= len(lines):
         excerpt = f"\n  {lines[line - 1]}\n  {' ' * max(column - 1, 0)}^"
-    return QueryError(f"invalid SPARQL at line {line}, column {column}: {detail}{excerpt}", line=line, column=column)
+    return QueryError(
+        f"invalid SPARQL at line {line}, column {column}: {detail}{excerpt}",
+        line=line,
+        column=column,
+    )
 
 
 def _vocabulary_digest() -> str:
@@ -112,11 +123,18 @@ class EmbeddedStore:
         if not self._store.contains_named_graph(ONTOLOGY_GRAPH):
             self._store.extend(quads)  # one transaction: a fresh store gets all or nothing
             return
-        body = "\n".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads if q.graph_name == ONTOLOGY_GRAPH)
-        shapes = "\n".join(f"{q.subject} {q.predicate} {q.object} ." for q in quads if q.graph_name == SHAPES_GRAPH)
+        body = "\n".join(
+            f"{q.subject} {q.predicate} {q.object} ."
+            for q in quads
+            if q.graph_name == ONTOLOGY_GRAPH
+        )
+        shapes = "\n".join(
+            f"{q.subject} {q.predicate} {q.object} ." for q in quads if q.graph_name == SHAPES_GRAPH
+        )
         self._store.update(
             f"DROP SILENT GRAPH {ONTOLOGY_GRAPH}; DROP SILENT GRAPH {SHAPES_GRAPH};\n"
-            f"INSERT DATA {{ GRAPH {ONTOLOGY_GRAPH} {{ {body} }} GRAPH {SHAPES_GRAPH} {{ {shapes} }} }}"
+            f"INSERT DATA {{ GRAPH {ONTOLOGY_GRAPH} {{ {body} }} "
+            f"GRAPH {SHAPES_GRAPH} {{ {shapes} }} }}"
         )
 
     @property
@@ -137,7 +155,8 @@ class EmbeddedStore:
         found: dict[str, str] = {}
         for graph in graphs:
             for quad in self._store.quads_for_pattern(graph, MKG.sourceDigest, None, graph):
-                found[graph.value] = quad.object.value
+                if isinstance(quad.object, Literal):
+                    found[graph.value] = quad.object.value
         return found
 
     def write_models(self, models: Sequence[ModelGraph], *, replace: Sequence[NamedNode]) -> None:
@@ -158,7 +177,9 @@ class EmbeddedStore:
             )
             self._store.update(f"{drops}INSERT DATA {{\n{inserts}\n}}")
         except OSError as exc:
-            raise StoreError(f"write failed, nothing was written: {exc}", path=self.location) from exc
+            raise StoreError(
+                f"write failed, nothing was written: {exc}", path=self.location
+            ) from exc
 
     def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
         self._check_writable()
@@ -174,7 +195,8 @@ class EmbeddedStore:
 
     def count_models(self) -> int:
         result = self._store.query(
-            f"SELECT (COUNT(DISTINCT ?m) AS ?n) WHERE {{ GRAPH ?g {{ ?g <{MKG.describes.value}> ?m }} }}"
+            "SELECT (COUNT(DISTINCT ?m) AS ?n) "
+            f"WHERE {{ GRAPH ?g {{ ?g <{MKG.describes.value}> ?m }} }}"
         )
         assert isinstance(result, QuerySolutions)
         for row in result:

@@ -17,13 +17,23 @@ from ontology.namespaces import MKG
 if TYPE_CHECKING:
     from kg.ingest.reader import ModelGraph
 
-__all__ = ["ENGINES", "Engine", "Severity", "ValidationResult", "locate", "validate_models", "verdict_key"]
+__all__ = [
+    "ENGINES",
+    "Engine",
+    "Severity",
+    "ValidationResult",
+    "locate",
+    "validate_models",
+    "verdict_key",
+]
 
 Engine = Literal["compiled", "pyshacl"]
 ENGINES: tuple[Engine, ...] = ("compiled", "pyshacl")
 
 
-def validate_models(models: Sequence[ModelGraph], engine: str = "compiled") -> list[list[ValidationResult]]:
+def validate_models(
+    models: Sequence[ModelGraph], engine: str = "compiled"
+) -> list[list[ValidationResult]]:
     """SHACL results for each model (in order), located in the files they came from."""
     if engine == "compiled":
         from kg.validate.compiled import CompiledShapes
@@ -42,37 +52,31 @@ def validate_models(models: Sequence[ModelGraph], engine: str = "compiled") -> l
 
 
 def locate(result: ValidationResult, model: ModelGraph) -> ValidationResult:
-    """Attach the source file and key of the value a result is about, when a setting records it."""
-    setting: str | None = None
-    focus = result.focus
-    settings_of_focus = {
-        q.object.value
-        for q in model.quads
-        if q.subject.value == focus and q.predicate == MKG.hasSetting and isinstance(q.object, NamedNode)
-    }
-    if result.path is not None and settings_of_focus:
-        for quad in model.quads:
-            if (
-                quad.subject.value in settings_of_focus
-                and quad.predicate == MKG.concept
-                and quad.object.value == result.path
-            ):
-                effective = any(
-                    q.subject == quad.subject and q.predicate == MKG.effective and q.object.value == "true"
-                    for q in model.quads
-                )
-                if effective:
-                    setting = quad.subject.value
-                    break
-    elif any(q.subject.value == focus and q.predicate == MKG.sourceKey for q in model.quads):
+    """Attach the source file and key of the value a result is about, when a setting records it.
+
+    For a finding on a model's `mkg:hiddenSize`, that is its effective setting's file and key
+    (`config.json`, `n_embd`); for a finding on a setting node, the setting's own.
+    """
+    by_subject: dict[str, dict[str, list[str]]] = {}
+    for quad in model.quads:
+        subject, obj = quad.subject, quad.object
+        if isinstance(subject, NamedNode) and isinstance(obj, NamedNode | RdfLiteral):
+            by_subject.setdefault(subject.value, {}).setdefault(quad.predicate.value, []).append(
+                obj.value
+            )
+    focus = by_subject.get(result.focus, {})
+    setting: dict[str, list[str]] | None = None
+    if MKG.sourceKey.value in focus:
         setting = focus
+    elif result.path is not None:
+        for candidate in focus.get(MKG.hasSetting.value, []):
+            fields = by_subject.get(candidate, {})
+            effective = fields.get(MKG.effective.value) == ["true"]
+            if fields.get(MKG.concept.value) == [result.path] and effective:
+                setting = fields
+                break
     if setting is None:
         return result
-    fields: dict[str, str] = {}
-    for quad in model.quads:
-        if quad.subject.value == setting and isinstance(quad.object, RdfLiteral):
-            if quad.predicate == MKG.sourceFile:
-                fields["file"] = quad.object.value
-            elif quad.predicate == MKG.sourceKey:
-                fields["key"] = quad.object.value
-    return result.located(fields.get("file"), fields.get("key"))
+    files: list[str | None] = [*setting.get(MKG.sourceFile.value, []), None]
+    keys: list[str | None] = [*setting.get(MKG.sourceKey.value, []), None]
+    return result.located(files[0], keys[0])

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QuerySolutions, Store
+from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, Store
 
 from kg.errors import ModelKGError
 from kg.validate.report import Severity, ValidationResult
@@ -77,7 +77,9 @@ class Check:
         return "?value" in self.sparql.split("WHERE", 1)[0]
 
 
-def _one(store: Store, subject: NamedNode | BlankNode, predicate: str) -> NamedNode | BlankNode | Literal | None:
+def _one(
+    store: Store, subject: NamedNode | BlankNode, predicate: str
+) -> NamedNode | BlankNode | Literal | None:
     for quad in store.quads_for_pattern(subject, NamedNode(predicate), None, SHAPES_GRAPH):
         obj = quad.object
         assert isinstance(obj, NamedNode | BlankNode | Literal)
@@ -85,10 +87,14 @@ def _one(store: Store, subject: NamedNode | BlankNode, predicate: str) -> NamedN
     return None
 
 
-def _rdf_list(store: Store, head: NamedNode | BlankNode | Literal | None) -> list[NamedNode | Literal]:
+def _rdf_list(
+    store: Store, head: NamedNode | BlankNode | Literal | None
+) -> list[NamedNode | Literal]:
     items: list[NamedNode | Literal] = []
     nil = RDF.iri("nil")
-    while isinstance(head, NamedNode | BlankNode) and not (isinstance(head, NamedNode) and head.value == nil):
+    while isinstance(head, NamedNode | BlankNode) and not (
+        isinstance(head, NamedNode) and head.value == nil
+    ):
         first = _one(store, head, RDF.iri("first"))
         assert isinstance(first, NamedNode | Literal), "sh:in lists hold IRIs or literals"
         items.append(first)
@@ -129,7 +135,11 @@ class CompiledShapes:
                 assert isinstance(answer, QuerySolutions)
                 for row in answer:
                     focus, graph = row["this"], row["g"]
-                    if not isinstance(focus, NamedNode) or graph is None or graph.value not in owner:
+                    if (
+                        not isinstance(focus, NamedNode)
+                        or graph is None
+                        or graph.value not in owner
+                    ):
                         continue
                     value = row["value"] if check.has_value else None
                     results[owner[graph.value]].append(
@@ -155,17 +165,18 @@ def compile_shapes() -> tuple[Check, ...]:
     store.extend(validation_context_quads())
     checks: list[Check] = []
     node_shapes = {
-        q.subject
-        for q in store.quads_for_pattern(None, RDF.type, SH.NodeShape, SHAPES_GRAPH)
+        q.subject for q in store.quads_for_pattern(None, RDF.type, SH.NodeShape, SHAPES_GRAPH)
     }
     for shape in sorted(node_shapes, key=str):
         assert isinstance(shape, NamedNode | BlankNode)
         for quad in store.quads_for_pattern(shape, None, None, SHAPES_GRAPH):
             if quad.predicate.value not in SUPPORTED_NODE_SHAPE:
                 raise UnsupportedShapeError(
-                    f"shape {shape} uses {quad.predicate}, which the compiled validator does not support",
+                    f"shape {shape} uses {quad.predicate}, which the compiled validator does "
+                    "not support",
                     path="ontology/shapes.ttl",
-                    hint="extend kg.validate.compiled (and its agreement tests) or use a supported term",
+                    hint="extend kg.validate.compiled (and its agreement tests), or use a "
+                    "supported term",
                 )
         targets = sorted(
             q.object.value
@@ -176,7 +187,9 @@ def compile_shapes() -> tuple[Check, ...]:
             continue
         classes = _subclass_closure(store, targets)
         # the focus node's own graph names the model it belongs to
-        target = "VALUES ?cls { " + " ".join(f"<{c}>" for c in classes) + " } GRAPH ?g { ?this a ?cls }"
+        target = (
+            "VALUES ?cls { " + " ".join(f"<{c}>" for c in classes) + " } GRAPH ?g { ?this a ?cls }"
+        )
         node_severity = _severity(_one(store, shape, SH.iri("severity")), "Violation")
         for prop_quad in store.quads_for_pattern(shape, SH.property, None, SHAPES_GRAPH):
             prop = prop_quad.object
@@ -200,8 +213,12 @@ def _subclass_closure(store: Store, targets: list[str]) -> list[str]:
     return sorted(found | set(targets))
 
 
-def _property_checks(store: Store, prop: NamedNode | BlankNode, target: str, default: Severity) -> list[Check]:
-    predicates = {q.predicate.value for q in store.quads_for_pattern(prop, None, None, SHAPES_GRAPH)}
+def _property_checks(
+    store: Store, prop: NamedNode | BlankNode, target: str, default: Severity
+) -> list[Check]:
+    predicates = {
+        q.predicate.value for q in store.quads_for_pattern(prop, None, None, SHAPES_GRAPH)
+    }
     unsupported = predicates - SUPPORTED_PROPERTY_SHAPE
     if unsupported:
         raise UnsupportedShapeError(
@@ -211,7 +228,9 @@ def _property_checks(store: Store, prop: NamedNode | BlankNode, target: str, def
         )
     path = _one(store, prop, SH.iri("path"))
     if not isinstance(path, NamedNode):
-        raise UnsupportedShapeError("only IRI property paths are supported", path="ontology/shapes.ttl")
+        raise UnsupportedShapeError(
+            "only IRI property paths are supported", path="ontology/shapes.ttl"
+        )
     p = f"<{path.value}>"
     severity = _severity(_one(store, prop, SH.iri("severity")), default)
     custom = _one(store, prop, SH.iri("message"))
@@ -222,7 +241,10 @@ def _property_checks(store: Store, prop: NamedNode | BlankNode, target: str, def
         checks.append(Check(component, path.value, severity, text, sparql))
 
     def values_violating(condition: str) -> str:
-        return f"SELECT DISTINCT ?this ?g ?value WHERE {{ {target} ?this {p} ?value FILTER({condition}) }}"
+        return (
+            f"SELECT DISTINCT ?this ?g ?value WHERE {{ {target} ?this {p} ?value "
+            f"FILTER({condition}) }}"
+        )
 
     for predicate in sorted(predicates):
         term = _one(store, prop, predicate)
@@ -249,7 +271,12 @@ def _property_checks(store: Store, prop: NamedNode | BlankNode, target: str, def
                 add("MaxCountConstraintComponent", sparql, f"more than {bound} value(s)")
         elif name in ("minInclusive", "maxInclusive", "minExclusive", "maxExclusive"):
             assert isinstance(term, Literal)
-            op = {"minInclusive": ">=", "maxInclusive": "<=", "minExclusive": ">", "maxExclusive": "<"}[name]
+            op = {
+                "minInclusive": ">=",
+                "maxInclusive": "<=",
+                "minExclusive": ">",
+                "maxExclusive": "<",
+            }[name]
             add(f"{name[0].upper()}{name[1:]}ConstraintComponent",
                 values_violating(f"!COALESCE(?value {op} {term}, false)"),
                 f"value is not {op} {term.value}")  # fmt: skip
@@ -262,8 +289,9 @@ def _property_checks(store: Store, prop: NamedNode | BlankNode, target: str, def
             assert isinstance(term, Literal)
             flags = _one(store, prop, SH.iri("flags"))
             flag_arg = f", {Literal(flags.value)}" if isinstance(flags, Literal) else ""
+            regex = f"regex(str(?value), {Literal(term.value)}{flag_arg})"
             add("PatternConstraintComponent",
-                values_violating(f"isBlank(?value) || !regex(str(?value), {Literal(term.value)}{flag_arg})"),
+                values_violating(f"isBlank(?value) || !{regex}"),
                 f"value does not match {term.value}")  # fmt: skip
         elif name == "nodeKind":
             assert isinstance(term, NamedNode)
@@ -273,16 +301,21 @@ def _property_checks(store: Store, prop: NamedNode | BlankNode, target: str, def
         elif name == "class":
             assert isinstance(term, NamedNode)
             closure = " ".join(f"<{c}>" for c in _subclass_closure(store, [term.value]))
+            typed = f"VALUES ?vc {{ {closure} }} ?value a ?vc"
             add("ClassConstraintComponent",
-                values_violating(f"isLiteral(?value) || NOT EXISTS {{ VALUES ?vc {{ {closure} }} ?value a ?vc }}"),
+                values_violating(f"isLiteral(?value) || NOT EXISTS {{ {typed} }}"),
                 f"value is not an instance of {term.value}")  # fmt: skip
     return checks
 
 
-def _sparql_check(store: Store, constraint: NamedNode | BlankNode, target: str, default: Severity) -> Check:
+def _sparql_check(
+    store: Store, constraint: NamedNode | BlankNode, target: str, default: Severity
+) -> Check:
     select = _one(store, constraint, SH.iri("select"))
     if not isinstance(select, Literal):
-        raise UnsupportedShapeError("a sh:sparql constraint needs sh:select", path="ontology/shapes.ttl")
+        raise UnsupportedShapeError(
+            "a sh:sparql constraint needs sh:select", path="ontology/shapes.ttl"
+        )
     prologue = "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())
     inner = select.value.replace("$this", "?this")
     message = _one(store, constraint, SH.iri("message"))

@@ -39,7 +39,7 @@ def shapes_graph() -> rdflib.Graph:
 
 @cache
 def context_graph() -> rdflib.Graph:
-    """What the shapes may look at beside the model (see `validation_context_quads`), parsed once."""
+    """What the shapes may look at beside the model (`validation_context_quads`), parsed once."""
     import rdflib
 
     graph = rdflib.Graph()

@@ -37,7 +37,11 @@ class ValidationResult:
         """One line a user can act on."""
         where = ""
         if self.source_file:
-            where = f"{self.source_file}: field `{self.source_key}`: " if self.source_key else f"{self.source_file}: "
+            where = (
+                f"{self.source_file}: field `{self.source_key}`: "
+                if self.source_key
+                else f"{self.source_file}: "
+            )
         prop = f" {_short(self.path)}" if self.path else ""
         value = f" (value {self.value})" if self.value is not None else ""
         return f"{self.severity.lower()}: {where}{self.message}{value} [{_short(self.focus)}{prop}]"
