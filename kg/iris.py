@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import quote
 
 from pyoxigraph import NamedNode
@@ -25,6 +26,11 @@ from ontology.namespaces import HF, HF_DATASETS
 __all__ = ["DEFAULT_BASE_IRI", "IriMinter", "hub_id_of_iri"]
 
 DEFAULT_BASE_IRI = "https://w3id.org/modelkg/id/"
+
+
+@lru_cache(maxsize=65536)
+def _segment(text: str) -> str:
+    return quote(text, safe="._-")
 
 
 def hub_id_of_iri(iri: str) -> str | None:
@@ -65,7 +71,7 @@ class IriMinter:
 
     def node(self, model_key: str, *segments: str) -> str:
         """An IRI string for a node that belongs to one model."""
-        tail = "/".join(quote(s, safe="._-") for s in segments)
+        tail = "/".join(map(_segment, segments))
         return f"{self.base}{model_key}/{tail}"
 
     def graph_iri(self, model_key: str) -> NamedNode:

@@ -45,12 +45,12 @@ class Namespace(str):
     'http://example.org/model-type'
     """
 
-    __slots__ = ()
-
     def __getattr__(self, name: str) -> NamedNode:
         if name.startswith("__"):
             raise AttributeError(name)
-        return _term(str(self), name)
+        term = _term(str(self), name)
+        object.__setattr__(self, name, term)  # later look-ups are plain attribute reads
+        return term
 
     def __getitem__(self, name: str) -> NamedNode:  # type: ignore[override]
         return _term(str(self), name)

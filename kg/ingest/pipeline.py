@@ -1,24 +1,27 @@
-"""Ingest: sources in, validated named graphs out, one transaction per batch.
+"""Ingest: sources in, validated named graphs out, atomic batches.
 
-    discover -> digest (skip unchanged) -> read (worker processes) -> validate (a batch at a
-    time) -> write (one transaction per batch)
+    discover (parent) -> chunks of sources -> worker processes: digest, skip unchanged, read,
+    validate the chunk with SHACL -> parent: write batches (new graphs in one atomic bulk load,
+    replaced graphs in one transaction)
 
-A rejected model changes nothing in the store. Without `strict`, one bad model does not stop
-the others; with `strict`, any rejection (including SHACL warnings such as an unknown model
-type) means nothing is written at all.
+Reading and validating run in the workers, in parallel with the parent's writes; a worker's
+result is plain data (N-Quads bytes, findings), cheap to send between processes. A rejected
+model changes nothing in the store. Without `strict`, one bad model does not stop the others;
+with `strict`, any finding (SHACL warnings too, e.g. an unknown model type) rejects its model
+and nothing at all is written when anything was rejected.
 """
 
 from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from kg.errors import InputError, ShapeViolation
-from kg.ingest.reader import ModelGraph, read_source
+from kg.ingest.reader import ModelGraph, plan_source, read_source
 from kg.ingest.sources import Discovery, ModelSource, discover_all
 from kg.iris import IriMinter
 from kg.validate import ValidationResult, validate_models
@@ -26,10 +29,12 @@ from kg.validate import ValidationResult, validate_models
 if TYPE_CHECKING:
     from kg.store.embedded import EmbeddedStore
 
-__all__ = ["IngestSummary", "ingest", "read_sources"]
+__all__ = ["ChunkResult", "IngestSummary", "ingest", "process_chunk"]
 
-BATCH_SIZE = 500
-"""Models validated and written per transaction."""
+BATCH_QUADS = 400_000
+"""Quads written per store write (well below the bulk loader's atomic chunk)."""
+CHUNK_SIZE = 64
+"""Sources a worker reads and validates together."""
 
 
 @dataclass
@@ -53,36 +58,100 @@ class IngestSummary:
 ProgressCallback = Callable[[int], None]
 
 
-def _read_one(task: tuple[ModelSource, IriMinter]) -> ModelGraph | tuple[str, str]:
-    source, ids = task
-    try:
-        return read_source(source, ids)
-    except InputError as exc:
-        return (source.display, str(exc))
-    except Exception as exc:  # a bug must not sink the batch; say so plainly
-        detail = traceback.format_exc() if os.environ.get("MODELKG_DEBUG") else ""
-        return (
-            source.display,
-            f"unexpected {type(exc).__name__} while reading {source.location}: {exc} "
-            f"(a ModelKG bug; set MODELKG_DEBUG=1 for the traceback){detail}",
-        )
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one source in a worker."""
+
+    name: str
+    graph: ModelGraph | None = None
+    results: tuple[ValidationResult, ...] = ()
+    error: str | None = None
+    unchanged: bool = False
 
 
-def read_sources(
-    sources: Sequence[ModelSource], ids: IriMinter, *, workers: int = 1
-) -> Iterator[ModelGraph | tuple[str, str]]:
-    """Read sources in order, in `workers` processes when more than one."""
-    tasks = [(source, ids) for source in sources]
-    if workers <= 1 or len(tasks) < 16:
-        yield from map(_read_one, tasks)
+ChunkResult = list[Outcome]
+
+
+def process_chunk(
+    chunk: Sequence[ModelSource], ids: IriMinter, known: dict[str, str], engine: str
+) -> ChunkResult:
+    """Digest, read and validate a chunk of sources (runs in a worker process).
+
+    `known` maps graph IRIs to the digests already stored, so unchanged sources are not read.
+    """
+    outcomes: list[Outcome] = []
+    graphs: list[ModelGraph] = []
+    for source in chunk:
+        name = source.display
+        try:
+            plan = plan_source(source, ids)
+            if known.get(plan.graph_iri.value) == plan.digest:
+                outcomes.append(Outcome(name, unchanged=True))
+                continue
+            graph = read_source(source, ids, plan=plan)
+        except InputError as exc:
+            outcomes.append(Outcome(name, error=str(exc)))
+            continue
+        except OSError as exc:
+            outcomes.append(Outcome(name, error=f"{source.location}: cannot read: {exc}"))
+            continue
+        except Exception as exc:  # a bug must not sink the batch; say so plainly
+            detail = traceback.format_exc() if os.environ.get("MODELKG_DEBUG") else ""
+            outcomes.append(
+                Outcome(
+                    name,
+                    error=f"unexpected {type(exc).__name__} while reading {source.location}: "
+                    f"{exc} (a ModelKG bug; set MODELKG_DEBUG=1 for the traceback){detail}",
+                )
+            )
+            continue
+        outcomes.append(Outcome(name, graph=graph))
+        graphs.append(graph)
+    findings = iter(validate_models(graphs, engine))
+    return [
+        Outcome(o.name, o.graph, tuple(next(findings)), o.error, o.unchanged)
+        if o.graph is not None
+        else o
+        for o in outcomes
+    ]
+
+
+def _chunks(sources: Sequence[ModelSource], size: int) -> list[Sequence[ModelSource]]:
+    return [sources[start : start + size] for start in range(0, len(sources), size)]
+
+
+def _run_chunks(
+    sources: Sequence[ModelSource],
+    ids: IriMinter,
+    store: EmbeddedStore,
+    engine: str,
+    workers: int,
+) -> Iterator[tuple[int, ChunkResult]]:
+    """Process chunks in order, in worker processes when there is enough work for them."""
+    chunks = _chunks(sources, CHUNK_SIZE)
+    graph_of = {s.hub_id: ids.graph_iri(ids.model_key(s.hub_id, "")) for s in sources if s.hub_id}
+    known = store.source_digests(list(graph_of.values()))
+    if workers <= 1 or len(chunks) < 2:
+        for chunk in chunks:
+            yield len(chunk), process_chunk(chunk, ids, known, engine)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(_read_one, tasks, chunksize=16)
-
-
-def _batches(items: Sequence[ModelSource], size: int) -> Iterable[Sequence[ModelSource]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+        futures = [
+            pool.submit(
+                process_chunk,
+                chunk,
+                ids,
+                {
+                    g.value: known[g.value]
+                    for s in chunk
+                    if s.hub_id and (g := graph_of[s.hub_id]).value in known
+                },
+                engine,
+            )
+            for chunk in chunks
+        ]
+        for chunk, future in zip(chunks, futures, strict=True):
+            yield len(chunk), future.result()
 
 
 def ingest(
@@ -94,7 +163,6 @@ def ingest(
     ids: IriMinter | None = None,
     engine: str = "compiled",
     workers: int | None = None,
-    batch_size: int = BATCH_SIZE,
     on_progress: ProgressCallback | None = None,
     on_total: Callable[[int], None] | None = None,
     discovery: Discovery | None = None,
@@ -109,44 +177,58 @@ def ingest(
     if on_total is not None:
         on_total(len(sources))
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    pending: list[tuple[ModelGraph, bool]] = []
-    for batch in _batches(sources, batch_size):
-        graphs: list[ModelGraph] = []
-        for outcome in read_sources(batch, ids, workers=workers):
-            if isinstance(outcome, ModelGraph):
-                graphs.append(outcome)
-            else:
-                summary.rejected.append(outcome)
-        existing = store.source_digests([g.graph_iri for g in graphs])
-        fresh: list[ModelGraph] = []
-        for graph in graphs:
+    pending: list[ModelGraph] = []
+    pending_quads = 0
+    for count, outcomes in _run_chunks(sources, ids, store, engine, workers):
+        accepted = _settle(outcomes, summary, strict=strict)
+        existing = store.source_digests([graph.graph_iri for graph in accepted])
+        for graph in accepted:
             if existing.get(graph.graph_iri.value) == graph.digest:
-                summary.unchanged.append(graph.source.display)
-            else:
-                fresh.append(graph)
-        for graph, results in zip(fresh, validate_models(fresh, engine), strict=True):
-            name = graph.source.display
-            for warning in graph.warnings:
-                summary.warnings.append((name, warning))
-            problem = _rejection(graph, results, strict=strict)
-            if problem is not None:
-                summary.rejected.append((name, str(problem)))
+                summary.unchanged.append(graph.source.display)  # a local model, read again
                 continue
-            for result in results:
-                summary.warnings.append((name, result.describe()))
-            pending.append((graph, graph.graph_iri.value in existing))
-        if not strict:
-            _write(store, pending, summary)
-            pending = []
+            if pending_quads + graph.count > BATCH_QUADS and pending and not strict:
+                _write(store, pending, summary)
+                pending, pending_quads = [], 0
+            pending.append(graph)
+            pending_quads += graph.count
         if on_progress is not None:
-            on_progress(len(batch))
-    if strict:
-        if summary.rejected:
-            summary.notes.append("--strict: something was rejected, so nothing was written")
-        else:
-            for start in range(0, len(pending), batch_size):
-                _write(store, pending[start : start + batch_size], summary)
+            on_progress(count)
+    if strict and summary.rejected:
+        summary.notes.append("--strict: something was rejected, so nothing was written")
+        return summary
+    batch: list[ModelGraph] = []
+    size = 0
+    for graph in pending:
+        if size + graph.count > BATCH_QUADS and batch:
+            _write(store, batch, summary)
+            batch, size = [], 0
+        batch.append(graph)
+        size += graph.count
+    _write(store, batch, summary)
     return summary
+
+
+def _settle(outcomes: ChunkResult, summary: IngestSummary, *, strict: bool) -> list[ModelGraph]:
+    """Record each outcome in the summary; return the graphs to write."""
+    accepted: list[ModelGraph] = []
+    for outcome in outcomes:
+        if outcome.unchanged:
+            summary.unchanged.append(outcome.name)
+            continue
+        if outcome.error is not None or outcome.graph is None:
+            summary.rejected.append((outcome.name, outcome.error or "not read"))
+            continue
+        graph = outcome.graph
+        for warning in graph.warnings:
+            summary.warnings.append((outcome.name, warning))
+        problem = _rejection(graph, list(outcome.results), strict=strict)
+        if problem is not None:
+            summary.rejected.append((outcome.name, str(problem)))
+            continue
+        for result in outcome.results:
+            summary.warnings.append((outcome.name, result.describe()))
+        accepted.append(graph)
+    return accepted
 
 
 def _dedupe(sources: list[ModelSource], summary: IngestSummary) -> list[ModelSource]:
@@ -186,13 +268,13 @@ def _rejection(
     )
 
 
-def _write(
-    store: EmbeddedStore, pending: list[tuple[ModelGraph, bool]], summary: IngestSummary
-) -> None:
-    if not pending:
+def _write(store: EmbeddedStore, graphs: list[ModelGraph], summary: IngestSummary) -> None:
+    if not graphs:
         return
-    models = [graph for graph, _ in pending]
-    store.write_models(models, replace=[graph.graph_iri for graph, replaced in pending if replaced])
-    for graph, replaced in pending:
+    existing = store.source_digests([graph.graph_iri for graph in graphs])
+    replace = [graph.graph_iri for graph in graphs if graph.graph_iri.value in existing]
+    store.write_models(graphs, replace=replace)
+    for graph in graphs:
+        replaced = graph.graph_iri.value in existing
         (summary.updated if replaced else summary.ingested).append(graph.source.display)
-        summary.triples += len(graph.quads)
+        summary.triples += graph.count

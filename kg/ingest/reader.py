@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pyoxigraph import Literal, NamedNode, Quad
+from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse, serialize
 
 from kg.ingest.adapter import read_adapter_config
 from kg.ingest.config_json import read_config, read_quantization
@@ -27,23 +27,51 @@ from kg.iris import IriMinter
 from ontology.namespaces import MKG, RDF, SCHEMA, XSD
 from ontology.parameters import load_parameter_mapping
 
-__all__ = ["INGEST_FORMAT", "ModelGraph", "read_source", "source_digest"]
+__all__ = [
+    "INGEST_FORMAT",
+    "ModelGraph",
+    "SourcePlan",
+    "plan_source",
+    "read_source",
+    "source_digest",
+]
 
 INGEST_FORMAT = "1"
 """Bump when the graph layout changes: every source then counts as changed on re-ingest."""
 
 
 @dataclass(frozen=True)
+class SourcePlan:
+    """What a source will be called and whether it changed, known before any file is parsed."""
+
+    model_iri: NamedNode
+    model_key: str
+    graph_iri: NamedNode
+    digest: str
+    file_digests: dict[str, str]
+
+
+@dataclass(frozen=True)
 class ModelGraph:
-    """One model's graph, ready to validate and write."""
+    """One model's graph, ready to validate and write.
+
+    The statements travel as N-Quads bytes: workers serialize them in Rust, the parent hands
+    them to pyoxigraph's loaders without building Python objects, and only a rejected model's
+    quads are ever parsed back (to say which file and field a finding is about).
+    """
 
     source: ModelSource
     model_iri: NamedNode
     graph_iri: NamedNode
     digest: str
-    quads: tuple[Quad, ...]
-    """every statement, in the model's named graph"""
+    nquads: bytes
+    count: int
     warnings: tuple[str, ...]
+
+    @property
+    def quads(self) -> list[Quad]:
+        """The statements as pyoxigraph quads, parsed on demand."""
+        return list(parse(self.nquads, format=RdfFormat.N_QUADS))
 
 
 def _file_digest(path: Path) -> str:
@@ -81,24 +109,37 @@ def _identity_file(source: ModelSource) -> Path | None:
     return None
 
 
-def read_source(source: ModelSource, ids: IriMinter, *, now: datetime | None = None) -> ModelGraph:
-    """Read every metadata file of `source` into one model graph.
-
-    Raises an `InputError` (naming the file and field) on bad input.
-    """
-    mapping = load_parameter_mapping()
+def plan_source(source: ModelSource, ids: IriMinter) -> SourcePlan:
+    """Name the model and its graph, and digest its files, without parsing anything."""
     digest, file_digests = source_digest(source)
     if source.hub_id:
         model_iri = ids.model_iri(source.hub_id)
         local = ""
     else:
         identity = _identity_file(source)
-        local = file_digests.get(identity.name if identity else "", "") if identity else ""
+        local = file_digests.get(identity.name, "") if identity else ""
         if not local or local == "missing":
             local = digest
         model_iri = ids.local_model_iri(local)
     model_key = ids.model_key(source.hub_id, local)
-    graph_iri = ids.graph_iri(model_key)
+    return SourcePlan(model_iri, model_key, ids.graph_iri(model_key), digest, file_digests)
+
+
+def read_source(
+    source: ModelSource,
+    ids: IriMinter,
+    *,
+    plan: SourcePlan | None = None,
+    now: datetime | None = None,
+) -> ModelGraph:
+    """Read every metadata file of `source` into one model graph.
+
+    Raises an `InputError` (naming the file and field) on bad input.
+    """
+    mapping = load_parameter_mapping()
+    plan = plan or plan_source(source, ids)
+    model_iri, model_key, graph_iri = plan.model_iri, plan.model_key, plan.graph_iri
+    digest, file_digests = plan.digest, plan.file_digests
     draft = ModelDraft(
         source=source,
         model=Subject(model_iri, (), None),
@@ -155,7 +196,8 @@ def read_source(source: ModelSource, ids: IriMinter, *, now: datetime | None = N
         model_iri=model_iri,
         graph_iri=graph_iri,
         digest=digest,
-        quads=tuple(draft.quads),
+        nquads=serialize(draft.quads, format=RdfFormat.N_QUADS) or b"",
+        count=len(draft.quads),
         warnings=tuple(draft.warnings),
     )
 

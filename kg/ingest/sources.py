@@ -216,15 +216,21 @@ def _module_folder_files(folder: Path, files: dict[str, Path]) -> None:
                 files[f"{sub}/config.json"] = candidate
 
 
+_WANTED = frozenset((*KNOWN_FILES, *TOKENIZER_FILES))
+
+
 def _folder_files(folder: Path) -> dict[str, Path]:
+    """The metadata files of a model folder, found with one directory scan."""
     files: dict[str, Path] = {}
-    for name in (*KNOWN_FILES, *TOKENIZER_FILES):
-        candidate = folder / name
-        if candidate.is_file() or candidate.is_symlink():
-            files[name] = candidate
-    for weights in folder.glob("*.safetensors"):
-        if weights.name == "model.safetensors" or weights.name.startswith("model-"):
-            files[weights.name] = weights
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = entry.name
+            wanted = name in _WANTED or (
+                name.endswith(".safetensors")
+                and (name == "model.safetensors" or name.startswith("model-"))
+            )
+            if wanted and not entry.is_dir():
+                files[name] = folder / name
     _module_folder_files(folder, files)
     return files
 

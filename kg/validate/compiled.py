@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, Store
+from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, RdfFormat, Store
 
 from kg.errors import ModelKGError
 from kg.validate.report import Severity, ValidationResult
@@ -115,8 +115,7 @@ class CompiledShapes:
 
     def __init__(self, checks: tuple[Check, ...]) -> None:
         self.checks = checks
-        self._scratch = Store()
-        self._scratch.extend(validation_context_quads())
+        self._context = validation_context_quads()
 
     @classmethod
     @cache
@@ -128,33 +127,29 @@ class CompiledShapes:
         """Results per model, in the order given; one query per constraint for the whole batch."""
         owner = {model.graph_iri.value: index for index, model in enumerate(models)}
         results: list[list[ValidationResult]] = [[] for _ in models]
-        self._scratch.extend(quad for model in models for quad in model.quads)
-        try:
-            for check in self.checks:
-                answer = self._scratch.query(check.sparql, use_default_graph_as_union=True)
-                assert isinstance(answer, QuerySolutions)
-                for row in answer:
-                    focus, graph = row["this"], row["g"]
-                    if (
-                        not isinstance(focus, NamedNode)
-                        or graph is None
-                        or graph.value not in owner
-                    ):
-                        continue
-                    value = row["value"] if check.has_value else None
-                    results[owner[graph.value]].append(
-                        ValidationResult(
-                            focus=focus.value,
-                            path=check.path,
-                            value=str(value) if value is not None else None,
-                            severity=check.severity,
-                            message=check.message,
-                            component=check.component,
-                        )
+        if not models:
+            return results
+        scratch = Store()  # in memory; a fresh one per batch is cheaper than removing graphs
+        scratch.extend(self._context)
+        scratch.load(b"".join(model.nquads for model in models), format=RdfFormat.N_QUADS)
+        for check in self.checks:
+            answer = scratch.query(check.sparql, use_default_graph_as_union=True)
+            assert isinstance(answer, QuerySolutions)
+            for row in answer:
+                focus, graph = row["this"], row["g"]
+                if not isinstance(focus, NamedNode) or graph is None or graph.value not in owner:
+                    continue
+                value = row["value"] if check.has_value else None
+                results[owner[graph.value]].append(
+                    ValidationResult(
+                        focus=focus.value,
+                        path=check.path,
+                        value=str(value) if value is not None else None,
+                        severity=check.severity,
+                        message=check.message,
+                        component=check.component,
                     )
-        finally:
-            for model in models:
-                self._scratch.remove_graph(model.graph_iri)
+                )
         return results
 
 
@@ -194,7 +189,9 @@ def compile_shapes() -> tuple[Check, ...]:
         for prop_quad in store.quads_for_pattern(shape, SH.property, None, SHAPES_GRAPH):
             prop = prop_quad.object
             assert isinstance(prop, BlankNode | NamedNode)
-            checks.extend(_property_checks(store, prop, target, node_severity))
+            checks.extend(
+                _property_checks(store, prop, target, "Violation")
+            )  # shapes do not inherit severity
         for sparql_quad in store.quads_for_pattern(shape, SH.sparql, None, SHAPES_GRAPH):
             constraint = sparql_quad.object
             assert isinstance(constraint, BlankNode | NamedNode)
@@ -319,10 +316,15 @@ def _sparql_check(
     prologue = "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())
     inner = select.value.replace("$this", "?this")
     message = _one(store, constraint, SH.iri("message"))
+    if _one(store, constraint, SH.iri("severity")) is not None:
+        raise UnsupportedShapeError(
+            "sh:severity on a SPARQL constraint is ignored by SHACL; put it on the shape",
+            path="ontology/shapes.ttl",
+        )
     return Check(
         "SPARQLConstraintComponent",
         None,
-        _severity(_one(store, constraint, SH.iri("severity")), default),
+        default,
         message.value if isinstance(message, Literal) else "SPARQL constraint violated",
         f"{prologue}SELECT DISTINCT ?this ?g ?value WHERE {{ {target} {{ {inner} }} }}",
     )

@@ -58,6 +58,6 @@ def _short(iri: str) -> str:
     return iri
 
 
-def verdict_key(result: ValidationResult) -> tuple[str, str | None, str]:
-    """What two engines must agree on: focus node, path and constraint component."""
-    return (result.focus, result.path, result.component)
+def verdict_key(result: ValidationResult) -> tuple[str, str | None, str, str]:
+    """What two engines must agree on: focus node, path, constraint component and severity."""
+    return (result.focus, result.path, result.component, result.severity)
