@@ -7,9 +7,9 @@ the SHACL Core subset listed in `SUPPORTED` and refuses anything else at load, s
 silently disagree; the tests hold its verdicts to pyshacl's on the corpus and on broken graphs.
 
 >>> shapes = CompiledShapes.load()
->>> len(shapes.checks) > 50
+>>> len(shapes.checks) > 20
 True
->>> sorted({check.component for check in shapes.checks})[:3]
+>>> sorted({c for check in shapes.checks for c in check.components})[:3]
 ['ClassConstraintComponent', 'DatatypeConstraintComponent', 'InConstraintComponent']
 """
 
@@ -18,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from pyoxigraph import BlankNode, Literal, NamedNode, QuerySolutions, RdfFormat, Store
+from pyoxigraph import BlankNode, NamedNode, QuerySolution, QuerySolutions, RdfFormat, Store
+from pyoxigraph import Literal as RdfLiteral
 
 from kg.errors import ModelKGError
 from kg.validate.report import Severity, ValidationResult
@@ -62,41 +63,58 @@ class UnsupportedShapeError(ModelKGError):
 
 
 @dataclass(frozen=True)
-class Check:
-    """One constraint as a query yielding `?this` (and `?value`) for every violation."""
+class Part:
+    """One constraint component inside a check: what to report when its condition holds."""
 
     component: str
+    message: str
+    condition: str = ""
+    """a SPARQL boolean over ?value (value checks); empty for count and SPARQL checks"""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One query that finds every violation of one or more constraints of a property shape.
+
+    - `value`: the constraints on each value (datatype, ranges, sh:in, pattern, node kind,
+      class) of one path, combined: the query flags which of them each bad value breaks;
+    - `count`: sh:minCount/sh:maxCount of one path: the query returns the count;
+    - `sparql`: a SHACL-SPARQL constraint, as written.
+    """
+
+    kind: Literal["value", "count", "sparql"]
     path: str | None
     severity: Severity
-    message: str
+    parts: tuple[Part, ...]
     sparql: str
+    bounds: tuple[int, int | None] = (0, None)
 
     @property
-    def has_value(self) -> bool:
-        """Whether the query reports the offending value (count constraints do not)."""
-        return "?value" in self.sparql.split("WHERE", 1)[0]
+    def components(self) -> tuple[str, ...]:
+        """The SHACL constraint components this check covers."""
+        return tuple(part.component for part in self.parts)
 
 
 def _one(
     store: Store, subject: NamedNode | BlankNode, predicate: str
-) -> NamedNode | BlankNode | Literal | None:
+) -> NamedNode | BlankNode | RdfLiteral | None:
     for quad in store.quads_for_pattern(subject, NamedNode(predicate), None, SHAPES_GRAPH):
         obj = quad.object
-        assert isinstance(obj, NamedNode | BlankNode | Literal)
+        assert isinstance(obj, NamedNode | BlankNode | RdfLiteral)
         return obj
     return None
 
 
 def _rdf_list(
-    store: Store, head: NamedNode | BlankNode | Literal | None
-) -> list[NamedNode | Literal]:
-    items: list[NamedNode | Literal] = []
+    store: Store, head: NamedNode | BlankNode | RdfLiteral | None
+) -> list[NamedNode | RdfLiteral]:
+    items: list[NamedNode | RdfLiteral] = []
     nil = RDF.iri("nil")
     while isinstance(head, NamedNode | BlankNode) and not (
         isinstance(head, NamedNode) and head.value == nil
     ):
         first = _one(store, head, RDF.iri("first"))
-        assert isinstance(first, NamedNode | Literal), "sh:in lists hold IRIs or literals"
+        assert isinstance(first, NamedNode | RdfLiteral), "sh:in lists hold IRIs or literals"
         items.append(first)
         head = _one(store, head, RDF.iri("rest"))
     return items
@@ -139,18 +157,44 @@ class CompiledShapes:
                 focus, graph = row["this"], row["g"]
                 if not isinstance(focus, NamedNode) or graph is None or graph.value not in owner:
                     continue
-                value = row["value"] if check.has_value else None
-                results[owner[graph.value]].append(
-                    ValidationResult(
-                        focus=focus.value,
-                        path=check.path,
-                        value=str(value) if value is not None else None,
-                        severity=check.severity,
-                        message=check.message,
-                        component=check.component,
+                found = results[owner[graph.value]]
+                for part, value in _broken(check, row):
+                    found.append(
+                        ValidationResult(
+                            focus=focus.value,
+                            path=check.path,
+                            value=value,
+                            severity=check.severity,
+                            message=part.message,
+                            component=part.component,
+                        )
                     )
-                )
         return results
+
+
+def _broken(check: Check, row: QuerySolution) -> list[tuple[Part, str | None]]:
+    """Which parts of `check` a result row breaks, with the offending value."""
+    if check.kind == "count":
+        count = row["n"]
+        assert isinstance(count, RdfLiteral)
+        n = int(count.value)
+        low, high = check.bounds
+        return [
+            (part, None)
+            for part in check.parts
+            if (part.component == "MinCountConstraintComponent" and n < low)
+            or (part.component == "MaxCountConstraintComponent" and high is not None and n > high)
+        ]
+    value = row["value"]
+    shown = str(value) if value is not None else None
+    if check.kind == "sparql":
+        return [(check.parts[0], shown)]
+    broken = []
+    for index, part in enumerate(check.parts):
+        flag = row[f"f{index}"]
+        if isinstance(flag, RdfLiteral) and flag.value == "true":
+            broken.append((part, shown))
+    return broken
 
 
 def compile_shapes() -> tuple[Check, ...]:
@@ -231,77 +275,84 @@ def _property_checks(
     p = f"<{path.value}>"
     severity = _severity(_one(store, prop, SH.iri("severity")), default)
     custom = _one(store, prop, SH.iri("message"))
-    checks: list[Check] = []
+    value_parts: list[Part] = []
+    count_parts: list[Part] = []
+    low, high = 0, None
 
-    def add(component: str, sparql: str, message: str) -> None:
-        text = custom.value if isinstance(custom, Literal) else message
-        checks.append(Check(component, path.value, severity, text, sparql))
-
-    def values_violating(condition: str) -> str:
-        return (
-            f"SELECT DISTINCT ?this ?g ?value WHERE {{ {target} ?this {p} ?value "
-            f"FILTER({condition}) }}"
-        )
+    def part(component: str, message: str, condition: str = "") -> Part:
+        text = custom.value if isinstance(custom, RdfLiteral) else message
+        return Part(component, text, condition)
 
     for predicate in sorted(predicates):
         term = _one(store, prop, predicate)
         name = predicate.removeprefix(str(SH))
         if name == "datatype":
             assert isinstance(term, NamedNode)
-            add("DatatypeConstraintComponent",
-                values_violating(f"!isLiteral(?value) || datatype(?value) != <{term.value}>"),
-                f"value is not of datatype {term.value}")  # fmt: skip
-        elif name in ("minCount", "maxCount"):
-            assert isinstance(term, Literal)
-            bound = int(term.value)
-            if name == "minCount":
-                sparql = (
-                    f"SELECT ?this ?g WHERE {{ {target} OPTIONAL {{ ?this {p} ?v }} }} "
-                    f"GROUP BY ?this ?g HAVING (COUNT(DISTINCT ?v) < {bound})"
-                )
-                add("MinCountConstraintComponent", sparql, f"fewer than {bound} value(s)")
-            else:
-                sparql = (
-                    f"SELECT ?this ?g WHERE {{ {target} ?this {p} ?v }} "
-                    f"GROUP BY ?this ?g HAVING (COUNT(DISTINCT ?v) > {bound})"
-                )
-                add("MaxCountConstraintComponent", sparql, f"more than {bound} value(s)")
+            value_parts.append(part("DatatypeConstraintComponent",
+                f"value is not of datatype {term.value}",
+                f"!isLiteral(?value) || datatype(?value) != <{term.value}>"))  # fmt: skip
+        elif name == "minCount":
+            assert isinstance(term, RdfLiteral)
+            low = int(term.value)
+            count_parts.append(part("MinCountConstraintComponent", f"fewer than {low} value(s)"))
+        elif name == "maxCount":
+            assert isinstance(term, RdfLiteral)
+            high = int(term.value)
+            count_parts.append(part("MaxCountConstraintComponent", f"more than {high} value(s)"))
         elif name in ("minInclusive", "maxInclusive", "minExclusive", "maxExclusive"):
-            assert isinstance(term, Literal)
+            assert isinstance(term, RdfLiteral)
             op = {
                 "minInclusive": ">=",
                 "maxInclusive": "<=",
                 "minExclusive": ">",
                 "maxExclusive": "<",
             }[name]
-            add(f"{name[0].upper()}{name[1:]}ConstraintComponent",
-                values_violating(f"!COALESCE(?value {op} {term}, false)"),
-                f"value is not {op} {term.value}")  # fmt: skip
+            value_parts.append(part(f"{name[0].upper()}{name[1:]}ConstraintComponent",
+                f"value is not {op} {term.value}",
+                f"!COALESCE(?value {op} {term}, false)"))  # fmt: skip
         elif name == "in":
             allowed = _rdf_list(store, term)
             condition = " || ".join(f"sameTerm(?value, {item})" for item in allowed) or "false"
-            add("InConstraintComponent", values_violating(f"!({condition})"),
-                "value is not one of the allowed values")  # fmt: skip
+            value_parts.append(part("InConstraintComponent",
+                "value is not one of the allowed values", f"!({condition})"))  # fmt: skip
         elif name == "pattern":
-            assert isinstance(term, Literal)
+            assert isinstance(term, RdfLiteral)
             flags = _one(store, prop, SH.iri("flags"))
-            flag_arg = f", {Literal(flags.value)}" if isinstance(flags, Literal) else ""
-            regex = f"regex(str(?value), {Literal(term.value)}{flag_arg})"
-            add("PatternConstraintComponent",
-                values_violating(f"isBlank(?value) || !{regex}"),
-                f"value does not match {term.value}")  # fmt: skip
+            flag_arg = f", {RdfLiteral(flags.value)}" if isinstance(flags, RdfLiteral) else ""
+            regex = f"regex(str(?value), {RdfLiteral(term.value)}{flag_arg})"
+            value_parts.append(part("PatternConstraintComponent",
+                f"value does not match {term.value}", f"isBlank(?value) || !{regex}"))  # fmt: skip
         elif name == "nodeKind":
             assert isinstance(term, NamedNode)
             kind = term.value.removeprefix(str(SH))
-            add("NodeKindConstraintComponent", values_violating(_NODE_KIND_FILTER[kind]),
-                f"value is not a {kind}")  # fmt: skip
+            value_parts.append(part("NodeKindConstraintComponent",
+                f"value is not a {kind}", _NODE_KIND_FILTER[kind]))  # fmt: skip
         elif name == "class":
             assert isinstance(term, NamedNode)
             closure = " ".join(f"<{c}>" for c in _subclass_closure(store, [term.value]))
             typed = f"VALUES ?vc {{ {closure} }} ?value a ?vc"
-            add("ClassConstraintComponent",
-                values_violating(f"isLiteral(?value) || NOT EXISTS {{ {typed} }}"),
-                f"value is not an instance of {term.value}")  # fmt: skip
+            value_parts.append(part("ClassConstraintComponent",
+                f"value is not an instance of {term.value}",
+                f"isLiteral(?value) || NOT EXISTS {{ {typed} }}"))  # fmt: skip
+    checks: list[Check] = []
+    if value_parts:
+        projected = " ".join(f"({v.condition} AS ?f{i})" for i, v in enumerate(value_parts))
+        either = " || ".join(f"({v.condition})" for v in value_parts)
+        sparql = (
+            f"SELECT DISTINCT ?this ?g ?value {projected} WHERE {{ {target} ?this {p} ?value "
+            f"FILTER({either}) }}"
+        )
+        checks.append(Check("value", path.value, severity, tuple(value_parts), sparql))
+    if count_parts:
+        having = " || ".join(
+            ([f"COUNT(DISTINCT ?v) < {low}"] if low else [])
+            + ([f"COUNT(DISTINCT ?v) > {high}"] if high is not None else [])
+        )
+        sparql = (
+            f"SELECT ?this ?g (COUNT(DISTINCT ?v) AS ?n) WHERE {{ {target} "
+            f"OPTIONAL {{ ?this {p} ?v }} }} GROUP BY ?this ?g HAVING ({having})"
+        )
+        checks.append(Check("count", path.value, severity, tuple(count_parts), sparql, (low, high)))
     return checks
 
 
@@ -309,22 +360,23 @@ def _sparql_check(
     store: Store, constraint: NamedNode | BlankNode, target: str, default: Severity
 ) -> Check:
     select = _one(store, constraint, SH.iri("select"))
-    if not isinstance(select, Literal):
+    if not isinstance(select, RdfLiteral):
         raise UnsupportedShapeError(
             "a sh:sparql constraint needs sh:select", path="ontology/shapes.ttl"
         )
     prologue = "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())
     inner = select.value.replace("$this", "?this")
     message = _one(store, constraint, SH.iri("message"))
+    text = message.value if isinstance(message, RdfLiteral) else "SPARQL constraint violated"
     if _one(store, constraint, SH.iri("severity")) is not None:
         raise UnsupportedShapeError(
             "sh:severity on a SPARQL constraint is ignored by SHACL; put it on the shape",
             path="ontology/shapes.ttl",
         )
     return Check(
-        "SPARQLConstraintComponent",
+        "sparql",
         None,
         default,
-        message.value if isinstance(message, Literal) else "SPARQL constraint violated",
+        (Part("SPARQLConstraintComponent", text),),
         f"{prologue}SELECT DISTINCT ?this ?g ?value WHERE {{ {target} {{ {inner} }} }}",
     )
