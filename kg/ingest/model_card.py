@@ -131,7 +131,13 @@ def read_model_card(draft: ModelDraft, text: str, file: str = "README.md") -> No
             draft.facts[field] = values[0]
     for tag in _strings(draft, data.get("tags"), "tags"):
         draft.add_value(model, MKG.tag, tag)
-    for language in _strings(draft, data.get("language"), "language"):
+    languages = data.get("language")
+    if isinstance(languages, list):
+        # YAML 1.1 reads the ISO code `no` (Norwegian) as false: the "Norway problem"
+        languages = ["no" if item is False else item for item in languages]
+    elif languages is False:
+        languages = "no"
+    for language in _strings(draft, languages, "language"):
         draft.add_value(model, MKG.language, language)
     for dataset in _strings(draft, data.get("datasets"), "datasets"):
         dataset_id = hub_id_from_reference(dataset)
@@ -160,7 +166,7 @@ def read_model_card(draft: ModelDraft, text: str, file: str = "README.md") -> No
                 f"{', '.join(BASE_MODEL_RELATIONS)}; inferred it the way the Hub does"
             )
     _read_eval_results(draft, card_data)
-    if "model-index" in text[: text.find("\n---", 4) + 1] and not card_data.eval_results:
+    if "model-index" in text[: text.find("\n---", 4) + 1] and card_data.eval_results is None:
         draft.warn("README.md: `model-index` could not be read as evaluation results; skipped")
     description = _description(body)
     if description:

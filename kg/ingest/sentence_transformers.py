@@ -60,6 +60,7 @@ def read_sentence_transformers(draft: ModelDraft, files: dict[str, Path]) -> Non
     model = draft.model.iri
     draft.add(model, RDF.type, MKG.SentenceTransformer)
     dimension: tuple[int, str, str] | None = None
+    dense_unknown = False  # a Dense layer whose config is missing hides the output width
     for module in sorted(
         modules, key=lambda m: m.get("idx", 0) if isinstance(m.get("idx"), int) else 0
     ):
@@ -72,7 +73,7 @@ def read_sentence_transformers(draft: ModelDraft, files: dict[str, Path]) -> Non
         config_name = f"{sub}/config.json"
         if short == "Normalize":
             draft.add_value(model, MKG.normalizesEmbeddings, True)
-        elif short == "Pooling" and config_name in files:
+        elif short == "Pooling" and config_name in files and not dense_unknown:
             pooling = read_json_object(files[config_name])
             pooled = pooled_dimension(pooling, draft.mapping.pooling_modes)
             if pooled is None:
@@ -91,7 +92,15 @@ def read_sentence_transformers(draft: ModelDraft, files: dict[str, Path]) -> Non
                 else "embedding_dimension"
             )
             dimension = (width, config_name, key)
-        elif short == "Dense" and config_name in files:
+        elif short == "Dense":
+            if config_name not in files:
+                draft.warn(
+                    f"modules.json lists a Dense module but {config_name} is missing: the "
+                    "embedding dimension is unknown"
+                )
+                dimension = None
+                dense_unknown = True
+                continue
             dense = read_json_object(files[config_name])
             out = dense.get("out_features")
             if isinstance(out, int) and not isinstance(out, bool):

@@ -68,12 +68,26 @@ _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*/)?[A-Za-z0-9][A-Za-z0-9_.-
 
 
 def is_hub_id(text: str) -> bool:
-    """Whether `text` has the form of a hub id (`name` or `org/name`).
+    """Whether `text` is a hub id (`name` or `org/name`).
+
+    huggingface_hub's rules (`validate_repo_id`): letters, digits, `-`, `_`, `.`; no `--` or
+    `..` (the cache uses `--` as its separator); no `.git` suffix; at most 96 characters. Its
+    check also rejects a trailing `-`, which real, older repositories have (the corpus holds
+    one), so that rule is not applied here.
 
     >>> is_hub_id("sentence-transformers/all-MiniLM-L6-v2"), is_hub_id("a/b/c")
     (True, False)
+    >>> is_hub_id("foo--bar"), is_hub_id("org/name.git")
+    (False, False)
     """
-    return bool(_HUB_ID.match(text)) and ".." not in text and len(text) <= 96
+    name = text.rsplit("/", 1)[-1]
+    return (
+        bool(_HUB_ID.match(text))
+        and "--" not in text
+        and ".." not in text
+        and not text.endswith(".git")
+        and len(name) <= 96
+    )
 
 
 @dataclass(frozen=True)

@@ -31,14 +31,16 @@ UNKNOWN_TYPE = "tiiuae/falcon-40b"
 
 def bert_config(**changes: object) -> dict[str, object]:
     """The real config.json of bert-base-uncased, with `changes` applied."""
-    config = json.loads((corpus_folder("google-bert/bert-base-uncased") / "config.json").read_text())
+    config: dict[str, object] = json.loads(
+        (corpus_folder("google-bert/bert-base-uncased") / "config.json").read_text()
+    )
     config.update(changes)
     return config
 
 
 def gpt2_config(**changes: object) -> dict[str, object]:
     """The real config.json of GPT-2 (which spells hidden_size `n_embd`), with `changes`."""
-    config = json.loads((corpus_folder(GOOD) / "config.json").read_text())
+    config: dict[str, object] = json.loads((corpus_folder(GOOD) / "config.json").read_text())
     config.update(changes)
     return config
 
@@ -117,7 +119,7 @@ BAD_INPUTS = [
     BadInput(
         "no-model-type-nor-architectures",
         lambda f: write_model(f, {"hidden_size": 768, "num_hidden_layers": 12}),
-        ("{folder}/config.json", "field `model_type`", 'expected a transformers model type'),
+        ("{folder}/config.json", "field `model_type`", "expected a transformers model type"),
     ),
     BadInput(
         "config-over-5-mib",
@@ -143,7 +145,12 @@ BAD_INPUTS = [
                 id2label={"0": "NEGATIVE", "positive": "POSITIVE"},
             ),
         ),
-        ("{folder}/config.json", "field `id2label.positive`", "not a whole number", 'expected label ids "0"'),
+        (
+            "{folder}/config.json",
+            "field `id2label.positive`",
+            "not a whole number",
+            'expected label ids "0"',
+        ),
     ),
     BadInput(
         "path-does-not-exist",
@@ -168,7 +175,9 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, lis
 
 
 @pytest.fixture
-def seeded(seeded_template: tuple[Path, list[str]], tmp_path: Path) -> Iterator[tuple[Path, list[str]]]:
+def seeded(
+    seeded_template: tuple[Path, list[str]], tmp_path: Path
+) -> Iterator[tuple[Path, list[str]]]:
     """This test's own store with GPT-2 in it, and what queries saw before the test."""
     template, before = seeded_template
     path = tmp_path / "store"
@@ -245,6 +254,30 @@ def test_unknown_model_type_is_a_warning_unless_strict(
     assert f"rejected {UNKNOWN_TYPE}" in result.err
     assert "RefinedWeb" in result.err
     assert dump(strict) == before
+
+
+def test_two_local_folders_with_the_same_config_are_told_apart_or_refused_clearly(
+    seeded: tuple[Path, list[str]], tmp_path: Path, cli: Cli
+) -> None:
+    """Two local fine-tunes that kept their base's config.json (no hub id): ModelKG names a
+    local model by its config's digest, so the second one must be refused like a repeated hub
+    id is, naming both folders, and the first one ingested as it is."""
+    store, before = seeded
+    first = write_model(tmp_path / "models" / "a-first", bert_config())
+    second = write_model(tmp_path / "models" / "b-second", bert_config())
+    (second / "README.md").write_text("---\nlicense: mit\n---\nAnother fine-tune.\n")
+
+    result = cli("ingest", tmp_path / "models", "--store", store)
+
+    assert result.code == 1
+    assert "ingested 1, updated 0, unchanged 0, rejected 1" in result.out
+    rejected = [line for line in result.err.splitlines() if line.startswith("rejected")]
+    assert len(rejected) == 1
+    assert str(first) in rejected[0], rejected[0]
+    assert str(second) in rejected[0], rejected[0]
+    assert "schema:name" not in rejected[0]
+    names = [q for q in set(dump(store)) - set(before) if "<https://schema.org/name>" in q]
+    assert len(names) == 1
 
 
 def test_reingesting_a_model_that_got_a_violation_keeps_the_good_version(

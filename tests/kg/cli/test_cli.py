@@ -27,7 +27,9 @@ BERT = "google-bert/bert-base-uncased"
 UNKNOWN_TYPE = "tiiuae/falcon-40b"
 
 
-def command_paths(typer_app: typer.Typer, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+def command_paths(
+    typer_app: typer.Typer, prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
     """Every command and command group registered on `typer_app`, as argv prefixes."""
     for command in typer_app.registered_commands:
         assert command.callback is not None
@@ -50,7 +52,9 @@ def documented_examples(path: tuple[str, ...]) -> list[str]:
         if (command.name or command.callback.__name__) == path[-1]:
             doc = command.callback.__doc__ or ""
             after = doc.split("Example:", 1)[-1]
-            return [line.strip() for line in after.splitlines() if line.strip().startswith("modelkg ")]
+            return [
+                line.strip() for line in after.splitlines() if line.strip().startswith("modelkg ")
+            ]
     return []
 
 
@@ -162,11 +166,17 @@ def test_validate_rejects_an_unknown_engine(cli: Cli) -> None:
 
 # --- ingest, again, and after an edit ----------------------------------------------------
 
-MANY = sorted(p.name for p in CORPUS.iterdir() if (p / "PROVENANCE.json").is_file())[:18]
+MANY = sorted(
+    p.name
+    for p in (CORPUS.iterdir() if CORPUS.is_dir() else ())
+    if (p / "PROVENANCE.json").is_file()
+)[:18]
 """Enough models that ingest reads them in worker processes."""
 
 
-def test_ingest_many_then_again_then_after_an_edit(tmp_path: Path, store_path: Path, cli: Cli) -> None:
+def test_ingest_many_then_again_then_after_an_edit(
+    tmp_path: Path, store_path: Path, cli: Cli
+) -> None:
     models = tmp_path / "models"
     for name in [*MANY, "google-bert__bert-base-uncased"]:
         shutil.copytree(CORPUS / name, models / name)
@@ -174,7 +184,9 @@ def test_ingest_many_then_again_then_after_an_edit(tmp_path: Path, store_path: P
 
     first = cli("ingest", models, "--store", store_path)
     assert first.code == 0, first.err
-    assert re.search(rf"^ingested {count}, updated 0, unchanged 0, rejected 0 \(\d+ triples", first.out, re.M)
+    assert re.search(
+        rf"^ingested {count}, updated 0, unchanged 0, rejected 0 \(\d+ triples", first.out, re.M
+    )
 
     again = cli("ingest", models, "--store", store_path)
     assert again.code == 0, again.err

@@ -122,7 +122,9 @@ def test_xml_results(query: Callable[..., CliResult]) -> None:
 
 @pytest.mark.parametrize(("fmt", "rdflib_format"), [("turtle", "turtle"), ("ntriples", "nt")])
 def test_construct_as_rdf(fmt: str, rdflib_format: str, query: Callable[..., CliResult]) -> None:
-    result = query("CONSTRUCT { ?m schema:name ?n } WHERE { ?m a mkg:Model ; schema:name ?n }", "--format", fmt)
+    result = query(
+        "CONSTRUCT { ?m schema:name ?n } WHERE { ?m a mkg:Model ; schema:name ?n }", "--format", fmt
+    )
 
     assert result.code == 0, result.err
     graph = rdflib.Graph().parse(data=result.out, format=rdflib_format)
@@ -171,7 +173,13 @@ def test_construct_as_csv_is_a_usage_error_listing_formats(query: Callable[..., 
 
 def test_query_from_a_file(tmp_path: Path, query: Callable[..., CliResult]) -> None:
     query_file = tmp_path / "fine-tunes.rq"
-    query_file.write_text("# which models are fine-tunes, and of what?\nSELECT ?m ?base\nWHERE {\n  ?m mkg:fineTunedFrom ?base\n}\n")
+    query_file.write_text(
+        "# which models are fine-tunes, and of what?\n"
+        "SELECT ?m ?base\n"
+        "WHERE {\n"
+        "  ?m mkg:fineTunedFrom ?base\n"
+        "}\n"
+    )
 
     result = query(f"@{query_file}", "--format", "csv")
 
@@ -203,7 +211,7 @@ def test_export_nquads_has_one_named_graph_per_model(export: Callable[..., CliRe
 
     assert result.code == 0, result.err
     quads = list(parse(result.out.encode(), format=RdfFormat.N_QUADS))
-    graphs = {q.graph_name.value for q in quads}  # type: ignore[union-attr]
+    graphs = {q.graph_name.value for q in quads}
     assert graphs == {f"https://w3id.org/modelkg/id/graph/hf/{hub_id}" for hub_id in MODELS}
 
 
@@ -211,7 +219,8 @@ def test_export_with_the_ontology_adds_its_graphs(export: Callable[..., CliResul
     result = export("--format", "nquads", "--include-ontology")
 
     assert result.code == 0, result.err
-    graphs = {q.graph_name.value for q in parse(result.out.encode(), format=RdfFormat.N_QUADS)}  # type: ignore[union-attr]
+    quads = parse(result.out.encode(), format=RdfFormat.N_QUADS)
+    graphs = {q.graph_name.value for q in quads}
     assert len(graphs) == len(MODELS) + 2
     assert "https://w3id.org/modelkg/graph/ontology" in graphs
 
@@ -221,10 +230,13 @@ def test_export_turtle(export: Callable[..., CliResult]) -> None:
 
     assert result.code == 0, result.err
     graph = rdflib.Graph().parse(data=result.out, format="turtle")
-    models = set(graph.subjects(rdflib.RDF.type, rdflib.URIRef("https://w3id.org/modelkg/ontology#Model")))
+    models = set(
+        graph.subjects(rdflib.RDF.type, rdflib.URIRef("https://w3id.org/modelkg/ontology#Model"))
+    )
     assert models == {rdflib.URIRef(HF + hub_id) for hub_id in MODELS}
 
 
+@pytest.mark.filterwarnings("ignore:ConjunctiveGraph is deprecated:DeprecationWarning")
 def test_export_jsonld_speaks_schema_org_and_fair4ml(export: Callable[..., CliResult]) -> None:
     result = export("--format", "jsonld")
 
@@ -233,10 +245,12 @@ def test_export_jsonld_speaks_schema_org_and_fair4ml(export: Callable[..., CliRe
     models = set(graph.subjects(rdflib.RDF.type, rdflib.URIRef(FAIR4ML + "MLModel")))
     assert models == {rdflib.URIRef(HF + hub_id) for hub_id in MODELS}
     for hub_id in MODELS:
-        assert graph.value(rdflib.URIRef(HF + hub_id), rdflib.URIRef(SCHEMA + "name")) == rdflib.Literal(hub_id)
-    assert graph.value(rdflib.URIRef(HF + FINE_TUNE), rdflib.URIRef(FAIR4ML + "fineTunedFrom")) == rdflib.URIRef(
-        HF + FINE_TUNE_BASE
-    )
+        assert graph.value(
+            rdflib.URIRef(HF + hub_id), rdflib.URIRef(SCHEMA + "name")
+        ) == rdflib.Literal(hub_id)
+    assert graph.value(
+        rdflib.URIRef(HF + FINE_TUNE), rdflib.URIRef(FAIR4ML + "fineTunedFrom")
+    ) == rdflib.URIRef(HF + FINE_TUNE_BASE)
 
 
 def test_export_to_a_file(tmp_path: Path, export: Callable[..., CliResult]) -> None:
@@ -248,3 +262,15 @@ def test_export_to_a_file(tmp_path: Path, export: Callable[..., CliResult]) -> N
     assert f"to {target}" in result.out
     assert target.read_bytes() == export("--format", "nquads").out.encode()
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_export_into_a_folder_that_does_not_exist(
+    tmp_path: Path, export: Callable[..., CliResult]
+) -> None:
+    target = tmp_path / "no-such-folder" / "registry.ttl"
+
+    result = export("-o", target)
+
+    assert result.code == 1
+    assert result.err.startswith("error:")
+    assert str(target.parent) in result.err

@@ -60,11 +60,13 @@ def test_every_adapter_keeps_its_peft_settings(corpus_registry: Registry, folder
     config = read_json(folder / "adapter_config.json")
 
     assert corpus_registry.is_a(hub_id, "mkg:Adapter")
-    assert hub_iri(str(config["base_model_name_or_path"])) in corpus_registry.values(hub_id, "mkg:adapterOf")
+    assert hub_iri(str(config["base_model_name_or_path"])) in corpus_registry.values(
+        hub_id, "mkg:adapterOf"
+    )
     assert corpus_registry.values(hub_id, "mkg:peftType") == [config["peft_type"]]
     assert corpus_registry.ints(hub_id, "mkg:loraRank") == [config["r"]]
     targets = config["target_modules"]
-    expected = sorted({targets} if isinstance(targets, str) else set(targets))  # type: ignore[arg-type]
+    expected = sorted({targets} if isinstance(targets, str) else set(targets))
     assert corpus_registry.values(hub_id, "mkg:targetModule") == expected
 
 
@@ -78,9 +80,8 @@ def test_an_adapter_of_a_local_base_is_ingested_with_a_warning_and_no_lineage(
     assert colpali in corpus_registry.summaries[0].ingested
     assert corpus_registry.is_a(colpali, "mkg:Adapter")
     assert corpus_registry.values(colpali, "mkg:adapterOf") == []
-    assert not corpus_registry.store.ask(
-        f"ASK {{ <{hub_iri(colpali)}> mkg:adapterOf|mkg:fineTunedFrom|mkg:mergedFrom|mkg:quantizedFrom ?b }}"
-    )
+    lineage = "mkg:adapterOf|mkg:fineTunedFrom|mkg:mergedFrom|mkg:quantizedFrom"
+    assert not corpus_registry.store.ask(f"ASK {{ <{hub_iri(colpali)}> {lineage} ?base }}")
     assert any(str(base) in w for w in corpus_registry.warnings(colpali))
 
 

@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+from transformers.models.auto import configuration_auto
 
 from tests.conftest import CORPUS, corpus_folder
 from tests.kg.ingest.conftest import hub_id_of, hub_iri, read_json
 
 if TYPE_CHECKING:
     from tests.kg.ingest.conftest import Registry
+
+# transformers does not re-export this name for type checkers; read it as plain data.
+CONFIG_MAPPING_NAMES: dict[str, str] = dict(vars(configuration_auto)["CONFIG_MAPPING_NAMES"])
 
 CANONICAL_KEYS = {
     "hidden_size": "mkg:hiddenSize",
@@ -68,6 +71,15 @@ def _sentence_transformers_length(folder: Path, key: str) -> int | None:
     return None
 
 
+def test_the_whole_corpus_ingests_with_nothing_rejected(corpus_registry: Registry) -> None:
+    [summary] = corpus_registry.summaries
+    folders = [f for f in CORPUS.iterdir() if f.is_dir()]
+
+    assert summary.rejected == []
+    assert sorted(summary.ingested) == sorted(hub_id_of(f) for f in folders)
+    assert corpus_registry.store.count_models() == len(folders)
+
+
 def test_the_corpus_has_configs_of_many_known_model_types() -> None:
     assert len(KNOWN_CONFIGS) >= 120
     types = {read_json(f / "config.json")["model_type"] for f in KNOWN_CONFIGS}
@@ -103,11 +115,27 @@ def test_gpt2_n_embd_is_its_hidden_size(corpus_registry: Registry) -> None:
         ("google/flan-t5-large", "d_model", "mkg:hiddenSize"),
         ("google/flan-t5-large", "d_ff", "mkg:intermediateSize"),
         ("AventIQ-AI/distilbert-base-uncased-sentiment-analysis", "dim", "mkg:hiddenSize"),
-        ("AventIQ-AI/distilbert-base-uncased-sentiment-analysis", "hidden_dim", "mkg:intermediateSize"),
-        ("AventIQ-AI/distilbert-base-uncased-sentiment-analysis", "n_heads", "mkg:numAttentionHeads"),
-        ("AventIQ-AI/distilbert-base-uncased-sentiment-analysis", "n_layers", "mkg:numHiddenLayers"),
+        (
+            "AventIQ-AI/distilbert-base-uncased-sentiment-analysis",
+            "hidden_dim",
+            "mkg:intermediateSize",
+        ),
+        (
+            "AventIQ-AI/distilbert-base-uncased-sentiment-analysis",
+            "n_heads",
+            "mkg:numAttentionHeads",
+        ),
+        (
+            "AventIQ-AI/distilbert-base-uncased-sentiment-analysis",
+            "n_layers",
+            "mkg:numHiddenLayers",
+        ),
         ("distilbert/distilbert-base-uncased-distilled-squad", "dim", "mkg:hiddenSize"),
-        ("distilbert/distilbert-base-uncased-distilled-squad", "hidden_dim", "mkg:intermediateSize"),
+        (
+            "distilbert/distilbert-base-uncased-distilled-squad",
+            "hidden_dim",
+            "mkg:intermediateSize",
+        ),
     ],
 )
 def test_a_framework_spelling_lands_on_the_one_concept(
@@ -123,7 +151,9 @@ def test_a_framework_spelling_lands_on_the_one_concept(
 
 
 WITH_CANONICAL_KEYS = [
-    f for f in KNOWN_CONFIGS if any(_is_int(read_json(f / "config.json").get(k)) for k in CANONICAL_KEYS)
+    f
+    for f in KNOWN_CONFIGS
+    if any(_is_int(read_json(f / "config.json").get(k)) for k in CANONICAL_KEYS)
 ]
 
 
@@ -150,14 +180,17 @@ def test_every_canonical_key_is_stored_as_written(corpus_registry: Registry, fol
 def _attribute_map_spellings() -> list[tuple[Path, str, str]]:
     """(folder, legacy key, canonical key) wherever a corpus config uses a key that its
     transformers config class maps onto a canonical one (GPT-2 `n_embd` -> `hidden_size`)."""
-    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
-
+    config_classes = vars(configuration_auto)["CONFIG_MAPPING"]
     found = []
     for folder in KNOWN_CONFIGS:
         config = read_json(folder / "config.json")
-        attribute_map: dict[str, str] = CONFIG_MAPPING[config["model_type"]].attribute_map
+        attribute_map: dict[str, str] = config_classes[config["model_type"]].attribute_map
         for canonical, alias in sorted(attribute_map.items()):
-            if canonical in ALIASED_CONCEPTS and canonical not in config and _is_int(config.get(alias)):
+            if (
+                canonical in ALIASED_CONCEPTS
+                and canonical not in config
+                and _is_int(config.get(alias))
+            ):
                 found.append((folder, alias, canonical))
     return found
 
@@ -180,7 +213,9 @@ def test_every_attribute_map_spelling_is_stored_as_written(
     assert corpus_registry.ints(hub_id, concept) == [value if overridden is None else overridden]
 
 
-@pytest.mark.parametrize("hub_id", ["openai/clip-vit-base-patch32", "openai/clip-vit-large-patch14"])
+@pytest.mark.parametrize(
+    "hub_id", ["openai/clip-vit-base-patch32", "openai/clip-vit-large-patch14"]
+)
 def test_clip_has_a_text_part_and_a_vision_part_each_with_its_own_width(
     corpus_registry: Registry, hub_id: str
 ) -> None:
@@ -200,7 +235,12 @@ def test_clip_has_a_text_part_and_a_vision_part_each_with_its_own_width(
         assert isinstance(written, dict)
         part = parts[key]["part"]
         assert parts[key]["type"] == written["model_type"]
-        for canonical in ("hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers"):
+        for canonical in (
+            "hidden_size",
+            "intermediate_size",
+            "num_attention_heads",
+            "num_hidden_layers",
+        ):
             assert corpus_registry.ints(part, CANONICAL_KEYS[canonical]) == [written[canonical]], (
                 f"{key}.{canonical}"
             )
@@ -218,7 +258,9 @@ def _classifiers() -> list[Path]:
         config = read_json(path)
         architectures = config.get("architectures") or []
         assert isinstance(architectures, list)
-        if any("Classification" in a for a in architectures) and isinstance(config.get("id2label"), dict):
+        if any("Classification" in a for a in architectures) and isinstance(
+            config.get("id2label"), dict
+        ):
             found.append(folder)
     return found
 
@@ -242,8 +284,9 @@ def test_a_classifier_has_its_labels_by_index(corpus_registry: Registry, folder:
 
 def test_named_entity_labels_keep_their_names(corpus_registry: Registry) -> None:
     names = corpus_registry.rows(
-        f"""SELECT ?name WHERE {{ <{hub_iri("dslim/bert-base-NER")}> mkg:hasLabelSet/mkg:hasLabel ?l .
-            ?l mkg:labelIndex 3 ; mkg:labelName ?name }}"""
+        f"""SELECT ?name WHERE {{
+            <{hub_iri("dslim/bert-base-NER")}> mkg:hasLabelSet/mkg:hasLabel ?label .
+            ?label mkg:labelIndex 3 ; mkg:labelName ?name }}"""
     )
     assert names == [{"name": "B-PER"}]
 
@@ -251,12 +294,15 @@ def test_named_entity_labels_keep_their_names(corpus_registry: Registry) -> None
 GPTQ_MODELS = sorted(
     f.name
     for f in CORPUS.glob("TheBloke__*-GPTQ")
-    if (f / "quantize_config.json").is_file() or "quantization_config" in read_json(f / "config.json")
+    if (f / "quantize_config.json").is_file()
+    or "quantization_config" in read_json(f / "config.json")
 )
 
 
 @pytest.mark.parametrize("folder_name", GPTQ_MODELS)
-def test_a_gptq_model_is_quantized_with_its_bits(corpus_registry: Registry, folder_name: str) -> None:
+def test_a_gptq_model_is_quantized_with_its_bits(
+    corpus_registry: Registry, folder_name: str
+) -> None:
     folder = CORPUS / folder_name
     hub_id = hub_id_of(folder)
     stated = read_json(folder / "config.json").get("quantization_config") or read_json(
@@ -314,13 +360,17 @@ def test_an_unknown_model_type_is_ingested_with_what_can_be_read(
     assert corpus_registry.values(hub_id, "mkg:modelType") == [model_type]
     for key, concept in spellings.items():
         assert corpus_registry.ints(hub_id, concept) == [config[key]], key
-    assert any(f'"{model_type}"' in w or f"`{model_type}`" in w for w in corpus_registry.warnings(hub_id))
+    assert any(
+        f'"{model_type}"' in w or f"`{model_type}`" in w for w in corpus_registry.warnings(hub_id)
+    )
 
 
 def test_a_known_model_type_is_not_unrecognized(corpus_registry: Registry) -> None:
     assert not corpus_registry.is_a("openai-community/gpt2", "mkg:UnrecognizedModel")
     assert corpus_registry.values("openai-community/gpt2", "mkg:modelType") == ["gpt2"]
-    assert corpus_registry.values("openai-community/gpt2", "mkg:architecture") == ["GPT2LMHeadModel"]
+    assert corpus_registry.values("openai-community/gpt2", "mkg:architecture") == [
+        "GPT2LMHeadModel"
+    ]
 
 
 TINY_BERT = {
@@ -353,7 +403,9 @@ def test_a_config_without_model_type_gets_it_from_its_architecture(
     assert any("inferred `bert`" in w for _, w in summary.warnings)
 
 
-def test_a_lone_config_named_with_a_hub_id_is_that_hub_model(registry: Registry, tmp_path: Path) -> None:
+def test_a_lone_config_named_with_a_hub_id_is_that_hub_model(
+    registry: Registry, tmp_path: Path
+) -> None:
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"model_type": "bert", **TINY_BERT}), encoding="utf-8")
 
@@ -362,7 +414,8 @@ def test_a_lone_config_named_with_a_hub_id_is_that_hub_model(registry: Registry,
     assert summary.ingested == ["someone/tiny-bert"]
     assert registry.ints("someone/tiny-bert", "mkg:numHiddenLayers") == [2]
     kinds = registry.rows(
-        f"SELECT ?kind WHERE {{ ?g mkg:describes <{hub_iri('someone/tiny-bert')}> ; mkg:sourceKind ?kind }}"
+        f"""SELECT ?kind WHERE {{
+            ?graph mkg:describes <{hub_iri("someone/tiny-bert")}> ; mkg:sourceKind ?kind }}"""
     )
     assert kinds == [{"kind": "config-file"}]
 
@@ -371,12 +424,14 @@ def test_a_config_with_no_model_type_and_no_known_architecture_is_rejected_by_na
     registry: Registry, tmp_path: Path
 ) -> None:
     config = tmp_path / "config.json"
-    config.write_text(json.dumps({"architectures": ["MyHomeMadeNet"], "hidden_size": 8}), encoding="utf-8")
+    config.write_text(
+        json.dumps({"architectures": ["MyHomeMadeNet"], "hidden_size": 8}), encoding="utf-8"
+    )
 
     summary = registry.ingest(config)
 
     assert summary.ingested == []
-    [(name, reason)] = summary.rejected
+    [(_, reason)] = summary.rejected
     assert str(config) in reason
     assert "model_type" in reason
     assert registry.store.count_models() == 0

@@ -119,7 +119,7 @@ def test_the_cache_is_what_huggingface_hub_scans(hf_cache: HFCache) -> None:
     assert {repo.repo_id for repo in info.repos} == set(CACHED)
     link = hf_cache.snapshot_file("sentence-transformers/all-MiniLM-L6-v2", "1_Pooling/config.json")
     assert link.is_symlink()
-    assert not Path(os.readlink(link)).is_absolute()
+    assert not link.readlink().is_absolute()
 
 
 def test_ingesting_the_cache_ingests_every_model_by_hub_id_at_its_commit(
@@ -137,7 +137,9 @@ def test_ingesting_the_cache_ingests_every_model_by_hub_id_at_its_commit(
         )
         assert records == [{"kind": "hf-cache", "revision": commit_of(hub_id)}], hub_id
         assert registry.values(hub_id, "mkg:revision") == [commit_of(hub_id)]
-    assert registry.ints("sentence-transformers/all-MiniLM-L6-v2", "mkg:embeddingDimension") == [384]
+    assert registry.ints("sentence-transformers/all-MiniLM-L6-v2", "mkg:embeddingDimension") == [
+        384
+    ]
     assert registry.ints("openai-community/gpt2", "mkg:hiddenSize") == [768]
     assert registry.values("3L0L0/FLAN-T5-Motivation-Model", "mkg:adapterOf") == [
         hub_iri("google/flan-t5-base")
@@ -164,7 +166,9 @@ def test_a_hub_id_is_found_in_the_cache_offline(
     assert result.code == 0, result.err
     registry = Registry(open_store(str(store_path)))
     assert registry.store.count_models() == 1
-    assert registry.values("openai-community/gpt2", "mkg:revision") == [commit_of("openai-community/gpt2")]
+    assert registry.values("openai-community/gpt2", "mkg:revision") == [
+        commit_of("openai-community/gpt2")
+    ]
 
 
 def test_a_fresh_process_finds_the_cache_through_hf_hub_cache(
@@ -173,7 +177,15 @@ def test_a_fresh_process_finds_the_cache_through_hf_hub_cache(
     env = {**os.environ, "HF_HUB_CACHE": str(hf_cache.root), "HF_HUB_OFFLINE": "1"}
     env.pop("MODELKG_STORE", None)
     done = subprocess.run(
-        [sys.executable, "-m", "kg.cli.main", "ingest", "dslim/bert-base-NER", "--store", str(store_path)],
+        [
+            sys.executable,
+            "-m",
+            "kg.cli.main",
+            "ingest",
+            "dslim/bert-base-NER",
+            "--store",
+            str(store_path),
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -221,13 +233,15 @@ def test_a_broken_symlink_rejects_that_repo_and_the_rest_is_ingested(
     assert "ingested 4" in result.out
     registry = Registry(open_store(str(store_path)))
     assert registry.store.count_models() == 4
-    assert not registry.store.ask(f"ASK {{ ?g mkg:describes <{hub_iri('openai-community/gpt2')}> }}")
+    assert not registry.store.ask(
+        f"ASK {{ ?g mkg:describes <{hub_iri('openai-community/gpt2')}> }}"
+    )
 
 
 def _only_incomplete_blob(cache: Path, hub_id: str) -> None:
     blobs = repo_folder(cache, hub_id) / "blobs"
     blobs.mkdir(parents=True)
-    (blobs / (hashlib.sha256(b"x").hexdigest() + ".incomplete")).write_bytes(b"{\"model_ty")
+    (blobs / (hashlib.sha256(b"x").hexdigest() + ".incomplete")).write_bytes(b'{"model_ty')
 
 
 def _empty_snapshot_while_downloading(cache: Path, hub_id: str) -> None:
@@ -256,7 +270,8 @@ def test_a_partial_download_is_reported_and_the_rest_is_ingested(
 
     assert result.code == 1
     assert any(
-        line.startswith("rejected") and "someone/half-downloaded" in line for line in result.err.splitlines()
+        line.startswith("rejected") and "someone/half-downloaded" in line
+        for line in result.err.splitlines()
     )
     assert "ingested 5" in result.out
 
@@ -268,7 +283,9 @@ def test_with_two_revisions_cached_the_one_main_points_at_is_ingested(
     files = corpus_files(gpt2)
     older = files["config.json"].replace(b'"n_layer": 12', b'"n_layer": 6')
     assert older != files["config.json"]
-    snapshot = cache_revision(hf_cache.root, gpt2, {**files, "config.json": older}, commit_of(gpt2, 1), ref=None)
+    snapshot = cache_revision(
+        hf_cache.root, gpt2, {**files, "config.json": older}, commit_of(gpt2, 1), ref=None
+    )
     future = 4_000_000_000  # the other revision is the most recently written: main still wins
     for link in snapshot.iterdir():
         os.utime(link.resolve(), (future, future))

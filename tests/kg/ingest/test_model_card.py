@@ -13,11 +13,12 @@ import json
 import logging
 import math
 from collections import Counter
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from huggingface_hub import ModelCard
+from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from tests.conftest import CORPUS, corpus_folder
 from tests.kg.ingest.conftest import hub_iri, index_rows, read_json
@@ -36,10 +37,26 @@ RELATION_PROPERTIES = {
 LINEAGE = "|".join(RELATION_PROPERTIES.values())
 
 
+@cache
+def load_card(folder: Path) -> ModelCard:
+    """The card as huggingface_hub reads it (once: the largest model-index takes ~0.7 s)."""
+    card: ModelCard = ModelCard.load(folder / "README.md")
+    return card
+
+
 def card_data(folder: Path) -> dict[str, Any]:
     """The card's metadata as huggingface_hub reads it."""
-    path = folder / "README.md"
-    return ModelCard.load(path).data.to_dict() if path.is_file() else {}
+    if not (folder / "README.md").is_file():
+        return {}
+    data: dict[str, Any] = load_card(folder).data.to_dict()  # type: ignore[no-untyped-call]
+    return data
+
+
+def eval_results(folder: Path) -> list[EvalResult]:
+    """The card's model-index as huggingface_hub's `EvalResult`s."""
+    data = load_card(folder).data
+    assert isinstance(data, ModelCardData)
+    return list(data.eval_results or [])
 
 
 def hub_relation(folder: Path, bases: list[str]) -> str:
@@ -142,8 +159,14 @@ def write_model(folder: Path, card: str, *, config: dict[str, Any] | None = None
         ("base_model: org/base", "mkg:fineTunedFrom"),
         ("base_model: [org/base, org/other]", "mkg:mergedFrom"),
     ],
-    ids=["stated-adapter", "stated-quantized", "stated-merge", "stated-finetune-beats-two-bases",
-         "one-base-finetune", "two-bases-merge"],
+    ids=[
+        "stated-adapter",
+        "stated-quantized",
+        "stated-merge",
+        "stated-finetune-beats-two-bases",
+        "one-base-finetune",
+        "two-bases-merge",
+    ],
 )
 def test_a_stated_relation_wins_over_the_inferred_one(
     registry: Registry, tmp_path: Path, front_matter: str, property_: str
@@ -158,8 +181,12 @@ def test_a_stated_relation_wins_over_the_inferred_one(
     assert all(registry.values("me/model", other) == [] for other in others)
 
 
-def test_an_unknown_stated_relation_is_inferred_with_a_warning(registry: Registry, tmp_path: Path) -> None:
-    folder = write_model(tmp_path / "m", "---\nbase_model: org/base\nbase_model_relation: distilled\n---\n")
+def test_an_unknown_stated_relation_is_inferred_with_a_warning(
+    registry: Registry, tmp_path: Path
+) -> None:
+    folder = write_model(
+        tmp_path / "m", "---\nbase_model: org/base\nbase_model_relation: distilled\n---\n"
+    )
 
     summary = registry.ingest(folder, hub_id="me/model")
 
@@ -196,7 +223,8 @@ def test_a_plain_markdown_card_gives_its_first_paragraph_as_description(
     registry: Registry, tmp_path: Path
 ) -> None:
     folder = write_model(
-        tmp_path / "m", "# Tiny BERT\n\nA tiny BERT trained on my [notes](https://example.org).\n\n## Use\n"
+        tmp_path / "m",
+        "# Tiny BERT\n\nA tiny BERT trained on my [notes](https://example.org).\n\n## Use\n",
     )
 
     summary = registry.ingest(folder, hub_id="me/tiny")
@@ -209,7 +237,7 @@ def test_a_plain_markdown_card_gives_its_first_paragraph_as_description(
 def _cards_with_results() -> list[Path]:
     found = []
     for readme in sorted(CORPUS.glob("*/README.md")):
-        if ModelCard.load(readme).data.eval_results:
+        if eval_results(readme.parent):
             found.append(readme.parent)
     return found
 
@@ -227,9 +255,11 @@ def _as_number(value: object) -> object:
 
 
 @pytest.mark.parametrize("folder", CARDS_WITH_RESULTS, ids=lambda f: f.name)
-def test_model_index_results_become_evaluation_results(corpus_registry: Registry, folder: Path) -> None:
+def test_model_index_results_become_evaluation_results(
+    corpus_registry: Registry, folder: Path
+) -> None:
     hub_id = json.loads((folder / "PROVENANCE.json").read_text(encoding="utf-8"))["hub_id"]
-    results = ModelCard.load(folder / "README.md").data.eval_results
+    results = eval_results(folder)
     assert results
     expected = Counter(
         (r.task_type, r.dataset_type, r.dataset_name, r.metric_type, _as_number(r.metric_value))
@@ -243,14 +273,21 @@ def test_model_index_results_become_evaluation_results(corpus_registry: Registry
             mkg:metricType ?metric ; mkg:metricValue ?value }}"""
     )
 
-    assert Counter((r["task"], r["dtype"], r["dname"], r["metric"], _as_number(r["value"])) for r in stored) == expected
+    assert (
+        Counter(
+            (r["task"], r["dtype"], r["dname"], r["metric"], _as_number(r["value"])) for r in stored
+        )
+        == expected
+    )
 
 
 def test_the_corpus_has_cards_with_model_index_results() -> None:
     assert len(CARDS_WITH_RESULTS) >= 10
 
 
-@pytest.mark.parametrize("hub_id", ["2002Mayankrana/pegasusx-AMI-text-summarizer", "GowthamNats/phi-1_5-finetuned"])
+@pytest.mark.parametrize(
+    "hub_id", ["2002Mayankrana/pegasusx-AMI-text-summarizer", "GowthamNats/phi-1_5-finetuned"]
+)
 def test_a_model_index_with_no_results_yet_is_not_reported_as_unreadable(
     corpus_registry: Registry, hub_id: str
 ) -> None:

@@ -57,7 +57,8 @@ COMPLETE_PIPELINES = _complete_pipelines()
 def sentence_transformers_pooling(folder: Path, subfolder: str = "1_Pooling") -> Pooling:
     """The Pooling module exactly as sentence-transformers loads it from a model folder
     (its config-key renames and its legacy `pooling_mode_*` conversion included)."""
-    return Pooling(**Pooling.load_config(str(folder), subfolder=subfolder))
+    pooling: Pooling = Pooling(**Pooling.load_config(str(folder), subfolder=subfolder))
+    return pooling
 
 
 def test_the_pooling_mode_table_is_sentence_transformers_own() -> None:
@@ -78,7 +79,9 @@ def test_the_pooled_width_is_what_sentence_transformers_computes(folder: Path) -
     assert pooled is not None
     width, modes = pooled
     assert width == pooling.get_embedding_dimension()
-    expected_modes = (pooling.pooling_mode,) if isinstance(pooling.pooling_mode, str) else pooling.pooling_mode
+    expected_modes = (
+        (pooling.pooling_mode,) if isinstance(pooling.pooling_mode, str) else pooling.pooling_mode
+    )
     assert set(modes) == set(expected_modes)
 
 
@@ -91,7 +94,9 @@ def test_an_ingested_embedding_model_has_sentence_transformers_dimension(
     expected = (
         Dense(**Dense.load_config(str(folder), subfolder=dense[-1])).get_embedding_dimension()
         if dense
-        else sentence_transformers_pooling(folder, _module_paths(folder, "Pooling")[-1]).get_embedding_dimension()
+        else sentence_transformers_pooling(
+            folder, _module_paths(folder, "Pooling")[-1]
+        ).get_embedding_dimension()
     )
 
     assert corpus_registry.is_a(hub_id, "mkg:SentenceTransformer")
@@ -105,14 +110,22 @@ def test_an_ingested_embedding_model_has_sentence_transformers_dimension(
     "config",
     [
         {"word_embedding_dimension": 384, "pooling_mode_mean_tokens": True},
-        {"word_embedding_dimension": 768, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": True},
+        {
+            "word_embedding_dimension": 768,
+            "pooling_mode_cls_token": True,
+            "pooling_mode_mean_tokens": True,
+        },
         {
             "word_embedding_dimension": 256,
             "pooling_mode_max_tokens": True,
             "pooling_mode_mean_tokens": True,
             "pooling_mode_mean_sqrt_len_tokens": True,
         },
-        {"word_embedding_dimension": 512, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": False},
+        {
+            "word_embedding_dimension": 512,
+            "pooling_mode_cls_token": False,
+            "pooling_mode_mean_tokens": False,
+        },
         {"word_embedding_dimension": 1024, "pooling_mode_lasttoken": True},
         {"word_embedding_dimension": 64, "pooling_mode_weightedmean_tokens": True},
         {"embedding_dimension": 384, "pooling_mode": "mean"},
@@ -140,7 +153,9 @@ def test_every_pooling_config_shape_gives_sentence_transformers_width(
 
     assert pooled is not None
     assert pooled[0] == pooling.get_embedding_dimension()
-    expected_modes = (pooling.pooling_mode,) if isinstance(pooling.pooling_mode, str) else pooling.pooling_mode
+    expected_modes = (
+        (pooling.pooling_mode,) if isinstance(pooling.pooling_mode, str) else pooling.pooling_mode
+    )
     assert set(pooled[1]) == set(expected_modes)
 
 
@@ -180,7 +195,10 @@ def test_all_minilm_l6_v2_returns_384_numbers_for_256_tokens(corpus_registry: Re
         ("config.json", "max_position_embeddings"): (512, "false"),
     }
     [dimension] = corpus_registry.settings(MINILM, "mkg:embeddingDimension")
-    assert (dimension["file"], dimension["key"]) == ("1_Pooling/config.json", "word_embedding_dimension")
+    assert (dimension["file"], dimension["key"]) == (
+        "1_Pooling/config.json",
+        "word_embedding_dimension",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -202,7 +220,11 @@ def test_the_bundled_package_model_ingests_as_the_sentence_transformer_it_is(
     assert summary.rejected == []
     assert summary.ingested == [MINILM]
     assert registry.is_a(MINILM, "mkg:SentenceTransformer")
-    assert registry.ints(MINILM, "mkg:embeddingDimension") == [model.get_embedding_dimension()] == [384]
+    assert (
+        registry.ints(MINILM, "mkg:embeddingDimension")
+        == [model.get_embedding_dimension()]
+        == [384]
+    )
     assert registry.ints(MINILM, "mkg:maxPositionEmbeddings") == [model.max_seq_length]
 
 
@@ -211,10 +233,17 @@ def test_a_dense_layer_sets_the_embedding_dimension(registry: Registry, tmp_path
     shutil.copytree(corpus_folder(MINILM), folder, ignore=shutil.ignore_patterns("PROVENANCE.json"))
     modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
     modules = [m for m in modules if m["path"] in ("", "1_Pooling")]
-    modules.append({"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"})
+    modules.append(
+        {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"}
+    )
     (folder / "modules.json").write_text(json.dumps(modules), encoding="utf-8")
     (folder / "2_Dense").mkdir()
-    dense = {"in_features": 384, "out_features": 256, "bias": True, "activation_function": "torch.nn.modules.activation.Tanh"}
+    dense = {
+        "in_features": 384,
+        "out_features": 256,
+        "bias": True,
+        "activation_function": "torch.nn.modules.activation.Tanh",
+    }
     (folder / "2_Dense" / "config.json").write_text(json.dumps(dense), encoding="utf-8")
 
     summary = registry.ingest(folder, hub_id="someone/minilm-256")
@@ -222,7 +251,11 @@ def test_a_dense_layer_sets_the_embedding_dimension(registry: Registry, tmp_path
     assert summary.rejected == []
     assert registry.ints("someone/minilm-256", "mkg:embeddingDimension") == [256]
     [setting] = registry.settings("someone/minilm-256", "mkg:embeddingDimension")
-    assert (setting["file"], setting["key"], setting["value"]) == ("2_Dense/config.json", "out_features", "256")
+    assert (setting["file"], setting["key"], setting["value"]) == (
+        "2_Dense/config.json",
+        "out_features",
+        "256",
+    )
 
 
 def test_a_model_sentence_transformers_saved_with_a_dense_layer_reports_its_output_width(
@@ -237,5 +270,7 @@ def test_a_model_sentence_transformers_saved_with_a_dense_layer_reports_its_outp
     summary = registry.ingest(saved, hub_id="someone/minilm-128")
 
     assert summary.rejected == []
-    assert registry.ints("someone/minilm-128", "mkg:embeddingDimension") == [model.get_embedding_dimension()]
+    assert registry.ints("someone/minilm-128", "mkg:embeddingDimension") == [
+        model.get_embedding_dimension()
+    ]
     assert model.get_embedding_dimension() == 128

@@ -6,12 +6,11 @@ when a name leads nowhere.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from huggingface_hub.errors import HFValidationError
-from huggingface_hub.utils import validate_repo_id
+from huggingface_hub.utils import validate_repo_id  # type: ignore[attr-defined]
 
 from kg.errors import InputError, SourceNotFoundError
 from kg.ingest.sources import discover, discover_all, is_hub_id
@@ -44,7 +43,11 @@ def test_a_lone_config_file_takes_the_hub_id_it_is_given(tmp_path: Path) -> None
 
     [source] = discover(str(config), hub_id="me/tiny").sources
 
-    assert (source.hub_id, source.hub_id_origin, source.display) == ("me/tiny", "--hub-id", "me/tiny")
+    assert (source.hub_id, source.hub_id_origin, source.display) == (
+        "me/tiny",
+        "--hub-id",
+        "me/tiny",
+    )
 
 
 def test_a_corpus_model_folder_is_named_by_its_provenance(corpus: Path) -> None:
@@ -72,7 +75,9 @@ def test_a_hub_id_given_for_a_folder_beats_its_provenance(corpus: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "marker", ["config.json", "adapter_config.json", "modules.json"], ids=["config", "adapter", "modules"]
+    "marker",
+    ["config.json", "adapter_config.json", "modules.json"],
+    ids=["config", "adapter", "modules"],
 )
 def test_any_model_marker_makes_a_model_folder(tmp_path: Path, marker: str) -> None:
     folder = tmp_path / "model"
@@ -91,7 +96,9 @@ def test_a_folder_of_model_folders_is_every_model_in_it(corpus: Path) -> None:
 
     assert found.problems == []
     assert all(source.kind == "model-folder" for source in found.sources)
-    assert sorted(s.hub_id or "" for s in found.sources) == sorted(row["hub_id"] for row in index_rows())
+    assert sorted(s.hub_id or "" for s in found.sources) == sorted(
+        row["hub_id"] for row in index_rows()
+    )
     assert len(found.sources) == len([f for f in corpus.iterdir() if f.is_dir()])
 
 
@@ -104,7 +111,9 @@ def test_model_folders_are_found_below_org_folders(tmp_path: Path) -> None:
     found = discover(str(tmp_path / "models"))
 
     assert found.problems == []
-    assert sorted(s.location.relative_to(tmp_path / "models").as_posix() for s in found.sources) == [
+    assert sorted(
+        s.location.relative_to(tmp_path / "models").as_posix() for s in found.sources
+    ) == [
         "acme/large",
         "acme/small",
         "other/base",
@@ -145,7 +154,7 @@ def test_a_folder_with_no_model_in_it_is_a_problem_that_names_it(tmp_path: Path)
 
 def test_a_broken_symlink_is_a_problem_that_names_it(tmp_path: Path) -> None:
     link = tmp_path / "config.json"
-    os.symlink(tmp_path / "gone.json", link)
+    link.symlink_to(tmp_path / "gone.json")
 
     [(_, error)] = discover(str(link)).problems
 
