@@ -10,4 +10,4 @@ echo "== ruff"
 echo "== mypy --strict"
 .venv/bin/mypy --strict ontology kg codegen resolvers
 echo "== pytest"
-.venv/bin/python -m pytest -p no:cacheprovider "$@"
+.venv/bin/python -m pytest -p no:cacheprovider -n 2 "$@"

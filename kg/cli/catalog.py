@@ -24,6 +24,7 @@ def catalog_command(
 
     Example:
 
+    \b
         modelkg catalog --write
     """
     from ontology.catalog_build import main

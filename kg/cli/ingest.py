@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from kg.cli.common import BaseIriOption, StoreOption, console, err_console
 from kg.ingest.pipeline import IngestSummary, ingest
@@ -59,6 +58,7 @@ def ingest_command(
 
     Example:
 
+    \b
         modelkg ingest ~/.cache/huggingface/hub examples/models openai-community/gpt2
     """
     kg_store = open_store(store)
@@ -120,41 +120,32 @@ def validate_command(
 
     Example:
 
+    \b
         modelkg validate ../shared/corpus/hf/openai-community__gpt2 --engine pyshacl
     """
     ids = IriMinter.from_environment(base_iri)
     found = discover_all(sources)
     failed = False
-    table = Table("model", "severity", "where", "finding", show_lines=False)
     for name, error in found.problems:
         failed = True
-        table.add_row(escape(name), "[red]error[/]", "", escape(str(error)))
+        console.print(f"{escape(name)}: [red]error[/]: {escape(str(error))}")
     graphs = []
     for source in found.sources:
         try:
             graphs.append(read_source(source, ids))
         except ValueError as exc:
             failed = True
-            table.add_row(escape(source.display), "[red]error[/]", "", escape(str(exc)))
-    checked = 0
+            console.print(f"{escape(source.display)}: [red]error[/]: {escape(str(exc))}")
     for graph, results in zip(graphs, validate_models(graphs, engine), strict=True):
-        checked += 1
+        name = escape(graph.source.display)
         for warning in graph.warnings:
-            table.add_row(escape(graph.source.display), "[yellow]warning[/]", "", escape(warning))
+            console.print(f"{name}: [yellow]warning[/]: {escape(warning)}")
         for result in results:
             failed |= result.severity == "Violation"
             colour = "red" if result.severity == "Violation" else "yellow"
-            where = f"{result.source_file}: {result.source_key}" if result.source_file else ""
-            table.add_row(
-                escape(graph.source.display),
-                f"[{colour}]{result.severity.lower()}[/]",
-                escape(where),
-                escape(f"{result.message} [{result.path or ''}] value={result.value}"),
-            )
-    if table.row_count:
-        console.print(table)
-    console.print(
-        f"checked {checked} model(s) with {engine}: {'violations found' if failed else 'conforms'}"
-    )
+            severity, _, rest = result.describe().partition(": ")
+            console.print(f"{name}: [{colour}]{severity}[/]: {escape(rest)}")
+    verdict = "violations found" if failed else "conforms"
+    console.print(f"checked {len(graphs)} model(s) with {engine}: {verdict}")
     if failed:
         raise typer.Exit(1)

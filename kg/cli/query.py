@@ -19,8 +19,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from kg.cli.common import StoreOption, console
-from kg.errors import UsageError
+from kg.errors import InputError, UsageError
 from kg.export import EXPORT_FORMATS, export
+from kg.ingest.json_file import read_text_file
 from kg.store import open_store, store_location
 from ontology.namespaces import PREFIXES
 
@@ -61,10 +62,11 @@ def query_command(
 
     Example:
 
+    \b
         modelkg query 'SELECT ?m ?h WHERE { ?m mkg:hiddenSize ?h } ORDER BY ?m' --format csv
     """
     if sparql.startswith("@"):
-        sparql = Path(sparql[1:]).read_text(encoding="utf-8")
+        sparql = read_text_file(Path(sparql[1:]))
     kg_store = open_store(store_location(store), read_only=True)
     result = kg_store.query(sparql)
     if isinstance(result, QueryTriples):
@@ -133,6 +135,7 @@ def export_command(
 
     Example:
 
+    \b
         modelkg export --format jsonld -o registry.jsonld
     """
     kg_store = open_store(store_location(store), read_only=True)
@@ -140,7 +143,13 @@ def export_command(
     if output is None:
         sys.stdout.buffer.write(data)
     else:
+        if not output.parent.is_dir():
+            raise InputError(
+                "the folder to write into does not exist",
+                path=str(output.parent),
+                hint="create it first, or pick another --output",
+            )
         tmp = output.with_name(output.name + ".tmp")
         tmp.write_bytes(data)
-        tmp.replace(output)
+        tmp.replace(output)  # atomic: readers see the old file or the whole new one
         console.print(f"wrote {len(data):,} bytes to {output}")

@@ -38,9 +38,10 @@ def read_text_file(path: Path, *, limit: int = MAX_METADATA_BYTES) -> str:
         size = path.stat().st_size
     except FileNotFoundError as exc:
         raise SourceNotFoundError(
-            "file not found (a broken symlink or a partial download?)",
+            "file not found",
             path=str(path),
-            hint="re-download the file, or remove the entry",
+            hint="check the path (in a HuggingFace cache, a broken symlink is a partial "
+            "download: download the model again)",
         ) from exc
     if size > limit:
         raise FileTooLargeError(

@@ -81,12 +81,17 @@ def process_chunk(
     """
     outcomes: list[Outcome] = []
     graphs: list[ModelGraph] = []
+    seen: dict[str, ModelSource] = {}
     for source in chunk:
         name = source.display
         try:
             plan = plan_source(source, ids)
             if known.get(plan.graph_iri.value) == plan.digest:
                 outcomes.append(Outcome(name, unchanged=True))
+                continue
+            first = seen.setdefault(plan.graph_iri.value, source)
+            if first is not source:
+                outcomes.append(Outcome(name, error=_same_model(source, first)))
                 continue
             graph = read_source(source, ids, plan=plan)
         except InputError as exc:
@@ -179,8 +184,15 @@ def ingest(
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
     pending: list[ModelGraph] = []
     pending_quads = 0
+    taken: dict[str, ModelSource] = {}
     for count, outcomes in _run_chunks(sources, ids, store, engine, workers):
-        accepted = _settle(outcomes, summary, strict=strict)
+        accepted = []
+        for graph in _settle(outcomes, summary, strict=strict):
+            first = taken.setdefault(graph.graph_iri.value, graph.source)
+            if first is graph.source:
+                accepted.append(graph)
+            else:
+                summary.rejected.append((graph.source.display, _same_model(graph.source, first)))
         existing = store.source_digests([graph.graph_iri for graph in accepted])
         for graph in accepted:
             if existing.get(graph.graph_iri.value) == graph.digest:
@@ -231,6 +243,19 @@ def _settle(outcomes: ChunkResult, summary: IngestSummary, *, strict: bool) -> l
     return accepted
 
 
+def _same_model(source: ModelSource, first: ModelSource) -> str:
+    if source.hub_id:
+        return (
+            f"{source.location}: the same hub id was already given by {first.location}; "
+            "ingest one of them"
+        )
+    return (
+        f"{source.location}: same model as {first.location} (a model without a hub id is "
+        "named by the digest of its config, and both configs are identical); give each a "
+        "hub id (--hub-id, or a PROVENANCE.json with a hub_id) or ingest one of them"
+    )
+
+
 def _dedupe(sources: list[ModelSource], summary: IngestSummary) -> list[ModelSource]:
     seen: dict[str, ModelSource] = {}
     kept: list[ModelSource] = []
@@ -240,13 +265,7 @@ def _dedupe(sources: list[ModelSource], summary: IngestSummary) -> list[ModelSou
             continue
         first = seen.get(source.hub_id)
         if first is not None:
-            summary.rejected.append(
-                (
-                    source.hub_id,
-                    f"{source.location}: the same hub id was already given by {first.location}; "
-                    "ingest one of them",
-                )
-            )
+            summary.rejected.append((source.hub_id, _same_model(source, first)))
             continue
         seen[source.hub_id] = source
         kept.append(source)
@@ -269,12 +288,16 @@ def _rejection(
 
 
 def _write(store: EmbeddedStore, graphs: list[ModelGraph], summary: IngestSummary) -> None:
+    """Write new graphs (one atomic bulk load) and replaced ones (one transaction)."""
     if not graphs:
         return
     existing = store.source_digests([graph.graph_iri for graph in graphs])
-    replace = [graph.graph_iri for graph in graphs if graph.graph_iri.value in existing]
-    store.write_models(graphs, replace=replace)
-    for graph in graphs:
-        replaced = graph.graph_iri.value in existing
-        (summary.updated if replaced else summary.ingested).append(graph.source.display)
-        summary.triples += graph.count
+    fresh = [g for g in graphs if g.graph_iri.value not in existing]
+    changed = [g for g in graphs if g.graph_iri.value in existing]
+    if fresh:
+        store.write_models(fresh, replace=[])
+        summary.ingested.extend(g.source.display for g in fresh)
+    if changed:
+        store.write_models(changed, replace=[g.graph_iri for g in changed])
+        summary.updated.extend(g.source.display for g in changed)
+    summary.triples += sum(g.count for g in graphs)

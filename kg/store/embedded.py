@@ -16,11 +16,21 @@ True
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pyoxigraph import Literal, NamedNode, Quad, QueryBoolean, QuerySolutions, RdfFormat, Store
+from pyoxigraph import (
+    Literal,
+    NamedNode,
+    Quad,
+    QueryBoolean,
+    QuerySolutions,
+    RdfFormat,
+    Store,
+    serialize,
+)
 
 from kg.errors import QueryError, StoreError
 from kg.store.base import QueryResult
@@ -72,11 +82,32 @@ def parse_query_error(exc: Exception, sparql: str, offset_lines: int = 0) -> Que
     )
 
 
+def _ntriples(quads: Iterable[Quad]) -> str:
+    """Triples as N-Triples 1.2 text, which SPARQL 1.2 INSERT DATA accepts as written
+    (escapes, language tags, triple terms `<<( s p o )>>` all serialized by oxigraph)."""
+    data = serialize((q.triple for q in quads), format=RdfFormat.N_TRIPLES)
+    return (data or b"").decode("utf-8")
+
+
 def _vocabulary_digest() -> str:
     digest = hashlib.sha256()
     for path in (*ONTOLOGY_FILES, SHAPES_FILE):
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def _open_read_only(path: str, attempts: int = 5) -> Store:
+    """`Store.read_only`, retried: opened right as a writer flushes or compacts, RocksDB can
+    list an SST file the writer has just deleted ("Corruption: ... No such file"); a moment
+    later the listing is consistent again."""
+    for attempt in range(attempts):
+        try:
+            return Store.read_only(path)
+        except (OSError, RuntimeError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 class EmbeddedStore:
@@ -101,11 +132,11 @@ class EmbeddedStore:
                         path=location,
                         hint="ingest something first: `modelkg ingest PATH`",
                     )
-                store = Store.read_only(str(path))
+                store = _open_read_only(str(path))
             else:
                 Path(path).mkdir(parents=True, exist_ok=True)
                 store = Store(str(path))
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             raise StoreError(
                 f"cannot open the store: {exc}",
                 path=location,
@@ -151,7 +182,7 @@ class EmbeddedStore:
             return self._store.query(prologue + sparql, use_default_graph_as_union=True)
         except SyntaxError as exc:
             raise parse_query_error(exc, sparql, offset_lines=prologue.count("\n")) from exc
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             raise StoreError(f"query failed: {exc}", path=self.location) from exc
 
     def source_digests(self, graphs: Sequence[NamedNode]) -> dict[str, str]:
@@ -163,43 +194,40 @@ class EmbeddedStore:
         return found
 
     def write_models(self, models: Sequence[ModelGraph], *, replace: Sequence[NamedNode]) -> None:
-        """Write the models' graphs; new graphs in one bulk load, replaced ones in one update.
+        """Write the models' graphs atomically: all of them, or (on an error) none.
 
-        New graphs go through oxigraph's bulk loader: it writes sorted SST files for every
-        index and ingests them with one RocksDB `IngestExternalFiles` call per chunk of
-        `BULK_CHUNK_QUADS`, which RocksDB applies atomically. Batches stay below that chunk
-        size, so a batch is all there or not at all, at three times the speed of a
-        transaction. Replacing graphs needs deletes, so it is one SPARQL update (one
-        transaction: DROP the old graphs, INSERT the new data).
+        When nothing is replaced, the graphs go through oxigraph's bulk loader: it writes
+        sorted SST files for every index and ingests them with one RocksDB
+        `IngestExternalFiles` call per chunk of a million quads, which RocksDB applies
+        atomically; a write stays below `BULK_CHUNK_QUADS`, so it is one chunk, at three times
+        the speed of a transaction. Replacing graphs needs deletes, so a write that replaces
+        anything is one SPARQL update (one transaction: DROP the old graphs, INSERT all data).
         """
         self._check_writable()
         for model in models:
             if model.graph_iri in _VOCABULARY_GRAPHS:
                 raise StoreError("refusing to write into a vocabulary graph", path=self.location)
-        replaced = {graph.value for graph in replace}
-        fresh = [m for m in models if m.graph_iri.value not in replaced]
-        changed = [m for m in models if m.graph_iri.value in replaced]
-        if sum(m.count for m in fresh) > BULK_CHUNK_QUADS:
-            raise StoreError(
-                f"a write batch of over {BULK_CHUNK_QUADS} quads would not be atomic",
-                path=self.location,
-                hint="write fewer models per batch",
-            )
+        if not models and not replace:
+            return
         try:
-            if changed:
+            if replace:
                 drops = "".join(f"DROP SILENT GRAPH {g};\n" for g in replace)
                 inserts = "\n".join(
-                    f"GRAPH {m.graph_iri} {{\n"
-                    + "\n".join(f"{q.subject} {q.predicate} {q.object} ." for q in m.quads)
-                    + "\n}"
-                    for m in changed
+                    f"GRAPH {m.graph_iri} {{\n{_ntriples(m.quads)}\n}}" for m in models
                 )
                 self._store.update(f"{drops}INSERT DATA {{\n{inserts}\n}}")
-            if fresh:
-                data = b"".join(m.nquads for m in fresh)
-                self._store.bulk_load(data, format=RdfFormat.N_QUADS)
-        except OSError as exc:
-            raise StoreError(f"write failed: {exc}", path=self.location) from exc
+                return
+            if sum(m.count for m in models) > BULK_CHUNK_QUADS:
+                raise StoreError(
+                    f"a write of over {BULK_CHUNK_QUADS:,} new quads would not be atomic",
+                    path=self.location,
+                    hint="write fewer models at a time",
+                )
+            self._store.bulk_load(b"".join(m.nquads for m in models), format=RdfFormat.N_QUADS)
+        except (OSError, SyntaxError, RuntimeError) as exc:
+            raise StoreError(
+                f"write failed, nothing was written: {exc}", path=self.location
+            ) from exc
 
     def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
         self._check_writable()

@@ -15,7 +15,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Literal
@@ -24,9 +24,9 @@ from pyoxigraph import BlankNode, NamedNode, QuerySolution, QuerySolutions, RdfF
 from pyoxigraph import Literal as RdfLiteral
 
 from kg.errors import ModelKGError
-from kg.validate.report import Severity, ValidationResult
+from kg.validate.report import Severity, ValidationResult, show_value
 from ontology.files import ONTOLOGY_GRAPH, SHAPES_GRAPH, shapes_quads, validation_context_quads
-from ontology.namespaces import PREFIXES, RDF, RDFS, SH
+from ontology.namespaces import PREFIXES, RDF, RDFS, SH, XSD
 
 if TYPE_CHECKING:
     from kg.ingest.reader import ModelGraph
@@ -56,6 +56,12 @@ _NODE_KIND_FILTER = {
     "IRIOrLiteral": "isBlank(?value)",
     "BlankNodeOrLiteral": "isIRI(?value)",
 }
+
+
+_CASTABLE = frozenset(
+    XSD.iri(name) for name in ("integer", "decimal", "double", "float", "boolean", "dateTime")
+)
+"""XSD datatypes with a SPARQL cast function: how the compiled check spots ill-typed literals."""
 
 
 class UnsupportedShapeError(ModelKGError):
@@ -186,7 +192,11 @@ def _broken(check: Check, row: QuerySolution) -> list[tuple[Part, str | None]]:
             or (part.component == "MaxCountConstraintComponent" and high is not None and n > high)
         ]
     value = row["value"]
-    shown = str(value) if value is not None else None
+    shown: str | None = None
+    if isinstance(value, RdfLiteral):
+        shown = show_value(value.value, datatype=value.datatype.value, literal=True)
+    elif value is not None:
+        shown = value.value if isinstance(value, NamedNode) else str(value)
     if check.kind == "sparql":
         return [(check.parts[0], shown)]
     broken = []
@@ -206,6 +216,7 @@ def compile_shapes() -> tuple[Check, ...]:
     node_shapes = {
         q.subject for q in store.quads_for_pattern(None, RDF.type, SH.NodeShape, SHAPES_GRAPH)
     }
+    _refuse_other_shapes(store, node_shapes)
     for shape in sorted(node_shapes, key=str):
         assert isinstance(shape, NamedNode | BlankNode)
         for quad in store.quads_for_pattern(shape, None, None, SHAPES_GRAPH):
@@ -241,6 +252,29 @@ def compile_shapes() -> tuple[Check, ...]:
             assert isinstance(constraint, BlankNode | NamedNode)
             checks.append(_sparql_check(store, constraint, target, node_severity))
     return tuple(checks)
+
+
+_TARGETS = ("targetClass", "targetNode", "targetSubjectsOf", "targetObjectsOf", "target")
+
+
+def _refuse_other_shapes(store: Store, node_shapes: Set[object]) -> None:
+    """Shapes pyshacl would enforce but the compiler would not visit: refuse them loudly."""
+    nested = {q.object for q in store.quads_for_pattern(None, SH.property, None, SHAPES_GRAPH)}
+    for name in _TARGETS:
+        for quad in store.quads_for_pattern(None, SH[name], None, SHAPES_GRAPH):
+            if quad.subject not in node_shapes:
+                raise UnsupportedShapeError(
+                    f"{quad.subject} has sh:{name} but is not an sh:NodeShape; the compiled "
+                    "validator only walks node shapes",
+                    path="ontology/shapes.ttl",
+                    hint="declare it `a sh:NodeShape` with its constraints under sh:property",
+                )
+    for quad in store.quads_for_pattern(None, RDF.type, SH.PropertyShape, SHAPES_GRAPH):
+        if quad.subject not in nested:
+            raise UnsupportedShapeError(
+                f"property shape {quad.subject} is not under any node shape's sh:property",
+                path="ontology/shapes.ttl",
+            )
 
 
 def _subclass_closure(store: Store, targets: list[str]) -> list[str]:
@@ -288,9 +322,18 @@ def _property_checks(
         name = predicate.removeprefix(str(SH))
         if name == "datatype":
             assert isinstance(term, NamedNode)
-            value_parts.append(part("DatatypeConstraintComponent",
-                f"value is not of datatype {term.value}",
-                f"!isLiteral(?value) || datatype(?value) != <{term.value}>"))  # fmt: skip
+            # SHACL also rejects an ill-typed literal ("big"^^xsd:integer): cast it back
+            dt = f"<{term.value}>"
+            condition = f"!isLiteral(?value) || datatype(?value) != {dt}"
+            if term.value in _CASTABLE:
+                condition += f" || !COALESCE(datatype({dt}(STR(?value))) = {dt}, false)"
+            value_parts.append(
+                part(
+                    "DatatypeConstraintComponent",
+                    f"value is not of datatype {term.value}",
+                    condition,
+                )
+            )
         elif name == "minCount":
             assert isinstance(term, RdfLiteral)
             low = int(term.value)

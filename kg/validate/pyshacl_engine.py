@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyoxigraph import Quad, RdfFormat, serialize
 
-from kg.validate.report import Severity, ValidationResult
+from kg.validate.report import Severity, ValidationResult, show_value
 from ontology.files import SHAPES_FILE, validation_context_quads
 
 if TYPE_CHECKING:
@@ -86,11 +86,22 @@ def _results(report: Any) -> Iterable[ValidationResult]:
         yield ValidationResult(
             focus=str(focus),
             path=str(path) if path is not None else None,
-            value=value.n3() if value is not None else None,
+            value=_show(value),
             severity=_as_severity(severity),
             message=str(message) if message is not None else component,
             component=component,
         )
+
+
+def _show(value: Any) -> str | None:
+    import rdflib
+
+    if value is None:
+        return None
+    if isinstance(value, rdflib.Literal):
+        datatype = str(value.datatype) if value.datatype is not None else None
+        return show_value(str(value), datatype=datatype, literal=True)
+    return str(value)
 
 
 def _as_severity(name: str) -> Severity:

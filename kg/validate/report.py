@@ -7,10 +7,11 @@ setting, so a user reads `config.json: field n_embd` rather than an IRI.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from typing import Literal
 
-__all__ = ["Severity", "ValidationResult", "verdict_key"]
+__all__ = ["Severity", "ValidationResult", "show_value", "verdict_key"]
 
 Severity = Literal["Violation", "Warning", "Info"]
 
@@ -45,6 +46,25 @@ class ValidationResult:
         prop = f" {_short(self.path)}" if self.path else ""
         value = f" (value {self.value})" if self.value is not None else ""
         return f"{self.severity.lower()}: {where}{self.message}{value} [{_short(self.focus)}{prop}]"
+
+
+_NUMERIC = frozenset(
+    f"http://www.w3.org/2001/XMLSchema#{name}"
+    for name in ("integer", "decimal", "double", "float", "boolean")
+)
+
+
+def show_value(lexical: str, *, datatype: str | None, literal: bool) -> str:
+    """An offending value as a user reads it: numbers bare, text quoted, IRIs as they are.
+
+    >>> show_value("-4", datatype="http://www.w3.org/2001/XMLSchema#integer", literal=True)
+    '-4'
+    >>> show_value("RefinedWeb", datatype=None, literal=True)
+    '"RefinedWeb"'
+    """
+    if not literal or datatype in _NUMERIC:
+        return lexical
+    return json.dumps(lexical, ensure_ascii=False)
 
 
 def _short(iri: str) -> str:

@@ -137,7 +137,7 @@ def test_validate_report_shows_the_model_and_value_in_full(violating_bert: Path,
 
     assert result.code == 1
     assert BERT in result.out, result.out
-    assert '"-4"' in result.out
+    assert "(value -4)" in result.out
     assert "…" not in result.out, result.out
 
 
