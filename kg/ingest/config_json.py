@@ -237,8 +237,7 @@ def _read_labels(
     draft.add_value(label_set, MKG.labelSetDigest, hashlib.sha256(canonical.encode()).hexdigest())
     for index, name in sorted(labels.items()):
         label = draft.node("labels", str(index))
-        draft.add(label_set, MKG.hasLabel, label)
-        draft.add(label, RDF.type, MKG.Label)
+        draft.add(label_set, MKG.hasLabel, label)  # a mkg:Label by the property's range
         draft.add_value(label, MKG.labelIndex, index)
         draft.add_value(label, MKG.labelName, name)
 

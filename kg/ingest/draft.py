@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.errors import ConfigError
-from ontology.namespaces import MKG, RDF, XSD
+from ontology.namespaces import MKG, XSD
 
 if TYPE_CHECKING:
     from kg.ingest.sources import ModelSource
@@ -27,6 +28,12 @@ Value = int | float | str | bool
 
 _TRUE = Literal("true", datatype=XSD.boolean)
 _FALSE = Literal("false", datatype=XSD.boolean)
+
+
+@lru_cache(maxsize=1 << 16)
+def _cached_literal(value: Value, kind: str) -> Literal:
+    del kind  # part of the cache key only: True and 1 are equal but different literals
+    return literal(value)
 
 
 def literal(value: Value) -> Literal:
@@ -87,7 +94,9 @@ class ModelDraft:
         self.quads.append(Quad(subject, predicate, obj, self.graph))
 
     def add_value(self, subject: NamedNode, predicate: NamedNode, value: Value) -> None:
-        self.quads.append(Quad(subject, predicate, literal(value), self.graph))
+        self.quads.append(
+            Quad(subject, predicate, _cached_literal(value, type(value).__name__), self.graph)
+        )
 
     def node(self, *segments: str) -> NamedNode:
         """A node that belongs to this model (`.../hf/org/name/tokenizer`)."""
@@ -166,8 +175,8 @@ class ModelDraft:
                         cand.key,
                     )
                 )
+                # typed mkg:ParameterSetting by the range of mkg:hasSetting, not restated
                 self.add(subject_iri, MKG.hasSetting, setting)
-                self.add(setting, RDF.type, MKG.ParameterSetting)
                 self.add(setting, MKG.concept, concept.iri)
                 self.add_value(setting, MKG.value, cand.value)
                 self.add_value(setting, MKG.sourceKey, cand.key)

@@ -20,8 +20,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from pyoxigraph import Quad
+
 from kg.errors import InputError, ShapeViolation
-from kg.ingest.reader import ModelGraph, plan_source, read_source
+from kg.ingest.reader import ModelGraph, plan_source, read_source_with_quads
 from kg.ingest.sources import Discovery, ModelSource, discover_all
 from kg.iris import IriMinter
 from kg.validate import ValidationResult, validate_models
@@ -32,7 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["ChunkResult", "IngestSummary", "ingest", "process_chunk"]
 
 BATCH_QUADS = 400_000
-"""Quads written per store write (well below the bulk loader's atomic chunk)."""
+"""Quads per store write: small enough that writes interleave with the workers' reading, and
+well below the bulk loader's atomic chunk."""
 CHUNK_SIZE = 64
 """Sources a worker reads and validates together."""
 
@@ -81,6 +84,7 @@ def process_chunk(
     """
     outcomes: list[Outcome] = []
     graphs: list[ModelGraph] = []
+    built: list[list[Quad]] = []
     seen: dict[str, ModelSource] = {}
     for source in chunk:
         name = source.display
@@ -93,7 +97,7 @@ def process_chunk(
             if first is not source:
                 outcomes.append(Outcome(name, error=_same_model(source, first)))
                 continue
-            graph = read_source(source, ids, plan=plan)
+            graph, quads = read_source_with_quads(source, ids, plan=plan)
         except InputError as exc:
             outcomes.append(Outcome(name, error=str(exc)))
             continue
@@ -112,7 +116,8 @@ def process_chunk(
             continue
         outcomes.append(Outcome(name, graph=graph))
         graphs.append(graph)
-    findings = iter(validate_models(graphs, engine))
+        built.append(quads)
+    findings = iter(validate_models(graphs, engine, built))
     return [
         Outcome(o.name, o.graph, tuple(next(findings)), o.error, o.unchanged)
         if o.graph is not None

@@ -33,6 +33,7 @@ __all__ = [
     "SourcePlan",
     "plan_source",
     "read_source",
+    "read_source_with_quads",
     "source_digest",
 ]
 
@@ -70,7 +71,7 @@ class ModelGraph:
 
     @property
     def quads(self) -> list[Quad]:
-        """The statements as pyoxigraph quads, parsed on demand."""
+        """The statements as pyoxigraph quads, parsed back from the N-Quads."""
         return list(parse(self.nquads, format=RdfFormat.N_QUADS))
 
 
@@ -125,17 +126,15 @@ def plan_source(source: ModelSource, ids: IriMinter) -> SourcePlan:
     return SourcePlan(model_iri, model_key, ids.graph_iri(model_key), digest, file_digests)
 
 
-def read_source(
+def read_source_with_quads(
     source: ModelSource,
     ids: IriMinter,
     *,
     plan: SourcePlan | None = None,
     now: datetime | None = None,
-) -> ModelGraph:
-    """Read every metadata file of `source` into one model graph.
-
-    Raises an `InputError` (naming the file and field) on bad input.
-    """
+) -> tuple[ModelGraph, list[Quad]]:
+    """`read_source`, also returning the quads as built (validation in the same process
+    loads them into its scratch store without parsing the N-Quads back)."""
     mapping = load_parameter_mapping()
     plan = plan or plan_source(source, ids)
     model_iri, model_key, graph_iri = plan.model_iri, plan.model_key, plan.graph_iri
@@ -191,7 +190,7 @@ def read_source(
     record_lineage(draft)
     draft.finish()
     _record_source(draft, graph_iri, digest, file_digests, now or datetime.now(UTC))
-    return ModelGraph(
+    graph = ModelGraph(
         source=source,
         model_iri=model_iri,
         graph_iri=graph_iri,
@@ -200,6 +199,21 @@ def read_source(
         count=len(draft.quads),
         warnings=tuple(draft.warnings),
     )
+    return graph, draft.quads
+
+
+def read_source(
+    source: ModelSource,
+    ids: IriMinter,
+    *,
+    plan: SourcePlan | None = None,
+    now: datetime | None = None,
+) -> ModelGraph:
+    """Read every metadata file of `source` into one model graph.
+
+    Raises an `InputError` (naming the file and field) on bad input.
+    """
+    return read_source_with_quads(source, ids, plan=plan, now=now)[0]
 
 
 def _record_source(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from pyoxigraph import Literal as RdfLiteral
-from pyoxigraph import NamedNode
+from pyoxigraph import NamedNode, Quad
 
 from kg.errors import UsageError
 from kg.validate.report import Severity, ValidationResult, verdict_key
@@ -32,13 +32,15 @@ ENGINES: tuple[Engine, ...] = ("compiled", "pyshacl")
 
 
 def validate_models(
-    models: Sequence[ModelGraph], engine: str = "compiled"
+    models: Sequence[ModelGraph],
+    engine: str = "compiled",
+    built: Sequence[Sequence[Quad]] | None = None,
 ) -> list[list[ValidationResult]]:
     """SHACL results for each model (in order), located in the files they came from."""
     if engine == "compiled":
         from kg.validate.compiled import CompiledShapes
 
-        raw = CompiledShapes.load().validate(models)
+        raw = CompiledShapes.load().validate(models, built)
     elif engine == "pyshacl":
         from kg.validate.pyshacl_engine import validate_with_pyshacl
 

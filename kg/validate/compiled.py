@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Literal
 
-from pyoxigraph import BlankNode, NamedNode, QuerySolution, QuerySolutions, RdfFormat, Store
+from pyoxigraph import (
+    BlankNode,
+    NamedNode,
+    Quad,
+    QuerySolution,
+    QuerySolutions,
+    RdfFormat,
+    Store,
+)
 from pyoxigraph import Literal as RdfLiteral
 
 from kg.errors import ModelKGError
@@ -42,7 +50,8 @@ SUPPORTED_PROPERTY_SHAPE = frozenset(
     )
 )  # fmt: skip
 SUPPORTED_NODE_SHAPE = frozenset(
-    [SH.iri("targetClass"), SH.iri("property"), SH.iri("sparql"), SH.iri("severity"),
+    [SH.iri("targetClass"), SH.iri("targetObjectsOf"), SH.iri("property"), SH.iri("sparql"),
+     SH.iri("severity"),
      SH.iri("message"), RDF.iri("type"), RDFS.iri("comment"), RDFS.iri("label")]
 )  # fmt: skip
 SUPPORTED = SUPPORTED_PROPERTY_SHAPE | SUPPORTED_NODE_SHAPE
@@ -147,7 +156,9 @@ class CompiledShapes:
         """Compile `shapes.ttl` once per process."""
         return cls(compile_shapes())
 
-    def validate(self, models: Sequence[ModelGraph]) -> list[list[ValidationResult]]:
+    def validate(
+        self, models: Sequence[ModelGraph], built: Sequence[Sequence[Quad]] | None = None
+    ) -> list[list[ValidationResult]]:
         """Results per model, in the order given; one query per constraint for the whole batch."""
         owner = {model.graph_iri.value: index for index, model in enumerate(models)}
         results: list[list[ValidationResult]] = [[] for _ in models]
@@ -155,7 +166,10 @@ class CompiledShapes:
             return results
         scratch = Store()  # in memory; a fresh one per batch is cheaper than removing graphs
         scratch.extend(self._context)
-        scratch.load(b"".join(model.nquads for model in models), format=RdfFormat.N_QUADS)
+        if built is not None:  # the quads as the reader built them: no parsing
+            scratch.extend(q for quads in built for q in quads)
+        else:
+            scratch.load(b"".join(model.nquads for model in models), format=RdfFormat.N_QUADS)
         for check in self.checks:
             answer = scratch.query(check.sparql, use_default_graph_as_union=True)
             assert isinstance(answer, QuerySolutions)
@@ -233,13 +247,20 @@ def compile_shapes() -> tuple[Check, ...]:
             for q in store.quads_for_pattern(shape, SH.targetClass, None, SHAPES_GRAPH)
             if isinstance(q.object, NamedNode)
         )
-        if not targets:
-            continue
-        classes = _subclass_closure(store, targets)
-        # the focus node's own graph names the model it belongs to
-        target = (
-            "VALUES ?cls { " + " ".join(f"<{c}>" for c in classes) + " } GRAPH ?g { ?this a ?cls }"
+        objects_of = sorted(
+            q.object.value
+            for q in store.quads_for_pattern(shape, SH.targetObjectsOf, None, SHAPES_GRAPH)
+            if isinstance(q.object, NamedNode)
         )
+        if not targets and not objects_of:
+            continue
+        # the focus node's own graph names the model it belongs to
+        patterns = []
+        if targets:
+            classes = " ".join(f"<{c}>" for c in _subclass_closure(store, targets))
+            patterns.append(f"{{ VALUES ?cls {{ {classes} }} GRAPH ?g {{ ?this a ?cls }} }}")
+        patterns.extend(f"{{ GRAPH ?g {{ ?subject <{p}> ?this }} }}" for p in objects_of)
+        target = " UNION ".join(patterns)
         node_severity = _severity(_one(store, shape, SH.iri("severity")), "Violation")
         for prop_quad in store.quads_for_pattern(shape, SH.property, None, SHAPES_GRAPH):
             prop = prop_quad.object
