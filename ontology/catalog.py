@@ -18,10 +18,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
 
-from pyoxigraph import Literal, NamedNode, Store
+from pyoxigraph import Store
 
-from ontology.files import CATALOG_FILE, ONTOLOGY_GRAPH, read_turtle, select
-from ontology.namespaces import PREFIXES
+from ontology.files import CATALOG_FILE, ONTOLOGY_GRAPH, read_turtle, select, text_of
+from ontology.namespaces import sparql_prologue
 
 __all__ = ["ArchitectureEntry", "Catalog", "ModelTypeEntry", "load_catalog"]
 
@@ -71,24 +71,15 @@ class Catalog:
         return next(iter(entry.model_types))
 
 
-def _prologue() -> str:
-    return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
-
-
-def _text(term: object) -> str:
-    assert isinstance(term, Literal | NamedNode)
-    return term.value
-
-
 @cache
 def load_catalog() -> Catalog:
     """Parse `catalog.ttl` once per process into lookups."""
     store = Store()
     store.extend(read_turtle(CATALOG_FILE, ONTOLOGY_GRAPH))
-    q = _prologue()
+    q = sparql_prologue()
     version = ""
     for row in select(store, q + "SELECT ?v WHERE { GRAPH ?g { ?o mkg:transformersVersion ?v } }"):
-        version = _text(row["v"])
+        version = text_of(row["v"])
     config_class: dict[str, str | None] = {}
     iris: dict[str, str] = {}
     for row in select(
@@ -96,18 +87,18 @@ def load_catalog() -> Catalog:
         q + "SELECT ?t ?name ?cls WHERE { GRAPH ?g { ?t a mkg:ModelType ; mkg:modelTypeName ?name "
         "OPTIONAL { ?t mkg:configClass ?cls } } }",
     ):
-        name = _text(row["name"])
-        iris[name] = _text(row["t"])
-        config_class[name] = _text(row["cls"]) if row["cls"] is not None else None
+        name = text_of(row["name"])
+        iris[name] = text_of(row["t"])
+        config_class[name] = text_of(row["cls"]) if row["cls"] is not None else None
     aliases: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
     for row in select(
         store,
         q + "SELECT ?name ?src ?canon WHERE { GRAPH ?g { ?t mkg:modelTypeName ?name ; "
         "mkg:keyAlias [ mkg:sourceKey ?src ; mkg:canonicalKey ?canon ] } }",
     ):
-        known = aliases[_text(row["name"])]
-        src = _text(row["src"])
-        known[src] = tuple(sorted({*known.get(src, ()), _text(row["canon"])}))
+        known = aliases[text_of(row["name"])]
+        src = text_of(row["src"])
+        known[src] = tuple(sorted({*known.get(src, ()), text_of(row["canon"])}))
     subs: dict[str, dict[str, str | None]] = defaultdict(dict)
     for row in select(
         store,
@@ -116,7 +107,9 @@ def load_catalog() -> Catalog:
         "OPTIONAL { ?s mkg:partModelType/mkg:modelTypeName ?part } } }",
     ):
         part = row["part"]
-        subs[_text(row["name"])][_text(row["key"])] = _text(part) if part is not None else None
+        subs[text_of(row["name"])][text_of(row["key"])] = (
+            text_of(part) if part is not None else None
+        )
     model_types = {
         name: ModelTypeEntry(name, iris[name], config_class[name], aliases[name], subs[name])
         for name in iris
@@ -132,14 +125,14 @@ def load_catalog() -> Catalog:
         "OPTIONAL { ?a mkg:autoMapping ?m . ?m mkg:mappingName ?map "
         "OPTIONAL { ?m mkg:pipelineTask ?task } } } }",
     ):
-        name = _text(row["name"])
-        arch_iri[name] = _text(row["a"])
+        name = text_of(row["name"])
+        arch_iri[name] = text_of(row["a"])
         if row["type"] is not None:
-            arch_types[name].add(_text(row["type"]))
+            arch_types[name].add(text_of(row["type"]))
         if row["map"] is not None:
-            arch_maps[name].add(_text(row["map"]))
+            arch_maps[name].add(text_of(row["map"]))
         if row["task"] is not None:
-            arch_tasks[name].add(_text(row["task"]))
+            arch_tasks[name].add(text_of(row["task"]))
     architectures = {
         name: ArchitectureEntry(
             name,

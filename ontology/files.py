@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Store, parse
+from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, RdfFormat, Store, parse
 
 __all__ = [
     "CATALOG_FILE",
@@ -28,6 +28,7 @@ __all__ = [
     "read_turtle",
     "select",
     "shapes_quads",
+    "text_of",
     "validation_context_quads",
 ]
 
@@ -51,6 +52,13 @@ def read_turtle(path: Path, graph: NamedNode) -> list[Quad]:
         Quad(t.subject, t.predicate, t.object, graph)
         for t in parse(path=str(path), format=RdfFormat.TURTLE)
     ]
+
+
+def text_of(term: object) -> str:
+    """The lexical value of a literal or IRI from a query row (bindings the query guarantees)."""
+    if not isinstance(term, Literal | NamedNode):
+        raise TypeError(f"expected an IRI or a literal, got {term!r}")
+    return term.value
 
 
 def select(store: Store, sparql: str) -> QuerySolutions:

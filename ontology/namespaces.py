@@ -35,6 +35,7 @@ __all__ = [
     "SH",
     "XSD",
     "Namespace",
+    "sparql_prologue",
 ]
 
 
@@ -101,3 +102,12 @@ PREFIXES: dict[str, str] = {
     "sh": str(SH),
 }
 """Prefixes for serializers and for the SPARQL prologue ModelKG adds to queries."""
+
+
+def sparql_prologue() -> str:
+    """PREFIX lines for every namespace ModelKG uses, so queries can write `mkg:hiddenSize`.
+
+    >>> sparql_prologue().splitlines()[0]
+    'PREFIX mkg: <https://w3id.org/modelkg/ontology#>'
+    """
+    return "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())

@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal as TypingLiteral
 
-from pyoxigraph import Literal, NamedNode, Store
+from pyoxigraph import NamedNode, Store
 
 from ontology.catalog import Catalog, load_catalog
-from ontology.files import ONTOLOGY_GRAPH, PARAMETERS_FILE, read_turtle, select
-from ontology.namespaces import MKG, PREFIXES
+from ontology.files import ONTOLOGY_GRAPH, PARAMETERS_FILE, read_turtle, select, text_of
+from ontology.namespaces import MKG, sparql_prologue
 
 __all__ = ["Concept", "KeyResolution", "ParameterMapping", "ValueKind", "load_parameter_mapping"]
 
@@ -124,17 +124,12 @@ class ParameterMapping:
         return []
 
 
-def _text(term: object) -> str:
-    assert isinstance(term, Literal | NamedNode)
-    return term.value
-
-
 @cache
 def load_parameter_mapping() -> ParameterMapping:
     """Parse `parameters.ttl` once per process and join it with the catalog."""
     store = Store()
     store.extend(read_turtle(PARAMETERS_FILE, ONTOLOGY_GRAPH))
-    q = "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+    q = sparql_prologue()
     concepts: dict[str, Concept] = {}
     by_iri: dict[str, Concept] = {}
     for row in select(
@@ -143,22 +138,22 @@ def load_parameter_mapping() -> ParameterMapping:
         "mkg:canonicalKey ?key ; mkg:valueKind ?kind ; rdfs:label ?label } }",
     ):
         kind: ValueKind
-        if _text(row["kind"]) == "integer":
+        if text_of(row["kind"]) == "integer":
             kind = "integer"
-        elif _text(row["kind"]) == "string":
+        elif text_of(row["kind"]) == "string":
             kind = "string"
         else:
-            raise ValueError(f"unknown mkg:valueKind {_text(row['kind'])!r} in parameters.ttl")
+            raise ValueError(f"unknown mkg:valueKind {text_of(row['kind'])!r} in parameters.ttl")
         iri = row["c"]
         assert isinstance(iri, NamedNode)
-        concept = Concept(iri, _text(row["key"]), kind, _text(row["label"]))
+        concept = Concept(iri, text_of(row["key"]), kind, text_of(row["label"]))
         concepts[concept.canonical_key] = concept
         by_iri[iri.value] = concept
     generic: dict[str, Concept] = {}
     for row in select(
         store, q + "SELECT ?c ?alias WHERE { GRAPH ?g { ?c mkg:genericAlias ?alias } }"
     ):
-        generic[_text(row["alias"])] = by_iri[_text(row["c"])]
+        generic[text_of(row["alias"])] = by_iri[text_of(row["c"])]
     types: dict[str, set[str]] = defaultdict(set)
     rows: dict[str, tuple[str, str, Concept, str, int]] = {}
     for row in select(
@@ -167,22 +162,22 @@ def load_parameter_mapping() -> ParameterMapping:
         "mkg:sourceFile ?file ; mkg:sourceKey ?key ; mkg:concept ?c ; mkg:framework ?fw ; "
         "mkg:priority ?prio OPTIONAL { ?m mkg:forModelType ?type } } }",
     ):
-        m = _text(row["m"])
+        m = text_of(row["m"])
         rows[m] = (
-            _text(row["file"]),
-            _text(row["key"]),
-            by_iri[_text(row["c"])],
-            _text(row["fw"]),
-            int(_text(row["prio"])),
+            text_of(row["file"]),
+            text_of(row["key"]),
+            by_iri[text_of(row["c"])],
+            text_of(row["fw"]),
+            int(text_of(row["prio"])),
         )
         if row["type"] is not None:
-            types[m].add(_text(row["type"]))
+            types[m].add(text_of(row["type"]))
     mappings = tuple(
         _KeyMapping(file, key, concept, fw, prio, frozenset(types[m]))
         for m, (file, key, concept, fw, prio) in sorted(rows.items())
     )
     pooling = {
-        _text(row["key"]): _text(row["mode"])
+        text_of(row["key"]): text_of(row["mode"])
         for row in select(
             store,
             q + "SELECT ?key ?mode WHERE { GRAPH ?g { ?m a mkg:PoolingMode ; mkg:legacyKey ?key ; "

@@ -38,6 +38,9 @@ BATCH_QUADS = 400_000
 well below the bulk loader's atomic chunk."""
 CHUNK_SIZE = 64
 """Sources a worker reads and validates together."""
+MIN_SOURCES_FOR_WORKERS = 512
+"""Below this, starting worker processes (imports, catalog, compiled shapes) costs more than
+reading in-process saves."""
 
 
 @dataclass
@@ -130,6 +133,12 @@ def _chunks(sources: Sequence[ModelSource], size: int) -> list[Sequence[ModelSou
     return [sources[start : start + size] for start in range(0, len(sources), size)]
 
 
+def _lower_priority() -> None:
+    """Workers yield the CPU to the parent: its store writes are the critical path, and the
+    workers, ahead of it, fill whatever CPU is left."""
+    os.nice(5)
+
+
 def _run_chunks(
     sources: Sequence[ModelSource],
     ids: IriMinter,
@@ -141,11 +150,11 @@ def _run_chunks(
     chunks = _chunks(sources, CHUNK_SIZE)
     graph_of = {s.hub_id: ids.graph_iri(ids.model_key(s.hub_id, "")) for s in sources if s.hub_id}
     known = store.source_digests(list(graph_of.values()))
-    if workers <= 1 or len(chunks) < 2:
+    if workers <= 1 or len(sources) < MIN_SOURCES_FOR_WORKERS:
         for chunk in chunks:
             yield len(chunk), process_chunk(chunk, ids, known, engine)
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=_lower_priority) as pool:
         futures = [
             pool.submit(
                 process_chunk,

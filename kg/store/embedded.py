@@ -42,22 +42,17 @@ from ontology.files import (
     ontology_quads,
     shapes_quads,
 )
-from ontology.namespaces import MKG, PREFIXES
+from ontology.namespaces import MKG, sparql_prologue
 
 if TYPE_CHECKING:
     from kg.ingest.reader import ModelGraph
 
-__all__ = ["EmbeddedStore", "parse_query_error", "sparql_prologue"]
+__all__ = ["EmbeddedStore", "parse_query_error"]
 
 _VOCABULARY_GRAPHS = (ONTOLOGY_GRAPH, SHAPES_GRAPH)
 
 BULK_CHUNK_QUADS = 900_000
 """Below oxigraph's bulk-load chunk (1,000,000 quads): one chunk is one atomic ingestion."""
-
-
-def sparql_prologue() -> str:
-    """PREFIX lines for every namespace ModelKG uses, so users can write `mkg:hiddenSize`."""
-    return "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())
 
 
 def parse_query_error(exc: Exception, sparql: str, offset_lines: int = 0) -> QueryError:

@@ -34,7 +34,7 @@ from pyoxigraph import Literal as RdfLiteral
 from kg.errors import ModelKGError
 from kg.validate.report import Severity, ValidationResult, show_value
 from ontology.files import ONTOLOGY_GRAPH, SHAPES_GRAPH, shapes_quads, validation_context_quads
-from ontology.namespaces import PREFIXES, RDF, RDFS, SH, XSD
+from ontology.namespaces import RDF, RDFS, SH, XSD, sparql_prologue
 
 if TYPE_CHECKING:
     from kg.ingest.reader import ModelGraph
@@ -428,7 +428,7 @@ def _sparql_check(
         raise UnsupportedShapeError(
             "a sh:sparql constraint needs sh:select", path="ontology/shapes.ttl"
         )
-    prologue = "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())
+    prologue = sparql_prologue()
     inner = select.value.replace("$this", "?this")
     message = _one(store, constraint, SH.iri("message"))
     text = message.value if isinstance(message, RdfLiteral) else "SPARQL constraint violated"
