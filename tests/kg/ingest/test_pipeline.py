@@ -1,0 +1,83 @@
+"""Large ingests run in worker processes: the graph they write is the one a serial ingest
+writes, unchanged sources are skipped, and `--strict` still writes nothing when one model is bad.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from kg.ingest.pipeline import MIN_SOURCES_FOR_WORKERS, IngestSummary, ingest
+from kg.store import open_store
+from tests.conftest import CORPUS, dump
+
+_INGESTED_AT = re.compile(r'"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"\^\^')
+
+
+@pytest.fixture(scope="module")
+def many_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough config folders to bring in the workers: the corpus configs under new hub ids."""
+    root = tmp_path_factory.mktemp("many")
+    configs = sorted(CORPUS.glob("*/config.json"))
+    for index in range(MIN_SOURCES_FOR_WORKERS + 8):
+        folder = root / f"m{index:04d}"
+        folder.mkdir()
+        (folder / "config.json").write_bytes(configs[index % len(configs)].read_bytes())
+        (folder / "PROVENANCE.json").write_text(json.dumps({"hub_id": f"synthetic/m{index:04d}"}))
+    return root
+
+
+def _ingest(source: Path, store_path: Path, *, workers: int) -> tuple[list[str], IngestSummary]:
+    store = open_store(str(store_path))
+    summary = ingest([str(source)], store, workers=workers)
+    store.close()
+    timeless = [_INGESTED_AT.sub('"T"^^', quad) for quad in dump(store_path)]
+    return timeless, summary
+
+
+def test_workers_write_exactly_what_a_serial_ingest_writes(
+    many_models: Path, tmp_path: Path
+) -> None:
+    parallel, parallel_summary = _ingest(many_models, tmp_path / "parallel", workers=2)
+    serial, serial_summary = _ingest(many_models, tmp_path / "serial", workers=1)
+
+    assert parallel == serial
+    assert (
+        len(parallel_summary.ingested)
+        == len(serial_summary.ingested)
+        == len(parallel_summary.ingested)
+    )
+    assert len(serial_summary.ingested) == MIN_SOURCES_FOR_WORKERS + 8
+
+
+def test_a_second_parallel_ingest_skips_every_unchanged_model(
+    many_models: Path, tmp_path: Path
+) -> None:
+    first, _ = _ingest(many_models, tmp_path / "store", workers=2)
+    again, summary = _ingest(many_models, tmp_path / "store", workers=2)
+
+    assert again == first
+    assert len(summary.unchanged) == MIN_SOURCES_FOR_WORKERS + 8
+    assert summary.ingested == summary.updated == []
+
+
+def test_strict_parallel_ingest_with_one_bad_model_writes_nothing(
+    many_models: Path, tmp_path: Path
+) -> None:
+    bad = many_models / "m0007" / "config.json"
+    original = bad.read_bytes()
+    bad.write_text('{"model_type": "bert", "hidden_size": -1}')
+    try:
+        store = open_store(str(tmp_path / "store"))
+        summary = ingest([str(many_models)], store, workers=2, strict=True)
+        store.close()
+    finally:
+        bad.write_bytes(original)
+
+    reasons = dict(summary.rejected)  # under --strict, unknown model types are rejected too
+    assert "hidden size must be a whole number" in reasons["synthetic/m0007"]
+    assert summary.ingested == []
+    assert not any("synthetic/" in quad for quad in dump(tmp_path / "store"))
