@@ -17,6 +17,7 @@ from kg.cli.catalog import catalog_command
 from kg.cli.common import console, err_console
 from kg.cli.ingest import ingest_command, validate_command
 from kg.cli.query import export_command, query_command
+from kg.cli.reason import explain_command, reason_command
 from kg.errors import ModelKGError, UsageError
 
 __all__ = ["app", "main"]
@@ -36,6 +37,8 @@ app.command("ingest")(ingest_command)
 app.command("validate")(validate_command)
 app.command("query")(query_command)
 app.command("export")(export_command)
+app.command("reason")(reason_command)
+app.command("explain")(explain_command)
 app.command("catalog")(catalog_command)
 
 

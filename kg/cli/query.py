@@ -25,7 +25,7 @@ from kg.ingest.json_file import read_text_file
 from kg.store import open_store, store_location
 from ontology.namespaces import PREFIXES
 
-__all__ = ["export_command", "query_command"]
+__all__ = ["compact", "export_command", "query_command"]
 
 RESULT_FORMATS = {
     "json": QueryResultsFormat.JSON,
@@ -104,6 +104,11 @@ def _print_table(result: QuerySolutions | QueryBoolean) -> None:
 
 
 _SHORT = {**{iri: prefix for prefix, iri in PREFIXES.items()}, "https://huggingface.co/": "hf"}
+
+
+def compact(term: object) -> str:
+    """A term for people: prefixed IRIs, plain literal values."""
+    return _show(term)
 
 
 def _show(term: object) -> str:

@@ -224,6 +224,24 @@ class EmbeddedStore:
                 f"write failed, nothing was written: {exc}", path=self.location
             ) from exc
 
+    def replace_graphs(self, graphs: dict[NamedNode, list[Quad]]) -> None:
+        """Replace whole graphs with the given quads in one transaction (derived data)."""
+        self._check_writable()
+        if any(graph in _VOCABULARY_GRAPHS for graph in graphs):
+            raise StoreError("refusing to write into a vocabulary graph", path=self.location)
+        if not graphs:
+            return
+        drops = "".join(f"DROP SILENT GRAPH {g};\n" for g in graphs)
+        inserts = "\n".join(
+            f"GRAPH {graph} {{\n{_ntriples(quads)}\n}}" for graph, quads in graphs.items() if quads
+        )
+        try:
+            self._store.update(f"{drops}INSERT DATA {{\n{inserts}\n}}")
+        except (OSError, SyntaxError, RuntimeError) as exc:
+            raise StoreError(
+                f"write failed, nothing was written: {exc}", path=self.location
+            ) from exc
+
     def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
         self._check_writable()
         if graphs:

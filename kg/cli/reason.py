@@ -1,0 +1,72 @@
+"""`modelkg reason` and `modelkg explain`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from kg.cli.common import StoreOption, console
+from kg.reason.explain import explain
+from kg.reason.run import reason
+from kg.store import open_store, store_location
+
+__all__ = ["explain_command", "reason_command"]
+
+
+def reason_command(
+    full: Annotated[
+        bool, typer.Option("--full", help="Re-derive every model, not only the stale ones.")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """Derive tasks and other facts with the rules in ontology/rules, into inferred graphs.
+
+    Only models whose sources (or whose base models' sources) changed since their last
+    derivation are re-derived; --full rebuilds every inferred graph and gives the same result.
+
+    Example:
+
+    \b
+        modelkg reason --full
+    """
+    kg_store = open_store(store_location(store))
+    summary = reason(kg_store, full=full)
+    kg_store.close()
+    console.print(
+        f"derived {summary.derived} model(s), {summary.facts} fact(s) from {summary.rules} "
+        f"rule(s); {summary.unchanged} unchanged, {summary.removed} orphaned graph(s) removed"
+    )
+
+
+def explain_command(
+    model: Annotated[str, typer.Argument(help="A hub id (org/name), a model name or an IRI.")],
+    store: StoreOption = None,
+) -> None:
+    """List every inferred fact about a model with the rule and premises that produced it.
+
+    A premise read from a file names the file and the key (config.json: n_embd).
+
+    Example:
+
+    \b
+        modelkg explain openai-community/gpt2
+    """
+    kg_store = open_store(store_location(store), read_only=True)
+    explanations = explain(kg_store, model)
+    for item in explanations:
+        console.print(f"[bold]{escape(_show(item.fact))}[/]  (rule {item.rule})")
+        for premise in item.premises:
+            where = (
+                f"  [{premise.source_file}: {premise.source_key}]" if premise.source_file else ""
+            )
+            console.print(f"    because {escape(_show(premise.triple))}{escape(where)}")
+    console.print(f"{len(explanations)} inferred fact(s)")
+
+
+def _show(triple: object) -> str:
+    from kg.cli.query import compact
+
+    parts = [getattr(triple, name) for name in ("subject", "predicate", "object")]
+    return " ".join(compact(part) for part in parts)

@@ -1,0 +1,106 @@
+"""Why a model has each inferred fact: the rule, and the premises with the file and key they
+were read from.
+
+>>> import tempfile
+>>> from kg.store import open_store
+>>> explain(open_store(tempfile.mkdtemp() + "/kg"), "org/missing")
+Traceback (most recent call last):
+...
+kg.errors.InputError: org/missing: no model `org/missing` in the store (...)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyoxigraph import Literal, NamedNode, QuerySolutions, Triple
+
+from kg.errors import InputError
+from kg.store.embedded import EmbeddedStore
+
+__all__ = ["Explanation", "Premise", "explain", "resolve_model"]
+
+
+@dataclass(frozen=True)
+class Premise:
+    """A triple an inference used, and where its value was read when a setting says so."""
+
+    triple: Triple
+    source_file: str | None = None
+    source_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """One inferred fact and why it holds."""
+
+    fact: Triple
+    rule: str
+    premises: tuple[Premise, ...]
+
+
+def resolve_model(store: EmbeddedStore, name: str) -> NamedNode:
+    """The model IRI for a hub id, a name or an IRI; an `InputError` with close names if none."""
+    import difflib
+
+    result = store.query("SELECT ?m ?name WHERE { ?m a mkg:Model ; schema:name ?name }")
+    assert isinstance(result, QuerySolutions)
+    known: dict[str, NamedNode] = {}
+    for row in result:
+        model, label = row["m"], row["name"]
+        if isinstance(model, NamedNode) and isinstance(label, Literal):
+            known[label.value] = model
+            known[model.value] = model
+    if name in known:
+        return known[name]
+    close = difflib.get_close_matches(name, [k for k in known if "://" not in k], n=3)
+    raise InputError(
+        f"no model `{name}` in the store",
+        path=name,
+        hint=f"did you mean {', '.join(close)}?" if close else "list models with `modelkg query`",
+    )
+
+
+def explain(store: EmbeddedStore, name: str) -> list[Explanation]:
+    """Every inferred fact about the model (and its parts), with its rule and premises."""
+    model = resolve_model(store, name)
+    result = store.query(
+        f"""SELECT ?why ?rule ?fact ?premise WHERE {{
+            ?why a mkg:Inference ; mkg:rule ?rule ; mkg:concludes ?fact .
+            OPTIONAL {{ ?why mkg:premise ?premise }}
+            FILTER(isTRIPLE(?fact) && (SUBJECT(?fact) = {model}
+                   || STRSTARTS(STR(SUBJECT(?fact)), CONCAT(STR({model}), "/"))
+                   || EXISTS {{ {model} mkg:hasPart+ ?part FILTER(SUBJECT(?fact) = ?part) }}))
+        }} ORDER BY ?rule ?fact"""
+    )
+    assert isinstance(result, QuerySolutions)
+    grouped: dict[str, tuple[Triple, str, list[Triple]]] = {}
+    for row in result:
+        why, rule, fact, premise = row["why"], row["rule"], row["fact"], row["premise"]
+        assert (
+            isinstance(why, NamedNode) and isinstance(rule, NamedNode) and isinstance(fact, Triple)
+        )
+        entry = grouped.setdefault(why.value, (fact, rule.value.rsplit("/", 1)[-1], []))
+        if isinstance(premise, Triple):
+            entry[2].append(premise)
+    return [
+        Explanation(fact, rule, tuple(_locate(store, p) for p in sorted(premises, key=str)))
+        for fact, rule, premises in grouped.values()
+    ]
+
+
+def _locate(store: EmbeddedStore, premise: Triple) -> Premise:
+    """The file and key a premise's value came from, via its effective parameter setting."""
+    result = store.query(
+        f"""SELECT ?file ?key WHERE {{
+            {premise.subject} mkg:hasSetting ?s .
+            ?s mkg:concept {premise.predicate} ; mkg:effective true ;
+               mkg:sourceFile ?file ; mkg:sourceKey ?key .
+        }} LIMIT 1"""
+    )
+    assert isinstance(result, QuerySolutions)
+    for row in result:
+        file, key = row["file"], row["key"]
+        if isinstance(file, Literal) and isinstance(key, Literal):
+            return Premise(premise, file.value, key.value)
+    return Premise(premise)

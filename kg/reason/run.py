@@ -1,0 +1,131 @@
+"""Keep every model's inferred graph current: derive what is stale, or everything (`--full`).
+
+An inferred graph records the digest of the source it was derived from and of the sources of
+the models it derives from (its lineage context); when either changes, it is stale. So
+re-ingesting one model re-derives that model and the models built on it, nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from pyoxigraph import Literal, NamedNode, QuerySolutions
+
+from kg.reason.engine import ModelFacts, Reasoner, inferred_graph_of
+from kg.store.embedded import EmbeddedStore
+
+__all__ = ["ReasonSummary", "reason"]
+
+BATCH = 200
+_LINEAGE = ("fineTunedFrom", "adapterOf", "quantizedFrom", "mergedFrom")
+
+
+@dataclass
+class ReasonSummary:
+    """What a reasoning run did."""
+
+    derived: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    facts: int = 0
+    rules: int = 0
+    models: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Source:
+    graph: NamedNode
+    model: NamedNode
+    digest: str
+
+
+def _select(store: EmbeddedStore, sparql: str) -> QuerySolutions:
+    result = store.query(sparql)
+    assert isinstance(result, QuerySolutions)
+    return result
+
+
+def _sources(store: EmbeddedStore) -> dict[str, _Source]:
+    found: dict[str, _Source] = {}
+    for row in _select(
+        store,
+        "SELECT ?g ?m ?d WHERE { GRAPH ?g { ?g a mkg:SourceRecord ; mkg:describes ?m ; "
+        "mkg:sourceDigest ?d } }",
+    ):
+        graph, model, digest = row["g"], row["m"], row["d"]
+        assert isinstance(graph, NamedNode) and isinstance(model, NamedNode)
+        assert isinstance(digest, Literal)
+        found[model.value] = _Source(graph, model, digest.value)
+    return found
+
+
+def _bases(store: EmbeddedStore, source: _Source) -> list[str]:
+    bases = []
+    for name in _LINEAGE:
+        predicate = NamedNode(f"https://w3id.org/modelkg/ontology#{name}")
+        for quad in store.raw.quads_for_pattern(source.model, predicate, None, source.graph):
+            if isinstance(quad.object, NamedNode):
+                bases.append(quad.object.value)
+    return sorted(set(bases))
+
+
+def _stamp(source: _Source, bases: Sequence[_Source]) -> str:
+    text = "\n".join([source.digest, *sorted(base.digest for base in bases)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def reason(
+    store: EmbeddedStore,
+    *,
+    full: bool = False,
+    reasoner: Reasoner | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ReasonSummary:
+    """Derive the stale inferred graphs (all of them with `full`) and drop orphaned ones."""
+    reasoner = reasoner or Reasoner.default()
+    summary = ReasonSummary(rules=len(reasoner.rules))
+    sources = _sources(store)
+    current: dict[str, str] = {}
+    for row in _select(store, "SELECT ?g ?d WHERE { GRAPH ?g { ?g mkg:derivedFromDigest ?d } }"):
+        graph, digest = row["g"], row["d"]
+        assert isinstance(graph, NamedNode) and isinstance(digest, Literal)
+        current[graph.value] = digest.value
+    wanted = {inferred_graph_of(s.graph).value for s in sources.values()}
+    orphans = [NamedNode(g) for g in current if g not in wanted]
+    if orphans:
+        store.remove_graphs(orphans)
+        summary.removed = len(orphans)
+    todo: list[tuple[_Source, list[_Source], str]] = []
+    for source in sources.values():
+        bases = [sources[b] for b in _bases(store, source) if b in sources]
+        stamp = _stamp(source, bases)
+        if not full and current.get(inferred_graph_of(source.graph).value) == stamp:
+            summary.unchanged += 1
+            continue
+        todo.append((source, bases, stamp))
+    for start in range(0, len(todo), BATCH):
+        batch = todo[start : start + BATCH]
+        models = [
+            ModelFacts(
+                s.model,
+                s.graph,
+                stamp,
+                tuple(store.raw.quads_for_pattern(None, None, None, s.graph)),
+            )
+            for s, _, stamp in batch
+        ]
+        in_batch = {s.graph for s, _, _ in batch}
+        context_graphs = {b.graph for _, bases, _ in batch for b in bases} - in_batch
+        context = [
+            q for g in context_graphs for q in store.raw.quads_for_pattern(None, None, None, g)
+        ]
+        derivations = reasoner.derive(models, context)
+        store.replace_graphs({d.graph: list(d.quads) for d in derivations})
+        summary.derived += len(derivations)
+        summary.facts += sum(d.facts for d in derivations)
+        summary.models.extend(s.model.value for s, _, _ in batch)
+        if on_progress is not None:
+            on_progress(len(batch))
+    return summary

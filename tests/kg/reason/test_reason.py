@@ -1,0 +1,105 @@
+"""Reasoning stories: facts derived by rules-as-data, each with its reason, kept current
+incrementally, and a full rebuild that gives the same graph."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kg.ingest.pipeline import ingest
+from kg.reason.explain import explain
+from kg.reason.rules import RuleError, parse_rule
+from kg.reason.run import reason
+from kg.store import open_store
+from kg.store.embedded import EmbeddedStore
+from tests.conftest import corpus_folder
+
+MODELS = ["google/medgemma-27b-it", "google/gemma-3-27b-pt", "openai-community/gpt2"]
+
+
+def _inferred(store: EmbeddedStore) -> list[str]:
+    return sorted(
+        str(q)
+        for q in store.raw.quads_for_pattern(None, None, None, None)
+        if "/graph/inferred/" in str(q.graph_name)
+    )
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> EmbeddedStore:
+    store = open_store(str(tmp_path / "store"))
+    folders = [corpus_folder(m) for m in MODELS if corpus_folder(m).is_dir()]
+    summary = ingest([str(f) for f in folders], store)
+    assert not summary.rejected
+    return store
+
+
+def test_the_card_pipeline_tag_becomes_a_task_with_its_reason(registry: EmbeddedStore) -> None:
+    reason(registry)
+
+    facts = {str(e.fact.predicate): e for e in explain(registry, "google/medgemma-27b-it")}
+    task = facts["<https://w3id.org/modelkg/ontology#performsTask>"]
+    assert task.fact.object.value == "https://huggingface.co/tasks/image-text-to-text"
+    assert task.rule == "task-from-pipeline-tag"
+    assert [p.triple.predicate.value for p in task.premises] == [
+        "https://w3id.org/modelkg/ontology#pipelineTag"
+    ]
+
+
+def test_a_default_names_the_file_and_key_it_rests_on(registry: EmbeddedStore) -> None:
+    reason(registry)
+
+    kv = [e for e in explain(registry, "openai-community/gpt2") if e.rule == "kv-heads-default"]
+    assert kv and kv[0].fact.object.value == "12"
+    assert (kv[0].premises[0].source_file, kv[0].premises[0].source_key) == (
+        "config.json",
+        "n_head",
+    )
+
+
+def test_reasoning_again_changes_nothing_and_full_gives_the_same_graph(
+    registry: EmbeddedStore,
+) -> None:
+    first = reason(registry)
+    incremental = _inferred(registry)
+    again = reason(registry)
+    assert again.derived == 0 and again.unchanged == first.derived
+
+    full = reason(registry, full=True)
+    assert full.derived == first.derived
+    assert _inferred(registry) == incremental
+
+
+def test_reingesting_one_model_rederives_only_it(registry: EmbeddedStore, tmp_path: Path) -> None:
+    reason(registry)
+    folder = tmp_path / "gpt2"
+    shutil.copytree(corpus_folder("openai-community/gpt2"), folder)
+    (folder / "config.json").chmod(0o644)
+    config = (folder / "config.json").read_text().replace('"n_head": 12', '"n_head": 16')
+    (folder / "config.json").write_text(config)
+    ingest([str(folder)], registry)
+
+    summary = reason(registry)
+
+    assert summary.models == ["https://huggingface.co/openai-community/gpt2"]
+    kv = [e for e in explain(registry, "openai-community/gpt2") if e.rule == "kv-heads-default"]
+    assert kv[0].fact.object.value == "16"
+
+
+def test_a_rule_with_a_syntax_error_fails_loudly_with_file_and_line(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.rq"
+    broken.write_text("CONSTRUCT {\n  ?s ?p ?o \n} WHERE {\n  ?s ?p \n}")
+
+    with pytest.raises(RuleError, match=r"line \d+, column \d+") as caught:
+        parse_rule(broken)
+    assert str(broken) in str(caught.value)
+
+
+def test_a_rule_that_writes_is_refused(tmp_path: Path) -> None:
+    writer = tmp_path / "writer.rq"
+    writer.write_text("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> <urn:c> } }")
+
+    with pytest.raises(RuleError, match="may only CONSTRUCT"):
+        parse_rule(writer)
