@@ -76,11 +76,12 @@ class Reasoner:
         self, models: Sequence[ModelFacts], context: Sequence[Quad] = ()
     ) -> list[Derivation]:
         """Inferred graphs for `models`; `context` holds the graphs of their base models."""
-        owner: dict[str, int] = {}
+        owner = _Owners()
         for index, model in enumerate(models):
+            owner.prefixes[node_prefix_of(model.source_graph)] = index
             for quad in model.quads:
                 if isinstance(quad.subject, NamedNode):
-                    owner.setdefault(quad.subject.value, index)
+                    owner.exact.setdefault(quad.subject.value, index)
         scratch = self._scratch
         loaded = {model.source_graph for model in models} | {q.graph_name for q in context}
         scratch.extend(q for model in models for q in model.quads)
@@ -112,7 +113,7 @@ class Reasoner:
 
     def _round(
         self,
-        owner: dict[str, int],
+        owner: _Owners,
         facts: list[dict[Triple, None]],
         reasons: list[dict[str, list[Quad]]],
         models: Sequence[ModelFacts],
@@ -160,6 +161,36 @@ class Reasoner:
                     quads.extend(Quad(node, MKG.premise, premise) for premise in why["premise"])
                     reasons[index][key] = quads
         return fresh
+
+
+def node_prefix_of(source_graph: NamedNode) -> str:
+    """Where a model's own nodes are minted: `{base}{model key}/`.
+
+    >>> node_prefix_of(NamedNode("https://w3id.org/modelkg/id/graph/hf/org/name"))
+    'https://w3id.org/modelkg/id/hf/org/name/'
+    """
+    head, _, tail = source_graph.value.partition("/graph/")
+    return f"{head}/{tail}/"
+
+
+class _Owners:
+    """Which model a subject belongs to: a subject of its graph, or a node minted under it."""
+
+    def __init__(self) -> None:
+        self.exact: dict[str, int] = {}
+        self.prefixes: dict[str, int] = {}
+
+    def get(self, iri: str) -> int | None:
+        found = self.exact.get(iri)
+        if found is not None:
+            return found
+        cut = iri.rfind("/")
+        while cut > 0:
+            found = self.prefixes.get(iri[: cut + 1])
+            if found is not None:
+                return found
+            cut = iri.rfind("/", 0, cut)
+        return None
 
 
 def _asserted(store: Store, triple: Triple, graph: NamedNode) -> bool:

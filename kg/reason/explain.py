@@ -62,26 +62,26 @@ def resolve_model(store: EmbeddedStore, name: str) -> NamedNode:
 
 
 def explain(store: EmbeddedStore, name: str) -> list[Explanation]:
-    """Every inferred fact about the model (and its parts), with its rule and premises."""
+    """Every inferred fact in the model's inferred graph, with its rule and premises."""
     model = resolve_model(store, name)
     result = store.query(
         f"""SELECT ?why ?rule ?fact ?premise WHERE {{
-            ?why a mkg:Inference ; mkg:rule ?rule ; mkg:concludes ?fact .
-            OPTIONAL {{ ?why mkg:premise ?premise }}
-            FILTER(isTRIPLE(?fact) && (SUBJECT(?fact) = {model}
-                   || STRSTARTS(STR(SUBJECT(?fact)), CONCAT(STR({model}), "/"))
-                   || EXISTS {{ {model} mkg:hasPart+ ?part FILTER(SUBJECT(?fact) = ?part) }}))
+            ?source a mkg:SourceRecord ; mkg:describes {model} .
+            ?inferred mkg:describes {model} ; mkg:derivedFromDigest ?digest .
+            GRAPH ?inferred {{
+                ?why a mkg:Inference ; mkg:rule ?rule ; mkg:concludes ?fact .
+                OPTIONAL {{ ?why mkg:premise ?premise }}
+            }}
         }} ORDER BY ?rule ?fact"""
     )
     assert isinstance(result, QuerySolutions)
     grouped: dict[str, tuple[Triple, str, list[Triple]]] = {}
     for row in result:
         why, rule, fact, premise = row["why"], row["rule"], row["fact"], row["premise"]
-        assert (
-            isinstance(why, NamedNode) and isinstance(rule, NamedNode) and isinstance(fact, Triple)
-        )
+        assert isinstance(why, NamedNode) and isinstance(rule, NamedNode)
+        assert isinstance(fact, Triple)
         entry = grouped.setdefault(why.value, (fact, rule.value.rsplit("/", 1)[-1], []))
-        if isinstance(premise, Triple):
+        if isinstance(premise, Triple) and premise not in entry[2]:
             entry[2].append(premise)
     return [
         Explanation(fact, rule, tuple(_locate(store, p) for p in sorted(premises, key=str)))
