@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pyoxigraph import QuerySolutions
 
 from kg.ingest.pipeline import ingest
 from kg.reason.explain import explain
@@ -103,3 +104,20 @@ def test_a_rule_that_writes_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(RuleError, match="may only CONSTRUCT"):
         parse_rule(writer)
+
+
+def test_every_inferred_fact_has_a_reason(registry: EmbeddedStore) -> None:
+    reason(registry)
+
+    unexplained = registry.query(
+        """SELECT ?s ?p ?o WHERE {
+            GRAPH ?g { ?s ?p ?o }
+            FILTER(CONTAINS(STR(?g), "/graph/inferred/"))
+            FILTER(?p NOT IN (mkg:describes, mkg:derivedFromDigest, mkg:rule, mkg:concludes,
+                              mkg:premise))
+            FILTER(!(?p = rdf:type && ?o = mkg:Inference))
+            FILTER NOT EXISTS { GRAPH ?g { ?why mkg:concludes <<( ?s ?p ?o )>> } }
+        }"""
+    )
+    assert isinstance(unexplained, QuerySolutions)
+    assert list(unexplained) == []
