@@ -3,7 +3,7 @@
 The ontology is data: every file here is read at run time, never restated in Python.
 
 >>> sorted(path.name for path in ONTOLOGY_FILES)
-['catalog.ttl', 'core.ttl', 'parameters.ttl']
+['catalog.ttl', 'core.ttl', 'parameters.ttl', 'tasks.ttl']
 >>> len(ontology_quads()) > 1000
 True
 """
@@ -24,6 +24,7 @@ __all__ = [
     "PARAMETERS_FILE",
     "SHAPES_FILE",
     "SHAPES_GRAPH",
+    "TASKS_FILE",
     "ontology_quads",
     "read_turtle",
     "select",
@@ -37,8 +38,9 @@ CORE_FILE = ONTOLOGY_DIR / "core.ttl"
 PARAMETERS_FILE = ONTOLOGY_DIR / "parameters.ttl"
 CATALOG_FILE = ONTOLOGY_DIR / "catalog.ttl"
 SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"
-ONTOLOGY_FILES: tuple[Path, ...] = (CORE_FILE, PARAMETERS_FILE, CATALOG_FILE)
-"""The files that make up the ontology graph (TBox, parameter mappings, catalog)."""
+TASKS_FILE = ONTOLOGY_DIR / "tasks.ttl"
+ONTOLOGY_FILES: tuple[Path, ...] = (CORE_FILE, PARAMETERS_FILE, TASKS_FILE, CATALOG_FILE)
+"""The files that make up the ontology graph (TBox, parameter mappings, tasks, catalog)."""
 
 ONTOLOGY_GRAPH = NamedNode("https://w3id.org/modelkg/graph/ontology")
 """The named graph that holds the ontology in a store; never written by ingest."""

@@ -17,7 +17,7 @@ from functools import cache
 
 from pyoxigraph import Quad, RdfFormat, parse
 
-from ontology.files import CORE_FILE, ONTOLOGY_DIR, ONTOLOGY_GRAPH, PARAMETERS_FILE
+from ontology.files import CORE_FILE, ONTOLOGY_GRAPH, PARAMETERS_FILE, TASKS_FILE
 
 __all__ = ["SCHEMA_PREDICATES", "tbox_closure"]
 
@@ -42,7 +42,7 @@ def tbox_closure() -> tuple[Quad, ...]:
     import rdflib
 
     graph = rdflib.Graph()
-    for path in (CORE_FILE, PARAMETERS_FILE, ONTOLOGY_DIR / "tasks.ttl"):
+    for path in (CORE_FILE, PARAMETERS_FILE, TASKS_FILE):
         if path.exists():
             graph.parse(path, format="turtle")
     asserted = set(graph)
