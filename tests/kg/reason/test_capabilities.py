@@ -1,0 +1,109 @@
+"""What the corpus's well-known models can do, as the rules infer it from their metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyoxigraph import QuerySolutions
+
+from kg.ingest.pipeline import ingest
+from kg.reason.run import reason
+from kg.store import open_store
+from kg.store.embedded import EmbeddedStore
+from tests.conftest import CORPUS
+
+TASKS = "https://huggingface.co/tasks/"
+
+
+@pytest.fixture(scope="module")
+def corpus_store(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStore:
+    store = open_store(str(tmp_path_factory.mktemp("reasoned") / "store"))
+    ingest([str(CORPUS)], store)
+    reason(store)
+    return store
+
+
+def _values(store: EmbeddedStore, sparql: str) -> set[str]:
+    result = store.query(sparql)
+    assert isinstance(result, QuerySolutions)
+    return {row[0].value for row in result if row[0] is not None}
+
+
+def tasks_of(store: EmbeddedStore, hub_id: str) -> set[str]:
+    found = _values(
+        store, f"SELECT ?t WHERE {{ <https://huggingface.co/{hub_id}> mkg:performsTask ?t }}"
+    )
+    return {t.removeprefix(TASKS) for t in found}
+
+
+@pytest.mark.parametrize(
+    "hub_id",
+    [
+        "openai-community/gpt2",
+        "meta-llama/Llama-2-7b-hf",
+        "meta-llama/Llama-2-7b-chat-hf",
+        "mistralai/Mistral-7B-Instruct-v0.2",
+    ],
+)
+def test_decoder_language_models_generate_text(corpus_store: EmbeddedStore, hub_id: str) -> None:
+    assert "text-generation" in tasks_of(corpus_store, hub_id)
+
+
+def test_a_sequence_classifier_classifies_text_into_its_own_labels(
+    corpus_store: EmbeddedStore,
+) -> None:
+    hub_id = "nlptown/bert-base-multilingual-uncased-sentiment"
+    assert "text-classification" in tasks_of(corpus_store, hub_id)
+    labels = _values(
+        corpus_store,
+        f"""SELECT ?name WHERE {{ <https://huggingface.co/{hub_id}> mkg:producesOutput ?out .
+            ?out mkg:dataKind mkg:LabelSet ; mkg:labelSet/mkg:hasLabel/mkg:labelName ?name }}""",
+    )
+    assert labels == {"1 star", "2 stars", "3 stars", "4 stars", "5 stars"}
+
+
+def test_all_minilm_embeds_text_into_384_dimensions(corpus_store: EmbeddedStore) -> None:
+    hub_id = "sentence-transformers/all-MiniLM-L6-v2"
+    assert {"feature-extraction", "sentence-similarity"} <= tasks_of(corpus_store, hub_id)
+    dims = _values(
+        corpus_store,
+        f"""SELECT ?d WHERE {{ <https://huggingface.co/{hub_id}> mkg:producesOutput ?out .
+            ?out mkg:dataKind mkg:Embedding ; mkg:dimension ?d }}""",
+    )
+    assert dims == {"384"}
+    inputs = _values(
+        corpus_store,
+        f"""SELECT ?k WHERE {{ <https://huggingface.co/{hub_id}> mkg:acceptsInput ?in .
+            ?in mkg:dataKind ?k }}""",
+    )
+    assert "https://w3id.org/modelkg/ontology#Text" in inputs
+
+
+@pytest.mark.parametrize("hub_id", ["openai/whisper-base", "openai/whisper-large-v3"])
+def test_whisper_turns_audio_into_text(corpus_store: EmbeddedStore, hub_id: str) -> None:
+    assert "automatic-speech-recognition" in tasks_of(corpus_store, hub_id)
+    kinds = _values(
+        corpus_store,
+        f"""SELECT ?k WHERE {{ <https://huggingface.co/{hub_id}> mkg:acceptsInput ?in .
+            ?in mkg:dataKind ?k }}""",
+    )
+    assert "https://w3id.org/modelkg/ontology#Audio" in kinds
+
+
+def test_clip_takes_images_and_text(corpus_store: EmbeddedStore) -> None:
+    kinds = _values(
+        corpus_store,
+        """SELECT ?k WHERE { <https://huggingface.co/openai/clip-vit-base-patch32>
+            mkg:acceptsInput ?in . ?in mkg:dataKind ?k }""",
+    )
+    assert {
+        "https://w3id.org/modelkg/ontology#Image",
+        "https://w3id.org/modelkg/ontology#Text",
+    } <= kinds
+
+
+def test_reasoning_the_corpus_twice_is_a_no_op(corpus_store: EmbeddedStore, tmp_path: Path) -> None:
+    summary = reason(corpus_store)
+    assert summary.derived == 0
+    assert summary.unchanged > 100
