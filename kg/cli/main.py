@@ -15,6 +15,7 @@ from rich.markup import escape
 from kg import __version__
 from kg.cli.catalog import catalog_command
 from kg.cli.common import console, err_console
+from kg.cli.compat import compat_app
 from kg.cli.ingest import ingest_command, validate_command
 from kg.cli.query import export_command, query_command
 from kg.cli.reason import explain_command, reason_command
@@ -40,6 +41,7 @@ app.command("export")(export_command)
 app.command("reason")(reason_command)
 app.command("explain")(explain_command)
 app.command("catalog")(catalog_command)
+app.add_typer(compat_app, name="compat")
 
 
 def _version(value: bool) -> None:

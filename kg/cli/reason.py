@@ -19,6 +19,13 @@ def reason_command(
     full: Annotated[
         bool, typer.Option("--full", help="Re-derive every model, not only the stale ones.")
     ] = False,
+    sizes: Annotated[
+        bool,
+        typer.Option(
+            "--sizes/--no-sizes",
+            help="Also count parameters exactly (meta device) where the metadata states none.",
+        ),
+    ] = True,
     store: StoreOption = None,
 ) -> None:
     """Derive tasks and other facts with the rules in ontology/rules, into inferred graphs.
@@ -32,6 +39,14 @@ def reason_command(
         modelkg reason --full
     """
     kg_store = open_store(store_location(store))
+    if sizes:
+        from kg.compat.sizing import size_models
+
+        sized = size_models(kg_store)
+        console.print(
+            f"sized {sized.counted} model(s) ({sized.unchanged} unchanged, "
+            f"{len(sized.failed)} without a countable config)"
+        )
     summary = reason(kg_store, full=full)
     kg_store.close()
     console.print(

