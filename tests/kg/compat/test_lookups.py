@@ -1,0 +1,139 @@
+"""Compatibility stories over the shared corpus: what feeds what, what replaces what, which
+models share a tokenizer or an embedding space, what fits in memory, each with its reasons."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from kg.compat import lookups
+from kg.compat.index import CompatIndex
+from kg.compat.memory import parse_memory
+from kg.compat.size import count_parameters
+from kg.compat.sizing import size_models
+from kg.errors import InputError
+from kg.ingest.pipeline import ingest
+from kg.reason.run import reason
+from kg.store import open_store
+from tests.conftest import CORPUS, corpus_folder
+
+MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _minilm_finetune(root: Path) -> Path:
+    """A fine-tune of all-MiniLM-L6-v2 as its author would publish it: same pooling, a card."""
+    folder = root / "minilm-finetune"
+    shutil.copytree(corpus_folder(MINILM), folder)
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    (folder / "PROVENANCE.json").write_text(json.dumps({"hub_id": "example/minilm-finetune"}))
+    (folder / "README.md").write_text(
+        f"---\nbase_model: {MINILM}\npipeline_tag: sentence-similarity\n---\n# fine-tune\n"
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory: pytest.TempPathFactory) -> CompatIndex:
+    root = tmp_path_factory.mktemp("compat")
+    store = open_store(str(root / "store"))
+    llama = corpus_folder("meta-llama/Llama-2-7b-hf")
+    ingest([str(CORPUS), str(_minilm_finetune(root))], store)
+    size_models(store)
+    reason(store)
+    assert llama.is_dir()
+    return CompatIndex.build(store)
+
+
+def test_speech_recognition_output_feeds_text_models(index: CompatIndex) -> None:
+    answers = {a.model: a for a in lookups.consumers(index, "openai/whisper-base", limit=0)}
+
+    assert "meta-llama/Llama-2-7b-hf" in answers
+    assert "GeneratedText" in answers["meta-llama/Llama-2-7b-hf"].reasons[0]
+    assert "openai/whisper-base" not in answers
+
+
+def test_a_pipeline_breaks_where_types_disagree(index: CompatIndex) -> None:
+    ok = lookups.chain(index, ["openai/whisper-base", "meta-llama/Llama-2-7b-hf"])
+    assert [step.ok for step in ok] == [True]
+
+    broken = lookups.chain(index, ["meta-llama/Llama-2-7b-hf", "openai/whisper-base"])
+    assert [step.ok for step in broken] == [False]
+    assert "breaks here" in broken[0].reasons[0]
+    assert "Audio" in broken[0].reasons[0]
+
+
+def test_replacements_perform_the_same_task_with_the_same_types(index: CompatIndex) -> None:
+    answers = lookups.replacements(index, "meta-llama/Llama-2-7b-hf", limit=0)
+    names = [a.model for a in answers]
+
+    assert "meta-llama/Llama-2-7b-chat-hf" in names
+    assert "openai/whisper-base" not in names
+    first = answers[0]
+    assert any("performs text-generation" in reason for reason in first.reasons)
+
+
+def test_a_classifier_is_replaced_only_by_one_with_its_labels(index: CompatIndex) -> None:
+    answers = lookups.replacements(index, "nlptown/bert-base-multilingual-uncased-sentiment")
+    assert all("same label set" in " ".join(a.reasons) for a in answers)
+
+
+def test_an_adapter_found_through_its_config_shares_its_base_tokenizer(index: CompatIndex) -> None:
+    answers = {a.model: a for a in lookups.same_tokenizer(index, "microsoft/phi-2", limit=0)}
+
+    adapter = answers["HashirDS/smart-tutor-phi2-model"]
+    assert adapter.case == "lineage"
+    assert "adapter of microsoft/phi-2" in adapter.reasons[0]
+
+
+def test_a_fine_tune_shares_its_base_embedding_space(index: CompatIndex) -> None:
+    answers = {a.model: a for a in lookups.same_embedding_space(index, MINILM)}
+
+    assert answers[MINILM].case == "same model"
+    assert answers["example/minilm-finetune"].case == "lineage"
+    assert "fine-tune" in answers["example/minilm-finetune"].reasons[0]
+
+
+def test_equal_dimension_alone_is_not_the_same_space(index: CompatIndex) -> None:
+    shared = {a.model for a in lookups.same_embedding_space(index, MINILM)}
+    unrelated = lookups.unrelated_same_dimension(index, MINILM)
+
+    assert "avsolatorio/NoInstruct-small-Embedding-v0" in unrelated  # 384-d, no lineage link
+    assert not shared & set(unrelated)
+
+
+def test_a_7b_model_in_bf16_fits_16gb_but_not_8gb(index: CompatIndex) -> None:
+    llama = "meta-llama/Llama-2-7b-hf"
+    in_16, _ = lookups.fits(
+        index, parse_memory("16GB"), dtype="bf16", task="text-generation", limit=0
+    )
+    in_8, _ = lookups.fits(
+        index, parse_memory("8GB"), dtype="bf16", task="text-generation", limit=0
+    )
+
+    answer = next(a for a in in_16 if a.model == llama)
+    assert llama not in {a.model for a in in_8}
+    assert any("6,738,415,616 params" in line for line in answer.reasons)
+    assert any("KV cache" in line for line in answer.reasons)
+    assert "fits" in answer.reasons[-1]
+
+
+def test_fits_uses_the_meta_device_count(index: CompatIndex) -> None:
+    config = json.loads((corpus_folder("meta-llama/Llama-2-7b-hf") / "config.json").read_text())
+    assert index.by_name["meta-llama/Llama-2-7b-hf"].parameters == count_parameters(config).value
+
+
+@pytest.mark.parametrize("name", ["meta-llama/Llama-2-7b", "no-such/model"])
+def test_an_unknown_model_is_refused_with_the_closest_names(index: CompatIndex, name: str) -> None:
+    with pytest.raises(InputError, match="no model") as caught:
+        lookups.replacements(index, name)
+    if name.startswith("meta-llama"):
+        assert "meta-llama/Llama-2-7b-hf" in str(caught.value)
+
+
+def test_an_unknown_task_names_the_closest_tasks(index: CompatIndex) -> None:
+    with pytest.raises(InputError, match="text-generation"):
+        lookups.fits(index, parse_memory("16GB"), task="text-generaton")
