@@ -9,7 +9,6 @@ import pytest
 from tests.conftest import CliResult, corpus_folder
 
 
-
 @pytest.fixture
 def reasoned_store(tmp_path: Path, cli) -> Path:  # type: ignore[no-untyped-def]
     store = tmp_path / "store"
