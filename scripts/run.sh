@@ -14,4 +14,11 @@ echo "== models and their normalized parameters (examples/queries/parameters.rq)
 "$MODELKG" query @examples/queries/parameters.rq
 echo "== lineage (examples/queries/lineage.rq)"
 "$MODELKG" query @examples/queries/lineage.rq
+echo "== exact sizes on the meta device, and the inferred tasks (examples/queries/tasks.rq)"
+"$MODELKG" reason
+"$MODELKG" query @examples/queries/tasks.rq
+echo "== why: modelkg explain sentence-transformers/all-MiniLM-L6-v2"
+"$MODELKG" explain sentence-transformers/all-MiniLM-L6-v2
+echo "== what fits in 1 GB: modelkg compat fits --memory 1GB --dtype fp32"
+"$MODELKG" compat fits --memory 1GB --dtype fp32
 echo "== try: $MODELKG query 'SELECT ?m ?d WHERE { ?m mkg:embeddingDimension ?d }'"

@@ -48,6 +48,13 @@ def ingest_command(
         int | None, typer.Option("--workers", help="Reader processes (default: 2, or 1 core).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary line.")] = False,
+    derive: Annotated[
+        bool,
+        typer.Option(
+            "--reason/--no-reason",
+            help="Re-derive tasks and I/O types of what changed (and of models built on it).",
+        ),
+    ] = True,
     base_iri: BaseIriOption = None,
 ) -> None:
     """Ingest HuggingFace model metadata into the store, validated against the SHACL shapes.
@@ -84,6 +91,12 @@ def ingest_command(
             discovery=found,
             on_progress=lambda n: progress.advance(task, n),
         )
+    if derive and summary.written:
+        from kg.reason.run import reason_models
+
+        derived = reason_models(kg_store, summary.written)
+        if not quiet:
+            err_console.print(f"derived {derived.facts} fact(s) for {derived.derived} model(s)")
     kg_store.close()
     _print_summary(summary, quiet=quiet)
     if summary.rejected:

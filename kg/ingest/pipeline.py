@@ -54,6 +54,8 @@ class IngestSummary:
     warnings: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     triples: int = 0
+    written: list[str] = field(default_factory=list)
+    """IRIs of the models whose graphs were written (ingested or updated)"""
 
     @property
     def ok(self) -> bool:
@@ -315,3 +317,4 @@ def _write(store: EmbeddedStore, graphs: list[ModelGraph], summary: IngestSummar
         store.write_models(changed, replace=[g.graph_iri for g in changed])
         summary.updated.extend(g.source.display for g in changed)
     summary.triples += sum(g.count for g in graphs)
+    summary.written.extend(g.model_iri.value for g in graphs)

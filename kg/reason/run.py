@@ -47,11 +47,14 @@ def _select(store: EmbeddedStore, sparql: str) -> QuerySolutions:
     return result
 
 
-def _sources(store: EmbeddedStore) -> dict[str, _Source]:
+def _sources(store: EmbeddedStore, only: set[str] | None = None) -> dict[str, _Source]:
     found: dict[str, _Source] = {}
+    if only is not None and not only:
+        return found
+    values = f"VALUES ?m {{ {' '.join(f'<{m}>' for m in only)} }}" if only is not None else ""
     for row in _select(
         store,
-        "SELECT ?g ?m ?d WHERE { GRAPH ?g { ?g a mkg:SourceRecord ; mkg:describes ?m ; "
+        f"SELECT ?g ?m ?d WHERE {{ {values} GRAPH ?g {{ ?g a mkg:SourceRecord ; mkg:describes ?m ; "
         "mkg:sourceDigest ?d } }",
     ):
         graph, model, digest = row["g"], row["m"], row["d"]
@@ -74,6 +77,35 @@ def _bases(store: EmbeddedStore, source: _Source) -> list[str]:
 def _stamp(source: _Source, bases: Sequence[_Source]) -> str:
     text = "\n".join([source.digest, *sorted(base.digest for base in bases)])
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def reason_models(
+    store: EmbeddedStore, models: Sequence[str], *, reasoner: Reasoner | None = None
+) -> ReasonSummary:
+    """Re-derive just these models and the models built on them (after an ingest of them).
+
+    No scan of the whole store: this is what keeps re-deriving one model fast at any size.
+    """
+    reasoner = reasoner or Reasoner.default()
+    summary = ReasonSummary(rules=len(reasoner.rules))
+    wanted = set(models)
+    values = " ".join(f"<{m}>" for m in wanted)
+    lineage = " ".join(f"mkg:{name}" for name in _LINEAGE)
+    if values:
+        for row in _select(
+            store,
+            f"SELECT ?d WHERE {{ VALUES ?base {{ {values} }} VALUES ?p {{ {lineage} }} "
+            "?d ?p ?base }",
+        ):
+            if isinstance(row["d"], NamedNode):
+                wanted.add(row["d"].value)
+    sources = _sources(store, wanted)
+    todo = []
+    for source in sources.values():
+        bases = list(_sources(store, set(_bases(store, source))).values())
+        todo.append((source, bases, _stamp(source, bases)))
+    _derive(store, reasoner, todo, summary, None)
+    return summary
 
 
 def reason(
@@ -109,6 +141,17 @@ def reason(
             summary.unchanged += 1
             continue
         todo.append((source, bases, stamp))
+    _derive(store, reasoner, todo, summary, on_progress)
+    return summary
+
+
+def _derive(
+    store: EmbeddedStore,
+    reasoner: Reasoner,
+    todo: list[tuple[_Source, list[_Source], str]],
+    summary: ReasonSummary,
+    on_progress: Callable[[int], None] | None,
+) -> None:
     for start in range(0, len(todo), BATCH):
         batch = todo[start : start + BATCH]
         models = [
@@ -132,4 +175,3 @@ def reason(
         summary.models.extend(s.model.value for s, _, _ in batch)
         if on_progress is not None:
             on_progress(len(batch))
-    return summary
