@@ -66,6 +66,21 @@ class ModelProfile:
     head_dim: int | None = None
 
     @property
+    def effective_head_dim(self) -> int | None:
+        """The head dimension: stated, or hidden size / attention heads."""
+        if self.head_dim:
+            return self.head_dim
+        return self.hidden // self.heads if self.hidden and self.heads else None
+
+    @property
+    def kv_values_per_token(self) -> int | None:
+        """K and V values cached per token: 2 · layers · KV heads · head dim (None if unknown)."""
+        head_dim = self.effective_head_dim
+        if not (self.layers and self.kv_heads and head_dim):
+            return None
+        return 2 * self.layers * self.kv_heads * head_dim
+
+    @property
     def generative(self) -> bool:
         """Whether it generates token by token (and so keeps a KV cache)."""
         return any(d.kind == f"{_MKG}GeneratedText" for d in self.outputs)

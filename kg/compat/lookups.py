@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import difflib
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -85,25 +86,46 @@ def _feeds(output: DataType, candidate: DataType) -> str | None:
 
 
 def consumers(index: CompatIndex, name: str, limit: int = 20) -> list[Answer]:
-    """Models that can take the output of `name` as input."""
+    """Models that can take the output of `name` as input, exact kinds first."""
     model = require(index, name)
-    answers: dict[str, Answer] = {}
+    scores: dict[str, float] = {}
     for output in model.outputs:
-        kinds = {output.kind, _BROADER.get(output.kind, output.kind)}
-        for kind in kinds:
+        for kind, score in ((output.kind, 1.0), (_BROADER.get(output.kind), 0.8)):
+            if kind is None:
+                continue
             for iri in index.by_input_kind.get(kind, ()):
-                if iri == model.iri:
+                if iri == model.iri or scores.get(iri, 0.0) >= score:
                     continue
-                candidate = index.profiles[iri]
-                for data in candidate.inputs:
-                    why = _feeds(output, data)
-                    if why is None:
-                        continue
-                    score = 1.0 if data.kind == output.kind else 0.8
-                    previous = answers.get(iri)
-                    if previous is None or previous.score < score:
-                        answers[iri] = Answer(candidate.name, score, "consumes", (why,))
-    return _ranked(answers.values(), limit)
+                # a shapeless output (text, audio) feeds every input of its kind; a shaped one
+                # (an embedding of d) only inputs of the same shape
+                shaped = output.dimension is not None
+                if not shaped or any(_feeds(output, d) for d in index.profiles[iri].inputs):
+                    scores[iri] = score
+    top = _top(index, scores, limit)
+    answers = []
+    for iri, score in top:
+        candidate = index.profiles[iri]
+        reasons = sorted(
+            {
+                why
+                for output in model.outputs
+                for data in candidate.inputs
+                if (why := _feeds(output, data)) is not None
+            }
+        )
+        answers.append(Answer(candidate.name, score, "consumes", tuple(reasons)))
+    return answers
+
+
+def _top(index: CompatIndex, scores: dict[str, float], limit: int) -> list[tuple[str, float]]:
+    """The best `limit` (all when 0) by score, then name; a heap, not a full sort."""
+
+    def key(item: tuple[str, float]) -> tuple[float, str]:
+        return (-item[1], index.profiles[item[0]].name)
+
+    if limit:
+        return heapq.nsmallest(limit, scores.items(), key=key)
+    return sorted(scores.items(), key=key)
 
 
 def _io_signature(profile: ModelProfile) -> tuple[frozenset[DataType], frozenset[DataType]]:
@@ -128,17 +150,26 @@ def _token_ids_cross(profile: ModelProfile) -> bool:
 
 
 def replacements(index: CompatIndex, name: str, limit: int = 20) -> list[Answer]:
-    """Drop-in replacements for `name`, closest first (size, then lineage)."""
+    """Drop-in replacements for `name`, closest first (size, then lineage, then model type)."""
     model = require(index, name)
     if not model.tasks:
         return []
     candidates = set.intersection(*(index.by_task.get(task, set()) for task in model.tasks))
     signature = _io_signature(model)
-    answers = []
+    tokens = _token_ids_cross(model)
+    scores: dict[str, float] = {}
     for iri in candidates - {model.iri}:
         other = index.profiles[iri]
         if _io_signature(other) != signature:
             continue
+        if model.label_digest is not None and other.label_digest != model.label_digest:
+            continue
+        if tokens and not _same_vocabulary(model, other):
+            continue
+        scores[iri] = _closeness(index, model, other)
+    answers = []
+    for iri, score in _top(index, scores, limit):
+        other = index.profiles[iri]
         reasons = [
             f"performs {', '.join(sorted(model.tasks))}",
             "same inputs and outputs: "
@@ -147,29 +178,31 @@ def replacements(index: CompatIndex, name: str, limit: int = 20) -> list[Answer]
             + ", ".join(sorted(d.short for d in model.outputs)),
         ]
         if model.label_digest is not None:
-            if other.label_digest != model.label_digest:
-                continue
             reasons.append("same label set (id2label)")
-        if _token_ids_cross(model):
-            if not _same_vocabulary(model, other):
-                continue
+        if tokens:
             reasons.append("same tokenizer (token ids cross the boundary)")
-        score = 0.5
         if model.parameters and other.parameters:
-            ratio = min(model.parameters, other.parameters) / max(
-                model.parameters, other.parameters
-            )
-            score = 0.5 * ratio
             reasons.append(f"size {other.parameters:,} vs {model.parameters:,} parameters")
-        link = _lineage_link(index, model, other)
-        if link:
-            score += 0.4
+        if link := _lineage_link(index, model, other):
             reasons.append(link)
         if other.model_type and other.model_type == model.model_type:
-            score += 0.1
             reasons.append(f"same model type {model.model_type}")
-        answers.append(Answer(other.name, round(score, 4), "replacement", tuple(reasons)))
-    return _ranked(answers, limit)
+        answers.append(Answer(other.name, score, "replacement", tuple(reasons)))
+    return answers
+
+
+def _closeness(index: CompatIndex, model: ModelProfile, other: ModelProfile) -> float:
+    """0..1: half for size (ratio of parameter counts), 0.4 for lineage, 0.1 for model type."""
+    score = 0.25
+    if model.parameters and other.parameters:
+        score = (
+            0.5 * min(model.parameters, other.parameters) / max(model.parameters, other.parameters)
+        )
+    if _lineage_link(index, model, other):
+        score += 0.4
+    if other.model_type and other.model_type == model.model_type:
+        score += 0.1
+    return round(score, 4)
 
 
 def _same_vocabulary(a: ModelProfile, b: ModelProfile) -> bool:
@@ -303,10 +336,11 @@ def fits(
 ) -> tuple[list[Answer], list[str]]:
     """Models whose weights (in `dtype`) and KV cache fit in `budget` bytes, largest first.
 
-    Returns the answers, each with the arithmetic, and the models left out for want of a size.
+    A numeric pass over the candidates picks the answers; only those get the arithmetic
+    written out (by `kg.compat.memory.estimate_memory`, the same numbers). Returns the answers
+    and the models left out for want of a size.
     """
-    from kg.compat.memory import estimate_memory, parse_dtype, verdict
-    from kg.compat.memory import fits as within
+    from kg.compat.memory import DTYPE_BYTES, estimate_memory, kv_dtype_for, parse_dtype, verdict
 
     canonical = parse_dtype(dtype)
     if task is not None and task not in index.by_task:
@@ -319,31 +353,37 @@ def fits(
             else "see tasks in ontology/tasks.ttl",
         )
     pool = index.by_task[task] if task is not None else set(index.profiles)
-    answers = []
+    weight_bytes = DTYPE_BYTES[canonical]
+    cache_bytes = DTYPE_BYTES[kv_dtype_for(canonical)]
+    totals: dict[str, float] = {}
     unsized = []
-    for iri in sorted(pool):
+    for iri in pool:
         profile = index.profiles[iri]
         if not profile.parameters:
             unsized.append(profile.name)
             continue
-        head_dim = profile.head_dim or (
-            profile.hidden // profile.heads if profile.hidden and profile.heads else None
-        )
+        total = profile.parameters * weight_bytes
+        per_token = profile.kv_values_per_token
+        if profile.generative and per_token:
+            total += per_token * seq_len * batch * cache_bytes
+        if total <= budget:
+            totals[iri] = total / budget
+    answers = []
+    for iri, share in _top(index, totals, limit):
+        profile = index.profiles[iri]
         estimate = estimate_memory(
-            parameters=profile.parameters,
+            parameters=profile.parameters or 0,
             dtype=canonical,
             layers=profile.layers,
             kv_heads=profile.kv_heads,
-            head_dim=head_dim,
+            head_dim=profile.effective_head_dim,
             seq_len=seq_len,
             batch=batch,
             generative=profile.generative,
         )
-        if within(estimate, budget):
-            lines = (*estimate.lines, verdict(estimate, budget))
-            score = estimate.total_bytes / budget
-            answers.append(Answer(profile.name, round(score, 4), "fits", lines))
-    return _ranked(answers, limit), unsized
+        lines = (*estimate.lines, verdict(estimate, budget))
+        answers.append(Answer(profile.name, round(share, 4), "fits", lines))
+    return answers, sorted(unsized)
 
 
 def _ranked(answers: Iterable[Answer], limit: int) -> list[Answer]:

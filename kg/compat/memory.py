@@ -42,6 +42,7 @@ __all__ = [
     "fits",
     "format_bytes",
     "kv_cache_bytes",
+    "kv_dtype_for",
     "parse_dtype",
     "parse_memory",
     "verdict",
@@ -349,6 +350,15 @@ def format_bytes(size: int) -> str:
         if abs(size) >= _DECIMAL_UNITS[unit]:
             return f"{size / _DECIMAL_UNITS[unit]:.2f} {unit}"
     return f"{size} B"
+
+
+def kv_dtype_for(weights_dtype: str) -> str:
+    """The dtype the KV cache is counted in for weights of `weights_dtype`.
+
+    >>> kv_dtype_for("bf16"), kv_dtype_for("int4")
+    ('bf16', 'bf16')
+    """
+    return _default_kv_dtype(weights_dtype)
 
 
 def _default_kv_dtype(weights_dtype: str) -> str:
