@@ -89,7 +89,7 @@ _UNITS = {
 }
 """Lower-cased unit -> bytes: GB, G (decimal); GiB, Gi (binary); B or nothing (bytes)."""
 MEMORY_FORMS = (
-    "a positive size: a number and a unit, 16GB or 16 GB, 16G, 16GiB, 512MB, 1.5TB, "
+    "a positive size: a number and a unit written together, 16GB, 16G, 16GiB, 512MB, 1.5TB, "
     "or plain bytes such as 8e9; KB MB GB TB (K M G T) are powers of 1000, "
     "KiB MiB GiB TiB (Ki Mi Gi Ti) powers of 1024"
 )
@@ -103,19 +103,30 @@ _LARGEST = 10**18
 def parse_memory(text: str) -> int:
     """The number of bytes a memory budget such as `16GB` stands for.
 
-    Decimal and binary units are both accepted, because both are in use: `16GB`, `16 GB` and
-    `16G` mean 16 · 10^9 bytes (the SI prefix, as disks and Kubernetes read it), `16GiB` and
-    `16Gi` mean 16 · 2^30 bytes. A GPU sold as "16 GB" holds 16 GiB (17.18 GB), so `16GiB` is
-    the honest budget for it, and refusing that spelling would push users to understate their
-    memory. A bare number is bytes (`8e9`). Units are case-insensitive.
+    Decimal and binary units are both accepted, because both are in use: `16GB` and `16G`
+    mean 16 · 10^9 bytes (the SI prefix, as disks and Kubernetes read it), `16GiB` and `16Gi`
+    mean 16 · 2^30 bytes. A GPU sold as "16 GB" holds 16 GiB (17.18 GB), so `16GiB` is the
+    honest budget for it. A bare number is bytes (`8e9`). Units are case-insensitive. The
+    number and the unit are written together, as on the command line (`--memory 16 GiB` would
+    pass two arguments): `16 GiB` is refused with the spelling to use.
 
-    >>> parse_memory("16GB"), parse_memory("16 GiB"), parse_memory("8e9")
+    >>> parse_memory("16GB"), parse_memory("16GiB"), parse_memory("8e9")
     (16000000000, 17179869184, 8000000000)
-    >>> parse_memory("16 XB")
+    >>> parse_memory("16 GiB")
     Traceback (most recent call last):
     ...
-    kg.errors.UsageError: field `memory`: unknown unit 'XB' in '16 XB' (expected a positive ...)
+    kg.errors.UsageError: field `memory`: a space between number and unit in '16 GiB' (...16GiB...)
+    >>> parse_memory("16XB")
+    Traceback (most recent call last):
+    ...
+    kg.errors.UsageError: field `memory`: unknown unit 'XB' in '16XB' (expected a positive ...)
     """
+    spaced = re.fullmatch(r"\s*([-+]?[\d.eE+-]+)\s+([A-Za-z]+)\s*", text)
+    if spaced is not None:
+        raise _bad_memory(
+            f"a space between number and unit in {text!r}",
+            hint=f"write them together: {spaced.group(1)}{spaced.group(2)}",
+        )
     match = _SIZE.fullmatch(text)
     if match is None:
         raise _bad_memory(f"not a memory size: {text!r}", hint="write a number and a unit")
@@ -125,7 +136,7 @@ def parse_memory(text: str) -> int:
         known = [*_DECIMAL_UNITS, *_BINARY_UNITS]
         lowered = {u.lower(): u for u in known}
         close = difflib.get_close_matches(unit.lower(), list(lowered), n=3, cutoff=0.6)
-        hint = "did you mean " + " or ".join(f"{number} {lowered[c]}" for c in close) + "?"
+        hint = "did you mean " + " or ".join(f"{number}{lowered[c]}" for c in close) + "?"
         raise _bad_memory(f"unknown unit {unit!r} in {text!r}", hint=hint if close else None)
     try:
         value = Decimal(number) * size

@@ -38,7 +38,7 @@ __all__ = [
     "source_digest",
 ]
 
-INGEST_FORMAT = "2"
+INGEST_FORMAT = "3"
 """Bump when the graph layout changes: every source then counts as changed on re-ingest."""
 
 

@@ -107,3 +107,24 @@ def test_reasoning_the_corpus_twice_is_a_no_op(corpus_store: EmbeddedStore, tmp_
     summary = reason(corpus_store)
     assert summary.derived == 0
     assert summary.unchanged > 100
+
+
+@pytest.mark.parametrize(
+    "hub_id", ["openai/clip-vit-base-patch32", "openai/clip-vit-large-patch14"]
+)
+def test_clip_embeds_images_and_text_into_one_space(
+    corpus_store: EmbeddedStore, hub_id: str
+) -> None:
+    iri = f"<https://huggingface.co/{hub_id}>"
+    assert _values(corpus_store, f"SELECT ?c WHERE {{ {iri} a ?c }}") >= {
+        "https://w3id.org/modelkg/ontology#JointEmbeddingModel"
+    }
+    modalities = _values(
+        corpus_store,
+        f"""SELECT ?mod WHERE {{ {iri} mkg:producesOutput ?out .
+            ?out mkg:dataKind mkg:Embedding ; mkg:embedsModality ?mod }}""",
+    )
+    assert modalities == {
+        "https://w3id.org/modelkg/ontology#Image",
+        "https://w3id.org/modelkg/ontology#Text",
+    }
