@@ -34,25 +34,32 @@ from kg.store import open_store
 
 
 def naive_consumers(index: CompatIndex, name: str) -> list[str]:
+    """The same question, by scanning every model: any output feeds any input; ranked."""
     model = index.by_name[name]
-    return sorted(
-        p.name
-        for p in index.profiles.values()
-        if p.iri != model.iri and any(lookups._feeds(o, i) for o in model.outputs for i in p.inputs)
-    )
+    scored = []
+    for p in index.profiles.values():
+        if p.iri == model.iri:
+            continue
+        feeds = [(o, i) for o in model.outputs for i in p.inputs if lookups._feeds(o, i)]
+        if feeds:
+            score = max(1.0 if o.kind == i.kind else 0.8 for o, i in feeds)
+            scored.append((-score, p.name))
+    return [name for _, name in sorted(scored)[:20]]
 
 
 def naive_replacements(index: CompatIndex, name: str) -> list[str]:
+    """The same question, by scanning every model with the same predicate and ranking."""
     model = index.by_name[name]
-    return sorted(
-        p.name
-        for p in index.profiles.values()
-        if p.iri != model.iri
-        and model.tasks
-        and model.tasks <= p.tasks
-        and p.inputs == model.inputs
-        and p.outputs == model.outputs
-    )
+    scored = []
+    for p in index.profiles.values():
+        if p.iri == model.iri or not model.tasks or not model.tasks <= p.tasks:
+            continue
+        if p.inputs != model.inputs or p.outputs != model.outputs:
+            continue
+        if model.label_digest is not None and p.label_digest != model.label_digest:
+            continue
+        scored.append((-lookups._closeness(index, model, p), p.name))
+    return [name for _, name in sorted(scored)[:20]]
 
 
 def naive_same_tokenizer(index: CompatIndex, name: str) -> list[str]:

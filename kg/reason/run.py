@@ -15,6 +15,7 @@ from pyoxigraph import Literal, NamedNode, QuerySolutions
 
 from kg.reason.engine import ModelFacts, Reasoner, inferred_graph_of
 from kg.store.embedded import EmbeddedStore
+from ontology.namespaces import MKG
 
 __all__ = ["ReasonSummary", "reason"]
 
@@ -48,13 +49,22 @@ def _select(store: EmbeddedStore, sparql: str) -> QuerySolutions:
 
 
 def _sources(store: EmbeddedStore, only: set[str] | None = None) -> dict[str, _Source]:
+    """Source records of every model, or of `only` these (by index look-ups, no scan)."""
     found: dict[str, _Source] = {}
-    if only is not None and not only:
+    if only is not None:
+        for model in only:
+            iri = NamedNode(model)
+            for quad in store.raw.quads_for_pattern(None, MKG.describes, iri, None):
+                graph = quad.subject
+                if not isinstance(graph, NamedNode) or quad.graph_name != graph:
+                    continue
+                for digest in store.raw.quads_for_pattern(graph, MKG.sourceDigest, None, graph):
+                    if isinstance(digest.object, Literal):
+                        found[model] = _Source(graph, iri, digest.object.value)
         return found
-    values = f"VALUES ?m {{ {' '.join(f'<{m}>' for m in only)} }}" if only is not None else ""
     for row in _select(
         store,
-        f"SELECT ?g ?m ?d WHERE {{ {values} GRAPH ?g {{ ?g a mkg:SourceRecord ; mkg:describes ?m ; "
+        "SELECT ?g ?m ?d WHERE { GRAPH ?g { ?g a mkg:SourceRecord ; mkg:describes ?m ; "
         "mkg:sourceDigest ?d } }",
     ):
         graph, model, digest = row["g"], row["m"], row["d"]
