@@ -128,3 +128,16 @@ def test_clip_embeds_images_and_text_into_one_space(
         "https://w3id.org/modelkg/ontology#Image",
         "https://w3id.org/modelkg/ontology#Text",
     }
+
+
+def test_a_config_without_architecture_is_read_as_the_bare_encoder(tmp_path: Path) -> None:
+    """The least trusted source: only the model type, so the type's encoder task."""
+    folder = tmp_path / "bare"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "bert", "hidden_size": 64}')
+    store = open_store(str(tmp_path / "store"))
+    ingest([str(folder)], store)
+    reason(store)
+
+    tasks = _values(store, "SELECT ?t WHERE { ?m a mkg:Model ; mkg:performsTask ?t }")
+    assert tasks == {TASKS + "feature-extraction"}
