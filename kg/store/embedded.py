@@ -65,7 +65,9 @@ def parse_query_error(exc: Exception, sparql: str, offset_lines: int = 0) -> Que
         return QueryError(f"invalid SPARQL: {text}")
     line = int(match.group(1)) - offset_lines
     column = int(match.group(2))
-    detail = text[match.end() :].lstrip(": ")
+    detail = text[match.end() :].lstrip(": ").replace("\n", " ")
+    if len(detail) > 160:  # oxigraph lists every token it could take; the start says enough
+        detail = detail[:150].rsplit(",", 1)[0] + ", ..."
     lines = sparql.splitlines()
     excerpt = ""
     if 1 <= line <= len(lines):
