@@ -21,4 +21,6 @@ echo "== why: modelkg explain sentence-transformers/all-MiniLM-L6-v2"
 "$MODELKG" explain sentence-transformers/all-MiniLM-L6-v2
 echo "== what fits in 1 GB: modelkg compat fits --memory 1GB --dtype fp32"
 "$MODELKG" compat fits --memory 1GB --dtype fp32
-echo "== try: $MODELKG query 'SELECT ?m ?d WHERE { ?m mkg:embeddingDimension ?d }'"
+echo "== serving: SPARQL at http://127.0.0.1:8000/sparql, health at /health (Ctrl-C stops)"
+echo "   try: curl -G http://127.0.0.1:8000/sparql --data-urlencode 'query=SELECT ?m WHERE { ?m a mkg:Model }'"
+exec "$MODELKG" serve --host 127.0.0.1 --port "${MODELKG_PORT:-8000}"

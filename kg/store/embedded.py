@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyoxigraph import (
+    BlankNode,
+    DefaultGraph,
     Literal,
     NamedNode,
     Quad,
@@ -177,6 +179,36 @@ class EmbeddedStore:
         prologue = sparql_prologue()
         try:
             return self._store.query(prologue + sparql, use_default_graph_as_union=True)
+        except SyntaxError as exc:
+            raise parse_query_error(exc, sparql, offset_lines=prologue.count("\n")) from exc
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"query failed: {exc}", path=self.location) from exc
+
+    def query_dataset(
+        self,
+        sparql: str,
+        *,
+        default_graphs: Sequence[NamedNode] | None = None,
+        named_graphs: Sequence[NamedNode] | None = None,
+    ) -> QueryResult:
+        """A query over a chosen dataset (SPARQL Protocol `default-graph-uri`,
+        `named-graph-uri`); without them, the default graph is the union of all graphs."""
+        if default_graphs is None and named_graphs is None:
+            return self.query(sparql)
+        prologue = sparql_prologue()
+        try:
+            defaults: list[NamedNode | BlankNode | DefaultGraph] | None = (
+                list(default_graphs) if default_graphs else None
+            )
+            named: list[NamedNode | BlankNode] | None = (
+                list(named_graphs) if named_graphs is not None else None
+            )
+            return self._store.query(
+                prologue + sparql,
+                default_graph=defaults,
+                named_graphs=named,
+                use_default_graph_as_union=defaults is None,
+            )
         except SyntaxError as exc:
             raise parse_query_error(exc, sparql, offset_lines=prologue.count("\n")) from exc
         except (OSError, RuntimeError) as exc:

@@ -1,0 +1,59 @@
+"""The FastAPI app `modelkg serve` runs: `/sparql`, `/health`; GraphQL and REST come next.
+
+>>> import tempfile
+>>> from resolvers.settings import ServerSettings
+>>> app = create_app(ServerSettings(store=tempfile.mkdtemp() + "/kg"))
+>>> from fastapi.testclient import TestClient
+>>> with TestClient(app) as client:
+...     client.get("/health").json()["models"], client.get("/sparql").status_code
+(0, 400)
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from kg import __version__
+from kg.errors import ModelKGError
+from kg.store import open_store
+from resolvers.errors import HttpError, from_modelkg_error
+from resolvers.settings import ServerSettings
+from resolvers.sparql import router as sparql_router
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    """An app over the store named in `settings`, opened once at start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.store = open_store(settings.store)
+        app.state.settings = settings
+        try:
+            yield
+        finally:
+            app.state.store.close()
+
+    app = FastAPI(title="ModelKG", version=__version__, lifespan=lifespan)
+    app.include_router(sparql_router)
+
+    @app.exception_handler(HttpError)
+    async def http_error(_: Request, exc: HttpError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(ModelKGError)
+    async def modelkg_error(_: Request, exc: ModelKGError) -> JSONResponse:
+        return from_modelkg_error(exc).response()
+
+    @app.get("/health")
+    async def health(request: Request) -> dict[str, object]:
+        """The store opens and answers: how many models it holds, and the version."""
+        store = request.app.state.store
+        return {"status": "ok", "version": __version__, "models": store.count_models()}
+
+    return app

@@ -1,0 +1,50 @@
+"""A real server: uvicorn on 127.0.0.1 on a free port, over a real store on disk."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+
+from kg.ingest.pipeline import ingest
+from kg.reason.run import reason
+from kg.store import open_store
+from resolvers.app import create_app
+from resolvers.settings import ServerSettings
+from tests.conftest import corpus_folder
+
+MODELS = ("openai-community/gpt2", "sentence-transformers/all-MiniLM-L6-v2", "openai/whisper-base")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of a live ModelKG server holding a few corpus models."""
+    path = tmp_path_factory.mktemp("served") / "store"
+    store = open_store(str(path))
+    ingest([str(corpus_folder(m)) for m in MODELS], store)
+    reason(store)
+    store.close()
+    port = _free_port()
+    app = create_app(ServerSettings(store=str(path), port=port))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not running.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the server did not start within 30 s")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=10)
