@@ -21,6 +21,7 @@ from pyoxigraph import NamedNode, QueryResultsFormat, QueryTriples, RdfFormat
 
 from kg.errors import ModelKGError
 from resolvers.errors import HttpError, from_modelkg_error
+from resolvers.update import check_token, guard_update
 
 if TYPE_CHECKING:
     from kg.store.embedded import EmbeddedStore
@@ -183,7 +184,7 @@ async def sparql_post(request: Request) -> Response:
     if content_type == "application/x-www-form-urlencoded":
         form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
         if "update" in form:
-            raise _no_updates()
+            return await _update(request, next(iter(form.get("update", [])), ""))
         return await _answer(
             request,
             next(iter(form.get("query", [])), None),
@@ -196,7 +197,7 @@ async def sparql_post(request: Request) -> Response:
             request, text, params.getlist("default-graph-uri"), params.getlist("named-graph-uri")
         )
     if content_type == "application/sparql-update":
-        raise _no_updates()
+        return await _update(request, (await request.body()).decode("utf-8", errors="replace"))
     raise HttpError(
         415,
         "unsupported_media_type",
@@ -206,10 +207,17 @@ async def sparql_post(request: Request) -> Response:
     )
 
 
-def _no_updates() -> HttpError:
-    return HttpError(
-        403,
-        "writes_disabled",
-        "SPARQL updates are not enabled on this server",
-        hint="updates need an operator-configured token (MODELKG_TOKEN); reads are open",
-    )
+async def _update(request: Request, update: str) -> Response:
+    """Run a SPARQL update after the token and the graph guard (`resolvers.update`)."""
+    check_token(request.app.state.settings.token, request.headers.get("authorization"))
+    guard_update(update)
+    store = request.app.state.store
+    await run_in_threadpool(_run_update, store, update)
+    return Response(status_code=204)
+
+
+def _run_update(store: EmbeddedStore, update: str) -> None:
+    try:
+        store.update(update)
+    except ModelKGError as exc:
+        raise from_modelkg_error(exc) from exc

@@ -214,6 +214,19 @@ class EmbeddedStore:
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"query failed: {exc}", path=self.location) from exc
 
+    def update(self, sparql: str) -> None:
+        """A SPARQL update (one transaction); callers guard which graphs it may touch."""
+        self._check_writable()
+        prologue = sparql_prologue()
+        try:
+            self._store.update(prologue + sparql)
+        except SyntaxError as exc:
+            raise parse_query_error(exc, sparql, offset_lines=prologue.count("\n")) from exc
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(
+                f"update failed, nothing was written: {exc}", path=self.location
+            ) from exc
+
     def source_digests(self, graphs: Sequence[NamedNode]) -> dict[str, str]:
         found: dict[str, str] = {}
         for graph in graphs:

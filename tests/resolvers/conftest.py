@@ -26,16 +26,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of a live ModelKG server holding a few corpus models."""
-    path = tmp_path_factory.mktemp("served") / "store"
-    store = open_store(str(path))
-    ingest([str(corpus_folder(m)) for m in MODELS], store)
-    reason(store)
-    store.close()
+def _serve(path: str, token: str | None) -> Iterator[str]:
     port = _free_port()
-    app = create_app(ServerSettings(store=str(path), port=port))
+    app = create_app(ServerSettings(store=path, port=port, token=token))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
@@ -48,3 +41,27 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     running.should_exit = True
     thread.join(timeout=10)
+
+
+def _registry(tmp_path_factory: pytest.TempPathFactory, name: str) -> str:
+    path = tmp_path_factory.mktemp(name) / "store"
+    store = open_store(str(path))
+    ingest([str(corpus_folder(m)) for m in MODELS], store)
+    reason(store)
+    store.close()
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of a live, read-only ModelKG server holding a few corpus models."""
+    yield from _serve(_registry(tmp_path_factory, "served"), token=None)
+
+
+TOKEN = "s3cret-token"
+
+
+@pytest.fixture(scope="module")
+def writable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live server whose operator enabled writes with a bearer token (`TOKEN`)."""
+    yield from _serve(_registry(tmp_path_factory, "writable"), token=TOKEN)
