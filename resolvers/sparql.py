@@ -11,6 +11,7 @@ server never fetches addresses a client chooses.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
@@ -118,25 +119,24 @@ def _run(
     # query results belong to the thread that made them: never let one escape in a traceback
     if isinstance(result, QueryTriples):
         media = negotiate(accept, list(GRAPH_TYPES), "text/turtle")
-        if media is None:
-            del result
-            raise HttpError(
-                406,
-                "not_acceptable",
-                f"a graph result cannot be written as {accept}",
-                hint="accept one of " + ", ".join(GRAPH_TYPES),
-            )
-        return result.serialize(format=GRAPH_TYPES[media]) or b"", media
-    media = negotiate(accept, list(RESULT_TYPES), "application/sparql-results+json")
-    if media is None:
+        if media is not None:
+            return result.serialize(format=GRAPH_TYPES[media]) or b"", media
         del result
-        raise HttpError(
-            406,
-            "not_acceptable",
-            f"SELECT/ASK results cannot be written as {accept}",
-            hint="accept one of " + ", ".join(RESULT_TYPES),
-        )
-    return result.serialize(format=RESULT_TYPES[media]) or b"", media
+        raise _not_acceptable("a graph result", accept, GRAPH_TYPES)
+    media = negotiate(accept, list(RESULT_TYPES), "application/sparql-results+json")
+    if media is not None:
+        return result.serialize(format=RESULT_TYPES[media]) or b"", media
+    del result
+    raise _not_acceptable("SELECT/ASK results", accept, RESULT_TYPES)
+
+
+def _not_acceptable(what: str, accept: str | None, offered: Iterable[str]) -> HttpError:
+    return HttpError(
+        406,
+        "not_acceptable",
+        f"{what} cannot be written as {accept}",
+        hint="accept one of " + ", ".join(offered),
+    )
 
 
 async def _answer(
