@@ -23,9 +23,29 @@ from pyoxigraph import NamedNode
 
 from ontology.namespaces import HF, HF_DATASETS
 
-__all__ = ["DEFAULT_BASE_IRI", "IriMinter", "hub_id_of_iri"]
+__all__ = ["DEFAULT_BASE_IRI", "IriMinter", "beside", "hub_id_of_iri", "node_prefix_of"]
 
 DEFAULT_BASE_IRI = "https://w3id.org/modelkg/id/"
+
+
+def beside(source_graph: NamedNode, kind: str) -> NamedNode:
+    """A graph derived from a model's source graph (`inferred`, `size`), named beside it.
+
+    >>> beside(NamedNode("https://w3id.org/modelkg/id/graph/hf/org/name"), "inferred").value
+    'https://w3id.org/modelkg/id/graph/inferred/hf/org/name'
+    """
+    head, _, tail = source_graph.value.partition("/graph/")
+    return NamedNode(f"{head}/graph/{kind}/{tail}")
+
+
+def node_prefix_of(source_graph: NamedNode) -> str:
+    """Where a model's own nodes are minted: `{base}{model key}/`.
+
+    >>> node_prefix_of(NamedNode("https://w3id.org/modelkg/id/graph/hf/org/name"))
+    'https://w3id.org/modelkg/id/hf/org/name/'
+    """
+    head, _, tail = source_graph.value.partition("/graph/")
+    return f"{head}/{tail}/"
 
 
 @lru_cache(maxsize=65536)

@@ -22,6 +22,7 @@ from pyoxigraph import NamedNode, QueryResultsFormat, QueryTriples, RdfFormat
 
 from kg.errors import ModelKGError
 from resolvers.errors import HttpError, from_modelkg_error
+from resolvers.sparql_text import without_iris
 from resolvers.update import check_token, guard_update
 
 if TYPE_CHECKING:
@@ -45,9 +46,6 @@ GRAPH_TYPES: dict[str, RdfFormat] = {
     "application/rdf+xml": RdfFormat.RDF_XML,
     "application/ld+json": RdfFormat.JSON_LD,
 }
-_STRINGS_AND_IRIS = re.compile(
-    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|<[^<>\s]*>|#[^\n]*'
-)
 _SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
 
 
@@ -89,7 +87,7 @@ def negotiate(accept: str | None, offered: list[str], default: str) -> str | Non
 
 
 def _refuse_service(query: str) -> None:
-    if _SERVICE.search(_STRINGS_AND_IRIS.sub(" ", query)):
+    if _SERVICE.search(without_iris(query)):
         raise HttpError(
             403,
             "service_refused",

@@ -19,13 +19,10 @@ import hmac
 import re
 
 from resolvers.errors import HttpError
+from resolvers.sparql_text import iris_in, without_iris
 
 __all__ = ["check_token", "guard_update"]
 
-_STRINGS = re.compile(
-    r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|#[^\n]*'
-)
-_IRI = re.compile(r"<([^<>\s]*)>")
 _PROTECTED = ("https://w3id.org/modelkg/graph/", "/graph/inferred/", "/graph/size/")
 _FETCHING = re.compile(r"\b(LOAD|SERVICE)\b", re.IGNORECASE)
 _WIDE = re.compile(r"\b(DROP|CLEAR)\s+(SILENT\s+)?(ALL|NAMED)\b|\bGRAPH\s+[?$]", re.IGNORECASE)
@@ -52,8 +49,7 @@ def check_token(configured: str | None, authorization: str | None) -> None:
 
 def guard_update(update: str) -> None:
     """Refuse an update that could fetch URLs or touch derived graphs (see module docstring)."""
-    text = _STRINGS.sub(" ", update)
-    fetching = _FETCHING.search(_IRI.sub(" ", text))
+    fetching = _FETCHING.search(without_iris(update))
     if fetching:
         raise HttpError(
             403, "fetch_refused",
@@ -61,7 +57,7 @@ def guard_update(update: str) -> None:
             "client chooses",
             hint="download the data yourself and INSERT DATA it",
         )  # fmt: skip
-    for iri in _IRI.findall(text):
+    for iri in iris_in(update):
         if any(marker in iri for marker in _PROTECTED) or any(
             protected.startswith(iri) for protected in _PROTECTED[:1]
         ):
@@ -71,7 +67,7 @@ def guard_update(update: str) -> None:
                 "touch it",
                 hint="write into graphs of your own; re-ingest or re-derive to change ModelKG's",
             )  # fmt: skip
-    if _WIDE.search(_IRI.sub(" ", text)):
+    if _WIDE.search(without_iris(update)):
         raise HttpError(
             403, "protected_graph",
             "DROP/CLEAR ALL or NAMED, and GRAPH ?variable, could reach graphs ModelKG derives",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from pyoxigraph import Literal, NamedNode, QuerySolutions
+from pyoxigraph import Literal, NamedNode
 
 from kg.store.embedded import EmbeddedStore
 
@@ -125,12 +125,7 @@ class CompatIndex:
         """Read every model's profile from the store (source and inferred graphs)."""
         profiles: dict[str, ModelProfile] = {}
 
-        def rows(sparql: str) -> QuerySolutions:
-            result = store.query(sparql)
-            assert isinstance(result, QuerySolutions)
-            return result
-
-        for row in rows(
+        for row in store.select(
             "SELECT ?m ?name ?type ?params ?dim ?vocab WHERE { ?m a mkg:Model ; schema:name ?name "
             "OPTIONAL { ?m mkg:modelType ?type } OPTIONAL { ?m mkg:parameterCount ?params } "
             "OPTIONAL { ?m mkg:embeddingDimension ?dim } OPTIONAL { ?m mkg:vocabSize ?vocab } }"
@@ -146,7 +141,7 @@ class CompatIndex:
                 embedding_dimension=_int(row["dim"]),
                 vocab_size=_int(row["vocab"]),
             )
-        for row in rows(
+        for row in store.select(
             "SELECT ?m ?layers ?kv ?heads ?hidden ?hd WHERE { ?m a mkg:Model "
             "OPTIONAL { ?m mkg:numHiddenLayers ?layers } OPTIONAL { ?m mkg:numKeyValueHeads ?kv } "
             "OPTIONAL { ?m mkg:numAttentionHeads ?heads } OPTIONAL { ?m mkg:hiddenSize ?hidden } "
@@ -159,12 +154,12 @@ class CompatIndex:
                 profile.heads = _int(row["heads"])
                 profile.hidden = _int(row["hidden"])
                 profile.head_dim = _int(row["hd"])
-        for row in rows("SELECT ?m ?t WHERE { ?m mkg:performsTask ?t }"):
+        for row in store.select("SELECT ?m ?t WHERE { ?m mkg:performsTask ?t }"):
             profile = profiles.get(_text(row["m"]) or "")
             if profile is not None and (task := _text(row["t"])):
                 profile.tasks.add(task.rsplit("/", 1)[-1])
         for direction in ("acceptsInput", "producesOutput"):
-            for row in rows(
+            for row in store.select(
                 f"SELECT ?m ?kind ?dim ?digest WHERE {{ ?m mkg:{direction} ?d . "
                 "?d mkg:dataKind ?kind OPTIONAL { ?d mkg:dimension ?dim } "
                 "OPTIONAL { ?d mkg:labelSet/mkg:labelSetDigest ?digest } }"
@@ -175,7 +170,7 @@ class CompatIndex:
                     continue
                 data = DataType(kind, _int(row["dim"]), _text(row["digest"]))
                 (profile.inputs if direction == "acceptsInput" else profile.outputs).add(data)
-        for row in rows(
+        for row in store.select(
             "SELECT ?m ?cls ?digest WHERE { ?m mkg:hasTokenizer ?t "
             "OPTIONAL { ?t mkg:tokenizerClass ?cls } OPTIONAL { ?t mkg:tokenizerDigest ?digest } }"
         ):
@@ -183,18 +178,18 @@ class CompatIndex:
             if profile is not None:
                 profile.tokenizer_class = _text(row["cls"])
                 profile.tokenizer_digest = _text(row["digest"])
-        for row in rows("SELECT ?m ?mode WHERE { ?m mkg:poolingMode ?mode }"):
+        for row in store.select("SELECT ?m ?mode WHERE { ?m mkg:poolingMode ?mode }"):
             profile = profiles.get(_text(row["m"]) or "")
             if profile is not None and (mode := _text(row["mode"])):
                 profile.pooling = profile.pooling | {mode}
-        for row in rows(
+        for row in store.select(
             "SELECT ?m ?digest WHERE { ?m mkg:hasLabelSet/mkg:labelSetDigest ?digest }"
         ):
             profile = profiles.get(_text(row["m"]) or "")
             if profile is not None:
                 profile.label_digest = _text(row["digest"])
         values = " ".join(f"<{p}>" for p in LINEAGE)
-        for row in rows(f"SELECT ?m ?p ?b WHERE {{ VALUES ?p {{ {values} }} ?m ?p ?b }}"):
+        for row in store.select(f"SELECT ?m ?p ?b WHERE {{ VALUES ?p {{ {values} }} ?m ?p ?b }}"):
             profile = profiles.get(_text(row["m"]) or "")
             base, predicate = _text(row["b"]), _text(row["p"])
             if profile is not None and base and predicate:

@@ -13,10 +13,11 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, Triple
+from pyoxigraph import Literal, NamedNode, Quad, Triple
 
 from kg.compat.size import count_parameters
 from kg.errors import InputError
+from kg.iris import beside
 from kg.reason.rules import RULE_NAMESPACE
 from kg.store.embedded import EmbeddedStore
 from ontology.namespaces import MKG, RDF, RDFS, XSD
@@ -30,8 +31,7 @@ def size_graph_of(source_graph: NamedNode) -> NamedNode:
     >>> size_graph_of(NamedNode("https://w3id.org/modelkg/id/graph/hf/org/name")).value
     'https://w3id.org/modelkg/id/graph/size/hf/org/name'
     """
-    head, _, tail = source_graph.value.partition("/graph/")
-    return NamedNode(f"{head}/graph/size/{tail}")
+    return beside(source_graph, "size")
 
 
 @dataclass
@@ -49,20 +49,18 @@ def size_models(
     """Count the parameters of every model that needs it; skip those already counted."""
     summary = SizingSummary()
     current: dict[str, str] = {}
-    result = store.query(
+    result = store.select(
         "SELECT ?g ?d WHERE { GRAPH ?g { ?g mkg:derivedFromDigest ?d } "
         'FILTER(CONTAINS(STR(?g), "/graph/size/")) }'
     )
-    assert isinstance(result, QuerySolutions)
     for row in result:
         graph, digest = row["g"], row["d"]
         if isinstance(graph, NamedNode) and isinstance(digest, Literal):
             current[graph.value] = digest.value
-    result = store.query(
+    result = store.select(
         "SELECT ?g ?m ?json ?type WHERE { GRAPH ?g { ?g mkg:describes ?m ; mkg:configJSON ?json "
         "OPTIONAL { ?m mkg:modelType ?type } FILTER NOT EXISTS { ?m mkg:parameterCount ?n } } }"
     )
-    assert isinstance(result, QuerySolutions)
     writes: dict[NamedNode, list[Quad]] = {}
     for row in result:
         graph, model, text = row["g"], row["m"], row["json"]

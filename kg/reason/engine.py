@@ -16,6 +16,7 @@ from functools import cache
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, QueryTriples, Store, Triple
 
+from kg.iris import beside, node_prefix_of
 from kg.reason.rules import Rule, load_rules
 from kg.reason.tbox import tbox_closure
 from ontology.files import ontology_quads
@@ -35,8 +36,7 @@ def inferred_graph_of(source_graph: NamedNode) -> NamedNode:
     >>> inferred_graph_of(NamedNode("https://w3id.org/modelkg/id/graph/hf/org/name")).value
     'https://w3id.org/modelkg/id/graph/inferred/hf/org/name'
     """
-    head, _, tail = source_graph.value.partition("/graph/")
-    return NamedNode(f"{head}/graph/inferred/{tail}")
+    return beside(source_graph, "inferred")
 
 
 @dataclass(frozen=True)
@@ -173,16 +173,6 @@ class Reasoner:
                     quads.extend(Quad(node, MKG.premise, premise) for premise in why["premise"])
                     reasons[index][key] = quads
         return fresh
-
-
-def node_prefix_of(source_graph: NamedNode) -> str:
-    """Where a model's own nodes are minted: `{base}{model key}/`.
-
-    >>> node_prefix_of(NamedNode("https://w3id.org/modelkg/id/graph/hf/org/name"))
-    'https://w3id.org/modelkg/id/hf/org/name/'
-    """
-    head, _, tail = source_graph.value.partition("/graph/")
-    return f"{head}/{tail}/"
 
 
 class _Owners:

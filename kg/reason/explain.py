@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyoxigraph import Literal, NamedNode, QuerySolutions, Triple
+from pyoxigraph import Literal, NamedNode, Triple
 
 from kg.errors import InputError
 from kg.store.embedded import EmbeddedStore
@@ -43,8 +43,7 @@ def resolve_model(store: EmbeddedStore, name: str) -> NamedNode:
     """The model IRI for a hub id, a name or an IRI; an `InputError` with close names if none."""
     import difflib
 
-    result = store.query("SELECT ?m ?name WHERE { ?m a mkg:Model ; schema:name ?name }")
-    assert isinstance(result, QuerySolutions)
+    result = store.select("SELECT ?m ?name WHERE { ?m a mkg:Model ; schema:name ?name }")
     known: dict[str, NamedNode] = {}
     for row in result:
         model, label = row["m"], row["name"]
@@ -64,7 +63,7 @@ def resolve_model(store: EmbeddedStore, name: str) -> NamedNode:
 def explain(store: EmbeddedStore, name: str) -> list[Explanation]:
     """Every inferred fact in the model's inferred graph, with its rule and premises."""
     model = resolve_model(store, name)
-    result = store.query(
+    result = store.select(
         f"""SELECT ?why ?rule ?fact ?premise WHERE {{
             ?source a mkg:SourceRecord ; mkg:describes {model} .
             ?inferred mkg:describes {model} ; mkg:derivedFromDigest ?digest .
@@ -74,7 +73,6 @@ def explain(store: EmbeddedStore, name: str) -> list[Explanation]:
             }}
         }} ORDER BY ?rule ?fact"""
     )
-    assert isinstance(result, QuerySolutions)
     grouped: dict[str, tuple[Triple, str, list[Triple]]] = {}
     for row in result:
         why, rule, fact, premise = row["why"], row["rule"], row["fact"], row["premise"]
@@ -91,14 +89,13 @@ def explain(store: EmbeddedStore, name: str) -> list[Explanation]:
 
 def _locate(store: EmbeddedStore, premise: Triple) -> Premise:
     """The file and key a premise's value came from, via its effective parameter setting."""
-    result = store.query(
+    result = store.select(
         f"""SELECT ?file ?key WHERE {{
             {premise.subject} mkg:hasSetting ?s .
             ?s mkg:concept {premise.predicate} ; mkg:effective true ;
                mkg:sourceFile ?file ; mkg:sourceKey ?key .
         }} LIMIT 1"""
     )
-    assert isinstance(result, QuerySolutions)
     for row in result:
         file, key = row["file"], row["key"]
         if isinstance(file, Literal) and isinstance(key, Literal):

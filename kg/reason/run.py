@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from pyoxigraph import Literal, NamedNode, QuerySolutions
+from pyoxigraph import Literal, NamedNode
 
 from kg.reason.engine import ModelFacts, Reasoner, inferred_graph_of
 from kg.store.embedded import EmbeddedStore
@@ -42,12 +42,6 @@ class _Source:
     digest: str
 
 
-def _select(store: EmbeddedStore, sparql: str) -> QuerySolutions:
-    result = store.query(sparql)
-    assert isinstance(result, QuerySolutions)
-    return result
-
-
 def _sources(store: EmbeddedStore, only: set[str] | None = None) -> dict[str, _Source]:
     """Source records of every model, or of `only` these (by index look-ups, no scan)."""
     found: dict[str, _Source] = {}
@@ -62,8 +56,7 @@ def _sources(store: EmbeddedStore, only: set[str] | None = None) -> dict[str, _S
                     if isinstance(digest.object, Literal):
                         found[model] = _Source(graph, iri, digest.object.value)
         return found
-    for row in _select(
-        store,
+    for row in store.select(
         "SELECT ?g ?m ?d WHERE { GRAPH ?g { ?g a mkg:SourceRecord ; mkg:describes ?m ; "
         "mkg:sourceDigest ?d } }",
     ):
@@ -102,8 +95,7 @@ def reason_models(
     values = " ".join(f"<{m}>" for m in wanted)
     lineage = " ".join(f"mkg:{name}" for name in _LINEAGE)
     if values:
-        for row in _select(
-            store,
+        for row in store.select(
             f"SELECT ?d WHERE {{ VALUES ?base {{ {values} }} VALUES ?p {{ {lineage} }} "
             "?d ?p ?base }",
         ):
@@ -130,8 +122,7 @@ def reason(
     summary = ReasonSummary(rules=len(reasoner.rules))
     sources = _sources(store)
     current: dict[str, str] = {}
-    for row in _select(
-        store,
+    for row in store.select(
         "SELECT ?g ?d WHERE { GRAPH ?g { ?g mkg:derivedFromDigest ?d } "
         'FILTER(CONTAINS(STR(?g), "/graph/inferred/")) }',
     ):

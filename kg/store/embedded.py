@@ -313,6 +313,13 @@ class EmbeddedStore:
             return int(value.value)
         return 0
 
+    def select(self, sparql: str) -> QuerySolutions:
+        """A SELECT query's solutions (a `QueryError` if `sparql` is another kind of query)."""
+        result = self.query(sparql)
+        if not isinstance(result, QuerySolutions):
+            raise QueryError(f"expected a SELECT query, got a {type(result).__name__} result")
+        return result
+
     def ask(self, sparql: str) -> bool:
         result = self.query(sparql)
         assert isinstance(result, QueryBoolean)
