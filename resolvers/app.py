@@ -1,4 +1,5 @@
-"""The FastAPI app `modelkg serve` runs: `/sparql`, `/health`; GraphQL and REST come next.
+"""The FastAPI app `modelkg serve` runs: `/sparql`, `/graphql` (with GraphiQL), `/api/v1`,
+`/health`, OpenAPI at `/docs`; request bounds, CORS and the access log wrap them all.
 
 >>> import tempfile
 >>> from resolvers.settings import ServerSettings
@@ -15,12 +16,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from kg import __version__
 from kg.errors import ModelKGError
 from kg.store import open_store
 from resolvers.errors import HttpError, from_modelkg_error
+from resolvers.graphiql import mount_graphiql_assets
+from resolvers.graphql.router import graphql_router
+from resolvers.middleware import AccessLog, RequestLimits
 from resolvers.settings import ServerSettings
 from resolvers.sparql import router as sparql_router
 
@@ -41,6 +46,21 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     app = FastAPI(title="ModelKG", version=__version__, lifespan=lifespan)
     app.include_router(sparql_router)
+    app.include_router(graphql_router(settings))
+    mount_graphiql_assets(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Accept"],
+        )
+    app.add_middleware(
+        RequestLimits,
+        max_bytes=settings.max_request_bytes,
+        timeout=settings.query_timeout,
+    )
+    app.add_middleware(AccessLog)
 
     @app.exception_handler(HttpError)
     async def http_error(_: Request, exc: HttpError) -> JSONResponse:

@@ -11,6 +11,7 @@ server never fetches addresses a client chooses.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
@@ -22,11 +23,13 @@ from pyoxigraph import NamedNode, QueryResultsFormat, QueryTriples, RdfFormat
 
 from kg.errors import ModelKGError
 from resolvers.errors import HttpError, from_modelkg_error
+from resolvers.sparql_results import serialize_bounded
 from resolvers.sparql_text import without_iris
-from resolvers.update import check_token, guard_update
+from resolvers.update import check_writes, guard_update
 
 if TYPE_CHECKING:
     from kg.store.embedded import EmbeddedStore
+    from resolvers.settings import ServerSettings
 
 __all__ = ["GRAPH_TYPES", "RESULT_TYPES", "negotiate", "router"]
 
@@ -99,11 +102,13 @@ def _refuse_service(query: str) -> None:
 
 def _run(
     store: EmbeddedStore,
+    settings: ServerSettings,
     query: str,
     accept: str | None,
     default_graphs: list[str],
     named_graphs: list[str],
 ) -> tuple[bytes, str]:
+    started = time.monotonic()
     try:
         result = store.query_dataset(
             query,
@@ -115,17 +120,25 @@ def _run(
     except ValueError as exc:  # an invalid IRI in default-graph-uri / named-graph-uri
         raise HttpError(400, "bad_graph_uri", str(exc), field="default-graph-uri") from exc
     # query results belong to the thread that made them: never let one escape in a traceback
-    if isinstance(result, QueryTriples):
-        media = negotiate(accept, list(GRAPH_TYPES), "text/turtle")
-        if media is not None:
-            return result.serialize(format=GRAPH_TYPES[media]) or b"", media
-        del result
-        raise _not_acceptable("a graph result", accept, GRAPH_TYPES)
-    media = negotiate(accept, list(RESULT_TYPES), "application/sparql-results+json")
-    if media is not None:
-        return result.serialize(format=RESULT_TYPES[media]) or b"", media
+    graph = isinstance(result, QueryTriples)
+    offered: dict[str, QueryResultsFormat] | dict[str, RdfFormat] = (
+        GRAPH_TYPES if graph else RESULT_TYPES
+    )
+    media = negotiate(
+        accept, list(offered), "text/turtle" if graph else "application/sparql-results+json"
+    )
+    error: HttpError
+    if media is None:
+        error = _not_acceptable(
+            "a graph result" if graph else "SELECT/ASK results", accept, offered
+        )
+    else:
+        try:
+            return serialize_bounded(result, offered[media], settings, started), media
+        except HttpError as exc:
+            error = exc
     del result
-    raise _not_acceptable("SELECT/ASK results", accept, RESULT_TYPES)
+    raise error.with_traceback(None)
 
 
 def _not_acceptable(what: str, accept: str | None, offered: Iterable[str]) -> HttpError:
@@ -150,9 +163,9 @@ async def _answer(
             "application/sparql-query body",
         )
     _refuse_service(query)
-    store = request.app.state.store
+    state = request.app.state
     body, media = await run_in_threadpool(
-        _run, store, query, request.headers.get("accept"), defaults, named
+        _run, state.store, state.settings, query, request.headers.get("accept"), defaults, named
     )
     charset = "; charset=utf-8" if media.startswith(("text/", "application/")) else ""
     return Response(body, media_type=media + charset)
@@ -207,7 +220,7 @@ async def sparql_post(request: Request) -> Response:
 
 async def _update(request: Request, update: str) -> Response:
     """Run a SPARQL update after the token and the graph guard (`resolvers.update`)."""
-    check_token(request.app.state.settings.token, request.headers.get("authorization"))
+    check_writes(request.app.state.settings, request.headers.get("authorization"))
     guard_update(update)
     store = request.app.state.store
     await run_in_threadpool(_run_update, store, update)

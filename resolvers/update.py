@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import hmac
 import re
+from typing import TYPE_CHECKING
 
 from resolvers.errors import HttpError
 from resolvers.sparql_text import iris_in, without_iris
 
-__all__ = ["check_token", "guard_update"]
+if TYPE_CHECKING:
+    from resolvers.settings import ServerSettings
+
+__all__ = ["check_token", "check_writes", "guard_update"]
 
 _PROTECTED = ("https://w3id.org/modelkg/graph/", "/graph/inferred/", "/graph/size/")
 _FETCHING = re.compile(r"\b(LOAD|SERVICE)\b", re.IGNORECASE)
@@ -34,7 +38,7 @@ def check_token(configured: str | None, authorization: str | None) -> None:
         raise HttpError(
             403,
             "writes_disabled",
-            "SPARQL updates are not enabled on this server",
+            "writes are not enabled on this server",
             hint="the operator enables writes by setting MODELKG_TOKEN; reads are open",
         )
     scheme, _, given = (authorization or "").partition(" ")
@@ -45,6 +49,18 @@ def check_token(configured: str | None, authorization: str | None) -> None:
         )  # fmt: skip
     if not hmac.compare_digest(given.strip().encode(), configured.encode()):
         raise HttpError(403, "bad_token", "the bearer token is not the one this server accepts")
+
+
+def check_writes(settings: ServerSettings, authorization: str | None) -> None:
+    """Writes need a token and writes left on (`--no-writes` turns them off with a token set)."""
+    if settings.token and not settings.writes:
+        raise HttpError(
+            403,
+            "writes_disabled",
+            "writes are switched off on this server",
+            hint="the operator turns them on by dropping --no-writes (MODELKG_WRITES=0)",
+        )
+    check_token(settings.token, authorization)
 
 
 def guard_update(update: str) -> None:

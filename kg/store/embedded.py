@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterable, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +50,11 @@ from ontology.namespaces import MKG, sparql_prologue
 if TYPE_CHECKING:
     from kg.ingest.reader import ModelGraph
 
-__all__ = ["EmbeddedStore", "parse_query_error"]
+__all__ = ["QUERY_TALLY", "EmbeddedStore", "parse_query_error"]
+
+QUERY_TALLY: ContextVar[list[int] | None] = ContextVar("modelkg_query_tally", default=None)
+"""Set a one-item list here and every query run in this context (threads started from it
+included) adds one: the server counts store queries per request with it (no N+1)."""
 
 _VOCABULARY_GRAPHS = (ONTOLOGY_GRAPH, SHAPES_GRAPH)
 
@@ -79,6 +84,12 @@ def parse_query_error(exc: Exception, sparql: str, offset_lines: int = 0) -> Que
         line=line,
         column=column,
     )
+
+
+def _tally() -> None:
+    tally = QUERY_TALLY.get()
+    if tally is not None:
+        tally[0] += 1
 
 
 def _ntriples(quads: Iterable[Quad]) -> str:
@@ -116,6 +127,8 @@ class EmbeddedStore:
         self._store = store
         self.location = location
         self.read_only = read_only
+        self.generation = 0
+        """Writes made through this object: derived views (compat index) rebuild when it moves."""
 
     @classmethod
     def open(cls, path: str | Path | None, *, read_only: bool = False) -> EmbeddedStore:
@@ -176,6 +189,7 @@ class EmbeddedStore:
         return self._store
 
     def query(self, sparql: str) -> QueryResult:
+        _tally()
         prologue = sparql_prologue()
         try:
             return self._store.query(prologue + sparql, use_default_graph_as_union=True)
@@ -195,6 +209,7 @@ class EmbeddedStore:
         `named-graph-uri`); without them, the default graph is the union of all graphs."""
         if default_graphs is None and named_graphs is None:
             return self.query(sparql)
+        _tally()
         prologue = sparql_prologue()
         try:
             defaults: list[NamedNode | BlankNode | DefaultGraph] | None = (
@@ -326,6 +341,7 @@ class EmbeddedStore:
         return bool(result)
 
     def _check_writable(self) -> None:
+        self.generation += 1
         if self.read_only:
             raise StoreError("the store is open read-only", path=self.location)
 

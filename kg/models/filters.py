@@ -1,0 +1,198 @@
+"""Graph filters over models, the one vocabulary GraphQL, REST and search share.
+
+A filter names what users think in (task ids, modalities, library, license, model type,
+language, ranges on any normalized parameter, part of the name, lineage) and compiles to one
+SPARQL group pattern over `?m`. Task and modality names are checked against the ontology, so a
+typo is an error with close names, never a silently empty page; parameter names against
+`parameters.ttl`, so every normalized concept can be filtered on without code per concept.
+
+>>> f = ModelFilter(tasks=("text-generation",), ranges={"hiddenSize": Range(gte=768)})
+>>> print(compile_filter(f))  # doctest: +NORMALIZE_WHITESPACE
+?m mkg:performsTask/mkg:broader* <https://huggingface.co/tasks/text-generation> .
+?m mkg:hiddenSize ?r0 . FILTER(?r0 >= 768)
+>>> compile_filter(ModelFilter(ranges={"hiddenSiz": Range(gte=1)}))
+Traceback (most recent call last):
+...
+kg.errors.InputError: field `hiddenSiz`: no parameter `hiddenSiz` to filter on (did you mean \
+hiddenSize?)
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cache
+
+from pyoxigraph import RdfFormat, Store
+
+from kg.errors import InputError
+from ontology.files import SHAPES_FILE, TASKS_FILE, select, text_of
+from ontology.namespaces import sparql_prologue
+from ontology.parameters import load_parameter_mapping
+
+__all__ = [
+    "ModelFilter",
+    "Range",
+    "compile_filter",
+    "known_modalities",
+    "known_tasks",
+    "numeric_parameters",
+    "wide_parameters",
+]
+
+TASKS = "https://huggingface.co/tasks/"
+MKG = "https://w3id.org/modelkg/ontology#"
+
+
+@dataclass(frozen=True)
+class Range:
+    """Bounds on a number; any of them may be left out."""
+
+    gte: float | None = None
+    lte: float | None = None
+    gt: float | None = None
+    lt: float | None = None
+
+
+@dataclass(frozen=True)
+class ModelFilter:
+    """Which models to list; fields combine with AND, values inside one field with OR."""
+
+    tasks: tuple[str, ...] = ()
+    modalities: tuple[str, ...] = ()
+    libraries: tuple[str, ...] = ()
+    licenses: tuple[str, ...] = ()
+    model_types: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    name_contains: str | None = None
+    derived_from: str | None = None
+    """a model IRI: only models derived from it (fine-tunes, adapters, ...), transitively"""
+    ranges: dict[str, Range] = field(default_factory=dict)
+    """normalized parameter (camelCase, e.g. `hiddenSize`, `parameterCount`) -> bounds"""
+
+    def digest(self) -> str:
+        """A short stable digest: a cursor is only valid for the filter that made it."""
+        data = asdict(self)
+        data["ranges"] = sorted((k, asdict(v)) for k, v in self.ranges.items())
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+@cache
+def _taxonomy() -> Store:
+    store = Store()
+    store.load(path=str(TASKS_FILE), format=RdfFormat.TURTLE)
+    return store
+
+
+@cache
+def known_tasks() -> frozenset[str]:
+    """Every Hub task id the ontology knows (`text-generation`, ...)."""
+    rows = select(_taxonomy(), sparql_prologue() + "SELECT ?id { ?t a mkg:Task ; mkg:taskId ?id }")
+    return frozenset(text_of(row["id"]) for row in rows)
+
+
+@cache
+def known_modalities() -> dict[str, str]:
+    """Modality name as users write it (`audio`) -> its IRI."""
+    rows = select(_taxonomy(), sparql_prologue() + "SELECT ?m { ?m a mkg:Modality }")
+    return {text_of(row["m"]).removeprefix(MKG).lower(): text_of(row["m"]) for row in rows}
+
+
+@cache
+def numeric_parameters() -> frozenset[str]:
+    """The normalized parameters that hold numbers, by their camelCase names."""
+    mapping = load_parameter_mapping()
+    return frozenset(c.local_name for c in mapping.concepts.values() if c.value_kind == "integer")
+
+
+INT32_MAX = 2**31 - 1
+
+
+@cache
+def wide_parameters() -> frozenset[str]:
+    """Numeric parameters whose values may pass 2^31 - 1 (GraphQL's Int): `parameterCount`.
+
+    Read from the SHACL shapes' `sh:maxInclusive`, so the API's types follow the data's bounds.
+    """
+    shapes = Store()
+    shapes.load(path=str(SHAPES_FILE), format=RdfFormat.TURTLE)
+    rows = select(
+        shapes,
+        sparql_prologue() + "SELECT ?p ?max { ?s sh:path ?p ; sh:maxInclusive ?max }",
+    )
+    bounded = {
+        text_of(row["p"]).removeprefix(MKG) for row in rows if int(text_of(row["max"])) <= INT32_MAX
+    }
+    return frozenset(numeric_parameters() - bounded)
+
+
+def _unknown(kind: str, name: str, field_name: str, known: list[str]) -> InputError:
+    close = difflib.get_close_matches(name, known, n=3)
+    return InputError(
+        f"no {kind} `{name}` to filter on",
+        field=field_name,
+        hint=f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(known[:12])}",
+    )
+
+
+def _literal(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a SPARQL string literal
+
+
+def _values(variable: str, items: tuple[str, ...]) -> str:
+    return f"VALUES {variable} {{ {' '.join(_literal(i) for i in items)} }}"
+
+
+def compile_filter(spec: ModelFilter) -> str:
+    """The SPARQL group pattern (over `?m`) selecting the models `spec` admits."""
+    lines: list[str] = []
+    for task in spec.tasks:
+        if task not in known_tasks():
+            raise _unknown("task", task, "tasks", sorted(known_tasks()))
+    if spec.tasks:
+        iris = " ".join(f"<{TASKS}{t}>" for t in spec.tasks)
+        if len(spec.tasks) == 1:
+            lines.append(f"?m mkg:performsTask/mkg:broader* {iris} .")
+        else:
+            lines.append(f"?m mkg:performsTask/mkg:broader* ?task . VALUES ?task {{ {iris} }}")
+    if spec.modalities:
+        chosen = []
+        for name in spec.modalities:
+            iri = known_modalities().get(name.lower())
+            if iri is None:
+                raise _unknown("modality", name, "modalities", sorted(known_modalities()))
+            chosen.append(f"<{iri}>")
+        lines.append(
+            "FILTER EXISTS { { ?m mkg:acceptsInput ?io } UNION { ?m mkg:producesOutput ?io } "
+            "?io mkg:dataKind/mkg:broader* ?modality . "
+            f"VALUES ?modality {{ {' '.join(chosen)} }} }}"
+        )
+    for values, predicate in (
+        (spec.libraries, "libraryName"),
+        (spec.licenses, "license"),
+        (spec.model_types, "modelType"),
+        (spec.languages, "language"),
+    ):
+        if values:
+            lines.append(
+                f"FILTER EXISTS {{ ?m mkg:{predicate} ?{predicate} . "
+                f"{_values('?' + predicate, values)} }}"
+            )
+    if spec.name_contains:
+        lines.append(f"FILTER(CONTAINS(LCASE(?name), {_literal(spec.name_contains.lower())}))")
+    if spec.derived_from:
+        lines.append(f"?m mkg:derivedFrom+ <{spec.derived_from}> .")
+    for index, (name, bounds) in enumerate(sorted(spec.ranges.items())):
+        if name not in numeric_parameters():
+            raise _unknown("parameter", name, name, sorted(numeric_parameters()))
+        tests = [
+            f"?r{index} {op} {value!r}"
+            for op, value in ((">=", bounds.gte), ("<=", bounds.lte), (">", bounds.gt),
+                              ("<", bounds.lt))
+            if value is not None
+        ]  # fmt: skip
+        test = f" FILTER({' && '.join(tests)})" if tests else ""
+        lines.append(f"?m mkg:{name} ?r{index} .{test}")
+    return "\n".join(lines)

@@ -1,0 +1,85 @@
+"""What every GraphQL resolver reaches: the store, the settings, per-request DataLoaders.
+
+The loaders batch by model IRI: all the `tasks` fields of one page become one SPARQL query
+(`kg.models.records`), so cost follows the number of fields asked for, not of models shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
+
+from fastapi.concurrency import run_in_threadpool
+from strawberry.dataloader import DataLoader
+from strawberry.fastapi import BaseContext
+
+from kg.compat.index import CompatIndex
+from kg.models import records
+from kg.store.embedded import EmbeddedStore
+from resolvers.settings import ServerSettings
+
+__all__ = ["CompatCache", "GraphQLContext"]
+
+T = TypeVar("T")
+
+
+class CompatCache:
+    """The compatibility index, rebuilt when the store has been written since it was built."""
+
+    def __init__(self) -> None:
+        self._index: CompatIndex | None = None
+        self._generation = -1
+
+    def get(self, store: EmbeddedStore) -> CompatIndex:
+        generation = store.generation
+        if self._index is None or generation != self._generation:
+            self._index = CompatIndex.build(store)
+            self._generation = generation
+        return self._index
+
+
+def _loader(
+    store: EmbeddedStore,
+    read: Callable[[EmbeddedStore, Sequence[str]], Mapping[str, T]],
+    default: Callable[[], T],
+) -> DataLoader[str, T]:
+    async def load(keys: list[str]) -> list[T]:
+        found = await run_in_threadpool(read, store, keys)
+        return [found[key] if key in found else default() for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+class GraphQLContext(BaseContext):
+    """Per request: the store, settings, loaders, and the count of store queries made."""
+
+    def __init__(self, store: EmbeddedStore, settings: ServerSettings, compat: CompatCache) -> None:
+        super().__init__()
+        self.store = store
+        self.settings = settings
+        self.compat_cache = compat
+        self.records: DataLoader[str, records.ModelRecord | None] = _loader(
+            store, records.load_records, lambda: None
+        )
+        self.tasks: DataLoader[str, list[records.TaskRef]] = _loader(
+            store, records.load_tasks, list
+        )
+        self.io: DataLoader[str, tuple[list[records.DataTypeRef], list[records.DataTypeRef]]] = (
+            _loader(store, records.load_io, lambda: ([], []))
+        )
+        self.bases: DataLoader[str, list[tuple[str, str]]] = _loader(
+            store, lambda s, k: records.load_lineage(s, k, derived=False), list
+        )
+        self.derived: DataLoader[str, list[tuple[str, str]]] = _loader(
+            store, lambda s, k: records.load_lineage(s, k, derived=True), list
+        )
+        self.parts: DataLoader[str, list[records.PartRef]] = _loader(
+            store, records.load_parts, list
+        )
+        self.by_name: DataLoader[str, str | None] = _loader(
+            store, records.find_models, lambda: None
+        )
+
+    async def compat(self) -> CompatIndex:
+        """The compatibility index (built once per store generation, off the event loop)."""
+        return await run_in_threadpool(self.compat_cache.get, self.store)

@@ -1,0 +1,293 @@
+"""The GraphQL schema: queries over models, compatibility, SPARQL; the ingest mutation.
+
+Limits run before anything executes: depth (strawberry's `QueryDepthLimiter`), complexity
+(`resolvers.graphql.cost`), aliases and tokens; parsed and validated documents are cached.
+Every response carries `extensions.storeQueries`, the number of SPARQL queries it cost, so
+clients and tests can see there is no N+1. Errors carry `extensions.code`, `field` and `hint`,
+the same three the REST and SPARQL endpoints put in their JSON errors.
+"""
+
+# Strawberry reads annotations at schema build: no `from __future__ import annotations` here.
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import strawberry
+from fastapi.concurrency import run_in_threadpool
+from graphql import GraphQLError
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from kg import __version__
+from kg.compat import lookups
+from kg.compat.memory import parse_memory
+from kg.errors import InputError, ModelKGError
+from kg.models.paging import list_models
+from kg.store.embedded import QUERY_TALLY
+from resolvers.errors import HttpError, from_modelkg_error
+from resolvers.graphql.context import GraphQLContext
+from resolvers.graphql.cost import complexity_rule
+from resolvers.graphql.inputs import ModelFilterInput, to_filter
+from resolvers.graphql.types import CompatAnswer, Model, _answers
+from resolvers.ingest import IngestReport, ingest_paths, ingest_uploads
+from resolvers.settings import ServerSettings
+from resolvers.sparql_results import run_select_json
+from resolvers.update import check_writes
+
+__all__ = ["build_schema", "schema_sdl"]
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type
+class ModelEdge:
+    cursor: str
+    node: Model
+
+
+@strawberry.type(description="A page of models (Relay connection).")
+class ModelConnection:
+    total_count: int = strawberry.field(description="How many models the filter admits.")
+    edges: list[ModelEdge]
+    page_info: PageInfo
+
+    @strawberry.field(description="The page's models, without edges.")
+    def nodes(self) -> list[Model]:
+        return [edge.node for edge in self.edges]
+
+
+@strawberry.type(description="One link of a pipeline check.")
+class ChainStep:
+    producer: str
+    consumer: str
+    ok: bool
+    reasons: list[str]
+
+
+@strawberry.type(description="A model rejected by an ingest, and why.")
+class Rejection:
+    source: str
+    reason: str
+
+
+@strawberry.type(description="What an ingest did.")
+class IngestResult:
+    ingested: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    rejected: list[Rejection]
+    warnings: list[str]
+    triples: int
+
+    @classmethod
+    def of(cls, report: IngestReport) -> "IngestResult":
+        return cls(
+            ingested=report.ingested, updated=report.updated, unchanged=report.unchanged,
+            rejected=[Rejection(source=s, reason=r) for s, r in report.rejected],
+            warnings=[f"{s}: {w}" for s, w in report.warnings], triples=report.triples,
+        )  # fmt: skip
+
+
+def _context(info: Info) -> GraphQLContext:
+    context = info.context
+    assert isinstance(context, GraphQLContext)
+    return context
+
+
+async def _iri_of(info: Info, model_id: str) -> str | None:
+    return await _context(info).by_name.load(model_id)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The ModelKG version serving this API.")
+    def version(self) -> str:
+        return __version__
+
+    @strawberry.field(description="A model by hub id, name or IRI; null when there is none.")
+    async def model(self, info: Info, id: strawberry.ID) -> Model | None:
+        iri = await _iri_of(info, str(id))
+        return Model(key=iri) if iri else None
+
+    @strawberry.field(description="Models, filtered, as a Relay connection ordered by name.")
+    async def models(
+        self,
+        info: Info,
+        filter: ModelFilterInput | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> ModelConnection:
+        context = _context(info)
+        derived_from = getattr(filter, "derived_from", None)
+        base_iri = None
+        if derived_from is not None:
+            base_iri = await _iri_of(info, str(derived_from))
+            if base_iri is None:
+                raise InputError(f"no model `{derived_from}` in the registry",
+                                 field="filter.derivedFrom")  # fmt: skip
+        spec = to_filter(filter, base_iri)
+        page = await run_in_threadpool(
+            list_models, context.store, spec, first, after, context.settings.cursor_key
+        )
+        edges = [
+            ModelEdge(cursor=cursor, node=Model(key=iri, known_name=name))
+            for (iri, name), cursor in zip(page.models, page.cursors, strict=True)
+        ]
+        return ModelConnection(
+            total_count=page.total,
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=page.has_previous,
+                start_cursor=page.cursors[0] if page.cursors else None,
+                end_cursor=page.cursors[-1] if page.cursors else None,
+            ),
+        )
+
+    @strawberry.field(description='Models that fit a memory budget ("16GB"), largest first.')
+    async def fits(
+        self, info: Info, memory: str, task: str | None = None, dtype: str = "bf16",
+        seq_len: int = 4096, first: int = 20,
+    ) -> list[CompatAnswer]:  # fmt: skip
+        index = await _context(info).compat()
+        answers, _ = lookups.fits(
+            index, parse_memory(memory), dtype=dtype, seq_len=seq_len, task=task, limit=first
+        )
+        return _answers(answers, index)
+
+    @strawberry.field(description="Does each model's output feed the next one's input?")
+    async def chain(self, info: Info, models: list[strawberry.ID]) -> list[ChainStep]:
+        index = await _context(info).compat()
+        return [
+            ChainStep(producer=s.producer, consumer=s.consumer, ok=s.ok, reasons=list(s.reasons))
+            for s in lookups.chain(index, [str(m) for m in models])
+        ]
+
+    @strawberry.field(
+        description="A SPARQL SELECT or ASK, answered as SPARQL JSON results (for power users)."
+    )
+    async def sparql(self, info: Info, query: str) -> strawberry.scalars.JSON:
+        context = _context(info)
+        body = await run_in_threadpool(run_select_json, context.store, query, context.settings)
+        answer: strawberry.scalars.JSON = json.loads(body)
+        return answer
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Ingest models (bearer token needed): server paths under the allowed "
+        "roots, or uploaded files of one model (with `hubId`)."
+    )
+    async def ingest(
+        self,
+        info: Info,
+        paths: list[str] | None = None,
+        files: list[Upload] | None = None,
+        hub_id: str | None = None,
+    ) -> IngestResult:
+        context = _context(info)
+        request = context.request
+        check_writes(context.settings, request.headers.get("authorization") if request else None)
+        if files:
+            uploads = [(_upload_name(f), await _upload_bytes(f)) for f in files]
+            report = await run_in_threadpool(ingest_uploads, context.store, uploads, hub_id)
+        else:
+            report = await run_in_threadpool(
+                ingest_paths, context.store, paths or [], context.settings
+            )
+        return IngestResult.of(report)
+
+
+def _upload_name(upload: Any) -> str:
+    return str(getattr(upload, "filename", None) or "config.json")
+
+
+async def _upload_bytes(upload: Any) -> bytes:
+    content = await upload.read()
+    return bytes(content)
+
+
+class ErrorShape(SchemaExtension):
+    """Errors in ModelKG's shape (`extensions.code/field/hint`), HTTP status set to match,
+    and the count of store queries in `extensions.storeQueries`."""
+
+    def on_operation(self) -> Iterator[None]:
+        tally = [0]
+        token = QUERY_TALLY.set(tally)
+        try:
+            yield
+        finally:
+            QUERY_TALLY.reset(token)
+            self.store_queries = tally[0]
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        status = 200
+        for error in result.errors:
+            status = max(status, _shape(error))
+        if result.data is None and status == 200:
+            status = 400  # the request as a whole was refused (syntax, validation, limits)
+        response = getattr(self.execution_context.context, "response", None)
+        if response is not None and status != 200:
+            response.status_code = status
+
+    def get_results(self) -> dict[str, Any]:
+        return {"storeQueries": getattr(self, "store_queries", 0)}
+
+
+def _shape(error: GraphQLError) -> int:
+    """Fill in the error's extensions; the HTTP status it calls for (200: a field error)."""
+    original = error.original_error
+    if isinstance(original, ModelKGError):
+        original = from_modelkg_error(original)
+    if isinstance(original, HttpError):
+        error.message = original.message
+        error.extensions = {"code": original.code, "field": original.field, "hint": original.hint}
+        return original.status if original.status in (401, 403, 413, 503) else 200
+    if original is not None:
+        error.extensions = {"code": "internal_error", "field": None, "hint": None}
+        return 200
+    extensions = dict(error.extensions or {})
+    extensions.setdefault("code", "invalid_query")
+    extensions.setdefault("field", None)
+    extensions.setdefault(
+        "hint", "check the query against the schema (GET /graphql/schema.graphql)"
+    )
+    error.extensions = extensions
+    return 200
+
+
+def build_schema(settings: ServerSettings) -> strawberry.Schema:
+    """The schema with this server's limits."""
+    extensions: list[Any] = [  # instances are allowed; the stubs say classes
+        ErrorShape,
+        ParserCache(maxsize=256),
+        ValidationCache(maxsize=256),
+        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        AddValidationRules([complexity_rule(settings.graphql_max_complexity)]),
+        MaxAliasesLimiter(max_alias_count=30),
+        MaxTokensLimiter(max_token_count=5000),
+    ]
+    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+
+
+def schema_sdl() -> str:
+    """The schema in GraphQL SDL (`modelkg graphql-schema`; snapshot-tested)."""
+    return build_schema(ServerSettings()).as_str() + "\n"

@@ -1,0 +1,126 @@
+"""Ingest over the network (GraphQL mutation and REST), with the same checks as the CLI.
+
+Two ways in, both behind the operator's token: server-side paths, only under the folders the
+operator allowed (`--ingest-root`; resolved, so `..` and symlinks cannot climb out), or uploaded
+files of one model, written to a private temporary folder first. The server never fetches a URL.
+Ingested models are re-derived at once, as `modelkg ingest` does.
+
+>>> from resolvers.settings import ServerSettings
+>>> check_roots(["/etc/passwd"], ServerSettings(ingest_roots=("/srv/models",)))
+Traceback (most recent call last):
+...
+resolvers.errors.HttpError: `/etc/passwd` is outside the folders this server may ingest from
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePath
+
+from kg.errors import ModelKGError
+from kg.ingest.pipeline import IngestSummary, ingest
+from kg.reason.run import reason_models
+from kg.store.embedded import EmbeddedStore
+from resolvers.errors import HttpError, from_modelkg_error
+from resolvers.settings import ServerSettings
+
+__all__ = ["IngestReport", "check_roots", "ingest_paths", "ingest_uploads"]
+
+_WRITE_LOCK = threading.Lock()
+"""One write at a time: the embedded store takes writes from one thread of this process."""
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest request did: names per outcome, rejections with their reasons."""
+
+    ingested: list[str]
+    updated: list[str]
+    unchanged: list[str]
+    rejected: list[tuple[str, str]]
+    warnings: list[tuple[str, str]]
+    triples: int
+
+    @classmethod
+    def of(cls, summary: IngestSummary) -> IngestReport:
+        return cls(
+            summary.ingested,
+            summary.updated,
+            summary.unchanged,
+            summary.rejected,
+            summary.warnings,
+            summary.triples,
+        )
+
+
+def check_roots(paths: Sequence[str], settings: ServerSettings) -> list[str]:
+    """The paths, resolved, when each lies under an allowed root; 403 otherwise."""
+    if not settings.ingest_roots:
+        raise HttpError(
+            403,
+            "paths_disabled",
+            "this server ingests uploaded files only; no server-side folder is allowed",
+            field="paths",
+            hint="upload the model's files, or ask the operator to start the server with "
+            "--ingest-root DIR",
+        )
+    roots = [Path(root).resolve() for root in settings.ingest_roots]
+    resolved = []
+    for path in paths:
+        real = Path(path).resolve()
+        if not any(real == root or real.is_relative_to(root) for root in roots):
+            raise HttpError(
+                403,
+                "path_not_allowed",
+                f"`{path}` is outside the folders this server may ingest from",
+                field="paths",
+                hint="allowed: " + ", ".join(str(r) for r in roots),
+            )
+        resolved.append(str(real))
+    return resolved
+
+
+def _run(store: EmbeddedStore, arguments: list[str], hub_id: str | None) -> IngestReport:
+    with _WRITE_LOCK:
+        try:
+            summary = ingest(arguments, store, hub_id=hub_id, workers=0)
+            if summary.written:
+                reason_models(store, summary.written)
+        except ModelKGError as exc:
+            raise from_modelkg_error(exc) from exc
+    return IngestReport.of(summary)
+
+
+def ingest_paths(
+    store: EmbeddedStore, paths: Sequence[str], settings: ServerSettings
+) -> IngestReport:
+    """Ingest server-side paths under the allowed roots."""
+    if not paths:
+        raise HttpError(400, "missing_input", "name at least one path", field="paths")
+    return _run(store, check_roots(paths, settings), None)
+
+
+def ingest_uploads(
+    store: EmbeddedStore, files: Sequence[tuple[str, bytes]], hub_id: str | None
+) -> IngestReport:
+    """Ingest one model from uploaded files (config.json, README.md, ...), named `hub_id`."""
+    if not files:
+        raise HttpError(400, "missing_input", "upload at least one file", field="files")
+    with tempfile.TemporaryDirectory(prefix="modelkg-upload-") as folder:
+        for name, content in files:
+            relative = PurePath(name)
+            if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+                raise HttpError(
+                    400,
+                    "bad_file_name",
+                    f"upload name `{name}` must be a relative path inside the model folder",
+                    field="files",
+                    hint="name files as in the repository: config.json, 1_Pooling/config.json",
+                )
+            target = Path(folder, relative)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        return _run(store, [folder], hub_id)
