@@ -227,23 +227,26 @@ def load_io(
 
 def load_lineage(
     store: EmbeddedStore, iris: Sequence[str], *, derived: bool
-) -> dict[str, list[tuple[str, str]]]:
-    """(relation, other model IRI) per model: its bases, or (`derived`) the models made from it.
+) -> dict[str, list[tuple[str, str, str]]]:
+    """(relation, other model's IRI, its name) per model: its bases, or (`derived`) the models
+    made from it.
 
     Relations use the Hub's words (fine-tune, adapter, quantization, merge).
     """
-    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     if not iris:
         return found
     relations = " ".join(f"<{p}>" for p in LINEAGE)
     edge = "?other ?rel ?m" if derived else "?m ?rel ?other"
     for row in store.select(
-        f"SELECT DISTINCT ?m ?rel ?other WHERE {{ {_iri_values(iris)} VALUES ?rel {{ {relations} }}"
-        f" {edge} . ?other a mkg:Model }} ORDER BY ?m ?other"
+        f"SELECT DISTINCT ?m ?rel ?other ?name WHERE {{ {_iri_values(iris)} "
+        f"VALUES ?rel {{ {relations} }} {edge} . ?other a mkg:Model ; schema:name ?name }} "
+        "ORDER BY ?m ?other"
     ):
         model, relation, other = row["m"], row["rel"], row["other"]
         if isinstance(model, NamedNode) and isinstance(other, NamedNode):
-            found[model.value].append((LINEAGE[str(_python(relation))], other.value))
+            relation_name = LINEAGE[str(_python(relation))]
+            found[model.value].append((relation_name, other.value, str(_python(row["name"]))))
     return found
 
 

@@ -67,10 +67,10 @@ class GraphQLContext(BaseContext):
         self.io: DataLoader[str, tuple[list[records.DataTypeRef], list[records.DataTypeRef]]] = (
             _loader(store, records.load_io, lambda: ([], []))
         )
-        self.bases: DataLoader[str, list[tuple[str, str]]] = _loader(
+        self.bases: DataLoader[str, list[tuple[str, str, str]]] = _loader(
             store, lambda s, k: records.load_lineage(s, k, derived=False), list
         )
-        self.derived: DataLoader[str, list[tuple[str, str]]] = _loader(
+        self.derived: DataLoader[str, list[tuple[str, str, str]]] = _loader(
             store, lambda s, k: records.load_lineage(s, k, derived=True), list
         )
         self.parts: DataLoader[str, list[records.PartRef]] = _loader(

@@ -10,7 +10,7 @@ is the one rule ModelKG adds.
 
 >>> from graphql import parse
 >>> estimate_cost(parse("{ models(first: 50) { edges { node { id tasks { id } } } } }"))
-201
+251
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from strawberry.fastapi import GraphQLRouter
 
 from resolvers.graphiql import graphiql_response
@@ -20,10 +20,32 @@ from resolvers.settings import ServerSettings
 
 __all__ = ["graphql_router"]
 
+SCHEMA_HINT = "check the query against the schema (GET /graphql/schema.graphql)"
+
 
 class _Router(GraphQLRouter[GraphQLContext, None]):
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A browser following a link /graphql?query=... gets GraphiQL on that query; programs
+        # (Accept: application/json, or curl's */*) keep getting results.
+        return request.method == "GET" and "text/html" in request.headers.get("accept", "")
+
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
         return graphiql_response(request.url.path)
+
+    def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        """Every error in ModelKG's shape; a request refused as a whole (syntax, validation,
+        limits, or a bad argument that left no data) is HTTP 400, not 200."""
+        for data in response_data if isinstance(response_data, list) else [response_data]:
+            errors = data.get("errors") or []
+            for error in errors:
+                extensions = error.setdefault("extensions", {}) or {}
+                error["extensions"] = extensions
+                extensions.setdefault("code", "invalid_query")
+                extensions.setdefault("field", None)
+                extensions.setdefault("hint", SCHEMA_HINT)
+            if errors and data.get("data") is None and sub_response.status_code in (None, 200):
+                sub_response.status_code = 400
+        return super().create_response(response_data, sub_response)
 
 
 def graphql_router(settings: ServerSettings) -> GraphQLRouter[GraphQLContext, None]:

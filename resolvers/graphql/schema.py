@@ -26,6 +26,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.file_uploads import Upload
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
 
 from kg import __version__
@@ -38,7 +39,7 @@ from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.graphql.context import GraphQLContext
 from resolvers.graphql.cost import complexity_rule
 from resolvers.graphql.inputs import ModelFilterInput, to_filter
-from resolvers.graphql.types import CompatAnswer, Model, _answers
+from resolvers.graphql.types import LONG_SCALAR, CompatAnswer, Long, Model, _answers
 from resolvers.ingest import IngestReport, ingest_paths, ingest_uploads
 from resolvers.settings import ServerSettings
 from resolvers.sparql_results import run_select_json
@@ -225,8 +226,8 @@ async def _upload_bytes(upload: Any) -> bytes:
 
 
 class ErrorShape(SchemaExtension):
-    """Errors in ModelKG's shape (`extensions.code/field/hint`), HTTP status set to match,
-    and the count of store queries in `extensions.storeQueries`."""
+    """Errors raised by resolvers in ModelKG's shape (`extensions.code/field/hint`), the HTTP
+    status set for refused writes and timeouts, and `extensions.storeQueries`."""
 
     def on_operation(self) -> Iterator[None]:
         tally = [0]
@@ -242,8 +243,6 @@ class ErrorShape(SchemaExtension):
         status = 200
         for error in result.errors:
             status = max(status, _shape(error))
-        if result.data is None and status == 200:
-            status = 400  # the request as a whole was refused (syntax, validation, limits)
         response = getattr(self.execution_context.context, "response", None)
         if response is not None and status != 200:
             response.status_code = status
@@ -263,29 +262,26 @@ def _shape(error: GraphQLError) -> int:
         return original.status if original.status in (401, 403, 413, 503) else 200
     if original is not None:
         error.extensions = {"code": "internal_error", "field": None, "hint": None}
-        return 200
-    extensions = dict(error.extensions or {})
-    extensions.setdefault("code", "invalid_query")
-    extensions.setdefault("field", None)
-    extensions.setdefault(
-        "hint", "check the query against the schema (GET /graphql/schema.graphql)"
-    )
-    error.extensions = extensions
-    return 200
+    return 200  # syntax and validation errors are shaped by the router's create_response
 
 
 def build_schema(settings: ServerSettings) -> strawberry.Schema:
     """The schema with this server's limits."""
-    extensions: list[Any] = [  # instances are allowed; the stubs say classes
+    extensions: list[Any] = [  # classes or factories: a fresh extension per request
         ErrorShape,
-        ParserCache(maxsize=256),
-        ValidationCache(maxsize=256),
-        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        AddValidationRules([complexity_rule(settings.graphql_max_complexity)]),
-        MaxAliasesLimiter(max_alias_count=30),
-        MaxTokensLimiter(max_token_count=5000),
+        lambda: ParserCache(maxsize=256),
+        lambda: ValidationCache(maxsize=256),
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: AddValidationRules([complexity_rule(settings.graphql_max_complexity)]),
+        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: MaxTokensLimiter(max_token_count=5000),
     ]
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map={Long: LONG_SCALAR}),
+    )
 
 
 def schema_sdl() -> str:

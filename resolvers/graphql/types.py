@@ -24,14 +24,16 @@ from kg.reason.explain import explain
 from ontology.parameters import load_parameter_mapping
 from resolvers.graphql.context import GraphQLContext
 
-__all__ = ["CompatAnswer", "LineageEdge", "Long", "MemoryFit", "Model", "Task"]
+__all__ = ["LONG_SCALAR", "CompatAnswer", "LineageEdge", "Long", "MemoryFit", "Model", "Task"]
 
-Long: Any = strawberry.scalar(
-    NewType("Long", int),
+Long = NewType("Long", int)
+LONG_SCALAR = strawberry.scalar(
+    name="Long",
     serialize=int,
     parse_value=int,
     description="A whole number that may pass 2^31 (parameter counts); JSON number on the wire.",
 )
+"""How `Long` is written (the schema's `scalar_map`)."""
 
 
 @strawberry.type(description="A Hub task a model performs (asserted by its card or inferred).")
@@ -230,12 +232,12 @@ class _ModelFields:
     @strawberry.field(description="The models this one was made from, with the relation.")
     async def base_models(self, info: Info) -> list[LineageEdge]:
         edges = await _context(info).bases.load(self.iri)
-        return [LineageEdge(relation=rel, model=Model(key=iri)) for rel, iri in edges]
+        return [LineageEdge(relation=r, model=Model(key=iri, known_name=n)) for r, iri, n in edges]
 
     @strawberry.field(description="The models made from this one, with the relation.")
     async def derived_models(self, info: Info) -> list[LineageEdge]:
         edges = await _context(info).derived.load(self.iri)
-        return [LineageEdge(relation=rel, model=Model(key=iri)) for rel, iri in edges]
+        return [LineageEdge(relation=r, model=Model(key=iri, known_name=n)) for r, iri, n in edges]
 
     @strawberry.field(description="Every inferred fact with its rule and premises (`explain`).")
     async def explanations(self, info: Info) -> list[Explanation]:
@@ -287,7 +289,7 @@ class _ModelFields:
         )  # fmt: skip
         return MemoryFit(
             fits=estimate.total_bytes <= budget,
-            total_bytes=estimate.total_bytes,
+            total_bytes=Long(estimate.total_bytes),
             lines=[*estimate.lines, verdict(estimate, budget)],
         )
 

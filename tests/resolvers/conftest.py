@@ -5,11 +5,12 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 import uvicorn
 
+from kg.compat.sizing import size_models
 from kg.ingest.pipeline import ingest
 from kg.reason.run import reason
 from kg.store import open_store
@@ -26,9 +27,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _serve(path: str, token: str | None) -> Iterator[str]:
+def serve(path: str, token: str | None, **settings: object) -> Iterator[str]:
+    """Run the app over the store at `path` on a free port; yield its base URL."""
     port = _free_port()
-    app = create_app(ServerSettings(store=path, port=port, token=token))
+    app = create_app(ServerSettings(store=path, port=port, token=token, **settings))  # type: ignore[arg-type]
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
@@ -43,11 +45,15 @@ def _serve(path: str, token: str | None) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def _registry(tmp_path_factory: pytest.TempPathFactory, name: str) -> str:
+def registry(
+    tmp_path_factory: pytest.TempPathFactory, name: str, models: Sequence[str] = MODELS
+) -> str:
+    """A store on disk holding `models` from the corpus, reasoned and sized."""
     path = tmp_path_factory.mktemp(name) / "store"
     store = open_store(str(path))
-    ingest([str(corpus_folder(m)) for m in MODELS], store)
+    ingest([str(corpus_folder(m)) for m in models], store)
     reason(store)
+    size_models(store)
     store.close()
     return str(path)
 
@@ -55,7 +61,7 @@ def _registry(tmp_path_factory: pytest.TempPathFactory, name: str) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of a live, read-only ModelKG server holding a few corpus models."""
-    yield from _serve(_registry(tmp_path_factory, "served"), token=None)
+    yield from serve(registry(tmp_path_factory, "served"), token=None)
 
 
 TOKEN = "s3cret-token"
@@ -64,4 +70,4 @@ TOKEN = "s3cret-token"
 @pytest.fixture(scope="module")
 def writable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A live server whose operator enabled writes with a bearer token (`TOKEN`)."""
-    yield from _serve(_registry(tmp_path_factory, "writable"), token=TOKEN)
+    yield from serve(registry(tmp_path_factory, "writable"), token=TOKEN)
