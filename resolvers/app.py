@@ -24,8 +24,11 @@ from kg.errors import ModelKGError
 from kg.store import open_store
 from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.graphiql import mount_graphiql_assets
+from resolvers.graphql.context import CompatCache
 from resolvers.graphql.router import graphql_router
 from resolvers.middleware import AccessLog, RequestLimits
+from resolvers.rest import install_docs, install_error_handlers
+from resolvers.rest import router as rest_router
 from resolvers.settings import ServerSettings
 from resolvers.sparql import router as sparql_router
 
@@ -39,15 +42,21 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.store = open_store(settings.store)
         app.state.settings = settings
+        app.state.compat_cache = CompatCache()  # one compatibility index for GraphQL and REST
         try:
             yield
         finally:
             app.state.store.close()
 
-    app = FastAPI(title="ModelKG", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="ModelKG", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     app.include_router(sparql_router)
     app.include_router(graphql_router(settings))
+    app.include_router(rest_router)
     mount_graphiql_assets(app)
+    install_docs(app)
+    install_error_handlers(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

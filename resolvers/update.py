@@ -27,7 +27,12 @@ if TYPE_CHECKING:
 
 __all__ = ["check_token", "check_writes", "guard_update"]
 
-_PROTECTED = ("https://w3id.org/modelkg/graph/", "/graph/inferred/", "/graph/size/")
+_PROTECTED = (
+    "https://w3id.org/modelkg/graph/",
+    "/graph/inferred/",
+    "/graph/size/",
+    "/graph/search/",
+)
 _FETCHING = re.compile(r"\b(LOAD|SERVICE)\b", re.IGNORECASE)
 _WIDE = re.compile(r"\b(DROP|CLEAR)\s+(SILENT\s+)?(ALL|NAMED)\b|\bGRAPH\s+[?$]", re.IGNORECASE)
 

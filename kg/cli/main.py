@@ -19,6 +19,7 @@ from kg.cli.compat import compat_app
 from kg.cli.ingest import ingest_command, validate_command
 from kg.cli.query import export_command, query_command
 from kg.cli.reason import explain_command, reason_command
+from kg.cli.search import search_command
 from kg.cli.serve import graphql_schema_command, serve_command
 from kg.errors import ModelKGError, UsageError
 
@@ -42,6 +43,7 @@ app.command("export")(export_command)
 app.command("reason")(reason_command)
 app.command("explain")(explain_command)
 app.command("catalog")(catalog_command)
+app.command("search")(search_command)
 app.command("serve")(serve_command)
 app.command("graphql-schema")(graphql_schema_command)
 app.add_typer(compat_app, name="compat")

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from strawberry.fastapi import GraphQLRouter
 
 from resolvers.graphiql import graphiql_response
-from resolvers.graphql.context import CompatCache, GraphQLContext
+from resolvers.graphql.context import GraphQLContext
 from resolvers.graphql.schema import build_schema
 from resolvers.settings import ServerSettings
 
@@ -51,10 +51,10 @@ class _Router(GraphQLRouter[GraphQLContext, None]):
 def graphql_router(settings: ServerSettings) -> GraphQLRouter[GraphQLContext, None]:
     """The router serving `/graphql` with this server's limits."""
     schema = build_schema(settings)
-    compat = CompatCache()
 
     async def context(request: Request) -> GraphQLContext:
-        return GraphQLContext(request.app.state.store, request.app.state.settings, compat)
+        state = request.app.state
+        return GraphQLContext(state.store, state.settings, state.compat_cache)
 
     router = _Router(
         schema,
