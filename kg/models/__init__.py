@@ -1,0 +1,1 @@
+"""The read side APIs share: graph filters, signed paging, batched model readers."""

@@ -1,0 +1,1 @@
+"""GraphQL at /graphql (strawberry): schema, types, DataLoaders, limits, GraphiQL."""

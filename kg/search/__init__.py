@@ -1,0 +1,1 @@
+"""Plain-words search over the registry: search texts, embeddings, the vector index."""
