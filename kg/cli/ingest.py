@@ -14,6 +14,7 @@ from kg.ingest.reader import read_source
 from kg.ingest.sources import discover_all
 from kg.iris import IriMinter
 from kg.store import open_store
+from kg.store.embedded import EmbeddedStore
 from kg.validate import ENGINES, validate_models
 
 __all__ = ["ingest_command", "validate_command"]
@@ -97,10 +98,30 @@ def ingest_command(
         derived = reason_models(kg_store, summary.written)
         if not quiet:
             err_console.print(f"derived {derived.facts} fact(s) for {derived.derived} model(s)")
+    if summary.written:
+        _update_search_index(kg_store, quiet=quiet)
     kg_store.close()
     _print_summary(summary, quiet=quiet)
     if summary.rejected:
         raise typer.Exit(1)
+
+
+def _update_search_index(kg_store: EmbeddedStore, *, quiet: bool) -> None:
+    """Keep the vector index (if one was built) in step: re-embed what changed."""
+    from kg.search.service import index_folder
+
+    if not index_folder(kg_store.location).exists():
+        return  # no index yet: the first `modelkg search` builds it
+    from kg.search.embedder import EmbeddingService, available_models
+    from kg.search.service import SearchService
+
+    service = SearchService(kg_store, EmbeddingService(available_models(kg_store)))
+    synced = service.sync()
+    if not quiet:
+        err_console.print(
+            f"search index: {synced.embedded} embedded, {synced.removed} removed, "
+            f"{synced.unchanged} unchanged"
+        )
 
 
 def _print_summary(summary: IngestSummary, *, quiet: bool) -> None:

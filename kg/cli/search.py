@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -68,6 +69,19 @@ def search_command(
     exact: Annotated[
         bool, typer.Option("--exact", help="Brute-force search (recall 1), no ANN index.")
     ] = False,
+    metric: Annotated[
+        str | None,
+        typer.Option("--metric", help="Index metric: cosine (default), ip or l2 (rebuilds)."),
+    ] = None,
+    hnsw_m: Annotated[
+        int | None, typer.Option("--hnsw-m", help="HNSW graph degree (default 16; rebuilds).")
+    ] = None,
+    ef_construction: Annotated[
+        int | None, typer.Option("--ef-construction", help="HNSW build breadth (default 200).")
+    ] = None,
+    ef_search: Annotated[
+        int | None, typer.Option("--ef-search", help="HNSW search breadth (default 128).")
+    ] = None,
     output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     store: StoreOption = None,
 ) -> None:
@@ -87,6 +101,7 @@ def search_command(
     from kg.models.filters import ModelFilter, Range
     from kg.reason.explain import resolve_model
     from kg.search.embedder import EmbeddingService, available_models
+    from kg.search.index import METRICS, IndexParameters
     from kg.search.service import SearchService
     from kg.store import open_store, store_location
 
@@ -94,8 +109,22 @@ def search_command(
         raise UsageError(f"unknown format `{output}`", field="--format", hint="table or json")
     if query is None and vector is None and not rebuild_index:
         raise UsageError("say what to look for", hint='modelkg search "speech recognition"')
+    given: dict[str, Any] = {
+        key: value
+        for key, value in (("metric", metric), ("m", hnsw_m),
+                           ("ef_construction", ef_construction), ("ef_search", ef_search))
+        if value is not None
+    }  # fmt: skip
+    if metric is not None and metric not in METRICS:
+        raise UsageError(f"unknown metric `{metric}`", field="--metric",
+                         hint="use one of " + ", ".join(METRICS))  # fmt: skip
     kg_store = open_store(store_location(store))
-    service = SearchService(kg_store, EmbeddingService(available_models(kg_store)), model=model)
+    parameters = replace(IndexParameters(), **given) if given else None
+    service = SearchService(
+        kg_store, EmbeddingService(available_models(kg_store)), model=model, parameters=parameters
+    )
+    if parameters is not None and service.index().meta.parameters != parameters:
+        rebuild_index = True  # the index was built with other parameters
     with Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(),
         MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True,
