@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on a fresh machine: set up, ingest the bundled example models into the embedded
-# store (./.modelkg, or $MODELKG_STORE), print a summary and a sample query.
+# store (./.modelkg, or $MODELKG_STORE), reason, show sample queries and a plain-words search,
+# then serve GraphQL, REST and SPARQL on 127.0.0.1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -21,6 +22,13 @@ echo "== why: modelkg explain sentence-transformers/all-MiniLM-L6-v2"
 "$MODELKG" explain sentence-transformers/all-MiniLM-L6-v2
 echo "== what fits in 1 GB: modelkg compat fits --memory 1GB --dtype fp32"
 "$MODELKG" compat fits --memory 1GB --dtype fp32
-echo "== serving: SPARQL at http://127.0.0.1:8000/sparql, health at /health (Ctrl-C stops)"
-echo "   try: curl -G http://127.0.0.1:8000/sparql --data-urlencode 'query=SELECT ?m WHERE { ?m a mkg:Model }'"
-exec "$MODELKG" serve --host 127.0.0.1 --port "${MODELKG_PORT:-8000}"
+echo "== search in plain words: modelkg search \"sentence embeddings for semantic search\""
+"$MODELKG" search "sentence embeddings for semantic search" --limit 3
+port="${MODELKG_PORT:-8000}"
+echo "== serving on http://127.0.0.1:$port (Ctrl-C stops):"
+echo "   GraphiQL   http://127.0.0.1:$port/graphql      (in a browser; works offline)"
+echo "   REST       http://127.0.0.1:$port/api/v1/models (OpenAPI at /docs)"
+echo "   SPARQL     http://127.0.0.1:$port/sparql"
+echo "   try: curl -s http://127.0.0.1:$port/graphql -H 'content-type: application/json' \\"
+echo "          -d '{\"query\": \"{ models(first: 3) { totalCount edges { node { id hiddenSize } } } }\"}'"
+exec "$MODELKG" serve --host 127.0.0.1 --port "$port"
