@@ -97,8 +97,15 @@ def serialize_bounded(
 ) -> bytes:
     """The result written in `format`, within the size cap and the query deadline."""
     sink = BoundedSink(settings.max_result_bytes, started + settings.query_timeout)
-    result.serialize(sink, format)  # type: ignore[arg-type]  # what the sink raises propagates
-    return sink.getvalue()
+    try:
+        result.serialize(sink, format)  # type: ignore[arg-type]  # what the sink raises propagates
+    except HttpError as exc:
+        error = exc
+    else:
+        return sink.getvalue()
+    # query results belong to the thread that made them: no traceback may carry one away
+    del result
+    raise error.with_traceback(None)
 
 
 def run_select_json(store: EmbeddedStore, query: str, settings: ServerSettings) -> bytes:
@@ -109,6 +116,7 @@ def run_select_json(store: EmbeddedStore, query: str, settings: ServerSettings) 
     except ModelKGError as exc:
         raise from_modelkg_error(exc) from exc
     if isinstance(result, QueryTriples):
+        del result
         raise HttpError(
             400,
             "not_a_select",
@@ -116,4 +124,9 @@ def run_select_json(store: EmbeddedStore, query: str, settings: ServerSettings) 
             field="query",
             hint="use the /sparql endpoint with Accept: text/turtle for graphs",
         )
-    return serialize_bounded(result, QueryResultsFormat.JSON, settings, started)
+    try:
+        return serialize_bounded(result, QueryResultsFormat.JSON, settings, started)
+    except HttpError as exc:
+        error = exc
+    del result
+    raise error.with_traceback(None)

@@ -93,6 +93,15 @@ def serve_command(
             "default: uploads only.",
         ),
     ] = None,
+    preload_embeddings: Annotated[
+        bool,
+        typer.Option(
+            "--preload-embeddings",
+            envvar="MODELKG_PRELOAD_EMBEDDINGS",
+            help="Load the embedding model and sync the search index at start-up (else the "
+            "first search does, and waits a few seconds).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the registry over HTTP: GraphQL (and GraphiQL) at /graphql, SPARQL 1.1 at
     /sparql, REST at /api/v1 (OpenAPI at /docs), and /health.
@@ -105,8 +114,9 @@ def serve_command(
     Example:
 
     \b
-        MODELKG_TOKEN=$(openssl rand -hex 16) modelkg serve --port 8000 \\
-            --ingest-root /srv/models --cors-origin https://dash.example.org
+        modelkg serve --port 8000
+        export MODELKG_TOKEN=$(openssl rand -hex 16)   # writes on, for whoever has it
+        modelkg serve --ingest-root /srv/models --cors-origin https://dash.example.org
         curl -s localhost:8000/graphql -H 'content-type: application/json' \\
             -d '{"query": "{ models(first: 3) { totalCount edges { node { id } } } }"}'
     """
@@ -129,6 +139,7 @@ def serve_command(
         graphql_max_depth=graphql_max_depth,
         graphql_max_complexity=graphql_max_complexity,
         ingest_roots=tuple(str(p) for p in ingest_root) if ingest_root else None,
+        preload_embeddings=preload_embeddings,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     uvicorn.run(
