@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
@@ -29,6 +30,7 @@ from resolvers.graphql.router import graphql_router
 from resolvers.middleware import AccessLog, RequestLimits
 from resolvers.rest import install_docs, install_error_handlers
 from resolvers.rest import router as rest_router
+from resolvers.search_state import preload
 from resolvers.settings import ServerSettings
 from resolvers.sparql import router as sparql_router
 
@@ -44,6 +46,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.state.settings = settings
         app.state.compat_cache = CompatCache()  # one compatibility index for GraphQL and REST
         try:
+            if settings.preload_embeddings:  # else the first search loads the model and syncs
+                await run_in_threadpool(preload, app.state)
             yield
         finally:
             app.state.store.close()

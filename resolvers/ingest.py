@@ -25,11 +25,12 @@ from kg.ingest.pipeline import IngestSummary, ingest
 from kg.reason.run import reason_models
 from kg.store.embedded import EmbeddedStore
 from resolvers.errors import HttpError, from_modelkg_error
+from resolvers.search_state import after_ingest
 from resolvers.settings import ServerSettings
 
 __all__ = ["IngestReport", "check_roots", "ingest_paths", "ingest_uploads"]
 
-_WRITE_LOCK = threading.Lock()
+WRITE_LOCK = threading.Lock()
 """One write at a time: the embedded store takes writes from one thread of this process."""
 
 
@@ -84,11 +85,12 @@ def check_roots(paths: Sequence[str], settings: ServerSettings) -> list[str]:
 
 
 def _run(store: EmbeddedStore, arguments: list[str], hub_id: str | None) -> IngestReport:
-    with _WRITE_LOCK:
+    with WRITE_LOCK:
         try:
             summary = ingest(arguments, store, hub_id=hub_id, workers=0)
             if summary.written:
                 reason_models(store, summary.written)
+                after_ingest(store)  # the search index follows, before the ingest is answered
         except ModelKGError as exc:
             raise from_modelkg_error(exc) from exc
     return IngestReport.of(summary)

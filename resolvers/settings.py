@@ -50,6 +50,8 @@ class ServerSettings:
     graphql_max_complexity: int = 5000
     ingest_roots: tuple[str, ...] = ()
     """server-side folders an ingest request may name paths under (none: uploads only)"""
+    preload_embeddings: bool = False
+    """load the embedding model and sync the search index at start-up, not at the first search"""
 
     @property
     def writes_enabled(self) -> bool:
@@ -77,6 +79,7 @@ class ServerSettings:
             "graphql_max_complexity": "MODELKG_GRAPHQL_MAX_COMPLEXITY",
             "ingest_roots": "MODELKG_INGEST_ROOTS",
             "writes": "MODELKG_WRITES",
+            "preload_embeddings": "MODELKG_PRELOAD_EMBEDDINGS",
         }
         values: dict[str, object] = {
             name: os.environ[variable] for name, variable in env.items() if os.environ.get(variable)

@@ -96,6 +96,7 @@ class EmbeddingService:
     def __init__(self, models: dict[str, EmbeddingModel], cache_size: int = 10_000) -> None:
         self.models = models
         self._loaded: dict[str, Any] = {}
+        self._raw: dict[str, Any] = {}
         self._load_lock = threading.Lock()
         self._cache: LRUCache[tuple[str, bool, str], np.ndarray] = LRUCache(maxsize=cache_size)
         self._cache_lock = threading.Lock()
@@ -118,8 +119,16 @@ class EmbeddingService:
             )
         return found
 
-    def encoder(self, name: str) -> Any:
-        """The loaded sentence-transformers model (loaded on first use, once)."""
+    def loaded(self, name: str) -> bool:
+        """Whether `name` has been loaded into memory already."""
+        return name in self._loaded
+
+    def encoder(self, name: str, *, normalized: bool = True) -> Any:
+        """The loaded sentence-transformers model (loaded on first use, once).
+
+        `normalized=False` gives the same modules without a final `Normalize` (models such as
+        all-MiniLM-L6-v2 end in one, so asking the encoder not to normalize is not enough).
+        """
         spec = self.model(name)
         with self._load_lock:
             if name not in self._loaded:
@@ -127,7 +136,17 @@ class EmbeddingService:
                 from sentence_transformers import SentenceTransformer
 
                 self._loaded[name] = SentenceTransformer(spec.path, device="cpu")
-            return self._loaded[name]
+            if normalized:
+                return self._loaded[name]
+            raw_key = name + "\0raw"
+            if raw_key not in self._raw:
+                from sentence_transformers import SentenceTransformer
+                from sentence_transformers.models import Normalize
+
+                full = self._loaded[name]
+                modules = [m for m in full if not isinstance(m, Normalize)]
+                self._raw[raw_key] = SentenceTransformer(modules=modules, device="cpu")
+            return self._raw[raw_key]
 
     def dimensions(self, name: str) -> int:
         spec = self.model(name)
@@ -162,7 +181,7 @@ class EmbeddingService:
         missing = [i for i, hit in enumerate(hits) if hit is None]
         if missing:
             vectors = (
-                self.encoder(model)
+                self.encoder(model, normalized=normalize)
                 .encode(
                     [texts[i] for i in missing],
                     batch_size=batch_size,

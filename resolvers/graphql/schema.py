@@ -39,6 +39,7 @@ from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.graphql.context import GraphQLContext
 from resolvers.graphql.cost import complexity_rule
 from resolvers.graphql.inputs import ModelFilterInput, to_filter
+from resolvers.graphql.search import SearchQuery
 from resolvers.graphql.types import LONG_SCALAR, CompatAnswer, Long, Model, _answers
 from resolvers.ingest import IngestReport, ingest_paths, ingest_uploads
 from resolvers.settings import ServerSettings
@@ -116,7 +117,7 @@ async def _iri_of(info: Info, model_id: str) -> str | None:
 
 
 @strawberry.type
-class Query:
+class Query(SearchQuery):  # `searchModels` lives in resolvers.graphql.search
     @strawberry.field(description="The ModelKG version serving this API.")
     def version(self) -> str:
         return __version__

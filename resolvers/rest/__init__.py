@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kg import __version__
 from resolvers.errors import error_response
-from resolvers.rest import compat, ingest, models
+from resolvers.rest import compat, ingest, models, search
 from resolvers.rest.context import CountedRoute
 from resolvers.rest.docs import install_docs
 from resolvers.rest.schemas import ApiVersion
@@ -37,6 +37,7 @@ router = APIRouter(prefix="/api/v1", route_class=CountedRoute)
 router.include_router(compat.router)
 router.include_router(models.router)
 router.include_router(ingest.router)
+router.include_router(search.router)
 
 
 @router.get("/version", response_model=ApiVersion, tags=["meta"], summary="The API's version")
