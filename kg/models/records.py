@@ -18,6 +18,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from pyoxigraph import Literal, NamedNode
 
@@ -90,6 +91,29 @@ class PartRef:
     config_key: str | None
     model_type: str | None
     values: dict[str, object]
+
+
+@cache
+def modalities_by_kind() -> dict[str, str]:
+    """Data kind IRI -> the modality (local name) it is or falls under, from tasks.ttl.
+
+    Read once: walking `mkg:broader*` from a variable in every query is slow in oxigraph.
+    """
+    from pyoxigraph import RdfFormat, Store
+
+    from ontology.files import TASKS_FILE
+    from ontology.namespaces import sparql_prologue
+
+    taxonomy = Store()
+    taxonomy.load(path=str(TASKS_FILE), format=RdfFormat.TURTLE)
+    found: dict[str, str] = {}
+    for row in taxonomy.query(
+        sparql_prologue() + "SELECT ?kind ?mod { ?kind mkg:broader* ?mod . ?mod a mkg:Modality }"
+    ):  # type: ignore[union-attr]
+        kind, modality = row["kind"], row["mod"]
+        if isinstance(kind, NamedNode) and isinstance(modality, NamedNode):
+            found.setdefault(kind.value, _local(modality.value))
+    return found
 
 
 def _iri_values(iris: Sequence[str]) -> str:
@@ -196,30 +220,34 @@ def load_io(
     found: dict[str, tuple[list[DataTypeRef], list[DataTypeRef]]] = defaultdict(lambda: ([], []))
     if not iris:
         return found
+    modality_of = modalities_by_kind()
+    values = _iri_values(iris)
+    # UNION, not `VALUES ?dir { ... } ?m ?dir ?d`: oxigraph plans the latter ~100x slower
+    labels: dict[str, list[str]] = defaultdict(list)
+    for row in store.select(
+        f"SELECT DISTINCT ?d ?label WHERE {{ {values} ?m mkg:producesOutput ?d . "
+        "?d mkg:labelSet/mkg:hasLabel/mkg:labelName ?label }"
+    ):
+        labels[str(_python(row["d"]))].append(str(_python(row["label"])))
     rows = store.select(
-        f"SELECT ?m ?dir ?d ?kind (SAMPLE(?mod) AS ?modality) (SAMPLE(?dim) AS ?dimension) "
-        f"(GROUP_CONCAT(DISTINCT ?label; separator='\\u001f') AS ?labels) WHERE {{ "
-        f"{_iri_values(iris)} VALUES ?dir {{ mkg:acceptsInput mkg:producesOutput }} "
-        "?m ?dir ?d . ?d mkg:dataKind ?kind . "
-        "OPTIONAL { ?kind mkg:broader* ?mod . ?mod a mkg:Modality } "
-        "OPTIONAL { ?d mkg:dimension ?dim } "
-        "OPTIONAL { ?d mkg:labelSet/mkg:hasLabel/mkg:labelName ?label } "
-        "} GROUP BY ?m ?dir ?d ?kind ORDER BY ?m ?kind"
+        f"SELECT DISTINCT ?m ?in ?d ?kind ?dim WHERE {{ {values} "
+        "{ ?m mkg:acceptsInput ?d BIND(true AS ?in) } UNION "
+        "{ ?m mkg:producesOutput ?d BIND(false AS ?in) } "
+        "?d mkg:dataKind ?kind OPTIONAL { ?d mkg:dimension ?dim } } ORDER BY ?m ?kind"
     )
     for row in rows:
-        model, direction, kind = row["m"], row["dir"], row["kind"]
+        model, kind = row["m"], row["kind"]
         if not isinstance(model, NamedNode) or not isinstance(kind, NamedNode):
             continue
-        dimension = _python(row["dimension"]) if row["dimension"] else None
-        labels = str(_python(row["labels"])) if row["labels"] else ""
+        dimension = _python(row["dim"]) if row["dim"] else None
         ref = DataTypeRef(
             _local(kind.value),
-            _local(str(_python(row["modality"]))) if row["modality"] else None,
+            modality_of.get(kind.value),
             dimension if isinstance(dimension, int) else None,
-            tuple(sorted(filter(None, labels.split("\x1f")))),
+            tuple(sorted(set(labels.get(str(_python(row["d"])), [])))),
         )
         inputs, outputs = found[model.value]
-        target = inputs if str(_python(direction)).endswith("acceptsInput") else outputs
+        target = inputs if _python(row["in"]) is True else outputs
         if ref not in target:
             target.append(ref)
     return found
@@ -236,12 +264,13 @@ def load_lineage(
     found: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
     if not iris:
         return found
-    relations = " ".join(f"<{p}>" for p in LINEAGE)
-    edge = "?other ?rel ?m" if derived else "?m ?rel ?other"
+    edge = "?other <{0}> ?m" if derived else "?m <{0}> ?other"
+    relations = " UNION ".join(
+        "{ " + edge.format(p) + f" BIND(<{p}> AS ?rel) }}" for p in LINEAGE
+    )  # UNION: `VALUES ?rel` as a predicate is planned far slower by oxigraph
     for row in store.select(
-        f"SELECT DISTINCT ?m ?rel ?other ?name WHERE {{ {_iri_values(iris)} "
-        f"VALUES ?rel {{ {relations} }} {edge} . ?other a mkg:Model ; schema:name ?name }} "
-        "ORDER BY ?m ?other"
+        f"SELECT DISTINCT ?m ?rel ?other ?name WHERE {{ {_iri_values(iris)} {relations} "
+        "?other a mkg:Model ; schema:name ?name } ORDER BY ?m ?other"
     ):
         model, relation, other = row["m"], row["rel"], row["other"]
         if isinstance(model, NamedNode) and isinstance(other, NamedNode):
