@@ -7,9 +7,9 @@ records mixed from the corpus (name, tasks, languages, description sentences, ta
 different models), all distinct. They are embedded once with the bundled all-MiniLM-L6-v2 and
 cached in the work dir (`--reuse`); the throughput of that embedding is printed. With
 `--embed-limit K` only the first K texts are embedded and every later row is a noisy mixture of
-two embedded vectors (a stand-in for when embedding all would take too long: ~19 texts/s on 2
-idle cores, ~90 minutes for 100,000); such sizes are marked "(mixed)" in every table. The
-synthetic models are in the store as a name and a search text only (graph
+two embedded vectors (a stand-in for when embedding all would take too long: ~28 texts/s on 2
+quiet cores, an hour for 100,000, far longer on a busy machine); such sizes are marked "(mixed)"
+in every table. The synthetic models are in the store as a name and a search text only (graph
 <urn:modelkg:bench:search>): enough for the hits' lookup, not models the graph's filters see.
 Queries: 200 plain-word questions, 20 written by hand ("speech recognition for English") in 10
 phrasings ("a model for ...", "... in PyTorch").
@@ -36,10 +36,10 @@ Embeddings, once: one short query through `EmbeddingService.encode`, uncached an
   it, against the direct call with its default batch size), and for `encode_many` (the index
   build path, batches of 64) against one direct call over the same texts (batch size 64).
 
-Targets (from the issue), printed beside the numbers: search p95 < 10 ms in-process and < 30 ms
-over HTTP at 100,000 models with recall@10 >= 0.95; cached embedding p95 < 2 ms; uncached within
-1.1x of direct (p50 and p95); 100 concurrent clients without errors. The machine's load average
-is printed: other work on its 2 cores shows in every number.
+Targets (from the issue), printed beside the numbers (bench/search_report.py): search p95 < 10 ms
+in-process and < 30 ms over HTTP at 100,000 models with recall@10 >= 0.95; cached embedding p95
+< 2 ms; uncached within 1.1x of direct (p50 and p95); 100 concurrent clients without errors. The
+machine's load average is printed: other work on its 2 cores shows in every number.
 
 Run:   .venv/bin/python bench/search.py [--sizes 10000,100000] [--work DIR --reuse]
            [--corpus-store PATH] [--embed-limit K] [--m 16 --ef-construction 200
@@ -69,9 +69,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import search_http
 from ingest import CORPUS
-from loadgen import Generator, ensure_wrk, percentile
+from loadgen import Generator, ensure_wrk
 from search_data import cached_vectors, corpus_documents, queries
+from search_report import Row, p50_p95, rate_row, report, verdict
 
 from kg.search.documents import SearchDocument, documents
 from kg.search.embedder import BUNDLED_MODEL, EmbeddingService, available_models
@@ -81,7 +83,6 @@ from kg.store import open_store
 
 EF_SWEEP = (16, 32, 64, 128, 256)
 BENCH_GRAPH = "urn:modelkg:bench:search"
-Row = list[str]
 
 
 # --- helpers -------------------------------------------------------------------------------
@@ -93,11 +94,6 @@ def _ms(call: Callable[..., object], *args: Any) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-def _p(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return percentile(ordered, 0.50), percentile(ordered, 0.95)
-
-
 def _interleaved(calls: list[Callable[[Any], object]], turn: int, arg: Any) -> list[float]:
     """Each call once on `arg`, in turn, the first rotated by `turn` (load drifts hit all alike)."""
     found = [0.0] * len(calls)
@@ -105,17 +101,6 @@ def _interleaved(calls: list[Callable[[Any], object]], turn: int, arg: Any) -> l
         which = (k + turn) % len(calls)
         found[which] = _ms(calls[which], arg)
     return found
-
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
-
-
-def print_table(title: str, header: Row, rows: list[Row]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    print(f"\n{title}")
-    for line in [header, ["-" * w for w in widths], *rows]:
-        print(" | ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)))
 
 
 def _load() -> str:
@@ -274,13 +259,13 @@ def bench_index(folder: Path, query_vectors: np.ndarray, ef_search: int) -> dict
             found = index.search(q, 10)
             latencies.append((time.perf_counter() - start) * 1000)
             hits += len(expected & {iri for iri, _ in found})
-        sweep.append((ef, hits / (10 * len(truth)), *_p(latencies)))
+        sweep.append((ef, hits / (10 * len(truth)), *p50_p95(latencies)))
     index.meta.parameters.ef_search = ef_search
     recall = next(r for ef, r, *_ in sweep if ef == ef_search) if ef_search in EF_SWEEP else None
     return {
-        "ann": _p(ann),
-        "naive": _p(naive),
-        "exact": _p(exact),
+        "ann": p50_p95(ann),
+        "naive": p50_p95(naive),
+        "exact": p50_p95(exact),
         "sweep": sweep,
         "load": loaded,
         "recall": recall,
@@ -302,7 +287,7 @@ def bench_service(store_path: Path, texts: list[str]) -> dict[str, tuple[float, 
             a, b = _interleaved([ann.search, lambda t: exact.search(t, exact=True)], turn, q)
             fast.append(a)
             slow.append(b)
-        found[f"ann {label}"], found[f"exact {label}"] = _p(fast), _p(slow)
+        found[f"ann {label}"], found[f"exact {label}"] = p50_p95(fast), p50_p95(slow)
     assert len(ann.search(texts[0])) == 10
     store.close()
     return found
@@ -326,13 +311,13 @@ def bench_embeddings(qs: list[str], texts: list[str], size: int) -> list[Row]:
         theirs.append(b)
     cached = [_ms(service.encode, [q]) for q in qs]
     assert all(service.encode([q])[1][0] for q in qs[:5])
-    (o50, o95), (d50, d95), (c50, c95) = _p(ours), _p(theirs), _p(cached)
+    (o50, o95), (d50, d95), (c50, c95) = p50_p95(ours), p50_p95(theirs), p50_p95(cached)
     rows = [
         ["one query, uncached", f"{o50:.2f}", f"{o95:.2f}", f"{d50:.2f}", f"{d95:.2f}",
          f"{o50 / d50:.2f}x / {o95 / d95:.2f}x", "<= 1.1x",
-         _verdict(o50 <= 1.1 * d50 and o95 <= 1.1 * d95)],
+         verdict(o50 <= 1.1 * d50 and o95 <= 1.1 * d95)],
         ["one query, cached", f"{c50:.3f}", f"{c95:.3f}", f"{d50:.2f}", f"{d95:.2f}",
-         f"{c50 / d50:.3f}x / {c95 / d95:.3f}x", "p95 < 2 ms", _verdict(c95 < 2.0)],
+         f"{c50 / d50:.3f}x / {c95 / d95:.3f}x", "p95 < 2 ms", verdict(c95 < 2.0)],
     ]  # fmt: skip
     slices = [texts[i * size : (i + 1) * size] for i in range(3)]
     for batch, chunk in zip((32, 256), slices, strict=False):
@@ -342,43 +327,16 @@ def bench_embeddings(qs: list[str], texts: list[str], size: int) -> list[Row]:
             a, b = _interleaved([service.encode, direct], turn, piece)
             ours_s += a / 1000
             theirs_s += b / 1000
-        rows.append(_rate_row(f"texts/s, requests of {batch}", len(chunk), ours_s, theirs_s))
+        rows.append(rate_row(f"texts/s, requests of {batch}", len(chunk), ours_s, theirs_s))
     last = slices[2]
     many, whole = _interleaved(
         [lambda t: service.encode_many(t, BUNDLED_MODEL), lambda t: direct(t, batch_size=64)],
         0,
         last,
     )
-    rows.append(_rate_row("texts/s, encode_many (index build)", len(last), many / 1000,
+    rows.append(rate_row("texts/s, encode_many (index build)", len(last), many / 1000,
                           whole / 1000))  # fmt: skip
     return rows
-
-
-def _rate_row(label: str, count: int, ours: float, theirs: float) -> Row:
-    return [label, f"{count / ours:,.1f}", "", f"{count / theirs:,.1f}", "",
-            f"{theirs / ours:.2f}x", "", ""]  # fmt: skip
-
-
-# --- HTTP ----------------------------------------------------------------------------------
-
-
-def bench_http(
-    store: Path, qs: list[str], args: argparse.Namespace, generator: Generator, work: Path
-) -> dict[str, Any]:
-    """One client (uncached, cached), then `--clients` clients (cycled, new queries)."""
-    from search_http import Server, concurrent, endpoint_status, sequential
-
-    with Server(store, work / f"serve-{store.name}.log") as server:
-        status = endpoint_status(server.base)
-        if status != 200:
-            return {"missing": status}
-        first, again = sequential(server.base, qs), sequential(server.base, qs)
-        cycled, unique = concurrent(
-            generator, server.base, qs, clients=args.clients, duration=args.duration,
-            fresh=args.fresh_queries, work=work,
-        )  # fmt: skip
-        return {"first": first, "again": again, "cycled": cycled, "unique": unique,
-                "rss": server.rss_mb()}  # fmt: skip
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -429,104 +387,13 @@ def run(args: argparse.Namespace, work: Path) -> None:
         found["service"] = bench_service(sized, qs)
         if not args.no_http:
             print(f"{count:,} models: HTTP ({generator}) ({_load()})...", flush=True)
-            found["http"] = bench_http(sized, qs, args, generator, work)
+            found["http"] = search_http.bench(
+                sized, qs, generator, clients=args.clients, duration=args.duration,
+                fresh=args.fresh_queries, work=work,
+            )  # fmt: skip
         results[count] = found
     report(results, embed_rows, args, generator, rows)
     print(f"\nfinished; {_load()}")
-
-
-def report(
-    results: dict[int, dict[str, Any]], embed_rows: list[Row], args: argparse.Namespace,
-    generator: str, embedded: int,
-) -> None:  # fmt: skip
-    top = max(results)
-    latency, recall, build, http = [], [], [], []
-    for count, found in results.items():
-        n = f"{count:,}" + (" (mixed)" if count > embedded else "")
-        index, service = found["index"], found["service"]
-        (a50, a95), (b50, b95), (e50, e95) = index["ann"], index["naive"], index["exact"]
-        target = "p95 < 10 ms" + (" (at 100k)" if count != top else "")
-        latency += [
-            [n, "VectorIndex.search (vector)", "HNSW", f"{a50:.3f}", f"{a95:.3f}",
-             "numpy brute force", f"{b50:.3f}", f"{b95:.3f}", f"{b95 / a95:.1f}x", target,
-             _verdict(a95 < 10)],
-            [n, "VectorIndex.search (vector)", "exact=True", f"{e50:.3f}", f"{e95:.3f}",
-             "numpy brute force", f"{b50:.3f}", f"{b95:.3f}", f"{b95 / e95:.2f}x", "", ""],
-        ]  # fmt: skip
-        for label in ("uncached", "cached"):
-            (s50, s95), (x50, x95) = service[f"ann {label}"], service[f"exact {label}"]
-            latency.append(
-                [n, f"SearchService.search (text, {label})", "HNSW", f"{s50:.2f}", f"{s95:.2f}",
-                 "exact=True", f"{x50:.2f}", f"{x95:.2f}", f"{x95 / s95:.2f}x", target,
-                 _verdict(s95 < 10)]
-            )  # fmt: skip
-        recall.append([n, "brute force (baseline)", "1.000", f"{b50:.3f}", f"{b95:.3f}", "", ""])
-        for ef, r, p50, p95 in index["sweep"]:
-            chosen = " (used)" if ef == args.ef_search else ""
-            recall.append([n, f"HNSW ef_search={ef}{chosen}", f"{r:.3f}", f"{p50:.3f}",
-                           f"{p95:.3f}", ">= 0.95" if chosen else "",
-                           _verdict(r >= 0.95) if chosen else ""])  # fmt: skip
-        b = found["build"]
-        build += [
-            [n, f"HNSW M={args.m} ef_construction={args.ef_construction} (+ vectors)",
-             f"{b['build']:.1f}", f"{b['save']:.2f}", f"{index['load']:.2f}",
-             f"{b['grown'] / 2**20:,.0f}", f"{b['peak'] / 2**20:,.0f}",
-             f"{b['files'] / 2**20:,.1f}", f"{b['hnsw'] / 2**20:,.1f}"],
-            [n, "baseline: vectors only (exact search)", "0", f"{b['plain_seconds']:.2f}", "",
-             f"{b['plain_bytes'] / 2**20:,.0f}", "", f"{b['plain_bytes'] / 2**20:,.1f}", ""],
-        ]  # fmt: skip
-        h = found.get("http")
-        if h is None:
-            continue
-        if "missing" in h:
-            http.append([n, "POST /api/v1/search", f"endpoint missing ({h['missing']})"]
-                        + [""] * 8)  # fmt: skip
-            continue
-        target = "p95 < 30 ms" + (" (at 100k)" if count != top else "")
-        for label, seq in (("1 client, uncached", h["first"]), ("1 client, cached", h["again"])):
-            p50, p95 = _p(seq.latencies)
-            base = service[f"ann {label.split(', ')[1]}"]
-            http.append([n, label, f"{len(seq.latencies) / (sum(seq.latencies) / 1000):,.0f}",
-                         f"{p50:.1f}", f"{p95:.1f}", "", str(seq.errors),
-                         f"{base[0]:.2f} / {base[1]:.2f}", f"{p95 / base[1]:.1f}x", target,
-                         _verdict(p95 < 30 and seq.errors == 0)])  # fmt: skip
-        for label, res in (("cycled (cached)", h["cycled"]), ("each new (embedded)", h["unique"])):
-            http.append([n, f"{args.clients} clients, {label}", f"{res.rate:,.0f}",
-                         f"{res.p50:.1f}", f"{res.p95:.1f}", f"{res.p99:.1f}",
-                         f"{res.errors} of {res.requests:,}", "", "", "no errors",
-                         _verdict(res.errors == 0 and res.requests > 0)])  # fmt: skip
-        http.append([n, "server RSS after the load", f"{h['rss']:,.0f} MB"] + [""] * 8)
-    print_table(
-        "Search latency, in-process (ms; 200 queries, limit 10)",
-        ["models", "call", "ours", "p50", "p95", "baseline", "base p50", "base p95",
-         "base/ours p95", "target", ""],
-        latency,
-    )  # fmt: skip
-    print_table(
-        "recall@10 of HNSW against brute force on the same vectors (ms: VectorIndex.search)",
-        ["models", "method", "recall@10", "p50", "p95", "target", ""],
-        recall,
-    )
-    print_table(
-        "Index build in a fresh process (one upsert of every vector, then save)",
-        ["models", "index", "build s", "save s", "load s", "RSS growth MB", "peak growth MB",
-         "files MB", "hnsw.bin MB"],
-        build,
-    )  # fmt: skip
-    if http:
-        print_table(
-            f"Over HTTP: POST /api/v1/search, first 10 (modelkg serve; load: {generator}, "
-            f"{args.duration:g} s per cell)",
-            ["models", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors",
-             "in-process p50/p95", "p95 vs in-process", "target", ""],
-            http,
-        )  # fmt: skip
-    print_table(
-        "Embeddings: EmbeddingService against SentenceTransformer.encode called directly (ms)",
-        ["measure", "ours p50", "ours p95", "direct p50", "direct p95", "ours/direct",
-         "target", ""],
-        embed_rows,
-    )  # fmt: skip
 
 
 def main() -> None:

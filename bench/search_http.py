@@ -19,6 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psutil  # type: ignore[import-untyped]
@@ -127,3 +128,21 @@ def concurrent(
     new = [f"{queries[k % len(queries)]} #{k}" for k in range(fresh)]
     unique = run_load(generator, base, _workload(new), clients, duration, 60.0, work)
     return cycled, unique
+
+
+def bench(
+    store: Path, queries: list[str], generator: Generator, *, clients: int, duration: float,
+    fresh: int, work: Path,
+) -> dict[str, Any]:  # fmt: skip
+    """Serve `store`; one client (uncached, then cached), then `clients` (cycled, new queries)."""
+    with Server(store, work / f"serve-{store.name}.log") as server:
+        status = endpoint_status(server.base)
+        if status != 200:
+            return {"missing": status}
+        first, again = sequential(server.base, queries), sequential(server.base, queries)
+        cycled, unique = concurrent(
+            generator, server.base, queries, clients=clients, duration=duration, fresh=fresh,
+            work=work,
+        )  # fmt: skip
+        return {"first": first, "again": again, "cycled": cycled, "unique": unique,
+                "rss": server.rss_mb()}  # fmt: skip
