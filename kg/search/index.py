@@ -249,17 +249,22 @@ class VectorIndex:
     def _exact(
         self, vector: np.ndarray, limit: int, candidates: np.ndarray | None
     ) -> list[tuple[str, float]]:
-        labels = candidates if candidates is not None else np.array(
-            sorted(self.labels.values()), dtype=np.int64
-        )  # fmt: skip
-        if labels.size == 0:
+        if candidates is not None:
+            labels = candidates
+            rows = self.vectors[labels]
+        else:  # every row, uncopied; deleted rows are pushed out of reach below
+            labels = np.arange(len(self.meta.keys), dtype=np.int64)
+            rows = self.vectors
+        if labels.size == 0 or not self.labels:
             return []
-        rows = self.vectors[labels]
         if self.meta.parameters.metric == "l2":
             distances = ((rows - vector) ** 2).sum(axis=1)
         else:
             distances = 1.0 - rows @ vector
-        k = min(limit, labels.size)
+        if candidates is None and len(self.labels) < len(self.meta.keys):
+            dead = [label for label, iri in enumerate(self.meta.keys) if iri is None]
+            distances[dead] = np.inf
+        k = min(limit, len(self.labels) if candidates is None else labels.size)
         top = np.argpartition(distances, k - 1)[:k]
         top = top[np.argsort(distances[top], kind="stable")]
         scores = self._score(distances[top])
