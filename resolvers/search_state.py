@@ -167,13 +167,19 @@ class SearchState:
         """The models closest to `text` (or `vector`) that `spec` admits, best first."""
         service = self.service()
         error: InputError | None = None
+        hits: list[SearchHit] = []
+        try:  # embedding the query needs no index lock (the encoder cache has its own)
+            query = service.query_vector(text, vector).tolist()
+        except InputError as exc:
+            error = _in_api_terms(exc)
         with self._index_lock:
-            try:
-                hits = service.search(
-                    text, vector=vector, spec=spec, limit=limit, threshold=threshold, exact=exact
-                )
-            except InputError as exc:
-                error = _in_api_terms(exc)
+            if error is None:
+                try:
+                    hits = service.search(
+                        vector=query, spec=spec, limit=limit, threshold=threshold, exact=exact
+                    )
+                except InputError as exc:
+                    error = _in_api_terms(exc)
             metric = service.index().meta.parameters.metric
         if error is not None:
             raise error
