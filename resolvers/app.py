@@ -28,6 +28,7 @@ from resolvers.graphiql import mount_graphiql_assets
 from resolvers.graphql.context import CompatCache
 from resolvers.graphql.router import graphql_router
 from resolvers.middleware import AccessLog, RequestLimits
+from resolvers.response_cache import ResponseCache
 from resolvers.rest import install_docs, install_error_handlers
 from resolvers.rest import router as rest_router
 from resolvers.search_state import preload
@@ -61,6 +62,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     mount_graphiql_assets(app)
     install_docs(app)
     install_error_handlers(app)
+    app.add_middleware(ResponseCache, max_bytes=settings.response_cache_mb * 1024 * 1024)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

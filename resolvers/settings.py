@@ -50,6 +50,8 @@ class ServerSettings:
     graphql_max_complexity: int = 5000
     ingest_roots: tuple[str, ...] = ()
     """server-side folders an ingest request may name paths under (none: uploads only)"""
+    response_cache_mb: int = 64
+    """memory for replaying GraphQL and REST reads until the next write (0: off)"""
     preload_embeddings: bool = False
     """load the embedding model and sync the search index at start-up, not at the first search"""
 
@@ -80,6 +82,7 @@ class ServerSettings:
             "ingest_roots": "MODELKG_INGEST_ROOTS",
             "writes": "MODELKG_WRITES",
             "preload_embeddings": "MODELKG_PRELOAD_EMBEDDINGS",
+            "response_cache_mb": "MODELKG_RESPONSE_CACHE_MB",
         }
         values: dict[str, object] = {
             name: os.environ[variable] for name, variable in env.items() if os.environ.get(variable)

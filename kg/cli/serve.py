@@ -93,6 +93,15 @@ def serve_command(
             "default: uploads only.",
         ),
     ] = None,
+    response_cache_mb: Annotated[
+        int,
+        typer.Option(
+            "--response-cache-mb",
+            envvar="MODELKG_RESPONSE_CACHE_MB",
+            help="Memory (MiB) for replaying GraphQL queries and REST GETs until the store is "
+            "next written; 0 turns it off. Clients skip it with `Cache-Control: no-cache`.",
+        ),
+    ] = 64,
     preload_embeddings: Annotated[
         bool,
         typer.Option(
@@ -139,6 +148,7 @@ def serve_command(
         graphql_max_depth=graphql_max_depth,
         graphql_max_complexity=graphql_max_complexity,
         ingest_roots=tuple(str(p) for p in ingest_root) if ingest_root else None,
+        response_cache_mb=response_cache_mb,
         preload_embeddings=preload_embeddings,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")

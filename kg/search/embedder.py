@@ -195,18 +195,24 @@ class EmbeddingService:
                 for row, i in enumerate(missing):
                     hits[i] = vectors[row]
                     self._cache[keys[i]] = vectors[row]
-        cached = [i not in set(missing) for i in range(len(texts))]
+        encoded = set(missing)
+        cached = [i not in encoded for i in range(len(texts))]
         return np.vstack([h for h in hits if h is not None]), cached
 
     def encode_many(
         self, texts: list[str], model: str = BUNDLED_MODEL, *, batch_size: int = 64,
         on_progress: Any = None,
     ) -> np.ndarray:  # fmt: skip
-        """Vectors for many texts (building the index), uncached, in encoder batches."""
+        """Vectors for many texts (building the index), uncached, in encoder batches.
+
+        Texts go to the encoder shortest first, so each batch pads to a similar length (a batch
+        is as slow as its longest text); the rows come back in the order of `texts`.
+        """
         encoder = self.encoder(model)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         parts = []
-        for start in range(0, len(texts), batch_size):
-            chunk = texts[start : start + batch_size]
+        for start in range(0, len(order), batch_size):
+            chunk = [texts[i] for i in order[start : start + batch_size]]
             parts.append(
                 encoder.encode(
                     chunk, batch_size=batch_size, normalize_embeddings=True,
@@ -215,4 +221,8 @@ class EmbeddingService:
             )  # fmt: skip
             if on_progress is not None:
                 on_progress(len(chunk))
-        return np.vstack(parts) if parts else np.zeros((0, self.dimensions(model)), np.float32)
+        if not parts:
+            return np.zeros((0, self.dimensions(model)), np.float32)
+        vectors = np.empty((len(texts), parts[0].shape[1]), np.float32)
+        vectors[order] = np.vstack(parts)
+        return vectors

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -234,7 +235,8 @@ class EmbeddedStore:
         self._check_writable()
         prologue = sparql_prologue()
         try:
-            self._store.update(prologue + sparql)
+            with self._writing():
+                self._store.update(prologue + sparql)
         except SyntaxError as exc:
             raise parse_query_error(exc, sparql, offset_lines=prologue.count("\n")) from exc
         except (OSError, RuntimeError) as exc:
@@ -266,6 +268,10 @@ class EmbeddedStore:
                 raise StoreError("refusing to write into a vocabulary graph", path=self.location)
         if not models and not replace:
             return
+        with self._writing():
+            self._write_models(models, replace)
+
+    def _write_models(self, models: Sequence[ModelGraph], replace: Sequence[NamedNode]) -> None:
         try:
             if replace:
                 drops = "".join(f"DROP SILENT GRAPH {g};\n" for g in replace)
@@ -298,7 +304,8 @@ class EmbeddedStore:
             f"GRAPH {graph} {{\n{_ntriples(quads)}\n}}" for graph, quads in graphs.items() if quads
         )
         try:
-            self._store.update(f"{drops}INSERT DATA {{\n{inserts}\n}}")
+            with self._writing():
+                self._store.update(f"{drops}INSERT DATA {{\n{inserts}\n}}")
         except (OSError, SyntaxError, RuntimeError) as exc:
             raise StoreError(
                 f"write failed, nothing was written: {exc}", path=self.location
@@ -307,7 +314,8 @@ class EmbeddedStore:
     def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
         self._check_writable()
         if graphs:
-            self._store.update("".join(f"DROP SILENT GRAPH {g};\n" for g in graphs))
+            with self._writing():
+                self._store.update("".join(f"DROP SILENT GRAPH {g};\n" for g in graphs))
 
     def quads(self) -> Iterable[Quad]:
         return self._store.quads_for_pattern(None, None, None, None)
@@ -341,9 +349,18 @@ class EmbeddedStore:
         return bool(result)
 
     def _check_writable(self) -> None:
-        self.generation += 1
         if self.read_only:
             raise StoreError("the store is open read-only", path=self.location)
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Move `generation` before a write and again after it: a reader that saw the same
+        generation before and after its work read no half-written state."""
+        self.generation += 1
+        try:
+            yield
+        finally:
+            self.generation += 1
 
     def close(self) -> None:
         if not self.read_only:

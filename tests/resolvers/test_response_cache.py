@@ -1,0 +1,128 @@
+"""A dashboard asks the same questions again and again: the answers come back from memory, and
+never outlive a write to the store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.resolvers.conftest import TOKEN, registry, serve
+
+PAGE = "{ models(first: 10) { totalCount edges { node { id name } } } }"
+
+
+@pytest.fixture(scope="module")
+def cached_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live server with writes on (so tests can change the store) and the cache on."""
+    yield from serve(registry(tmp_path_factory, "cached"), token=TOKEN)
+
+
+@pytest.fixture(scope="module")
+def uncached_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live server whose operator turned the cache off (`--response-cache-mb 0`)."""
+    yield from serve(registry(tmp_path_factory, "uncached"), token=None, response_cache_mb=0)
+
+
+def ask(base: str, query: str, **headers: str) -> httpx.Response:
+    return httpx.post(f"{base}/graphql", json={"query": query}, headers=headers)
+
+
+def total(response: httpx.Response) -> int:
+    data: dict[str, Any] = response.json()["data"]
+    return int(data["models"]["totalCount"])
+
+
+def write_a_model(base: str, name: str) -> None:
+    update = (
+        "PREFIX mkg: <https://w3id.org/modelkg/ontology#> PREFIX schema: <https://schema.org/>\n"
+        f"INSERT DATA {{ GRAPH <urn:user:{name}> {{ <urn:model:{name}> a mkg:Model ; "
+        f'schema:name "{name}" }} }}'
+    )
+    answer = httpx.post(
+        f"{base}/sparql",
+        content=update,
+        headers={"Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"},
+    )
+    assert answer.status_code == 204, answer.text
+
+
+def test_the_same_query_again_is_replayed_byte_for_byte(cached_server: str) -> None:
+    query = "{ models(first: 2) { totalCount edges { node { id tasks { id } } } } }"
+    first = ask(cached_server, query)
+    again = ask(cached_server, query)
+
+    assert (first.headers["x-cache"], again.headers["x-cache"]) == ("miss", "hit")
+    assert again.content == first.content
+    assert again.headers["content-type"] == first.headers["content-type"]
+
+
+def test_a_write_makes_every_earlier_answer_unreachable(cached_server: str) -> None:
+    before = ask(cached_server, PAGE)
+    assert ask(cached_server, PAGE).headers["x-cache"] == "hit"
+
+    write_a_model(cached_server, "zz-written-after")
+    after = ask(cached_server, PAGE)
+
+    assert after.headers["x-cache"] == "miss"
+    assert total(after) == total(before) + 1
+
+
+def test_no_cache_asks_for_a_fresh_computation(cached_server: str) -> None:
+    ask(cached_server, PAGE)
+    fresh = ask(cached_server, PAGE, **{"Cache-Control": "no-cache"})
+
+    assert fresh.headers["x-cache"] == "miss"
+    assert ask(cached_server, PAGE).headers["x-cache"] == "hit"
+
+
+def test_no_store_is_neither_read_nor_kept(cached_server: str) -> None:
+    query = "{ models(first: 3) { edges { node { id } } } }"
+    assert ask(cached_server, query, **{"Cache-Control": "no-store"}).headers["x-cache"] == "miss"
+    assert ask(cached_server, query).headers["x-cache"] == "miss"
+
+
+def test_an_answer_with_errors_is_computed_every_time(cached_server: str) -> None:
+    query = "{ models(first: 101) { totalCount } }"
+    first, again = ask(cached_server, query), ask(cached_server, query)
+
+    assert first.json()["errors"][0]["extensions"]["field"] == "first"
+    assert again.headers.get("x-cache") != "hit"
+
+
+def test_a_mutation_is_never_replayed(cached_server: str) -> None:
+    mutation = 'mutation { ingest(paths: ["/nowhere"]) { triples } }'
+    first = ask(cached_server, mutation)
+    again = ask(cached_server, mutation)  # no token: it must be refused again, not replayed
+
+    assert again.headers.get("x-cache") != "hit"
+    assert (
+        again.json()["errors"][0]["extensions"]["code"]
+        == first.json()["errors"][0]["extensions"]["code"]
+    )
+
+
+def test_rest_reads_are_cached_per_format(cached_server: str) -> None:
+    url = f"{cached_server}/api/v1/models/openai-community/gpt2/graph"
+    turtle = httpx.get(url, headers={"Accept": "text/turtle"})
+    jsonld = httpx.get(url, headers={"Accept": "application/ld+json"})
+    turtle_again = httpx.get(url, headers={"Accept": "text/turtle"})
+
+    assert (turtle.headers["x-cache"], jsonld.headers["x-cache"]) == ("miss", "miss")
+    assert turtle_again.headers["x-cache"] == "hit"
+    assert turtle_again.content == turtle.content != jsonld.content
+
+
+def test_sparql_is_never_cached(cached_server: str) -> None:
+    params = {"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"}
+    httpx.get(f"{cached_server}/sparql", params=params)
+
+    assert "x-cache" not in httpx.get(f"{cached_server}/sparql", params=params).headers
+
+
+def test_an_operator_can_turn_the_cache_off(uncached_server: str) -> None:
+    ask(uncached_server, PAGE)
+
+    assert "x-cache" not in ask(uncached_server, PAGE).headers
