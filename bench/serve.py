@@ -9,22 +9,28 @@ with `modelkg ingest` (reasoning on, HF_HUB_OFFLINE=1) into `--work` (default: a
 removed after; with `--reuse` the work dir and its store are kept and reused: building 10,000
 takes ~7 minutes on 2 cores).
 
-Endpoints of our server (`modelkg serve`, one uvicorn process, as shipped, `--query-timeout 30`):
+Endpoints of our server (`modelkg serve`, one uvicorn process, as shipped but for
+`--query-timeout 600`: the Oxigraph server has no timeout, and with ours at its default 30 s,
+100 clients queueing for 1-second queries on 2 cores get 503s where Oxigraph makes them wait a
+minute; the 503 itself is tested in tests/resolvers/test_limits.py):
   sparql/NAME  each query in bench/serve_queries/*.rq, POSTed as application/sparql-query,
                SPARQL JSON results: a lookup (built-on), an aggregate over every model
                (task-counts), a sorted first page over every large model (large-models)
   graphql      POST /graphql, one `models(first: 20, after:)` page with tasks and lineage; the
                `after` cursors of the first `--pages` pages are collected up front and cycled
   rest         GET /api/v1/models/{hub_id}, cycling over 1,000 hub ids drawn from the store
+Each is measured twice: `modelkg` is the server as shipped, whose response cache replays an
+answer asked again before the next write (resolvers/response_cache.py: every request here
+after its first); `modelkg no-cache` sends the same requests with `Cache-Control: no-cache`, so
+each one is computed, as on a miss: the engine and our HTTP stack with no cache.
 An endpoint the server does not have is reported with its HTTP status (e.g. "endpoint missing
 (404)"), not timed.
 
 Each cell is a closed loop: C clients (1, 10, 100) each send the next request when the last is
 answered, for `--duration` seconds, or longer when the one-client warm-up says a request is so
 slow that C clients would not each finish ~3 requests (up to `--max-duration`). A request is an
-error when it fails, times out (`--timeout`, generous on purpose: our server's own 30 s limit
-answers 503 first), answers outside 2xx, or (GraphQL) carries `errors`; latency percentiles
-include error answers (a 503 after 30 s counts as 30 s). Both servers are up together and their
+error when it fails, times out (`--timeout`), answers outside 2xx, or (GraphQL) carries
+`errors`; latency percentiles include error answers. Both servers are up together and their
 SPARQL cells alternate (Oxigraph at C clients, then ours at C), so each pair runs under the
 same conditions. Neither server stops a query whose client has gone (nor ours one it answered
 503), so before each cell the bench waits for both servers to go idle (their CPU time, /proc;
@@ -83,7 +89,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -99,7 +105,7 @@ HERE = Path(__file__).resolve().parent
 QUERIES = HERE / "serve_queries"
 BIN = Path(sys.executable).parent
 CORES = os.cpu_count() or 1
-SERVER_TIMEOUT = 30  # seconds, our server (its default)
+SERVER_TIMEOUT = 600  # seconds, our server: Oxigraph's has none (see the docstring)
 DRAIN_LIMIT = 900.0  # seconds to wait for a server to finish abandoned requests
 SPARQL_HEADERS = {
     "Content-Type": "application/sparql-query",
@@ -276,6 +282,26 @@ def rest_workload(base: str, sample: int) -> Workload:
     ids = random.Random(7).sample(ids, min(sample, len(ids)))
     return Workload(
         "rest", tuple(Request("GET", "/api/v1/models/" + quote(i, safe="/")) for i in ids)
+    )
+
+
+NO_CACHE = "modelkg no-cache"
+
+
+def uncached(base: str, pid: int, workload: Workload) -> Contender:
+    """Our server sent the same requests with `Cache-Control: no-cache`: each one computed, as
+    on a miss of the response cache."""
+    return Contender(
+        NO_CACHE,
+        base,
+        pid,
+        replace(
+            workload,
+            requests=tuple(
+                replace(r, headers={**r.headers, "Cache-Control": "no-cache"})
+                for r in workload.requests
+            ),
+        ),
     )
 
 
@@ -517,17 +543,21 @@ def run(args: argparse.Namespace, work: Path) -> None:
             for their_side, our_side in zip(theirs, mine, strict=True):
                 bench.cells(
                     Contender("oxigraph-server", oxi_base, oxi_pid, their_side),
+                    uncached(base, pid, our_side),
                     Contender("modelkg", base, pid, our_side),
                 )
             floor = Workload("floor (/docs)", (Request("GET", "/docs"),))
             bench.cells(Contender("modelkg", base, pid, floor))
-            bench.cells(Contender("modelkg", base, pid, rest_workload(base, 1000)))
+            rest = rest_workload(base, 1000)
+            bench.cells(Contender("modelkg", base, pid, rest))
+            bench.cells(uncached(base, pid, rest))
             graphql = graphql_workload(base, args.pages)  # last: it leaves the most behind
             if isinstance(graphql, str):  # no pages to cycle: say why in every cell
                 for c in clients:
                     bench.rows["graphql", "modelkg", c] = graphql
             else:
                 bench.cells(Contender("modelkg", base, pid, graphql))
+                bench.cells(uncached(base, pid, graphql))
 
     report(args, store, quads, load, baseline, calibration, generator, bench)
 
@@ -570,7 +600,7 @@ def report(
             r = baseline[endpoint]
             rows.append([endpoint, "in-process", "1", f"{r.requests:,}", "0", *_times(r),
                          f"{r.rate:,.1f}", "", ""])  # fmt: skip
-        for server in ("oxigraph-server", "modelkg"):
+        for server in ("oxigraph-server", NO_CACHE, "modelkg"):
             for c in bench.clients:
                 cell = bench.rows.get((endpoint, server, c))
                 if cell is None:
@@ -624,41 +654,46 @@ def _times(r: Result) -> list[str]:
 
 def verdicts(bench: Bench) -> None:
     top = max(bench.clients)
-    graphql = bench.rows.get(("graphql", "modelkg", top))
-    if isinstance(graphql, Result) and graphql.requests:
-        ok = graphql.p95 < 150 and graphql.errors == 0
-        print(
-            f"target GraphQL p95 < 150 ms at {top} clients, no errors: p95 {graphql.p95:.0f} ms, "
-            f"{graphql.errors} errors -> {'met' if ok else 'NOT met'}"
-        )
-    else:
-        why = graphql if isinstance(graphql, str) else "no request completed"
-        print(f"target GraphQL p95 < 150 ms at {top} clients: NOT met ({why})")
-    for endpoint in dict.fromkeys(e for e, _, _ in bench.rows if e.startswith("sparql/")):
-        ratios = []
-        for c in bench.clients:
-            ours = bench.rows.get((endpoint, "modelkg", c))
-            theirs = bench.rows.get((endpoint, "oxigraph-server", c))
-            if isinstance(ours, Result) and ours.errors:
-                ratios.append(f"{ours.errors} errors")
-            elif (
-                isinstance(ours, Result) and isinstance(theirs, Result) and ours.p50 and theirs.p50
-            ):
-                ratios.append(f"{ours.p50 / theirs.p50:.2f}x")
-            else:
-                ratios.append("n/a")
-        measured = [float(r[:-1]) for r in ratios if r.endswith("x")]
-        failed = any(r.endswith("errors") for r in ratios)
-        if failed or (measured and max(measured) > 1.5):
-            verdict = "NOT met"
-        elif not measured:
-            verdict = "not measured"
+    for server in ("modelkg", NO_CACHE):
+        endpoint = f"graphql on {server}"
+        graphql = bench.rows.get(("graphql", server, top))
+        if isinstance(graphql, Result) and graphql.requests:
+            ok = graphql.p95 < 150 and graphql.errors == 0
+            print(
+                f"target GraphQL p95 < 150 ms at {top} clients, no errors, {endpoint}: p95 "
+                f"{graphql.p95:.0f} ms, {graphql.errors} errors -> {'met' if ok else 'NOT met'}"
+            )
         else:
-            verdict = "met" if len(measured) == len(ratios) else "met where measured"
-        print(
-            f"target SPARQL p50 within 1.5x of Oxigraph, {endpoint}: {' / '.join(ratios)} at "
-            f"{'/'.join(map(str, bench.clients))} clients -> {verdict}"
-        )
+            why = graphql if isinstance(graphql, str) else "no request completed"
+            print(f"target GraphQL p95 < 150 ms at {top} clients, {endpoint}: NOT met ({why})")
+    for endpoint in dict.fromkeys(e for e, _, _ in bench.rows if e.startswith("sparql/")):
+        for server in ("modelkg", NO_CACHE):
+            sparql_verdict(bench, endpoint, server)
+
+
+def sparql_verdict(bench: Bench, endpoint: str, server: str) -> None:
+    ratios = []
+    for c in bench.clients:
+        ours = bench.rows.get((endpoint, server, c))
+        theirs = bench.rows.get((endpoint, "oxigraph-server", c))
+        if isinstance(ours, Result) and ours.errors:
+            ratios.append(f"{ours.errors} errors")
+        elif isinstance(ours, Result) and isinstance(theirs, Result) and ours.p50 and theirs.p50:
+            ratios.append(f"{ours.p50 / theirs.p50:.2f}x")
+        else:
+            ratios.append("n/a")
+    measured = [float(r[:-1]) for r in ratios if r.endswith("x")]
+    failed = any(r.endswith("errors") for r in ratios)
+    if failed or (measured and max(measured) > 1.5):
+        verdict = "NOT met"
+    elif not measured:
+        verdict = "not measured"
+    else:
+        verdict = "met" if len(measured) == len(ratios) else "met where measured"
+    print(
+        f"target SPARQL p50 within 1.5x of Oxigraph, {endpoint} on {server}: "
+        f"{' / '.join(ratios)} at {'/'.join(map(str, bench.clients))} clients -> {verdict}"
+    )
 
 
 if __name__ == "__main__":

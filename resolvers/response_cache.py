@@ -1,20 +1,20 @@
-"""A response cache for reads: the same GraphQL query or REST GET, answered again from memory
-until the store is next written.
+"""A response cache for reads: the same GraphQL query, SPARQL query or REST GET, answered again
+from memory until the store is next written.
 
 A registry is read far more than it is written, and its dashboards and agents ask the same
-questions again and again (the first page of models, one model's consumers). Computing a
-GraphQL page costs tens of milliseconds of Python and store queries; replaying its bytes costs a
-dictionary lookup. Entries are keyed by the store's write generation
-(`EmbeddedStore.generation`, moved before and after every write), so a write makes every
-earlier answer unreachable: a hit is always what the store would answer now.
+questions again and again (the first page of models, one model's consumers, the task histogram).
+Computing a GraphQL page costs tens of milliseconds of Python and store queries, a SPARQL query
+whatever the engine needs; replaying the bytes costs a dictionary lookup. Entries are keyed by
+the store's write generation (`EmbeddedStore.generation`, moved before and after every write), so
+a write makes every earlier answer unreachable: a hit is always what the store would answer now.
 
 What is cached: `POST /graphql` with a JSON body whose operation is a query (never a mutation,
-never a response carrying `errors`), and `GET /api/v1/...` answered 200. What is not: SPARQL
-(the endpoint stays a measure of the engine, as Oxigraph and Fuseki are), writes, errors,
-anything over an eighth of the cache. A client that wants a fresh computation sends
-`Cache-Control: no-cache` (`no-store`: neither read nor keep); each response says `X-Cache: hit`
-or `miss`. The cache is bounded in bytes (an LRU from cachetools); `--response-cache-mb 0` turns
-it off.
+never a response carrying `errors`); SPARQL queries (GET or POST, never updates, never a query
+calling NOW, RAND, UUID, STRUUID or BNODE, whose answer changes each time); `GET /api/v1/...`;
+only answers with status 200, each at most an eighth of the cache. A client that wants a fresh
+computation sends `Cache-Control: no-cache` (`no-store`: neither read nor keep); each cached
+kind of response says `X-Cache: hit` or `miss`. The cache is bounded in bytes (an LRU from
+cachetools); `--response-cache-mb 0` turns it off.
 
 >>> operation_kind('{ models { totalCount } }', None)
 'query'
@@ -24,21 +24,29 @@ it off.
 'mutation'
 >>> operation_kind('{ broken', None) is None
 True
+>>> deterministic("SELECT ?m { ?m a mkg:Model }"), deterministic("SELECT (NOW() AS ?t) {}")
+(True, False)
+>>> deterministic('SELECT ?m { ?m schema:name "rand()" }')
+True
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import parse_qs
 
 from cachetools import LRUCache
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["ResponseCache", "operation_kind"]
+from resolvers.sparql_text import without_iris
+
+__all__ = ["ResponseCache", "deterministic", "operation_kind"]
 
 _ENTRY_OVERHEAD = 512
 """bytes counted per entry beyond its body: key, headers, bookkeeping"""
@@ -65,6 +73,19 @@ def operation_kind(query: str, operation_name: str | None) -> str | None:
     if len(operations) != 1:
         return None
     return operations[0].operation.value
+
+
+_CHANGING = re.compile(r"\b(NOW|RAND|UUID|STRUUID|BNODE)\s*\(", re.IGNORECASE)
+
+
+def deterministic(query: str) -> bool:
+    """Whether a SPARQL query gives the same answer every time over the same data."""
+    return not _CHANGING.search(without_iris(query))
+
+
+def _sparql_cacheable(fields: dict[str, list[str]]) -> bool:
+    queries = fields.get("query", [])
+    return "update" not in fields and len(queries) == 1 and deterministic(queries[0])
 
 
 def _graphql_cacheable(body: bytes) -> bool:
@@ -96,23 +117,26 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         method, path = scope["method"], str(scope["path"])
-        graphql = method == "POST" and path == "/graphql"
-        if not (graphql or (method == "GET" and path.startswith("/api/v1/"))):
-            await self.app(scope, receive, send)
-            return
         headers = dict(scope.get("headers") or [])
-        if graphql and not headers.get(b"content-type", b"").startswith(b"application/json"):
-            await self.app(scope, receive, send)  # multipart: file uploads, the ingest mutation
+        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        body = b""
+        if method == "GET" and path.startswith("/api/v1/"):
+            pass
+        elif method == "GET" and path == "/sparql":
+            if not _sparql_cacheable(parse_qs(scope.get("query_string", b"").decode("latin-1"))):
+                await self.app(scope, receive, send)
+                return
+        elif method == "POST" and (path, content_type) in _READ_BODIES:
+            body, receive = await _read_body(receive)
+            if not _READ_BODIES[path, content_type](body):
+                await self.app(scope, receive, send)
+                return
+        else:  # writes, uploads, GraphiQL and its assets: as they are
+            await self.app(scope, receive, send)
             return
         directives = headers.get(b"cache-control", b"").lower()
         no_store = b"no-store" in directives
         no_cache = no_store or b"no-cache" in directives
-        body = b""
-        if graphql:
-            body, receive = await _read_body(receive)
-            if not _graphql_cacheable(body):
-                await self.app(scope, receive, send)
-                return
         store = scope["app"].state.store
         generation = store.generation
         key = (
@@ -166,6 +190,24 @@ class ResponseCache:
         ]
         self.entries[key] = _Entry(start["status"], headers, body)
 
+
+def _sparql_body(body: bytes) -> bool:
+    try:
+        return deterministic(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        return False
+
+
+def _sparql_form(body: bytes) -> bool:
+    return _sparql_cacheable(parse_qs(body.decode("utf-8", errors="replace")))
+
+
+_READ_BODIES = {
+    ("/graphql", b"application/json"): _graphql_cacheable,
+    ("/sparql", b"application/sparql-query"): _sparql_body,
+    ("/sparql", b"application/x-www-form-urlencoded"): _sparql_form,
+}
+"""POST requests that read: (path, content type) -> whether a body is a cacheable read"""
 
 _MISS = (b"x-cache", b"miss")
 _HIT = (b"x-cache", b"hit")

@@ -115,11 +115,38 @@ def test_rest_reads_are_cached_per_format(cached_server: str) -> None:
     assert turtle_again.content == turtle.content != jsonld.content
 
 
-def test_sparql_is_never_cached(cached_server: str) -> None:
-    params = {"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"}
-    httpx.get(f"{cached_server}/sparql", params=params)
+def sparql(base: str, query: str, *, form: bool = False) -> httpx.Response:
+    accept = {"Accept": "application/sparql-results+json"}
+    if form:
+        return httpx.post(f"{base}/sparql", data={"query": query}, headers=accept)
+    return httpx.get(f"{base}/sparql", params={"query": query}, headers=accept)
 
-    assert "x-cache" not in httpx.get(f"{cached_server}/sparql", params=params).headers
+
+@pytest.mark.parametrize("form", [False, True], ids=["get", "form"])
+def test_a_sparql_query_is_replayed_until_the_next_write(cached_server: str, form: bool) -> None:
+    query = "SELECT (COUNT(*) AS ?n) { GRAPH ?g { ?m a mkg:Model } }"
+    first = sparql(cached_server, query, form=form)
+    assert sparql(cached_server, query, form=form).headers["x-cache"] == "hit"
+
+    write_a_model(cached_server, f"zz-sparql-{form}")
+    after = sparql(cached_server, query, form=form)
+
+    assert after.headers["x-cache"] == "miss"
+    count = int(after.json()["results"]["bindings"][0]["n"]["value"])
+    assert count == int(first.json()["results"]["bindings"][0]["n"]["value"]) + 1
+
+
+@pytest.mark.parametrize("function", ["STRUUID()", "NOW()", "RAND()", "bnode()"])
+def test_a_query_whose_answer_changes_each_time_is_computed_each_time(
+    cached_server: str, function: str
+) -> None:
+    query = f"SELECT ({function} AS ?v) {{}}"
+    answers = [sparql(cached_server, query) for _ in range(2)]
+
+    assert [a.headers.get("x-cache") for a in answers] == [None, None]
+    if function == "STRUUID()":
+        values = [a.json()["results"]["bindings"][0]["v"]["value"] for a in answers]
+        assert values[0] != values[1]
 
 
 def test_an_operator_can_turn_the_cache_off(uncached_server: str) -> None:
