@@ -51,10 +51,12 @@ def report(
         ]  # fmt: skip
         for label in ("uncached", "cached"):
             (s50, s95), (x50, x95) = service[f"ann {label}"], service[f"exact {label}"]
+            # a text embedded for the first time costs the encoder (~19 ms alone, its own target
+            # in the embeddings table) before any search: the 10 ms target is the search's
+            goal, met = (target, verdict(s95 < 10)) if label == "cached" else ("(encoder)", "")
             latency.append(
                 [n, f"SearchService.search (text, {label})", "HNSW", f"{s50:.2f}", f"{s95:.2f}",
-                 "exact=True", f"{x50:.2f}", f"{x95:.2f}", f"{x95 / s95:.2f}x", target,
-                 verdict(s95 < 10)]
+                 "exact=True", f"{x50:.2f}", f"{x95:.2f}", f"{x95 / s95:.2f}x", goal, met]
             )  # fmt: skip
         recall.append([n, "brute force (baseline)", "1.000", f"{b50:.3f}", f"{b95:.3f}", "", ""])
         for ef, r, p50, p95 in index["sweep"]:
