@@ -98,6 +98,7 @@ def serve_command(
         typer.Option(
             "--response-cache-mb",
             envvar="MODELKG_RESPONSE_CACHE_MB",
+            min=0,
             help="Memory (MiB) for replaying GraphQL queries and REST GETs until the store is "
             "next written; 0 turns it off. Clients skip it with `Cache-Control: no-cache`.",
         ),
