@@ -12,17 +12,15 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import CORPUS, make_synthetic
+from ingest import CORPUS, make_synthetic, work_dir
 
 from kg.compat import lookups
 from kg.compat.index import CompatIndex
@@ -101,8 +99,7 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=50)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="modelkg-bench-compat-"))
-    try:
+    with work_dir("compat") as work:
         synthetic = work / "synthetic"
         make_synthetic(synthetic, args.synthetic)
         store = open_store(str(work / "store"))
@@ -112,8 +109,6 @@ def main() -> None:
         start = time.perf_counter()
         index = CompatIndex.build(store)
         build = time.perf_counter() - start
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     rng = random.Random(7)
     names = list(index.by_name)
     embedders = [p.name for p in index.profiles.values() if p.embedding_dimension]

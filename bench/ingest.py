@@ -26,10 +26,24 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "hf"
+
+
+@contextmanager
+def work_dir(name: str, given: Path | None = None, *, keep: bool = False) -> Iterator[Path]:
+    """A benchmark's work folder: `given`, else a fresh temp dir; removed after unless `keep`."""
+    work = given or Path(tempfile.mkdtemp(prefix=f"modelkg-bench-{name}-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        yield work
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def make_synthetic(target: Path, count: int) -> None:
@@ -176,14 +190,11 @@ def main() -> None:
             result = phase_bulk(Path(rest[0]), Path(rest[1]))
         print(json.dumps(result))
         return
-    work = Path(tempfile.mkdtemp(prefix="modelkg-bench-"))
-    try:
+    with work_dir("ingest") as work:
         synthetic = work / "synthetic"
         make_synthetic(synthetic, args.synthetic)
         rows = bench_dataset("corpus", CORPUS, work, args.pyshacl_sample)
         rows += bench_dataset(f"synthetic {args.synthetic:,}", synthetic, work, args.pyshacl_sample)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     header = ["dataset", "method", "models", "triples", "s", "models/s", "triples/s",
               "vs bulk", "store B/model", "peak RSS MB"]  # fmt: skip
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]

@@ -15,13 +15,12 @@ import json
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import CORPUS, make_synthetic
+from ingest import CORPUS, make_synthetic, work_dir
 
 from kg.ingest.pipeline import ingest
 from kg.reason.engine import Reasoner
@@ -84,16 +83,13 @@ def main() -> None:
     parser.add_argument("--synthetic", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="modelkg-bench-reason-"))
-    try:
+    with work_dir("reason") as work:
         synthetic = work / "synthetic"
         make_synthetic(synthetic, args.synthetic)
         rows = [
             bench("corpus", CORPUS, work, args.repeats),
             bench(f"synthetic {args.synthetic:,}", synthetic, work, args.repeats),
         ]
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
     header = ["store", "models", "full s", "inferred facts", "one model p50 ms", "full / one"]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     print("reasoning benchmark; baseline = the full rebuild, measured in the same run")

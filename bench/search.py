@@ -62,7 +62,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
@@ -74,7 +73,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import search_http
-from ingest import CORPUS
+from ingest import CORPUS, work_dir
 from loadgen import Generator, ensure_wrk
 from search_data import cached_vectors, corpus_documents, queries
 from search_report import Row, p50_p95, rate_row, report, verdict
@@ -434,13 +433,8 @@ def main() -> None:
         print(json.dumps(phase_build(json.loads(Path(args.phase_build).read_text()))))
         return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="modelkg-bench-search-"))
-    work.mkdir(parents=True, exist_ok=True)
-    try:
+    with work_dir("search", Path(args.work) if args.work else None, keep=bool(args.work)) as work:
         run(args, work)
-    finally:
-        if not args.work:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -85,7 +85,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,7 +97,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import CORPUS
+from ingest import CORPUS, work_dir
 from loadgen import Generator, Request, Result, Workload, ensure_wrk, percentile, run_load
 
 HERE = Path(__file__).resolve().parent
@@ -494,13 +493,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="work dir (default: a fresh temp dir)")
     parser.add_argument("--reuse", action="store_true", help="keep and reuse --work's store")
     args = parser.parse_args()
-    work = args.work or Path(tempfile.mkdtemp(prefix="modelkg-bench-serve-"))
-    work.mkdir(parents=True, exist_ok=True)
-    try:
+    with work_dir("serve", args.work, keep=args.reuse) as work:
         run(args, work)
-    finally:
-        if not args.reuse:
-            shutil.rmtree(work, ignore_errors=True)
 
 
 def run(args: argparse.Namespace, work: Path) -> None:

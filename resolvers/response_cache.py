@@ -109,8 +109,6 @@ class ResponseCache:
         self.entries: LRUCache[tuple[Any, ...], _Entry] = LRUCache(
             maxsize=max(max_bytes, 1), getsizeof=lambda e: len(e.body) + _ENTRY_OVERHEAD
         )
-        self.hits = 0
-        self.misses = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.max_bytes <= 0 or scope["type"] != "http":
@@ -137,10 +135,8 @@ class ResponseCache:
         directives = headers.get(b"cache-control", b"").lower()
         no_store = b"no-store" in directives
         no_cache = no_store or b"no-cache" in directives
-        store = scope["app"].state.store
-        generation = store.generation
         key = (
-            generation,
+            scope["app"].state.store.generation,
             method,
             path,
             scope.get("query_string", b""),
@@ -150,10 +146,8 @@ class ResponseCache:
         if not no_cache:
             found = self.entries.get(key)
             if found is not None:
-                self.hits += 1
                 await _replay(found, send)
                 return
-        self.misses += 1
         await self._compute(scope, receive, send, key, keep=not no_store)
 
     async def _compute(
@@ -175,13 +169,12 @@ class ResponseCache:
             await send(message)
 
         await self.app(scope, receive, captured_send)
-        store = scope["app"].state.store
         if not keep or start is None or start["status"] != 200 or size > self.max_entry:
             return
-        if store.generation != key[0]:
-            return  # the store was written while this was computed: it may mix old and new
+        if scope["app"].state.store.generation != key[0]:
+            return  # written meanwhile: no request will ask under this key again
         body = b"".join(parts)
-        if key[2] == "/graphql" and b'"errors":' in body:
+        if scope["path"] == "/graphql" and b'"errors":' in body:
             return  # partial answers are not kept (a timeout, a bad argument in one field)
         headers = [
             (name, value)

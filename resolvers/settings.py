@@ -51,7 +51,7 @@ class ServerSettings:
     ingest_roots: tuple[str, ...] = ()
     """server-side folders an ingest request may name paths under (none: uploads only)"""
     response_cache_mb: int = 64
-    """memory for replaying GraphQL and REST reads until the next write (0: off)"""
+    """MiB for replaying reads (GraphQL, SPARQL, REST) until the next write (0: off)"""
     preload_embeddings: bool = False
     """load the embedding model and sync the search index at start-up, not at the first search"""
 

@@ -99,8 +99,9 @@ def serve_command(
             "--response-cache-mb",
             envvar="MODELKG_RESPONSE_CACHE_MB",
             min=0,
-            help="Memory (MiB) for replaying GraphQL queries and REST GETs until the store is "
-            "next written; 0 turns it off. Clients skip it with `Cache-Control: no-cache`.",
+            help="Memory (MiB) for replaying reads (GraphQL and SPARQL queries, REST GETs) until "
+            "the store is next written; 0 turns it off. Clients skip it with "
+            "`Cache-Control: no-cache`.",
         ),
     ] = 64,
     preload_embeddings: Annotated[

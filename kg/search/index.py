@@ -90,6 +90,8 @@ class VectorIndex:
         self.meta = meta
         self.vectors = vectors
         self.labels = {iri: label for label, iri in enumerate(meta.keys) if iri is not None}
+        self._deleted = [label for label, iri in enumerate(meta.keys) if iri is None]
+        """rows of removed models: kept (labels are positions) and skipped by exact search"""
         self._hnsw: Any = None
 
     # -- life cycle ---------------------------------------------------------------------------
@@ -207,6 +209,7 @@ class VectorIndex:
                 continue
             self.meta.keys[label] = None
             self.meta.digests[label] = None
+            self._deleted.append(label)
             self.vectors[label] = 0.0
             if self._hnsw is not None:
                 self._hnsw.mark_deleted(label)
@@ -261,9 +264,8 @@ class VectorIndex:
             distances = ((rows - vector) ** 2).sum(axis=1)
         else:
             distances = 1.0 - rows @ vector
-        if candidates is None and len(self.labels) < len(self.meta.keys):
-            dead = [label for label, iri in enumerate(self.meta.keys) if iri is None]
-            distances[dead] = np.inf
+        if candidates is None and self._deleted:
+            distances[self._deleted] = np.inf
         k = min(limit, len(self.labels) if candidates is None else labels.size)
         top = np.argpartition(distances, k - 1)[:k]
         top = top[np.argsort(distances[top], kind="stable")]

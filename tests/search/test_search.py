@@ -240,3 +240,19 @@ def test_ingest_keeps_an_existing_index_in_step(
     found = cli("search", "speech recognition", "--format", "json", "--limit", "1",
                 "--store", store)  # fmt: skip
     assert json.loads(found.out)[0]["name"] == "openai/whisper-base"
+
+
+@pytest.mark.parametrize("reload", [False, True], ids=["in-memory", "saved-and-loaded"])
+def test_a_removed_model_is_never_found_again(tmp_path: Path, reload: bool) -> None:
+    rng = np.random.default_rng(3)
+    vectors = {f"urn:m{i}": rng.normal(size=8).astype(np.float32) for i in range(6)}
+    index = VectorIndex.create(tmp_path / "index", model="m", dimensions=8)
+    index.upsert({iri: ("digest", vector) for iri, vector in vectors.items()})
+    index.remove(["urn:m2"])
+    if reload:
+        index.save()
+        index = VectorIndex.load(tmp_path / "index")
+
+    found = [iri for iri, _ in index.search(vectors["urn:m2"], limit=10, exact=True)]
+
+    assert sorted(found) == sorted(set(vectors) - {"urn:m2"})
