@@ -34,6 +34,8 @@ from resolvers.rest import router as rest_router
 from resolvers.search_state import preload
 from resolvers.settings import ServerSettings
 from resolvers.sparql import router as sparql_router
+from resolvers.sparql_editor import mount_editor_assets
+from resolvers.sparql_editor import router as sparql_editor_router
 
 __all__ = ["create_app"]
 
@@ -57,9 +59,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
         title="ModelKG", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     app.include_router(sparql_router)
+    app.include_router(sparql_editor_router)
     app.include_router(graphql_router(settings))
     app.include_router(rest_router)
     mount_graphiql_assets(app)
+    mount_editor_assets(app)
     install_docs(app)
     install_error_handlers(app)
     app.add_middleware(ResponseCache, max_bytes=settings.response_cache_mb * 1024 * 1024)
