@@ -185,7 +185,7 @@ def count_parameters(config: Mapping[str, Any]) -> ParameterCount:
     >>> count.value, count.method
     (176576, 'meta-device')
     >>> count.detail
-    'BertModel built on the meta device by transformers 5...'
+    'BertModel built on the meta device by transformers ...'
 
     Raises `ConfigError` (an `InputError`) when neither way works, naming the missing keys.
     """

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 import pytest
+import transformers
 
 from kg.compat.memory import (
     DTYPE_BYTES,
@@ -47,7 +48,7 @@ def test_a_7b_model_in_bf16_fits_in_16gb_but_not_in_8gb_kv_cache_included() -> N
     assert not fits(estimate, parse_memory("8GB"))
     assert estimate.lines == (
         "parameters: 6,738,415,616, counted exactly: LlamaForCausalLM built on the meta device "
-        "by transformers 5.23.0",
+        f"by transformers {transformers.__version__}",
         f"weights: 6,738,415,616 params {TIMES} 2 B (bf16) = 13.48 GB",
         f"KV cache: 2 {TIMES} 32 layers {TIMES} 32 KV heads {TIMES} 128 head dim {TIMES} "
         f"4,096 tokens {TIMES} 1 batch {TIMES} 2 B (bf16) = 2.15 GB",
