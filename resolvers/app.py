@@ -1,5 +1,6 @@
-"""The FastAPI app `modelkg serve` runs: `/sparql`, `/graphql` (with GraphiQL), `/api/v1`,
-`/health`, OpenAPI at `/docs`; request bounds, CORS and the access log wrap them all.
+"""The FastAPI app `modelkg serve` runs: `/` (a landing page), `/sparql` (with a SPARQL editor at
+`/sparql/editor`), `/graphql` (with GraphiQL), `/api/v1`, `/health`, OpenAPI at `/docs`; request
+bounds, CORS and the access log wrap them all.
 
 >>> import tempfile
 >>> from resolvers.settings import ServerSettings
@@ -27,6 +28,7 @@ from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.graphiql import mount_graphiql_assets
 from resolvers.graphql.context import CompatCache
 from resolvers.graphql.router import graphql_router
+from resolvers.landing import router as landing_router
 from resolvers.middleware import AccessLog, RequestLimits
 from resolvers.response_cache import ResponseCache
 from resolvers.rest import install_docs, install_error_handlers
@@ -58,6 +60,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app = FastAPI(
         title="ModelKG", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
+    app.include_router(landing_router)
     app.include_router(sparql_router)
     app.include_router(sparql_editor_router)
     app.include_router(graphql_router(settings))
