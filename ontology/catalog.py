@@ -20,7 +20,7 @@ from functools import cache
 
 from pyoxigraph import Store
 
-from ontology.files import CATALOG_FILE, ONTOLOGY_GRAPH, read_turtle, select, text_of
+from ontology.files import catalog_quads, select, text_of
 from ontology.namespaces import sparql_prologue
 
 __all__ = ["ArchitectureEntry", "Catalog", "ModelTypeEntry", "load_catalog"]
@@ -73,9 +73,10 @@ class Catalog:
 
 @cache
 def load_catalog() -> Catalog:
-    """Parse `catalog.ttl` once per process into lookups."""
+    """Parse `catalog.ttl` once per process into lookups (warning once when it was generated
+    from another transformers than the installed one: `ontology.files.catalog_quads`)."""
     store = Store()
-    store.extend(read_turtle(CATALOG_FILE, ONTOLOGY_GRAPH))
+    store.extend(catalog_quads())
     q = sparql_prologue()
     version = ""
     for row in select(store, q + "SELECT ?v WHERE { GRAPH ?g { ?o mkg:transformersVersion ?v } }"):

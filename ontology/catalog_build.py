@@ -33,6 +33,8 @@ from urllib.parse import quote
 
 import pyoxigraph as ox
 
+from ontology.catalog_version import REGENERATE_COMMAND
+
 __all__ = ["build_catalog", "catalog_path", "is_stale", "main"]
 
 MKG = "https://w3id.org/modelkg/ontology#"
@@ -67,7 +69,6 @@ DEFAULT_KEYS: tuple[str, ...] = (
     "num_labels",
 )
 
-REGENERATE_COMMAND = "modelkg catalog --write"
 _DISPLAY_PATH = "ontology/catalog.ttl"
 _CONFIGURATION_AUTO = "transformers.models.auto.configuration_auto"
 _MODELING_AUTO = "transformers.models.auto.modeling_auto"

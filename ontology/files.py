@@ -15,6 +15,8 @@ from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, RdfFormat, Store, parse
 
+from ontology.catalog_version import warn_if_stale
+
 __all__ = [
     "CATALOG_FILE",
     "CORE_FILE",
@@ -25,6 +27,7 @@ __all__ = [
     "SHAPES_FILE",
     "SHAPES_GRAPH",
     "TASKS_FILE",
+    "catalog_quads",
     "ontology_quads",
     "read_turtle",
     "select",
@@ -72,11 +75,21 @@ def select(store: Store, sparql: str) -> QuerySolutions:
 
 
 @cache
+def catalog_quads() -> tuple[Quad, ...]:
+    """The catalog's quads, parsed once per process; every reader of the catalog goes through
+    here, so a catalog generated from another transformers than the installed one is reported
+    once (a warning naming `modelkg catalog --write`, see `ontology.catalog_version`)."""
+    quads = tuple(read_turtle(CATALOG_FILE, ONTOLOGY_GRAPH))
+    warn_if_stale(CATALOG_FILE, quads)
+    return quads
+
+
+@cache
 def ontology_quads() -> tuple[Quad, ...]:
     """Every quad of the ontology graph (core, parameters, catalog), parsed once per process."""
     quads: list[Quad] = []
     for path in ONTOLOGY_FILES:
-        quads.extend(read_turtle(path, ONTOLOGY_GRAPH))
+        quads.extend(catalog_quads() if path == CATALOG_FILE else read_turtle(path, ONTOLOGY_GRAPH))
     return tuple(quads)
 
 
@@ -87,7 +100,7 @@ def validation_context_quads() -> tuple[Quad, ...]:
     model's own graph, so their verdicts can be compared one to one.
     """
     names = {"https://w3id.org/modelkg/ontology#modelTypeName"}
-    catalog = read_turtle(CATALOG_FILE, ONTOLOGY_GRAPH)
+    catalog = catalog_quads()
     return (
         *read_turtle(CORE_FILE, ONTOLOGY_GRAPH),
         *read_turtle(PARAMETERS_FILE, ONTOLOGY_GRAPH),

@@ -64,9 +64,24 @@ def _root(
     """ModelKG: a knowledge-graph registry for machine-learning models."""
 
 
+class _WarningLine(logging.Handler):
+    """A warning logged on `modelkg.catalog` (a stale catalog) as one `warning: ...` line on
+    stderr, like the commands' own warnings (not the bare text of logging's last resort)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err_console.print(f"[yellow]warning:[/] {escape(record.getMessage())}")
+
+
+def _show_catalog_warnings() -> None:
+    logger = logging.getLogger("modelkg.catalog")
+    if not any(isinstance(h, _WarningLine) for h in logger.handlers):
+        logger.addHandler(_WarningLine(logging.WARNING))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; known errors become one line and exit 1 (usage errors exit 2)."""
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
+    _show_catalog_warnings()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         app(args=argv, prog_name="modelkg")
