@@ -66,10 +66,12 @@ def _root(
 
 class _WarningLine(logging.Handler):
     """A warning logged on `modelkg.catalog` (a stale catalog) as one `warning: ...` line on
-    stderr, like the commands' own warnings (not the bare text of logging's last resort)."""
+    stderr, like the commands' own warnings, instead of the bare text of logging's last resort.
+    Where logging is configured (`modelkg serve` logs through the root logger) that shows it."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        err_console.print(f"[yellow]warning:[/] {escape(record.getMessage())}")
+        if not logging.getLogger().handlers:
+            err_console.print(f"[yellow]warning:[/] {escape(record.getMessage())}")
 
 
 def _show_catalog_warnings() -> None:
