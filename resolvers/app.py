@@ -25,6 +25,7 @@ from kg import __version__
 from kg.errors import ModelKGError
 from kg.store import open_store
 from resolvers.errors import HttpError, from_modelkg_error
+from resolvers.graph_store import router as graph_store_router
 from resolvers.graphiql import mount_graphiql_assets
 from resolvers.graphql.context import CompatCache
 from resolvers.graphql.router import graphql_router
@@ -62,6 +63,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     app.include_router(landing_router)
     app.include_router(sparql_router)
+    app.include_router(graph_store_router)
     app.include_router(sparql_editor_router)
     app.include_router(graphql_router(settings))
     app.include_router(rest_router)
