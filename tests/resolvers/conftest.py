@@ -71,3 +71,23 @@ TOKEN = "s3cret-token"
 def writable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A live server whose operator enabled writes with a bearer token (`TOKEN`)."""
     yield from serve(registry(tmp_path_factory, "writable"), token=TOKEN)
+
+
+def blank_store(tmp_path_factory: pytest.TempPathFactory, name: str) -> str:
+    """A store on disk holding only ModelKG's own graphs (ontology, shapes): no models."""
+    path = tmp_path_factory.mktemp(name) / "store"
+    open_store(str(path)).close()
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def blank_writable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live server with writes enabled (`TOKEN`) over a store with no models, for stories
+    that load their own data (the W3C protocol cases)."""
+    yield from serve(blank_store(tmp_path_factory, "blank-writable"), token=TOKEN)
+
+
+@pytest.fixture(scope="module")
+def blank_read_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A live server whose operator set no token (reads only) over a store with no models."""
+    yield from serve(blank_store(tmp_path_factory, "blank-read-only"), token=None)
