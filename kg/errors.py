@@ -15,6 +15,8 @@ Each carries what a user needs to act: the `path` of the file, the `field` insid
     │   ├── CacheError                     broken HF cache entries
     │   └── ShapeViolation                 SHACL violations of a model's graph
     ├── QueryError (ValueError)            bad SPARQL, with line and column
+    │   └── QueryRefused                   well-formed SPARQL ModelKG will not run (SERVICE,
+    │                                      LOAD, a protected graph, too large or too deep)
     ├── UsageError (ValueError)            a bad option value (format, engine, ...)
     └── StoreError (OSError)               the store cannot be opened or written
 
@@ -39,6 +41,7 @@ __all__ = [
     "ModelCardError",
     "ModelKGError",
     "QueryError",
+    "QueryRefused",
     "ShapeViolation",
     "SourceNotFoundError",
     "StoreError",
@@ -135,6 +138,21 @@ class QueryError(ModelKGError, ValueError):
         super().__init__(message, hint="check the SPARQL syntax near the position shown")
         self.line = line
         self.column = column
+
+
+class QueryRefused(QueryError):  # noqa: N818 - a verdict, not a failure of ModelKG's
+    """A well-formed SPARQL request that ModelKG will not run; `code` says why.
+
+    Codes: `service_refused`, `fetch_refused` (the request would make the server fetch a URL),
+    `protected_graph` (it would write a graph ModelKG owns), `query_too_large`,
+    `query_too_deep` (bounds checked before parsing), `wrong_operation` (an update sent as a
+    query or the other way round).
+    """
+
+    def __init__(self, code: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.hint = hint
 
 
 class UsageError(ModelKGError, ValueError):

@@ -13,6 +13,7 @@ bounds, CORS and the access log wrap them all.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,6 +24,7 @@ from fastapi.responses import JSONResponse
 
 from kg import __version__
 from kg.errors import ModelKGError
+from kg.sparql.isolation import IsolatedQueries
 from kg.store import open_store
 from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.graph_store import router as graph_store_router
@@ -51,11 +53,20 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.state.store = open_store(settings.store)
         app.state.settings = settings
         app.state.compat_cache = CompatCache()  # one compatibility index for GraphQL and REST
+        # clients' SPARQL runs in worker processes, killed at the timeout (kg.sparql.isolation)
+        app.state.queries = IsolatedQueries(
+            app.state.store,
+            workers=settings.query_workers or os.cpu_count() or 1,
+            timeout=settings.query_timeout,
+            max_per_client=settings.max_queries_per_client,
+            max_result_bytes=settings.max_result_bytes,
+        )
         try:
             if settings.preload_embeddings:  # else the first search loads the model and syncs
                 await run_in_threadpool(preload, app.state)
             yield
         finally:
+            await run_in_threadpool(app.state.queries.close)
             app.state.store.close()
 
     app = FastAPI(

@@ -15,7 +15,6 @@ resolvers.errors.HttpError: `/etc/passwd` is outside the folders this server may
 from __future__ import annotations
 
 import tempfile
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -29,9 +28,6 @@ from resolvers.search_state import after_ingest
 from resolvers.settings import ServerSettings
 
 __all__ = ["IngestReport", "check_roots", "ingest_paths", "ingest_uploads"]
-
-WRITE_LOCK = threading.Lock()
-"""One write at a time: the embedded store takes writes from one thread of this process."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,7 @@ def check_roots(paths: Sequence[str], settings: ServerSettings) -> list[str]:
 
 
 def _run(store: EmbeddedStore, arguments: list[str], hub_id: str | None) -> IngestReport:
-    with WRITE_LOCK:
+    with store.writer():  # the ingest, its reasoning and the index update: one write
         try:
             summary = ingest(arguments, store, hub_id=hub_id, workers=0)
             if summary.written:

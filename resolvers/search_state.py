@@ -85,13 +85,6 @@ class Embedded:
         return int(self.vectors.shape[1])
 
 
-def _write_lock() -> threading.Lock:
-    # imported here: resolvers.ingest imports this module for its `after_ingest` hook
-    from resolvers.ingest import WRITE_LOCK
-
-    return WRITE_LOCK
-
-
 def _in_api_terms(exc: InputError) -> InputError:
     """The same error, its field named as the client wrote it; no traceback carried along
     (it could hold store results of a worker thread)."""
@@ -127,7 +120,7 @@ class SearchState:
                 self._service = SearchService(self.store, embeddings)
             service = self._service
         if self.store.generation != self._checked:
-            with _write_lock():
+            with self.store.writer():
                 self.sync_held()
         return service
 

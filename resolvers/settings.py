@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from kg.sparql.bounds import Limits
+
 __all__ = ["ServerSettings"]
 
 
@@ -54,6 +56,19 @@ class ServerSettings:
     """MiB for replaying reads (GraphQL, SPARQL, REST) until the next write (0: off)"""
     preload_embeddings: bool = False
     """load the embedding model and sync the search index at start-up, not at the first search"""
+    max_query_bytes: int = 1024 * 1024
+    """largest SPARQL query or update text accepted (checked before parsing); beyond it 413"""
+    max_query_nesting: int = 64
+    """deepest nesting of { }, ( ) and [ ] in a SPARQL request (checked before parsing)"""
+    max_queries_per_client: int = 4
+    """SPARQL queries one client address may have running or waiting at once; beyond it 429"""
+    query_workers: int = 0
+    """processes that run clients' SPARQL queries (killed at the timeout); 0: one per core"""
+
+    @property
+    def sparql_limits(self) -> Limits:
+        """The bounds every SPARQL request is checked against before it is parsed."""
+        return Limits(max_bytes=self.max_query_bytes, max_nesting=self.max_query_nesting)
 
     @property
     def writes_enabled(self) -> bool:
@@ -83,6 +98,10 @@ class ServerSettings:
             "writes": "MODELKG_WRITES",
             "preload_embeddings": "MODELKG_PRELOAD_EMBEDDINGS",
             "response_cache_mb": "MODELKG_RESPONSE_CACHE_MB",
+            "max_query_bytes": "MODELKG_MAX_QUERY_BYTES",
+            "max_query_nesting": "MODELKG_MAX_QUERY_NESTING",
+            "max_queries_per_client": "MODELKG_MAX_QUERIES_PER_CLIENT",
+            "query_workers": "MODELKG_QUERY_WORKERS",
         }
         values: dict[str, object] = {
             name: os.environ[variable] for name, variable in env.items() if os.environ.get(variable)

@@ -1,35 +1,31 @@
-"""The SPARQL 1.1 Protocol endpoint at `/sparql` (queries; updates come with write tokens).
+"""The SPARQL 1.1 Protocol endpoint at `/sparql`: queries for anyone, updates with the token.
 
 Query by GET (`?query=`) or POST (a URL-encoded form, or an `application/sparql-query` body),
-with `default-graph-uri` / `named-graph-uri`; results negotiated by `Accept`: SPARQL JSON, XML,
-CSV and TSV for SELECT/ASK, Turtle, N-Triples, RDF/XML and JSON-LD for CONSTRUCT/DESCRIBE.
-400 for a malformed query (with the parser's line and column), 415 for a body type the protocol
-does not define, 406 when nothing the client accepts can be produced. `SERVICE` is refused: the
-server never fetches addresses a client chooses.
+with `default-graph-uri` / `named-graph-uri`; update by POST (a form with `update=`, or an
+`application/sparql-update` body). Results are negotiated by `Accept` (`q=0` excludes a type):
+SPARQL JSON, XML, CSV and TSV for SELECT/ASK; Turtle, N-Triples, RDF/XML and JSON-LD for
+CONSTRUCT/DESCRIBE. Relative IRIs resolve against the endpoint's URL. A GET without a query is a
+query editor for a browser and the Service Description for a program.
+
+The protocol's bad requests are answered as it says: 400 for a missing, repeated or malformed
+operation, both a query and an update, an update by GET, a body not in UTF-8; 415 for a body
+type the protocol does not define; 406 when nothing the client accepts can be produced. What
+runs is decided by `resolvers.sparql_run` on the parsed request.
 """
 
 from __future__ import annotations
 
-import re
-import time
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pyoxigraph import NamedNode, QueryResultsFormat, QueryTriples, RdfFormat
+from pyoxigraph import QueryResultsFormat, RdfFormat
 
-from kg.errors import ModelKGError
-from resolvers.errors import HttpError, from_modelkg_error
-from resolvers.sparql_results import serialize_bounded
-from resolvers.sparql_text import without_iris
-from resolvers.update import check_writes, guard_update
-
-if TYPE_CHECKING:
-    from kg.store.embedded import EmbeddedStore
-    from resolvers.settings import ServerSettings
+from resolvers.errors import HttpError
+from resolvers.service_description import service_description
+from resolvers.sparql_editor import editor_page
+from resolvers.sparql_run import parse_client_query, run_client_query, run_client_update
+from resolvers.update import check_writes
 
 __all__ = ["GRAPH_TYPES", "RESULT_TYPES", "negotiate", "router"]
 
@@ -49,166 +45,249 @@ GRAPH_TYPES: dict[str, RdfFormat] = {
     "application/rdf+xml": RdfFormat.RDF_XML,
     "application/ld+json": RdfFormat.JSON_LD,
 }
-_SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
+
+_QUERY_PARAMS = frozenset({"query", "default-graph-uri", "named-graph-uri"})
+_UPDATE_PARAMS = frozenset({"update", "using-graph-uri", "using-named-graph-uri"})
 
 
 def negotiate(accept: str | None, offered: list[str], default: str) -> str | None:
     """The media type to answer with: the client's best-ranked one we offer (None: 406).
 
+    A type given `q=0` is never chosen, not even through a wildcard.
+
     >>> negotiate("text/csv;q=0.5, application/sparql-results+json", ["text/csv",
     ...           "application/sparql-results+json"], "text/csv")
     'application/sparql-results+json'
+    >>> negotiate("text/turtle;q=0, */*", ["text/turtle", "application/n-triples"], "text/turtle")
+    'application/n-triples'
     >>> negotiate("image/png", ["text/csv"], "text/csv") is None
     True
     """
     if not accept:
         return default
     ranked: list[tuple[float, int, str]] = []
+    refused: set[str] = set()
     for position, part in enumerate(accept.split(",")):
         fields = [f.strip() for f in part.split(";")]
         media = fields[0].lower()
         quality = 1.0
         for field in fields[1:]:
-            if field.startswith("q="):
+            if field.lower().startswith("q="):
                 try:
                     quality = float(field[2:])
                 except ValueError:
                     quality = 0.0
         if quality > 0:
             ranked.append((-quality, position, media))
+        else:
+            refused.add(media)
+    candidates = [default, *(o for o in offered if o != default)]
+    candidates = [o for o in candidates if o not in refused]
     for _, _, media in sorted(ranked):
-        if media in ("*/*", "application/*", "text/*"):
-            family = media.split("/")[0]
-            if media == "*/*" or default.startswith(family):
-                return default
-            match = next((o for o in offered if o.startswith(family)), None)
+        if media == "*/*":
+            if candidates:
+                return candidates[0]
+        elif media.endswith("/*"):
+            family = media.split("/")[0] + "/"
+            match = next((o for o in candidates if o.startswith(family)), None)
             if match:
                 return match
-        elif media in offered:
+        elif media in candidates:
             return media
     return None
 
 
-def _refuse_service(query: str) -> None:
-    if _SERVICE.search(without_iris(query)):
+def _one(fields: dict[str, list[str]], name: str) -> str | None:
+    values = fields.get(name, [])
+    if len(values) > 1:
         raise HttpError(
-            403,
-            "service_refused",
-            "SERVICE is refused: this endpoint never fetches addresses a client chooses",
-            field="query",
-            hint="query the other endpoint yourself and send its data here",
+            400,
+            "repeated_parameter",
+            f"`{name}` is given {len(values)} times; a request carries exactly one",
+            field=name,
+            hint=f"send one `{name}` per request",
         )
+    return values[0] if values else None
 
 
-def _run(
-    store: EmbeddedStore,
-    settings: ServerSettings,
-    query: str,
-    accept: str | None,
-    default_graphs: list[str],
-    named_graphs: list[str],
-) -> tuple[bytes, str]:
-    started = time.monotonic()
+def _decode(body: bytes, what: str) -> str:
     try:
-        result = store.query_dataset(
-            query,
-            default_graphs=[NamedNode(g) for g in default_graphs] or None,
-            named_graphs=[NamedNode(g) for g in named_graphs] or None,
-        )
-    except ModelKGError as exc:
-        raise from_modelkg_error(exc) from exc
-    except ValueError as exc:  # an invalid IRI in default-graph-uri / named-graph-uri
-        raise HttpError(400, "bad_graph_uri", str(exc), field="default-graph-uri") from exc
-    # query results belong to the thread that made them: never let one escape in a traceback
-    graph = isinstance(result, QueryTriples)
-    offered: dict[str, QueryResultsFormat] | dict[str, RdfFormat] = (
-        GRAPH_TYPES if graph else RESULT_TYPES
-    )
-    media = negotiate(
-        accept, list(offered), "text/turtle" if graph else "application/sparql-results+json"
-    )
-    error: HttpError
-    if media is None:
-        error = _not_acceptable(
-            "a graph result" if graph else "SELECT/ASK results", accept, offered
-        )
-    else:
-        try:
-            return serialize_bounded(result, offered[media], settings, started), media
-        except HttpError as exc:
-            error = exc
-    del result
-    raise error.with_traceback(None)
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise HttpError(
+            400,
+            "not_utf8",
+            f"the {what} is not UTF-8 (invalid byte at offset {exc.start})",
+            hint="SPARQL requests are sent in UTF-8",
+        ) from None
 
 
-def _not_acceptable(what: str, accept: str | None, offered: Iterable[str]) -> HttpError:
-    return HttpError(
-        406,
-        "not_acceptable",
-        f"{what} cannot be written as {accept}",
-        hint="accept one of " + ", ".join(offered),
-    )
+def _content_type(request: Request) -> str:
+    header = request.headers.get("content-type", "")
+    media, _, params = header.partition(";")
+    for param in params.split(";"):
+        key, _, value = param.partition("=")
+        charset = value.strip().strip('"').lower()
+        if key.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
+            raise HttpError(
+                400,
+                "not_utf8",
+                f"the body is declared as {value.strip()}; SPARQL requests are UTF-8",
+                field="Content-Type",
+                hint="send the body in UTF-8 (charset=utf-8)",
+            )
+    return media.strip().lower()
 
 
-async def _answer(
-    request: Request, query: str | None, defaults: list[str], named: list[str]
+def _base(request: Request) -> str:
+    return str(request.url.replace(query=None, fragment=None))
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _wants_html(accept: str | None) -> bool:
+    return negotiate(accept, ["text/html", *GRAPH_TYPES], "text/turtle") == "text/html"
+
+
+async def _answer_query(
+    request: Request, text: str | None, defaults: list[str], named: list[str]
 ) -> Response:
-    if not query:
+    if not text:
         raise HttpError(
             400,
             "missing_query",
             "no SPARQL query in the request",
             field="query",
-            hint="send ?query=... (GET), a form with query=..., or an "
-            "application/sparql-query body",
+            hint="send ?query=... (GET), a form with query=..., or an application/sparql-query "
+            "body",
         )
-    _refuse_service(query)
     state = request.app.state
-    body, media = await run_in_threadpool(
-        _run, state.store, state.settings, query, request.headers.get("accept"), defaults, named
+    base = _base(request)
+    parsed = await parse_client_query(text, state.settings, base)
+    accept = request.headers.get("accept")
+    offered = list(GRAPH_TYPES if parsed.gives_graph else RESULT_TYPES)
+    media = negotiate(accept, offered, offered[0])
+    if media is None:
+        what = "a graph result" if parsed.gives_graph else "SELECT/ASK results"
+        raise HttpError(
+            406,
+            "not_acceptable",
+            f"{what} cannot be written as {accept}",
+            hint="accept one of " + ", ".join(offered),
+        )
+    answer = await run_client_query(
+        state,
+        parsed,
+        media,
+        client=_client(request),
+        base_iri=base,
+        default_graphs=defaults or None,
+        named_graphs=named or None,
     )
-    charset = "; charset=utf-8" if media.startswith(("text/", "application/")) else ""
-    return Response(body, media_type=media + charset)
+    headers = {"Vary": "Accept"}
+    if not answer.cacheable:
+        headers["Cache-Control"] = "no-store"
+    return Response(answer.body, media_type=f"{media}; charset=utf-8", headers=headers)
+
+
+async def _update(request: Request, text: str | None, fields: dict[str, list[str]]) -> Response:
+    """Run a SPARQL update after the token check and the guard (`resolvers.sparql_run`)."""
+    check_writes(request.app.state.settings, request.headers.get("authorization"))
+    if not text:
+        raise HttpError(400, "missing_update", "no SPARQL update in the request", field="update")
+    if fields.get("using-graph-uri") or fields.get("using-named-graph-uri"):
+        raise HttpError(
+            400,
+            "unsupported_parameter",
+            "using-graph-uri and using-named-graph-uri are not supported yet",
+            field="using-graph-uri",
+            hint="write the dataset in the update itself: USING <g> / USING NAMED <g>",
+        )
+    await run_client_update(request.app.state, text, base_iri=_base(request))
+    return Response(status_code=204)
+
+
+def _check_params(fields: dict[str, list[str]], foreign: frozenset[str], operation: str) -> None:
+    stray = sorted(name for name in fields if name in foreign)
+    if stray:
+        raise HttpError(
+            400,
+            "bad_parameter",
+            f"`{stray[0]}` does not go with a SPARQL {operation}",
+            field=stray[0],
+            hint="queries take default-graph-uri/named-graph-uri, updates "
+            "using-graph-uri/using-named-graph-uri",
+        )
+
+
+async def _dispatch(request: Request, fields: dict[str, list[str]]) -> Response:
+    if "query" in fields and "update" in fields:
+        raise HttpError(
+            400,
+            "query_and_update",
+            "the request carries both a query and an update",
+            hint="send one operation per request",
+        )
+    if "update" in fields:
+        _check_params(fields, _QUERY_PARAMS - {"query"}, "update")
+        return await _update(request, _one(fields, "update"), fields)
+    _check_params(fields, _UPDATE_PARAMS - {"update"}, "query")
+    return await _answer_query(
+        request,
+        _one(fields, "query"),
+        fields.get("default-graph-uri", []),
+        fields.get("named-graph-uri", []),
+    )
+
+
+def _query_string(request: Request) -> dict[str, list[str]]:
+    raw = request.url.query
+    try:
+        return parse_qs(raw, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise HttpError(400, "not_utf8", "the URL's parameters are not UTF-8") from None
 
 
 @router.get("/sparql")
 async def sparql_get(request: Request) -> Response:
-    """SPARQL query via GET (`query`, `default-graph-uri`, `named-graph-uri`)."""
-    params = request.query_params
-    if "update" in params:
+    """SPARQL query via GET (`query`, `default-graph-uri`, `named-graph-uri`); without a query,
+    the query editor (for a browser) or the Service Description."""
+    fields = _query_string(request)
+    if "update" in fields:
         raise HttpError(
             400, "update_by_get", "updates are not accepted by GET", hint="POST the update"
         )
-    return await _answer(
-        request,
-        params.get("query"),
-        params.getlist("default-graph-uri"),
-        params.getlist("named-graph-uri"),
-    )
+    if "query" not in fields:
+        if _wants_html(request.headers.get("accept")):
+            return editor_page("/sparql")
+        return service_description(request, _base(request))
+    return await _dispatch(request, fields)
 
 
 @router.post("/sparql")
 async def sparql_post(request: Request) -> Response:
-    """SPARQL query via POST: a URL-encoded form or an `application/sparql-query` body."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    params = request.query_params
+    """SPARQL query or update via POST: a URL-encoded form, or a direct body."""
+    content_type = _content_type(request)
+    url_fields = _query_string(request)
     if content_type == "application/x-www-form-urlencoded":
-        form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
-        if "update" in form:
-            return await _update(request, next(iter(form.get("update", [])), ""))
-        return await _answer(
-            request,
-            next(iter(form.get("query", [])), None),
-            form.get("default-graph-uri", []),
-            form.get("named-graph-uri", []),
-        )
+        body = _decode(await request.body(), "form")
+        try:
+            fields = parse_qs(body, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            raise HttpError(400, "not_utf8", "the form's values are not UTF-8") from None
+        return await _dispatch(request, fields)
     if content_type == "application/sparql-query":
-        text = (await request.body()).decode("utf-8", errors="replace")
-        return await _answer(
-            request, text, params.getlist("default-graph-uri"), params.getlist("named-graph-uri")
-        )
+        text = _decode(await request.body(), "query")
+        if "query" in url_fields or "update" in url_fields:
+            raise HttpError(400, "query_and_update", "the operation is both in the URL and body")
+        return await _dispatch(request, {**url_fields, "query": [text]})
     if content_type == "application/sparql-update":
-        return await _update(request, (await request.body()).decode("utf-8", errors="replace"))
+        text = _decode(await request.body(), "update")
+        if "query" in url_fields or "update" in url_fields:
+            raise HttpError(400, "query_and_update", "the operation is both in the URL and body")
+        return await _dispatch(request, {**url_fields, "update": [text]})
     raise HttpError(
         415,
         "unsupported_media_type",
@@ -216,19 +295,3 @@ async def sparql_post(request: Request) -> Response:
         hint="use application/x-www-form-urlencoded, application/sparql-query or "
         "application/sparql-update",
     )
-
-
-async def _update(request: Request, update: str) -> Response:
-    """Run a SPARQL update after the token and the graph guard (`resolvers.update`)."""
-    check_writes(request.app.state.settings, request.headers.get("authorization"))
-    guard_update(update)
-    store = request.app.state.store
-    await run_in_threadpool(_run_update, store, update)
-    return Response(status_code=204)
-
-
-def _run_update(store: EmbeddedStore, update: str) -> None:
-    try:
-        store.update(update)
-    except ModelKGError as exc:
-        raise from_modelkg_error(exc) from exc

@@ -23,14 +23,12 @@ from typing import TYPE_CHECKING
 
 from pyoxigraph import QueryBoolean, QueryResultsFormat, QuerySolutions, QueryTriples, RdfFormat
 
-from kg.errors import ModelKGError
-from resolvers.errors import HttpError, from_modelkg_error
+from resolvers.errors import HttpError
 
 if TYPE_CHECKING:
-    from kg.store.embedded import EmbeddedStore
     from resolvers.settings import ServerSettings
 
-__all__ = ["BoundedSink", "run_select_json", "serialize_bounded"]
+__all__ = ["BoundedSink", "serialize_bounded", "timed_out", "too_large"]
 
 
 def _size(count: int) -> str:
@@ -104,29 +102,5 @@ def serialize_bounded(
     else:
         return sink.getvalue()
     # query results belong to the thread that made them: no traceback may carry one away
-    del result
-    raise error.with_traceback(None)
-
-
-def run_select_json(store: EmbeddedStore, query: str, settings: ServerSettings) -> bytes:
-    """A SELECT or ASK as SPARQL JSON results, within the server's bounds (GraphQL `sparql`)."""
-    started = time.monotonic()
-    try:
-        result = store.query(query)
-    except ModelKGError as exc:
-        raise from_modelkg_error(exc) from exc
-    if isinstance(result, QueryTriples):
-        del result
-        raise HttpError(
-            400,
-            "not_a_select",
-            "CONSTRUCT and DESCRIBE give graphs; this field answers SELECT and ASK",
-            field="query",
-            hint="use the /sparql endpoint with Accept: text/turtle for graphs",
-        )
-    try:
-        return serialize_bounded(result, QueryResultsFormat.JSON, settings, started)
-    except HttpError as exc:
-        error = exc
     del result
     raise error.with_traceback(None)

@@ -1,40 +1,29 @@
-"""SPARQL UPDATE over HTTP: only with the operator's bearer token, never into derived graphs.
+"""Who may write over HTTP: only a client with the operator's bearer token, and only when writes
+are on.
 
-Writes are off unless the operator sets a token (`MODELKG_TOKEN`). With it, an update must carry
-`Authorization: Bearer <token>` (401 without, 403 with a wrong one). Whatever the token, an
-update is refused (403) when it could touch the ontology, shapes, inferred or size graphs (it
-names one, or writes through a variable graph, `ALL` or `NAMED`), or fetches a URL (`LOAD`,
-`SERVICE`): the server never fetches addresses a client chooses.
+Writes are off unless the operator sets a token (`MODELKG_TOKEN`). With it, a write must carry
+`Authorization: Bearer <token>` (401 without, 403 with a wrong one). What an update may do once
+the token is accepted is decided on the parsed update by `kg.sparql.guard` (no LOAD, no SERVICE,
+no graph ModelKG owns), in `resolvers.sparql_run`.
 
->>> guard_update("INSERT DATA { GRAPH <urn:mine> { <urn:a> <urn:b> <urn:c> } }")
->>> guard_update("LOAD <http://example.org/data.ttl>")
+>>> check_token("s3cret", "Bearer s3cret")
+>>> check_token("s3cret", None)
 Traceback (most recent call last):
 ...
-resolvers.errors.HttpError: LOAD is refused: this endpoint never fetches addresses a client chooses
+resolvers.errors.HttpError: this update needs a bearer token
 """
 
 from __future__ import annotations
 
 import hmac
-import re
 from typing import TYPE_CHECKING
 
 from resolvers.errors import HttpError
-from resolvers.sparql_text import iris_in, without_iris
 
 if TYPE_CHECKING:
     from resolvers.settings import ServerSettings
 
-__all__ = ["check_token", "check_writes", "guard_update"]
-
-_PROTECTED = (
-    "https://w3id.org/modelkg/graph/",
-    "/graph/inferred/",
-    "/graph/size/",
-    "/graph/search/",
-)
-_FETCHING = re.compile(r"\b(LOAD|SERVICE)\b", re.IGNORECASE)
-_WIDE = re.compile(r"\b(DROP|CLEAR)\s+(SILENT\s+)?(ALL|NAMED)\b|\bGRAPH\s+[?$]", re.IGNORECASE)
+__all__ = ["check_token", "check_writes"]
 
 
 def check_token(configured: str | None, authorization: str | None) -> None:
@@ -66,31 +55,3 @@ def check_writes(settings: ServerSettings, authorization: str | None) -> None:
             hint="the operator turns them on by dropping --no-writes (MODELKG_WRITES=0)",
         )
     check_token(settings.token, authorization)
-
-
-def guard_update(update: str) -> None:
-    """Refuse an update that could fetch URLs or touch derived graphs (see module docstring)."""
-    fetching = _FETCHING.search(without_iris(update))
-    if fetching:
-        raise HttpError(
-            403, "fetch_refused",
-            f"{fetching.group(1).upper()} is refused: this endpoint never fetches addresses a "
-            "client chooses",
-            hint="download the data yourself and INSERT DATA it",
-        )  # fmt: skip
-    for iri in iris_in(update):
-        if any(marker in iri for marker in _PROTECTED) or any(
-            protected.startswith(iri) for protected in _PROTECTED[:1]
-        ):
-            raise HttpError(
-                403, "protected_graph",
-                f"<{iri}> is (or prefixes) a graph ModelKG derives or owns; updates may not "
-                "touch it",
-                hint="write into graphs of your own; re-ingest or re-derive to change ModelKG's",
-            )  # fmt: skip
-    if _WIDE.search(without_iris(update)):
-        raise HttpError(
-            403, "protected_graph",
-            "DROP/CLEAR ALL or NAMED, and GRAPH ?variable, could reach graphs ModelKG derives",
-            hint="name the graphs you write to",
-        )  # fmt: skip

@@ -22,6 +22,8 @@ from kg.cli.common import StoreOption, console
 from kg.errors import InputError, UsageError
 from kg.export import EXPORT_FORMATS, export
 from kg.ingest.json_file import read_text_file
+from kg.sparql.guard import check_query
+from kg.sparql.parse import parse_query
 from kg.store import open_store, store_location
 from ontology.namespaces import PREFIXES
 
@@ -58,7 +60,8 @@ def query_command(
     """Run a SPARQL 1.1 query over the store (the default graph is the union of all graphs).
 
     The usual prefixes (mkg:, schema:, fair4ml:, prov:, rdf:, rdfs:, xsd:, owl:, sh:) are
-    predeclared.
+    predeclared. SERVICE is refused (ModelKG never fetches a URL a query names), and a query
+    larger than 1 MiB or nested deeper than 64 groups is refused before it is parsed.
 
     Example:
 
@@ -67,6 +70,7 @@ def query_command(
     """
     if sparql.startswith("@"):
         sparql = read_text_file(Path(sparql[1:]))
+    check_query(parse_query(sparql))  # bounded, parsed and guarded before the engine sees it
     kg_store = open_store(store_location(store), read_only=True)
     result = kg_store.query(sparql)
     if isinstance(result, QueryTriples):

@@ -98,7 +98,7 @@ def size_models(
         if on_progress is not None:
             on_progress(1)
         if len(writes) >= 200:
-            store.replace_graphs(writes)
+            store.replace_graphs(writes, kind=MKG.SizeGraph)
             writes = {}
-    store.replace_graphs(writes)
+    store.replace_graphs(writes, kind=MKG.SizeGraph)
     return summary

@@ -28,6 +28,7 @@ from functools import cache
 from pyoxigraph import RdfFormat, Store
 
 from kg.errors import InputError
+from kg.models.terms import iri_term, string_term
 from ontology.files import SHAPES_FILE, TASKS_FILE, select, text_of
 from ontology.namespaces import sparql_prologue
 from ontology.parameters import load_parameter_mapping
@@ -138,7 +139,7 @@ def _unknown(kind: str, name: str, field_name: str, known: list[str]) -> InputEr
 
 
 def _literal(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)  # a JSON string is a SPARQL string literal
+    return string_term(text)
 
 
 def _values(variable: str, items: tuple[str, ...]) -> str:
@@ -186,7 +187,14 @@ def compile_filter(spec: ModelFilter) -> str:
     if spec.name_contains:
         lines.append(f"FILTER(CONTAINS(LCASE(?name), {_literal(spec.name_contains.lower())}))")
     if spec.derived_from:
-        lines.append(f"?m mkg:derivedFrom+ <{spec.derived_from}> .")
+        base = iri_term(spec.derived_from)
+        if base is None:
+            raise InputError(
+                f"`{spec.derived_from}` is not a model id or IRI",
+                field="derivedFrom",
+                hint="give a hub id (org/name) or a model IRI",
+            )
+        lines.append(f"?m mkg:derivedFrom+ {base} .")
     for index, (name, bounds) in enumerate(sorted(spec.ranges.items())):
         if name not in numeric_parameters():
             raise _unknown("parameter", name, name, sorted(numeric_parameters()))

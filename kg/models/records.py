@@ -14,7 +14,6 @@ every normalized parameter in `parameters.ttl` shows up without code per paramet
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from functools import cache
 from pyoxigraph import Literal, NamedNode
 
 from kg.compat.index import LINEAGE
+from kg.models.terms import iri_term, string_term
 from kg.store.embedded import EmbeddedStore
 
 __all__ = [
@@ -117,7 +117,8 @@ def modalities_by_kind() -> dict[str, str]:
 
 
 def _iri_values(iris: Sequence[str]) -> str:
-    return "VALUES ?m { " + " ".join(f"<{iri}>" for iri in iris) + " }"
+    terms = (iri_term(iri) for iri in iris)
+    return "VALUES ?m { " + " ".join(t for t in terms if t) + " }"
 
 
 def _python(term: object) -> object:
@@ -144,8 +145,10 @@ def find_models(store: EmbeddedStore, names: Sequence[str]) -> dict[str, str]:
     """Model IRIs for hub ids, names or IRIs (the ones that exist)."""
     if not names:
         return {}
-    values = " ".join(json.dumps(n, ensure_ascii=False) for n in names)
-    iris = " ".join(f"<{n}>" for n in names if n.startswith(("http://", "https://")))
+    values = " ".join(string_term(n) for n in names)
+    iris = " ".join(
+        t for t in (iri_term(n) for n in names if n.startswith(("http://", "https://"))) if t
+    )
     found: dict[str, str] = {}
     for row in store.select(
         f"SELECT ?key ?m WHERE {{ {{ VALUES ?key {{ {values} }} ?m a mkg:Model ; "

@@ -170,7 +170,7 @@ def _derive(
             q for g in context_graphs for q in store.raw.quads_for_pattern(None, None, None, g)
         ]
         derivations = reasoner.derive(models, context)
-        store.replace_graphs({d.graph: list(d.quads) for d in derivations})
+        store.replace_graphs({d.graph: list(d.quads) for d in derivations}, kind=MKG.InferredGraph)
         summary.derived += len(derivations)
         summary.facts += sum(d.facts for d in derivations)
         summary.models.extend(s.model.value for s, _, _ in batch)

@@ -146,7 +146,7 @@ def write_documents(store: EmbeddedStore, docs: Sequence[SearchDocument]) -> int
     for graph, quads in writes.items():
         batch[graph] = quads
         if len(batch) >= 1000:
-            store.replace_graphs(batch)
+            store.replace_graphs(batch, kind=MKG.SearchGraph)
             batch = {}
-    store.replace_graphs(batch)
+    store.replace_graphs(batch, kind=MKG.SearchGraph)
     return changed

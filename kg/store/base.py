@@ -6,17 +6,30 @@ the default) and a remote SPARQL 1.1 store. Everything above the store talks to 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Protocol
 
-from pyoxigraph import NamedNode, Quad, QueryBoolean, QuerySolutions, QueryTriples
+from pyoxigraph import (
+    BlankNode,
+    Literal,
+    NamedNode,
+    Quad,
+    QueryBoolean,
+    QuerySolutions,
+    QueryTriples,
+    Triple,
+    Variable,
+)
 
 if TYPE_CHECKING:
     from kg.ingest.reader import ModelGraph
 
-__all__ = ["ModelStore", "QueryResult"]
+__all__ = ["ModelStore", "QueryResult", "Term"]
 
 QueryResult = QuerySolutions | QueryTriples | QueryBoolean
+Term = NamedNode | BlankNode | Literal | Triple
+"""A term a query variable can be bound to (`substitutions=`)."""
 
 
 class ModelStore(Protocol):
@@ -24,8 +37,19 @@ class ModelStore(Protocol):
 
     location: str
 
-    def query(self, sparql: str) -> QueryResult:
-        """Run a SPARQL query; the default graph is the union of all named graphs."""
+    def query(
+        self,
+        sparql: str,
+        *,
+        substitutions: Mapping[Variable, Term] | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
+        """Run a SPARQL query; the default graph is the union of all named graphs; values are
+        bound as `substitutions`, never pasted into the text."""
+        ...
+
+    def writer(self) -> AbstractContextManager[None]:
+        """The store's one writer lock, held by every write."""
         ...
 
     def source_digests(self, graphs: Sequence[NamedNode]) -> dict[str, str]:

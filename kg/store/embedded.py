@@ -16,8 +16,9 @@ True
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -33,11 +34,13 @@ from pyoxigraph import (
     QuerySolutions,
     RdfFormat,
     Store,
+    Triple,
+    Variable,
     serialize,
 )
 
 from kg.errors import QueryError, StoreError
-from kg.store.base import QueryResult
+from kg.store.base import QueryResult, Term
 from ontology.files import (
     ONTOLOGY_FILES,
     ONTOLOGY_GRAPH,
@@ -46,7 +49,7 @@ from ontology.files import (
     ontology_quads,
     shapes_quads,
 )
-from ontology.namespaces import MKG, sparql_prologue
+from ontology.namespaces import MKG, PREFIXES
 
 if TYPE_CHECKING:
     from kg.ingest.reader import ModelGraph
@@ -63,7 +66,7 @@ BULK_CHUNK_QUADS = 900_000
 """Below oxigraph's bulk-load chunk (1,000,000 quads): one chunk is one atomic ingestion."""
 
 
-def parse_query_error(exc: Exception, sparql: str, offset_lines: int = 0) -> QueryError:
+def parse_query_error(exc: Exception, sparql: str) -> QueryError:
     """Turn pyoxigraph's `SyntaxError('error at 1:26: ...')` into a QueryError with position."""
     import re
 
@@ -71,7 +74,7 @@ def parse_query_error(exc: Exception, sparql: str, offset_lines: int = 0) -> Que
     match = re.search(r"error at (\d+):(\d+)", text)
     if match is None:
         return QueryError(f"invalid SPARQL: {text}")
-    line = int(match.group(1)) - offset_lines
+    line = int(match.group(1))
     column = int(match.group(2))
     detail = text[match.end() :].lstrip(": ").replace("\n", " ")
     if len(detail) > 160:  # oxigraph lists every token it could take; the start says enough
@@ -129,6 +132,7 @@ class EmbeddedStore:
         self.location = location
         self.read_only = read_only
         self.generation = 0
+        self._write_lock = threading.RLock()
         """Writes made through this object: derived views (compat index) rebuild when it moves."""
 
     @classmethod
@@ -189,13 +193,28 @@ class EmbeddedStore:
         """The underlying pyoxigraph store, for code in `kg` that needs its full API."""
         return self._store
 
-    def query(self, sparql: str) -> QueryResult:
+    def query(
+        self,
+        sparql: str,
+        *,
+        substitutions: Mapping[Variable, Term] | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
+        """A query over the union of all graphs, ModelKG's prefixes predeclared (`mkg:`, ...).
+
+        Values come in as `substitutions` (bound terms), never pasted into the text.
+        """
         _tally()
-        prologue = sparql_prologue()
         try:
-            return self._store.query(prologue + sparql, use_default_graph_as_union=True)
+            return self._store.query(
+                sparql,
+                prefixes=PREFIXES,
+                base_iri=base_iri,
+                use_default_graph_as_union=True,
+                substitutions=dict(substitutions) if substitutions else None,
+            )
         except SyntaxError as exc:
-            raise parse_query_error(exc, sparql, offset_lines=prologue.count("\n")) from exc
+            raise parse_query_error(exc, sparql) from exc
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"query failed: {exc}", path=self.location) from exc
 
@@ -205,13 +224,13 @@ class EmbeddedStore:
         *,
         default_graphs: Sequence[NamedNode] | None = None,
         named_graphs: Sequence[NamedNode] | None = None,
+        base_iri: str | None = None,
     ) -> QueryResult:
         """A query over a chosen dataset (SPARQL Protocol `default-graph-uri`,
         `named-graph-uri`); without them, the default graph is the union of all graphs."""
         if default_graphs is None and named_graphs is None:
-            return self.query(sparql)
+            return self.query(sparql, base_iri=base_iri)
         _tally()
-        prologue = sparql_prologue()
         try:
             defaults: list[NamedNode | BlankNode | DefaultGraph] | None = (
                 list(default_graphs) if default_graphs else None
@@ -220,25 +239,27 @@ class EmbeddedStore:
                 list(named_graphs) if named_graphs is not None else None
             )
             return self._store.query(
-                prologue + sparql,
+                sparql,
+                prefixes=PREFIXES,
+                base_iri=base_iri,
                 default_graph=defaults,
                 named_graphs=named,
                 use_default_graph_as_union=defaults is None,
             )
         except SyntaxError as exc:
-            raise parse_query_error(exc, sparql, offset_lines=prologue.count("\n")) from exc
+            raise parse_query_error(exc, sparql) from exc
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"query failed: {exc}", path=self.location) from exc
 
-    def update(self, sparql: str) -> None:
-        """A SPARQL update (one transaction); callers guard which graphs it may touch."""
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+        """A SPARQL update (one transaction) under the writer lock; callers guard which
+        graphs it may touch (`kg.sparql.guard`), holding `writer()` across check and write."""
         self._check_writable()
-        prologue = sparql_prologue()
         try:
             with self._writing():
-                self._store.update(prologue + sparql)
+                self._store.update(sparql, prefixes=PREFIXES, base_iri=base_iri)
         except SyntaxError as exc:
-            raise parse_query_error(exc, sparql, offset_lines=prologue.count("\n")) from exc
+            raise parse_query_error(exc, sparql) from exc
         except (OSError, RuntimeError) as exc:
             raise StoreError(
                 f"update failed, nothing was written: {exc}", path=self.location
@@ -292,8 +313,11 @@ class EmbeddedStore:
                 f"write failed, nothing was written: {exc}", path=self.location
             ) from exc
 
-    def replace_graphs(self, graphs: dict[NamedNode, list[Quad]]) -> None:
-        """Replace whole graphs with the given quads in one transaction (derived data)."""
+    def replace_graphs(self, graphs: dict[NamedNode, list[Quad]], *, kind: NamedNode) -> None:
+        """Replace whole graphs with the given quads in one transaction (derived data).
+
+        Each graph states its `kind` inside itself (`<g> mkg:graphKind kind`): that is how the
+        store knows its own graphs (`kg.store.graph_kinds`)."""
         self._check_writable()
         if any(graph in _VOCABULARY_GRAPHS for graph in graphs):
             raise StoreError("refusing to write into a vocabulary graph", path=self.location)
@@ -301,7 +325,9 @@ class EmbeddedStore:
             return
         drops = "".join(f"DROP SILENT GRAPH {g};\n" for g in graphs)
         inserts = "\n".join(
-            f"GRAPH {graph} {{\n{_ntriples(quads)}\n}}" for graph, quads in graphs.items() if quads
+            f"GRAPH {graph} {{\n{graph} {MKG.graphKind} {kind} .\n{_ntriples(quads)}\n}}"
+            for graph, quads in graphs.items()
+            if quads
         )
         try:
             with self._writing():
@@ -312,10 +338,72 @@ class EmbeddedStore:
             ) from exc
 
     def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
+        """Drop named graphs in one transaction."""
         self._check_writable()
         if graphs:
             with self._writing():
                 self._store.update("".join(f"DROP SILENT GRAPH {g};\n" for g in graphs))
+
+    def graph_quads(self, graph: NamedNode | DefaultGraph) -> list[Quad]:
+        """Every quad of one graph (the Graph Store Protocol's GET)."""
+        return list(self._store.quads_for_pattern(None, None, None, graph))
+
+    def has_graph(self, graph: NamedNode | DefaultGraph) -> bool:
+        """The graph exists (the default graph always does)."""
+        return isinstance(graph, DefaultGraph) or self._store.contains_named_graph(graph)
+
+    def put_graph(self, graph: NamedNode | DefaultGraph, triples: Sequence[Triple]) -> None:
+        """Replace one graph's content with `triples`, in one transaction (GSP PUT); an
+        empty PUT leaves an empty graph."""
+        self._edit_graph(graph, triples, drop=True, create=True)
+
+    def post_graph(self, graph: NamedNode | DefaultGraph, triples: Sequence[Triple]) -> None:
+        """Add `triples` to one graph, in one transaction (GSP POST)."""
+        self._edit_graph(graph, triples, drop=False, create=True)
+
+    def drop_graph(self, graph: NamedNode | DefaultGraph) -> None:
+        """Remove one graph (the default graph is emptied), in one transaction (GSP DELETE)."""
+        self._edit_graph(graph, (), drop=True, create=False)
+
+    def _edit_graph(
+        self,
+        graph: NamedNode | DefaultGraph,
+        triples: Sequence[Triple],
+        *,
+        drop: bool,
+        create: bool,
+    ) -> None:
+        self._check_writable()
+        if graph in _VOCABULARY_GRAPHS:
+            raise StoreError("refusing to write into a vocabulary graph", path=self.location)
+        default = isinstance(graph, DefaultGraph)
+        data = _ntriples(Quad(t.subject, t.predicate, t.object) for t in triples)
+        steps = []
+        if drop:
+            steps.append("DROP SILENT DEFAULT" if default else f"DROP SILENT GRAPH {graph}")
+        if create and not default:
+            steps.append(f"CREATE SILENT GRAPH {graph}")
+        if data.strip():
+            body = data if default else f"GRAPH {graph} {{\n{data}\n}}"
+            steps.append(f"INSERT DATA {{\n{body}\n}}")
+        try:
+            with self._writing():
+                self._store.update(";\n".join(steps))
+        except (OSError, SyntaxError, RuntimeError) as exc:
+            raise StoreError(
+                f"write failed, nothing was written: {exc}", path=self.location
+            ) from exc
+
+    def checkpoint(self, directory: Path) -> None:
+        """A consistent read-only copy of the store in `directory` (RocksDB hard-links its
+        files, so it costs milliseconds and little disk): what query workers read
+        (`kg.store.snapshots`)."""
+        if self.location == ":memory:":
+            raise StoreError("an in-memory store has no files to checkpoint", path=self.location)
+        try:
+            self._store.backup(str(directory))
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"cannot checkpoint the store: {exc}", path=str(directory)) from exc
 
     def quads(self) -> Iterable[Quad]:
         return self._store.quads_for_pattern(None, None, None, None)
@@ -353,14 +441,23 @@ class EmbeddedStore:
             raise StoreError("the store is open read-only", path=self.location)
 
     @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Move `generation` before a write and again after it: a reader that saw the same
-        generation before and after its work read no half-written state."""
-        self.generation += 1
-        try:
+    def writer(self) -> Iterator[None]:
+        """Hold the store's one writer lock: every write path takes it, so writes are
+        serialized, and a caller that checks then writes (the update guard) holds it across
+        both. Re-entrant: the writes made inside take it again."""
+        with self._write_lock:
             yield
-        finally:
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Take the writer lock; move `generation` before a write and again after it: a reader
+        that saw the same generation before and after its work read no half-written state."""
+        with self._write_lock:
             self.generation += 1
+            try:
+                yield
+            finally:
+                self.generation += 1
 
     def close(self) -> None:
         if not self.read_only:

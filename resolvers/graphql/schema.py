@@ -43,7 +43,7 @@ from resolvers.graphql.search import SearchQuery
 from resolvers.graphql.types import LONG_SCALAR, CompatAnswer, Long, Model, _answers
 from resolvers.ingest import IngestReport, ingest_paths, ingest_uploads
 from resolvers.settings import ServerSettings
-from resolvers.sparql_results import run_select_json
+from resolvers.sparql_run import parse_client_query, run_client_query
 from resolvers.update import check_writes
 
 __all__ = ["build_schema", "schema_sdl"]
@@ -186,8 +186,27 @@ class Query(SearchQuery):  # `searchModels` lives in resolvers.graphql.search
     )
     async def sparql(self, info: Info, query: str) -> strawberry.scalars.JSON:
         context = _context(info)
-        body = await run_in_threadpool(run_select_json, context.store, query, context.settings)
-        answer: strawberry.scalars.JSON = json.loads(body)
+        request = context.request
+        assert request is not None
+        endpoint = str(request.url.replace(path="/sparql", query=None, fragment=None))
+        parsed = await parse_client_query(query, context.settings, endpoint)
+        if parsed.gives_graph:
+            raise HttpError(
+                400,
+                "not_a_select",
+                "CONSTRUCT and DESCRIBE give graphs; this field answers SELECT and ASK",
+                field="query",
+                hint="use the /sparql endpoint with Accept: text/turtle for graphs",
+            )
+        client = request.client.host if request.client else "unknown"
+        result = await run_client_query(
+            request.app.state,
+            parsed,
+            "application/sparql-results+json",
+            client=client,
+            base_iri=endpoint,
+        )
+        answer: strawberry.scalars.JSON = json.loads(result.body)
         return answer
 
 

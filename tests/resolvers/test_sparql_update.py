@@ -66,7 +66,7 @@ def test_an_update_without_the_right_token_changes_nothing(
         ("DROP ALL", "protected_graph"),
         ("LOAD <http://127.0.0.1:1/data.ttl>", "fetch_refused"),
         ("INSERT { GRAPH <urn:x> { ?s ?p ?o } } WHERE { SERVICE <http://127.0.0.1:1/sparql> "
-         "{ ?s ?p ?o } }", "fetch_refused"),
+         "{ ?s ?p ?o } }", "service_refused"),
     ],
 )  # fmt: skip
 def test_updates_that_reach_derived_graphs_or_fetch_urls_are_refused(

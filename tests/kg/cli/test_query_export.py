@@ -274,3 +274,21 @@ def test_export_into_a_folder_that_does_not_exist(
     assert result.code == 1
     assert result.err.startswith("error:")
     assert str(target.parent) in result.err
+
+
+@pytest.mark.parametrize(
+    ("sparql", "message"),
+    [
+        ("SELECT * WHERE " + "{" * 5000 + "}" * 5000, "nests groups 5000 deep"),
+        ("SELECT * WHERE { FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ") }", "5002 deep"),
+        ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/x> { ?s ?p ?o } }", "SERVICE"),
+        ("SELECT * WHERE { ?s ?p ?o", "line 1, column 26"),
+    ],
+)
+def test_a_hostile_query_is_a_clear_error_not_a_crash(
+    sparql: str, message: str, query: Callable[..., CliResult]
+) -> None:
+    result = query(sparql)
+
+    assert result.code == 1
+    assert message in result.err

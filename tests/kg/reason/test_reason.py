@@ -113,8 +113,8 @@ def test_every_inferred_fact_has_a_reason(registry: EmbeddedStore) -> None:
         """SELECT ?s ?p ?o WHERE {
             GRAPH ?g { ?s ?p ?o }
             FILTER(CONTAINS(STR(?g), "/graph/inferred/"))
-            FILTER(?p NOT IN (mkg:describes, mkg:derivedFromDigest, mkg:rule, mkg:concludes,
-                              mkg:premise))
+            FILTER(?p NOT IN (mkg:describes, mkg:derivedFromDigest, mkg:graphKind, mkg:rule,
+                              mkg:concludes, mkg:premise))
             FILTER(!(?p = rdf:type && ?o = mkg:Inference))
             FILTER NOT EXISTS { GRAPH ?g { ?why mkg:concludes <<( ?s ?p ?o )>> } }
         }"""

@@ -1,0 +1,148 @@
+// The SPARQL analyzer ModelKG runs in an embedded V8 (mini-racer): Traqula's SPARQL 1.2 parser
+// and algebra translation, and a walk over the algebra that reports what a guard decides on.
+// Built into ../vendor/sparql-analyzer.js by build.mjs; see scripts/vendor_sparql_parser.sh.
+//
+// globalThis.modelkgAnalyze(text, kind, base, prefixesJson) -> JSON text:
+//   {"ok": false, "error": "...", "line": n, "column": n}
+//   {"ok": true, "kind": "query", "form": "select"|"ask"|"construct"|"describe", "depth": n,
+//    "services": [ref...], "dataset": bool, "volatile": bool}
+//   {"ok": true, "kind": "update", "depth": n, "services": [ref...], "operations": [op...]}
+// A graph reference `ref` is ["iri", value] | ["var", name] | ["default"] | ["named"] | ["all"].
+// An `op` is {"op": "load"|"clear"|"drop"|"create"|"add"|"move"|"copy"|"modify", "silent": bool,
+//   "source": ref, "destination": ref, "insert": [ref...], "delete": [ref...], "dataset": bool}.
+// A V8 stack overflow (a deeply nested request) is a JavaScript RangeError: it comes back as
+// {"ok": false}, never as a crash of the host process.
+import { Parser } from '@traqula/parser-sparql-1-2';
+import { toAlgebra } from '@traqula/algebra-sparql-1-2';
+
+// Errors with their position: Traqula's default handler builds a long message without it.
+class SyntaxFault extends Error {
+  constructor(message, offset) {
+    super(message);
+    this.offset = offset;
+  }
+}
+
+function errorHandler(errors) {
+  const first = errors[0];
+  const token = first.token ?? {};
+  const found = token.image ? `"${token.image}"` : 'the end of the request';
+  const expected = String(first.message ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line && !line.startsWith('Expecting'))
+    .slice(0, 6)
+    .join(' ')
+    .replace(/[<>]/gu, '')
+    .slice(0, 160);
+  const offset = Number.isFinite(token.startOffset) ? token.startOffset : undefined;
+  throw new SyntaxFault(`unexpected ${found}${expected ? `; expected one of ${expected}` : ''}`, offset);
+}
+
+const parser = new Parser({ errorHandler });
+
+// Functions whose value changes from one evaluation to the next: such an answer is not cached.
+const VOLATILE = new Set(['now', 'rand', 'uuid', 'struuid', 'bnode']);
+
+function ref(term) {
+  if (term === 'DEFAULT') return ['default'];
+  if (term === 'NAMED') return ['named'];
+  if (term === 'ALL') return ['all'];
+  if (term === undefined || term === null) return ['default'];
+  switch (term.termType) {
+    case 'NamedNode': return ['iri', term.value];
+    case 'Variable': return ['var', term.value];
+    case 'DefaultGraph': return ['default'];
+    default: return ['other', String(term.termType)];
+  }
+}
+
+// Nesting depth, every SERVICE, and volatile functions, by an explicit stack: a walk that
+// cannot overflow.
+function walk(root) {
+  const services = [];
+  let depth = 0;
+  let volatile = false;
+  const stack = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, level] = stack.pop();
+    if (level > depth) depth = level;
+    if (Array.isArray(node)) {
+      for (const item of node) if (item !== null && typeof item === 'object') stack.push([item, level + 1]);
+      continue;
+    }
+    if (node.type === 'service') services.push(ref(node.name));
+    if (node.type === 'expression' && node.subType === 'operator'
+      && VOLATILE.has(String(node.operator).toLowerCase())) volatile = true;
+    for (const key of Object.keys(node)) {
+      const value = node[key];
+      if (value !== null && typeof value === 'object') stack.push([value, level + 1]);
+    }
+  }
+  return { services, depth, volatile };
+}
+
+function graphsOf(quads) {
+  const seen = new Map();
+  for (const quad of quads ?? []) {
+    const r = ref(quad.graph);
+    seen.set(JSON.stringify(r), r);
+  }
+  return [...seen.values()];
+}
+
+function operation(algebra, ast) {
+  const op = { op: algebra.type, silent: Boolean(algebra.silent) };
+  if (algebra.type === 'deleteinsert') {
+    op.op = 'modify';
+    op.insert = graphsOf(algebra.insert);
+    op.delete = graphsOf(algebra.delete);
+    const clauses = ast?.operation?.from?.clauses ?? [];
+    op.dataset = clauses.length > 0 || Boolean(ast?.operation?.graph);
+    return op;
+  }
+  if ('source' in algebra) op.source = ref(algebra.source);
+  if ('destination' in algebra) op.destination = ref(algebra.destination);
+  return op;
+}
+
+function position(error, text) {
+  let offset = error?.offset;
+  if (error instanceof SyntaxFault && !Number.isFinite(offset)) offset = text.length;
+  if (!Number.isFinite(offset)) {
+    const match = /at offset: (\d+)/u.exec(String(error?.message ?? ''));
+    if (!match) return {};
+    offset = Number(match[1]);
+  }
+  const before = text.slice(0, offset);
+  const line = before.split('\n').length;
+  const column = offset - before.lastIndexOf('\n');
+  return { line, column };
+}
+
+globalThis.modelkgAnalyze = function modelkgAnalyze(text, kind, base, prefixesJson) {
+  try {
+    const prefixes = JSON.parse(prefixesJson);
+    const context = { prefixes };
+    if (base) context.baseIRI = base;
+    const ast = parser.parse(text, context);
+    const isUpdate = ast.type === 'update';
+    if (kind === 'query' && isUpdate) return JSON.stringify({ ok: false, error: 'this is an update, not a query', wrongKind: true });
+    if (kind === 'update' && !isUpdate) return JSON.stringify({ ok: false, error: 'this is a query, not an update', wrongKind: true });
+    const algebra = toAlgebra(ast, { quads: true, baseIRI: base || undefined, prefixes });
+    const { services, depth, volatile } = walk(algebra);
+    if (!isUpdate) {
+      const clauses = ast.datasets?.clauses ?? [];
+      return JSON.stringify({
+        ok: true, kind: 'query', form: ast.subType, depth, services, volatile, dataset: clauses.length > 0,
+      });
+    }
+    const ops = algebra.type === 'compositeupdate' ? algebra.updates : (algebra.type === 'nop' ? [] : [algebra]);
+    const asts = ast.updates.filter((u) => u.operation);
+    const operations = ops.map((o, i) => operation(o, asts[i]));
+    return JSON.stringify({ ok: true, kind: 'update', depth, services, operations });
+  } catch (error) {
+    const message = String(error?.message ?? error);
+    return JSON.stringify({ ok: false, error: message, ...position(error, text) });
+  }
+};

@@ -1,0 +1,193 @@
+"""Parse a SPARQL request into the facts a guard decides on (`kg.sparql.request`).
+
+The parser is Traqula (the Comunica project's SPARQL 1.2 parser and algebra translator), bundled
+into `vendor/sparql-analyzer.js` by `scripts/vendor_sparql_parser.sh` and run in an embedded V8
+(`mini-racer`). Python has no maintained SPARQL parser that resolves BASE, prefixes and escapes
+as the standard says (rdflib keeps `\\/` in prefixed names and overflows at 40 nested groups),
+and the engine's own parser (Oxigraph's) is not exposed by pyoxigraph. Running the parser in
+V8 has a second use: a request nested deep enough to exhaust the stack is a JavaScript
+`RangeError` there, not a crash of this process.
+
+Requests are bounded before parsing (`kg.sparql.bounds`).
+
+>>> parsed = parse_update("BASE <https://w3id.org/modelkg/zzz/> DROP GRAPH <../graph/shapes>")
+>>> parsed.operations[0].source
+GraphRef(kind='iri', value='https://w3id.org/modelkg/graph/shapes')
+>>> parse_query("SELECT * WHERE { SERVICE <http://127.0.0.1:9/x> { ?s ?p ?o } }").services
+(GraphRef(kind='iri', value='http://127.0.0.1:9/x'),)
+>>> parse_query("SELECT ?m WHERE { ?m a mkg:Model }").form
+'select'
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+
+from kg.errors import QueryError, QueryRefused
+from kg.sparql.bounds import DEFAULT_LIMITS, Limits, check_bounds
+from kg.sparql.request import (
+    GraphKind,
+    GraphRef,
+    OperationKind,
+    ParsedQuery,
+    ParsedUpdate,
+    QueryForm,
+    UpdateOperation,
+)
+from ontology.namespaces import PREFIXES
+
+__all__ = ["ANALYZER_BUNDLE", "parse_query", "parse_update"]
+
+ANALYZER_BUNDLE = Path(__file__).with_name("vendor") / "sparql-analyzer.js"
+
+
+class _Analyzer:
+    """One V8 context holding the bundle; calls are serialized (a context is single-threaded)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._context: Any = None
+
+    def analyze(self, text: str, kind: str, base: str, prefixes: str) -> dict[str, Any]:
+        with self._lock:
+            if self._context is None:
+                self._context = _new_context()
+                atexit.register(self.close)
+            answer = self._context.call("modelkgAnalyze", text, kind, base, prefixes)
+        return cast(dict[str, Any], json.loads(answer))
+
+    def close(self) -> None:
+        """Stop V8's threads (left running, they can hold the interpreter at exit)."""
+        with self._lock:
+            if self._context is not None:
+                self._context.close()
+                self._context = None
+
+
+def _new_context() -> Any:
+    """A V8 context holding the bundle, made on a thread with no event loop: mini-racer runs
+    its calls on the caller's running loop when there is one, and a server's loop ends with
+    the server, while this context lives as long as the process."""
+    from py_mini_racer import MiniRacer
+
+    made: list[Any] = []
+
+    def make() -> None:
+        context = MiniRacer()
+        context.eval(ANALYZER_BUNDLE.read_text(encoding="utf-8"))
+        made.append(context)
+
+    thread = threading.Thread(target=make, name="modelkg-sparql-analyzer")
+    thread.start()
+    thread.join()
+    if not made:
+        raise RuntimeError(f"cannot load the SPARQL analyzer from {ANALYZER_BUNDLE}")
+    return made[0]
+
+
+_ANALYZER = _Analyzer()
+_DEFAULT_PREFIXES = json.dumps(PREFIXES)
+
+
+def _analyze(
+    text: str, kind: str, base_iri: str | None, prefixes: Mapping[str, str] | None, limits: Limits
+) -> dict[str, Any]:
+    check_bounds(text, max_bytes=limits.max_bytes, max_nesting=limits.max_nesting)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise QueryError(
+            f"the request is not valid Unicode (a lone surrogate at character {exc.start})"
+        ) from None
+    declared = _DEFAULT_PREFIXES if prefixes is None else json.dumps(dict(prefixes))
+    answer = _ANALYZER.analyze(text, kind, base_iri or "", declared)
+    if answer.get("ok"):
+        return answer
+    message = str(answer.get("error", "unreadable request")).replace("\n", " ").strip()
+    if answer.get("wrongKind"):
+        raise QueryRefused(
+            "wrong_operation",
+            message,
+            hint="send updates as `update=` or application/sparql-update, queries as "
+            "`query=` or application/sparql-query",
+        )
+    if "call stack" in message:
+        raise QueryRefused(
+            "query_too_deep",
+            "the request nests too deeply to parse",
+            hint="flatten the nested { } or ( ): join patterns side by side instead",
+        )
+    line, column = answer.get("line"), answer.get("column")
+    where = f" at line {line}, column {column}" if line else ""
+    if len(message) > 240:
+        message = message[:230].rsplit(" ", 1)[0] + " ..."
+    lines = text.splitlines()
+    excerpt = ""
+    if isinstance(line, int) and isinstance(column, int) and 1 <= line <= len(lines):
+        excerpt = f"\n  {lines[line - 1][:200]}\n  {' ' * min(max(column - 1, 0), 200)}^"
+    raise QueryError(f"invalid SPARQL{where}: {message}{excerpt}", line=line, column=column)
+
+
+def _ref(raw: list[str]) -> GraphRef:
+    kind = cast(GraphKind, raw[0])
+    return GraphRef(kind, raw[1] if len(raw) > 1 else "")
+
+
+def _operation(raw: dict[str, Any]) -> UpdateOperation:
+    return UpdateOperation(
+        op=cast(OperationKind, raw["op"]),
+        silent=bool(raw.get("silent")),
+        source=_ref(raw["source"]) if "source" in raw else None,
+        destination=_ref(raw["destination"]) if "destination" in raw else None,
+        insert=tuple(_ref(r) for r in raw.get("insert", ())),
+        delete=tuple(_ref(r) for r in raw.get("delete", ())),
+        dataset=bool(raw.get("dataset")),
+    )
+
+
+def parse_query(
+    text: str,
+    *,
+    base_iri: str | None = None,
+    prefixes: Mapping[str, str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> ParsedQuery:
+    """Parse a query; `prefixes` are predeclared (default: ModelKG's, `mkg:` and the rest).
+
+    Raises `QueryRefused` past the bounds or for an update, `QueryError` for bad syntax.
+    """
+    answer = _analyze(text, "query", base_iri, prefixes, limits)
+    return ParsedQuery(
+        text=text,
+        form=cast(QueryForm, answer["form"]),
+        depth=int(answer["depth"]),
+        services=tuple(_ref(r) for r in answer["services"]),
+        dataset=bool(answer["dataset"]),
+        volatile=bool(answer.get("volatile")),
+    )
+
+
+def parse_update(
+    text: str,
+    *,
+    base_iri: str | None = None,
+    prefixes: Mapping[str, str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> ParsedUpdate:
+    """Parse an update request into its operations, in order.
+
+    >>> [o.op for o in parse_update("CLEAR DEFAULT ; INSERT DATA { <urn:a> <urn:b> 1 }").operations]
+    ['clear', 'modify']
+    """
+    answer = _analyze(text, "update", base_iri, prefixes, limits)
+    return ParsedUpdate(
+        text=text,
+        depth=int(answer["depth"]),
+        services=tuple(_ref(r) for r in answer["services"]),
+        operations=tuple(_operation(o) for o in answer["operations"]),
+    )
