@@ -461,9 +461,10 @@ def test_rdflib_reads_a_graph_and_files_it_in_a_dataset(loaded: str, graph: str)
     assert isomorphic(fetched, _expected())
 
     dataset = rdflib.Dataset()
-    dataset.graph(rdflib.URIRef(graph)).parse(loaded, format="turtle")
+    named = dataset.graph(rdflib.URIRef(graph))
+    named.parse(loaded, format="turtle")
 
-    quads = set(dataset.quads((None, None, None, rdflib.URIRef(graph))))
+    quads = set(dataset.quads((None, None, None, named)))
     assert (
         rdflib.URIRef(BERT),
         rdflib.URIRef("http://example.org/name"),
