@@ -7,8 +7,8 @@ bounds, CORS and the access log wrap them all.
 >>> app = create_app(ServerSettings(store=tempfile.mkdtemp() + "/kg"))
 >>> from fastapi.testclient import TestClient
 >>> with TestClient(app) as client:
-...     client.get("/health").json()["models"], client.get("/sparql").status_code
-(0, 400)
+...     client.get("/health").json()["models"], client.get("/sparql").headers["content-type"]
+(0, 'text/turtle; charset=utf-8')
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "Accept"],
         )
     app.add_middleware(

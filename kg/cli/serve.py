@@ -104,6 +104,43 @@ def serve_command(
             "`Cache-Control: no-cache`.",
         ),
     ] = 64,
+    max_query_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-query-bytes",
+            envvar="MODELKG_MAX_QUERY_BYTES",
+            min=1,
+            help="Largest SPARQL query or update text, checked before parsing (413 past it).",
+        ),
+    ] = 1024 * 1024,
+    max_query_nesting: Annotated[
+        int,
+        typer.Option(
+            "--max-query-nesting",
+            envvar="MODELKG_MAX_QUERY_NESTING",
+            min=1,
+            help="Deepest nesting of { }, ( ) and [ ] in a SPARQL request (400 past it).",
+        ),
+    ] = 64,
+    max_queries_per_client: Annotated[
+        int,
+        typer.Option(
+            "--max-queries-per-client",
+            envvar="MODELKG_MAX_QUERIES_PER_CLIENT",
+            min=1,
+            help="SPARQL queries one client address may have running at once (429 past it).",
+        ),
+    ] = 4,
+    query_workers: Annotated[
+        int,
+        typer.Option(
+            "--query-workers",
+            envvar="MODELKG_QUERY_WORKERS",
+            min=0,
+            help="Processes that run clients' SPARQL queries, each killed at the query timeout; "
+            "0: one per core.",
+        ),
+    ] = 0,
     preload_embeddings: Annotated[
         bool,
         typer.Option(
@@ -151,6 +188,10 @@ def serve_command(
         graphql_max_complexity=graphql_max_complexity,
         ingest_roots=tuple(str(p) for p in ingest_root) if ingest_root else None,
         response_cache_mb=response_cache_mb,
+        max_query_bytes=max_query_bytes,
+        max_query_nesting=max_query_nesting,
+        max_queries_per_client=max_queries_per_client,
+        query_workers=query_workers,
         preload_embeddings=preload_embeddings,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
