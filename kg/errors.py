@@ -17,6 +17,8 @@ Each carries what a user needs to act: the `path` of the file, the `field` insid
     ├── QueryError (ValueError)            bad SPARQL, with line and column
     │   └── QueryRefused                   well-formed SPARQL ModelKG will not run (SERVICE,
     │                                      LOAD, a protected graph, too large or too deep)
+    ├── QueryKilledError                   a query stopped at its timeout, or crashed its worker
+    ├── TooBusyError                       too many queries running (per client, or in all)
     ├── UsageError (ValueError)            a bad option value (format, engine, ...)
     └── StoreError (OSError)               the store cannot be opened or written
 
@@ -41,10 +43,12 @@ __all__ = [
     "ModelCardError",
     "ModelKGError",
     "QueryError",
+    "QueryKilledError",
     "QueryRefused",
     "ShapeViolation",
     "SourceNotFoundError",
     "StoreError",
+    "TooBusyError",
     "UsageError",
 ]
 
@@ -149,10 +153,29 @@ class QueryRefused(QueryError):  # noqa: N818 - a verdict, not a failure of Mode
     query or the other way round).
     """
 
-    def __init__(self, code: str, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, *, hint: str | None = None, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.hint = hint
+        self.field = field
+
+
+class QueryKilledError(ModelKGError):
+    """The query ran past its timeout (its worker was killed) or crashed its worker."""
+
+    def __init__(self, message: str, *, timed_out: bool) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+
+
+class TooBusyError(ModelKGError):
+    """Too many queries at once: from this client (`per_client`), or in all."""
+
+    def __init__(self, message: str, *, per_client: bool) -> None:
+        super().__init__(message, hint="wait for the running queries to finish, then retry")
+        self.per_client = per_client
 
 
 class UsageError(ModelKGError, ValueError):

@@ -20,6 +20,7 @@ from functools import cache
 
 from pyoxigraph import Store
 
+from ontology.catalog_version import recorded_transformers_version
 from ontology.files import catalog_quads, select, text_of
 from ontology.namespaces import sparql_prologue
 
@@ -78,9 +79,7 @@ def load_catalog() -> Catalog:
     store = Store()
     store.extend(catalog_quads())
     q = sparql_prologue()
-    version = ""
-    for row in select(store, q + "SELECT ?v WHERE { GRAPH ?g { ?o mkg:transformersVersion ?v } }"):
-        version = text_of(row["v"])
+    version = recorded_transformers_version(catalog_quads()) or ""
     config_class: dict[str, str | None] = {}
     iris: dict[str, str] = {}
     for row in select(

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from pyoxigraph import Literal, Quad
 
+from ontology.namespaces import MKG
+
 __all__ = [
     "REGENERATE_COMMAND",
     "installed_transformers_version",
@@ -35,13 +37,12 @@ __all__ = [
 log = logging.getLogger("modelkg.catalog")
 
 REGENERATE_COMMAND = "modelkg catalog --write"
-_VERSION_PREDICATE = "https://w3id.org/modelkg/ontology#transformersVersion"
 
 
 def recorded_transformers_version(quads: Iterable[Quad]) -> str | None:
     """The transformers version the catalog says it was generated from (None when it says none)."""
     for quad in quads:
-        if quad.predicate.value == _VERSION_PREDICATE and isinstance(quad.object, Literal):
+        if quad.predicate == MKG.transformersVersion and isinstance(quad.object, Literal):
             return quad.object.value
     return None
 

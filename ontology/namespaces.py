@@ -16,6 +16,7 @@ from pyoxigraph import NamedNode
 
 __all__ = [
     "FAIR4ML",
+    "FORMATS",
     "HF",
     "HF_DATASETS",
     "HF_TASKS",
@@ -32,6 +33,7 @@ __all__ = [
     "RDF",
     "RDFS",
     "SCHEMA",
+    "SD",
     "SH",
     "XSD",
     "Namespace",
@@ -84,6 +86,8 @@ SH = Namespace("http://www.w3.org/ns/shacl#")
 HF = Namespace("https://huggingface.co/")
 HF_DATASETS = Namespace("https://huggingface.co/datasets/")
 HF_TASKS = Namespace("https://huggingface.co/tasks/")
+SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+FORMATS = Namespace("http://www.w3.org/ns/formats/")
 
 PREFIXES: dict[str, str] = {
     "mkg": str(MKG),

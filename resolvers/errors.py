@@ -7,9 +7,17 @@ from __future__ import annotations
 
 from fastapi.responses import JSONResponse
 
-from kg.errors import ModelKGError, QueryError, StoreError, UsageError
+from kg.errors import (
+    ModelKGError,
+    QueryError,
+    QueryKilledError,
+    QueryRefused,
+    StoreError,
+    TooBusyError,
+    UsageError,
+)
 
-__all__ = ["HttpError", "error_response", "from_modelkg_error"]
+__all__ = ["HttpError", "error_response", "from_modelkg_error", "timed_out", "too_large"]
 
 
 class HttpError(Exception):
@@ -45,11 +53,57 @@ def error_response(
     return JSONResponse(body, status_code=status)
 
 
+_REFUSED_STATUS = {"query_too_large": 413, "query_too_deep": 400, "wrong_operation": 400}
+"""A refused SPARQL request is 403 (SERVICE, LOAD, a protected graph) unless listed here."""
+
+
 def from_modelkg_error(exc: ModelKGError) -> HttpError:
-    """A `kg` error as an HTTP error: bad input is 400, a store problem 503."""
+    """A `kg` error as an HTTP error: bad input is 400, a refused request 403 (413 too large),
+    too many queries 429 (503 for the whole server), a timeout or a store problem 503."""
+    if isinstance(exc, QueryRefused):
+        status = _REFUSED_STATUS.get(exc.code, 403)
+        return HttpError(status, exc.code, exc.message, field=exc.field or "query", hint=exc.hint)
     if isinstance(exc, QueryError):
-        return HttpError(400, "malformed_query", exc.message, hint=exc.hint)
+        return HttpError(400, "malformed_query", exc.message, field="query", hint=exc.hint)
+    if isinstance(exc, TooBusyError):
+        status = 429 if exc.per_client else 503
+        return HttpError(status, "too_many_queries", exc.message, field="query", hint=exc.hint)
+    if isinstance(exc, QueryKilledError):
+        if exc.timed_out:
+            return timed_out()
+        return HttpError(400, "query_crashed", exc.message, field="query")
     if isinstance(exc, StoreError):
         return HttpError(503, "store_unavailable", str(exc), hint=exc.hint)
     code = "bad_option" if isinstance(exc, UsageError) else "bad_input"
-    return HttpError(400, code, exc.message, field=exc.field, hint=exc.hint)
+    return HttpError(400, code, exc.message, field=exc.field or "query", hint=exc.hint)
+
+
+def _size(count: int) -> str:
+    size = float(count)
+    for unit in ("B", "KiB", "MiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"
+
+
+def too_large(cap: int) -> HttpError:
+    return HttpError(
+        400,
+        "result_too_large",
+        f"the result is larger than this server's cap of {_size(cap)}",
+        field="query",
+        hint="ask for less: add LIMIT (and page with OFFSET), or select fewer variables",
+    )
+
+
+def timed_out(seconds: float | None = None) -> HttpError:
+    within = f" within {seconds:g} s" if seconds is not None else ""
+    return HttpError(
+        503,
+        "query_timeout",
+        f"the query did not finish{within}, this server's query timeout",
+        field="query",
+        hint="narrow the query (more selective patterns, LIMIT), or ask the operator for a "
+        "longer --query-timeout",
+    )

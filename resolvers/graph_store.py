@@ -43,10 +43,13 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pyoxigraph import DefaultGraph, NamedNode, RdfFormat, Triple, parse, serialize
 
+from kg.errors import QueryRefused
+from kg.sparql.guard import check_write
+from kg.sparql.request import GraphRef
 from kg.store.graph_kinds import protected_kind
 from ontology.namespaces import MKG
-from resolvers.errors import HttpError
-from resolvers.sparql import GRAPH_TYPES, negotiate
+from resolvers.errors import HttpError, from_modelkg_error
+from resolvers.negotiation import GRAPH_TYPES, media_type, negotiate, not_acceptable
 from resolvers.sparql_results import BoundedSink
 from resolvers.update import check_writes
 
@@ -62,14 +65,7 @@ router = APIRouter()
 Graph = NamedNode | DefaultGraph
 
 
-def _formats() -> dict[str, RdfFormat]:
-    """The graph media types the SPARQL endpoint offers, with their pyoxigraph formats."""
-    found = {media: RdfFormat.from_media_type(media) for media in GRAPH_TYPES}
-    return {media: format for media, format in found.items() if format is not None}
-
-
-_FORMATS = _formats()
-_BODY_FORMATS = frozenset(_FORMATS.values())
+_BODY_FORMATS = frozenset(GRAPH_TYPES.values())
 _ACCEPTED_BODIES = (
     "Turtle (text/turtle), N-Triples (application/n-triples), RDF/XML (application/rdf+xml) "
     "or JSON-LD (application/ld+json)"
@@ -112,17 +108,14 @@ def _target(request: Request) -> Graph:
 
 
 def _refuse_protected(store: EmbeddedStore, graph: Graph, verb: str) -> None:
+    """The SPARQL update guard's verdict on writing `graph` (`kg.sparql.guard.check_write`)."""
     if not isinstance(graph, NamedNode):
         return
-    kind = protected_kind(store, graph.value)
-    if kind is not None:
-        raise HttpError(
-            403,
-            "protected_graph",
-            f"{verb} <{graph.value}> is refused: it is {kind}, a graph ModelKG owns",
-            field="graph",
-            hint="write into graphs of your own; re-ingest or re-derive to change ModelKG's",
-        )
+    try:
+        check_write(verb, GraphRef("iri", graph.value), lambda iri: protected_kind(store, iri))
+    except QueryRefused as exc:
+        exc.field = "graph"
+        raise from_modelkg_error(exc) from None
 
 
 def _not_found(graph: NamedNode) -> HttpError:
@@ -146,16 +139,11 @@ def _read(
     if isinstance(graph, NamedNode) and not store.has_graph(graph):
         raise _not_found(graph)
     if media is None:
-        raise HttpError(
-            406,
-            "not_acceptable",
-            f"a graph cannot be written as {accept}",
-            hint="accept one of " + ", ".join(_FORMATS),
-        )
+        raise not_acceptable("a graph", accept, list(GRAPH_TYPES))
     triples = [quad.triple for quad in store.graph_quads(graph)]
     sink = BoundedSink(settings.max_result_bytes, started + settings.query_timeout)
     try:
-        serialize(triples, sink, _FORMATS[media])  # type: ignore[arg-type]
+        serialize(triples, sink, GRAPH_TYPES[media])  # type: ignore[arg-type]
     except HttpError as exc:
         if exc.code != "result_too_large":
             raise
@@ -176,7 +164,7 @@ async def get_graph(request: Request) -> Response:
     """A graph's triples (Graph Store Protocol GET/HEAD), negotiated by `Accept`."""
     graph = _target(request)
     accept = request.headers.get("accept")
-    media = negotiate(accept, list(_FORMATS), "text/turtle")
+    media = negotiate(accept, list(GRAPH_TYPES))
     state = request.app.state
     body = await run_in_threadpool(
         _read, state.store, state.settings, graph, media, accept or "*/*"
@@ -196,11 +184,9 @@ async def get_graph(request: Request) -> Response:
 def _body_format(content_type: str | None) -> RdfFormat:
     """The RDF syntax of a request body, from its `Content-Type` (415 unless a triples syntax
     in UTF-8)."""
-    media, *params = [part.strip() for part in (content_type or "").split(";")]
-    charsets = [p.split("=", 1)[1].strip('"').lower() for p in params if p.lower().startswith(
-        "charset=")]  # fmt: skip
+    media, charset = media_type(content_type)
     found = RdfFormat.from_media_type(media) if media else None
-    if found not in _BODY_FORMATS or any(c not in ("utf-8", "utf8") for c in charsets):
+    if found not in _BODY_FORMATS or charset not in (None, "utf-8", "utf8"):
         raise HttpError(
             415,
             "unsupported_media_type",

@@ -28,6 +28,8 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from resolvers.pages import content_security_policy
+
 __all__ = [
     "ASSETS",
     "CONTENT_SECURITY_POLICY",
@@ -41,19 +43,7 @@ ASSETS = Path(__file__).parent / "static" / "graphiql"
 
 # Scripts, styles and requests only from this origin. GraphiQL's fonts and icons are data: URIs
 # inside graphiql.min.css; everything else is refused.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "connect-src 'self'",
-        "font-src 'self' data:",
-        "img-src 'self' data:",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
+CONTENT_SECURITY_POLICY = content_security_policy(app=True)
 
 _PAGE = """<!doctype html>
 <html lang="en">

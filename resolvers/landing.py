@@ -19,8 +19,6 @@ request, as `/health` does, so it is never stale.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from html import escape
 
 from fastapi import APIRouter, Request
@@ -28,6 +26,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from kg import __version__
+from resolvers.pages import content_security_policy
 
 __all__ = ["CONTENT_SECURITY_POLICY", "LINKS", "STYLE", "landing_page", "router"]
 
@@ -90,19 +89,8 @@ footer { margin-top: 2.5rem; color: var(--muted); font-size: 0.85rem; }
 """
 """The page's only stylesheet, inline and admitted by its hash."""
 
-_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-
 # No script at all; the one inline stylesheet by its hash; nothing loaded from anywhere else.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        f"style-src 'sha256-{_STYLE_HASH}'",
-        "img-src 'self' data:",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
+CONTENT_SECURITY_POLICY = content_security_policy(app=False, inline_styles=[STYLE])
 
 _PAGE = """<!doctype html>
 <html lang="en">

@@ -13,13 +13,11 @@ from fastapi.responses import Response
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat, Triple, serialize
 
 from kg import __version__
-from ontology.namespaces import RDF, Namespace
-from resolvers.errors import HttpError
+from ontology.namespaces import FORMATS, RDF, SD
+from resolvers.negotiation import GRAPH_TYPES, negotiate, not_acceptable
 
 __all__ = ["service_description"]
 
-SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
-FORMATS = Namespace("http://www.w3.org/ns/formats/")
 _RESULT_FORMATS = (
     "SPARQL_Results_JSON",
     "SPARQL_Results_XML",
@@ -71,17 +69,10 @@ def description_triples(endpoint: str) -> list[Triple]:
 
 def service_description(request: Request, endpoint: str) -> Response:
     """The description, in the RDF format the client accepts (Turtle by default)."""
-    from resolvers.sparql import GRAPH_TYPES, negotiate
-
     accept = request.headers.get("accept")
-    media = negotiate(accept, list(GRAPH_TYPES), "text/turtle")
+    media = negotiate(accept, list(GRAPH_TYPES))
     if media is None:
-        raise HttpError(
-            406,
-            "not_acceptable",
-            f"the service description cannot be written as {accept}",
-            hint="accept one of " + ", ".join(GRAPH_TYPES),
-        )
+        raise not_acceptable("the service description", accept, list(GRAPH_TYPES))
     rdf_format = GRAPH_TYPES[media]
     body = serialize(
         description_triples(endpoint),

@@ -19,82 +19,25 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pyoxigraph import QueryResultsFormat, RdfFormat
 
 from resolvers.errors import HttpError
+from resolvers.negotiation import GRAPH_TYPES, RESULT_TYPES, media_type, negotiate, not_acceptable
 from resolvers.service_description import service_description
 from resolvers.sparql_editor import editor_page
-from resolvers.sparql_run import parse_client_query, run_client_query, run_client_update
+from resolvers.sparql_run import (
+    client_address,
+    parse_client_query,
+    run_client_query,
+    run_client_update,
+)
 from resolvers.update import check_writes
 
-__all__ = ["GRAPH_TYPES", "RESULT_TYPES", "negotiate", "router"]
+__all__ = ["router"]
 
 router = APIRouter()
 
-RESULT_TYPES: dict[str, QueryResultsFormat] = {
-    "application/sparql-results+json": QueryResultsFormat.JSON,
-    "application/json": QueryResultsFormat.JSON,
-    "application/sparql-results+xml": QueryResultsFormat.XML,
-    "application/xml": QueryResultsFormat.XML,
-    "text/csv": QueryResultsFormat.CSV,
-    "text/tab-separated-values": QueryResultsFormat.TSV,
-}
-GRAPH_TYPES: dict[str, RdfFormat] = {
-    "text/turtle": RdfFormat.TURTLE,
-    "application/n-triples": RdfFormat.N_TRIPLES,
-    "application/rdf+xml": RdfFormat.RDF_XML,
-    "application/ld+json": RdfFormat.JSON_LD,
-}
-
 _QUERY_PARAMS = frozenset({"query", "default-graph-uri", "named-graph-uri"})
 _UPDATE_PARAMS = frozenset({"update", "using-graph-uri", "using-named-graph-uri"})
-
-
-def negotiate(accept: str | None, offered: list[str], default: str) -> str | None:
-    """The media type to answer with: the client's best-ranked one we offer (None: 406).
-
-    A type given `q=0` is never chosen, not even through a wildcard.
-
-    >>> negotiate("text/csv;q=0.5, application/sparql-results+json", ["text/csv",
-    ...           "application/sparql-results+json"], "text/csv")
-    'application/sparql-results+json'
-    >>> negotiate("text/turtle;q=0, */*", ["text/turtle", "application/n-triples"], "text/turtle")
-    'application/n-triples'
-    >>> negotiate("image/png", ["text/csv"], "text/csv") is None
-    True
-    """
-    if not accept:
-        return default
-    ranked: list[tuple[float, int, str]] = []
-    refused: set[str] = set()
-    for position, part in enumerate(accept.split(",")):
-        fields = [f.strip() for f in part.split(";")]
-        media = fields[0].lower()
-        quality = 1.0
-        for field in fields[1:]:
-            if field.lower().startswith("q="):
-                try:
-                    quality = float(field[2:])
-                except ValueError:
-                    quality = 0.0
-        if quality > 0:
-            ranked.append((-quality, position, media))
-        else:
-            refused.add(media)
-    candidates = [default, *(o for o in offered if o != default)]
-    candidates = [o for o in candidates if o not in refused]
-    for _, _, media in sorted(ranked):
-        if media == "*/*":
-            if candidates:
-                return candidates[0]
-        elif media.endswith("/*"):
-            family = media.split("/")[0] + "/"
-            match = next((o for o in candidates if o.startswith(family)), None)
-            if match:
-                return match
-        elif media in candidates:
-            return media
-    return None
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str | None:
@@ -123,32 +66,24 @@ def _decode(body: bytes, what: str) -> str:
 
 
 def _content_type(request: Request) -> str:
-    header = request.headers.get("content-type", "")
-    media, _, params = header.partition(";")
-    for param in params.split(";"):
-        key, _, value = param.partition("=")
-        charset = value.strip().strip('"').lower()
-        if key.strip().lower() == "charset" and charset not in ("utf-8", "utf8"):
-            raise HttpError(
-                400,
-                "not_utf8",
-                f"the body is declared as {value.strip()}; SPARQL requests are UTF-8",
-                field="Content-Type",
-                hint="send the body in UTF-8 (charset=utf-8)",
-            )
-    return media.strip().lower()
+    media, charset = media_type(request.headers.get("content-type"))
+    if charset not in (None, "utf-8", "utf8"):
+        raise HttpError(
+            400,
+            "not_utf8",
+            f"the body is declared as {charset}; SPARQL requests are UTF-8",
+            field="Content-Type",
+            hint="send the body in UTF-8 (charset=utf-8)",
+        )
+    return media
 
 
 def _base(request: Request) -> str:
     return str(request.url.replace(query=None, fragment=None))
 
 
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
 def _wants_html(accept: str | None) -> bool:
-    return negotiate(accept, ["text/html", *GRAPH_TYPES], "text/turtle") == "text/html"
+    return negotiate(accept, [*GRAPH_TYPES, "text/html"]) == "text/html"
 
 
 async def _answer_query(
@@ -168,20 +103,15 @@ async def _answer_query(
     parsed = await parse_client_query(text, state.settings, base)
     accept = request.headers.get("accept")
     offered = list(GRAPH_TYPES if parsed.gives_graph else RESULT_TYPES)
-    media = negotiate(accept, offered, offered[0])
+    media = negotiate(accept, offered)
     if media is None:
         what = "a graph result" if parsed.gives_graph else "SELECT/ASK results"
-        raise HttpError(
-            406,
-            "not_acceptable",
-            f"{what} cannot be written as {accept}",
-            hint="accept one of " + ", ".join(offered),
-        )
+        raise not_acceptable(what, accept, offered)
     answer = await run_client_query(
         state,
         parsed,
         media,
-        client=_client(request),
+        client=client_address(request),
         base_iri=base,
         default_graphs=defaults or None,
         named_graphs=named or None,

@@ -26,8 +26,6 @@ files it loads.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from html import escape
 from pathlib import Path
@@ -37,6 +35,7 @@ from fastapi.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
 from ontology.namespaces import PREFIXES
+from resolvers.pages import content_security_policy
 
 __all__ = [
     "ASSETS",
@@ -68,27 +67,9 @@ INJECTED_STYLES = (
 the cursor while a column is dragged): allowed by their hashes, so no other inline style is."""
 
 
-def _style_hash(text: str) -> str:
-    digest = base64.b64encode(hashlib.sha256(text.encode()).digest()).decode()
-    return f"'sha256-{digest}'"
-
-
 # Scripts, styles and requests only from this origin: the editor can query this server's
-# endpoint and nothing else. Inline styles only the ones YASGUI adds (by hash); its icons are
-# inline SVG; data: images and fonts are allowed as for GraphiQL; everything else is refused.
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        " ".join(["style-src 'self'", *map(_style_hash, INJECTED_STYLES)]),
-        "connect-src 'self'",
-        "font-src 'self' data:",
-        "img-src 'self' data:",
-        "base-uri 'none'",
-        "form-action 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
+# endpoint and nothing else. Inline styles only the ones YASGUI adds (by hash).
+CONTENT_SECURITY_POLICY = content_security_policy(app=True, inline_styles=INJECTED_STYLES)
 
 DEFAULT_QUERY = f"""PREFIX mkg: <{PREFIXES["mkg"]}>
 PREFIX schema: <{PREFIXES["schema"]}>

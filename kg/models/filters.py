@@ -138,12 +138,8 @@ def _unknown(kind: str, name: str, field_name: str, known: list[str]) -> InputEr
     )
 
 
-def _literal(text: str) -> str:
-    return string_term(text)
-
-
 def _values(variable: str, items: tuple[str, ...]) -> str:
-    return f"VALUES {variable} {{ {' '.join(_literal(i) for i in items)} }}"
+    return f"VALUES {variable} {{ {' '.join(string_term(i) for i in items)} }}"
 
 
 def compile_filter(spec: ModelFilter) -> str:
@@ -185,7 +181,7 @@ def compile_filter(spec: ModelFilter) -> str:
                 f"{_values('?' + predicate, values)} }}"
             )
     if spec.name_contains:
-        lines.append(f"FILTER(CONTAINS(LCASE(?name), {_literal(spec.name_contains.lower())}))")
+        lines.append(f"FILTER(CONTAINS(LCASE(?name), {string_term(spec.name_contains.lower())}))")
     if spec.derived_from:
         base = iri_term(spec.derived_from)
         if base is None:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from kg.errors import QueryRefused
 from kg.sparql.request import GraphRef, ParsedQuery, ParsedUpdate, UpdateOperation
 
-__all__ = ["ProtectedKind", "check_query", "check_update"]
+__all__ = ["ProtectedKind", "check_query", "check_update", "check_write"]
 
 ProtectedKind = Callable[[str], "str | None"]
 """Given a graph IRI, the name of its protected kind in the store, or None when writable."""
@@ -45,8 +45,13 @@ def check_query(parsed: ParsedQuery) -> None:
     _refuse_services(parsed.services)
 
 
-def _refuse_write(operation: UpdateOperation, graph: GraphRef, protected: ProtectedKind) -> None:
-    verb = "DELETE/INSERT" if operation.op == "modify" else operation.op.upper()
+def _verb(operation: UpdateOperation) -> str:
+    return "DELETE/INSERT" if operation.op == "modify" else operation.op.upper()
+
+
+def check_write(verb: str, graph: GraphRef, protected: ProtectedKind) -> None:
+    """Refuse `verb` (an update operation, or a Graph Store PUT/POST/DELETE) writing `graph`
+    when it could reach ModelKG's own graphs."""
     if graph.kind in ("all", "named"):
         raise QueryRefused(
             "protected_graph",
@@ -83,4 +88,4 @@ def check_update(parsed: ParsedUpdate, protected: ProtectedKind) -> None:
                 "/rdf-graph-store",
             )
         for graph in operation.written():
-            _refuse_write(operation, graph, protected)
+            check_write(_verb(operation), graph, protected)

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 from pebble import ProcessExpired, ProcessPool
 
-from kg.errors import ModelKGError
+from kg.errors import QueryKilledError, TooBusyError
 from kg.sparql.worker import Outcome, QueryJob, prepare_worker, run_query
 from kg.store.snapshots import Snapshots
 from ontology.namespaces import PREFIXES
@@ -43,23 +43,7 @@ if TYPE_CHECKING:
 
     from kg.store.embedded import EmbeddedStore
 
-__all__ = ["IsolatedQueries", "QueryKilledError", "TooBusyError"]
-
-
-class QueryKilledError(ModelKGError):
-    """The query ran past its timeout (its worker was killed) or crashed its worker."""
-
-    def __init__(self, message: str, *, timed_out: bool) -> None:
-        super().__init__(message)
-        self.timed_out = timed_out
-
-
-class TooBusyError(ModelKGError):
-    """Too many queries at once: from this client (`per_client`), or in all."""
-
-    def __init__(self, message: str, *, per_client: bool) -> None:
-        super().__init__(message)
-        self.per_client = per_client
+__all__ = ["IsolatedQueries"]
 
 
 class IsolatedQueries:

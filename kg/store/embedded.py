@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyoxigraph import (
-    BlankNode,
     DefaultGraph,
     Literal,
     NamedNode,
@@ -101,6 +100,11 @@ def _ntriples(quads: Iterable[Quad]) -> str:
     (escapes, language tags, triple terms `<<( s p o )>>` all serialized by oxigraph)."""
     data = serialize((q.triple for q in quads), format=RdfFormat.N_TRIPLES)
     return (data or b"").decode("utf-8")
+
+
+def _in_graph(graph: NamedNode | DefaultGraph, data: str) -> str:
+    """N-Triples `data` as the part of an INSERT DATA that puts it in `graph`."""
+    return data if isinstance(graph, DefaultGraph) else f"GRAPH {graph} {{\n{data}\n}}"
 
 
 def _vocabulary_digest() -> str:
@@ -218,39 +222,6 @@ class EmbeddedStore:
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"query failed: {exc}", path=self.location) from exc
 
-    def query_dataset(
-        self,
-        sparql: str,
-        *,
-        default_graphs: Sequence[NamedNode] | None = None,
-        named_graphs: Sequence[NamedNode] | None = None,
-        base_iri: str | None = None,
-    ) -> QueryResult:
-        """A query over a chosen dataset (SPARQL Protocol `default-graph-uri`,
-        `named-graph-uri`); without them, the default graph is the union of all graphs."""
-        if default_graphs is None and named_graphs is None:
-            return self.query(sparql, base_iri=base_iri)
-        _tally()
-        try:
-            defaults: list[NamedNode | BlankNode | DefaultGraph] | None = (
-                list(default_graphs) if default_graphs else None
-            )
-            named: list[NamedNode | BlankNode] | None = (
-                list(named_graphs) if named_graphs is not None else None
-            )
-            return self._store.query(
-                sparql,
-                prefixes=PREFIXES,
-                base_iri=base_iri,
-                default_graph=defaults,
-                named_graphs=named,
-                use_default_graph_as_union=defaults is None,
-            )
-        except SyntaxError as exc:
-            raise parse_query_error(exc, sparql) from exc
-        except (OSError, RuntimeError) as exc:
-            raise StoreError(f"query failed: {exc}", path=self.location) from exc
-
     def update(self, sparql: str, *, base_iri: str | None = None) -> None:
         """A SPARQL update (one transaction) under the writer lock; callers guard which
         graphs it may touch (`kg.sparql.guard`), holding `writer()` across check and write."""
@@ -283,66 +254,44 @@ class EmbeddedStore:
         the speed of a transaction. Replacing graphs needs deletes, so a write that replaces
         anything is one SPARQL update (one transaction: DROP the old graphs, INSERT all data).
         """
-        self._check_writable()
-        for model in models:
-            if model.graph_iri in _VOCABULARY_GRAPHS:
-                raise StoreError("refusing to write into a vocabulary graph", path=self.location)
+        self._check_targets([m.graph_iri for m in models])
         if not models and not replace:
             return
-        with self._writing():
-            self._write_models(models, replace)
-
-    def _write_models(self, models: Sequence[ModelGraph], replace: Sequence[NamedNode]) -> None:
-        try:
-            if replace:
-                drops = "".join(f"DROP SILENT GRAPH {g};\n" for g in replace)
-                inserts = "\n".join(
-                    f"GRAPH {m.graph_iri} {{\n{_ntriples(m.quads)}\n}}" for m in models
-                )
-                self._store.update(f"{drops}INSERT DATA {{\n{inserts}\n}}")
-                return
-            if sum(m.count for m in models) > BULK_CHUNK_QUADS:
-                raise StoreError(
-                    f"a write of over {BULK_CHUNK_QUADS:,} new quads would not be atomic",
-                    path=self.location,
-                    hint="write fewer models at a time",
-                )
-            self._store.bulk_load(b"".join(m.nquads for m in models), format=RdfFormat.N_QUADS)
-        except (OSError, SyntaxError, RuntimeError) as exc:
+        if replace:
+            drops = "".join(f"DROP SILENT GRAPH {g};\n" for g in replace)
+            data = "\n".join(_in_graph(m.graph_iri, _ntriples(m.quads)) for m in models)
+            self._apply(f"{drops}INSERT DATA {{\n{data}\n}}")
+            return
+        if sum(m.count for m in models) > BULK_CHUNK_QUADS:
             raise StoreError(
-                f"write failed, nothing was written: {exc}", path=self.location
-            ) from exc
+                f"a write of over {BULK_CHUNK_QUADS:,} new quads would not be atomic",
+                path=self.location,
+                hint="write fewer models at a time",
+            )
+        with self._writing(), self._translated():
+            self._store.bulk_load(b"".join(m.nquads for m in models), format=RdfFormat.N_QUADS)
 
     def replace_graphs(self, graphs: dict[NamedNode, list[Quad]], *, kind: NamedNode) -> None:
         """Replace whole graphs with the given quads in one transaction (derived data).
 
         Each graph states its `kind` inside itself (`<g> mkg:graphKind kind`): that is how the
         store knows its own graphs (`kg.store.graph_kinds`)."""
-        self._check_writable()
-        if any(graph in _VOCABULARY_GRAPHS for graph in graphs):
-            raise StoreError("refusing to write into a vocabulary graph", path=self.location)
+        self._check_targets(list(graphs))
         if not graphs:
             return
         drops = "".join(f"DROP SILENT GRAPH {g};\n" for g in graphs)
-        inserts = "\n".join(
-            f"GRAPH {graph} {{\n{graph} {MKG.graphKind} {kind} .\n{_ntriples(quads)}\n}}"
+        data = "\n".join(
+            _in_graph(graph, f"{graph} {MKG.graphKind} {kind} .\n{_ntriples(quads)}")
             for graph, quads in graphs.items()
             if quads
         )
-        try:
-            with self._writing():
-                self._store.update(f"{drops}INSERT DATA {{\n{inserts}\n}}")
-        except (OSError, SyntaxError, RuntimeError) as exc:
-            raise StoreError(
-                f"write failed, nothing was written: {exc}", path=self.location
-            ) from exc
+        self._apply(f"{drops}INSERT DATA {{\n{data}\n}}")
 
     def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
         """Drop named graphs in one transaction."""
         self._check_writable()
         if graphs:
-            with self._writing():
-                self._store.update("".join(f"DROP SILENT GRAPH {g};\n" for g in graphs))
+            self._apply("".join(f"DROP SILENT GRAPH {g};\n" for g in graphs))
 
     def graph_quads(self, graph: NamedNode | DefaultGraph) -> list[Quad]:
         """Every quad of one graph (the Graph Store Protocol's GET)."""
@@ -373,9 +322,7 @@ class EmbeddedStore:
         drop: bool,
         create: bool,
     ) -> None:
-        self._check_writable()
-        if graph in _VOCABULARY_GRAPHS:
-            raise StoreError("refusing to write into a vocabulary graph", path=self.location)
+        self._check_targets([graph])
         default = isinstance(graph, DefaultGraph)
         data = _ntriples(Quad(t.subject, t.predicate, t.object) for t in triples)
         steps = []
@@ -384,15 +331,29 @@ class EmbeddedStore:
         if create and not default:
             steps.append(f"CREATE SILENT GRAPH {graph}")
         if data.strip():
-            body = data if default else f"GRAPH {graph} {{\n{data}\n}}"
-            steps.append(f"INSERT DATA {{\n{body}\n}}")
+            steps.append(f"INSERT DATA {{\n{_in_graph(graph, data)}\n}}")
+        self._apply(";\n".join(steps))
+
+    def _check_targets(self, graphs: Sequence[NamedNode | DefaultGraph]) -> None:
+        self._check_writable()
+        if any(graph in _VOCABULARY_GRAPHS for graph in graphs):
+            raise StoreError("refusing to write into a vocabulary graph", path=self.location)
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """pyoxigraph's write errors as one StoreError: the write was one transaction (or one
+        atomic bulk ingestion), so nothing of it was written."""
         try:
-            with self._writing():
-                self._store.update(";\n".join(steps))
+            yield
         except (OSError, SyntaxError, RuntimeError) as exc:
             raise StoreError(
                 f"write failed, nothing was written: {exc}", path=self.location
             ) from exc
+
+    def _apply(self, update: str) -> None:
+        """One SPARQL update ModelKG built from terms, as one transaction, under the lock."""
+        with self._writing(), self._translated():
+            self._store.update(update)
 
     def checkpoint(self, directory: Path) -> None:
         """A consistent read-only copy of the store in `directory` (RocksDB hard-links its

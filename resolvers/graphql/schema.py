@@ -43,7 +43,7 @@ from resolvers.graphql.search import SearchQuery
 from resolvers.graphql.types import LONG_SCALAR, CompatAnswer, Long, Model, _answers
 from resolvers.ingest import IngestReport, ingest_paths, ingest_uploads
 from resolvers.settings import ServerSettings
-from resolvers.sparql_run import parse_client_query, run_client_query
+from resolvers.sparql_run import client_address, parse_client_query, run_client_query
 from resolvers.update import check_writes
 
 __all__ = ["build_schema", "schema_sdl"]
@@ -198,12 +198,11 @@ class Query(SearchQuery):  # `searchModels` lives in resolvers.graphql.search
                 field="query",
                 hint="use the /sparql endpoint with Accept: text/turtle for graphs",
             )
-        client = request.client.host if request.client else "unknown"
         result = await run_client_query(
             request.app.state,
             parsed,
             "application/sparql-results+json",
-            client=client,
+            client=client_address(request),
             base_iri=endpoint,
         )
         answer: strawberry.scalars.JSON = json.loads(result.body)

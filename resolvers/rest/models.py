@@ -26,12 +26,12 @@ from kg.reason.explain import explain
 from kg.store.embedded import EmbeddedStore
 from ontology.namespaces import PREFIXES
 from resolvers.errors import HttpError
+from resolvers.negotiation import GRAPH_TYPES, negotiate, not_acceptable
 from resolvers.rest import schemas
 from resolvers.rest import serialize as shape
 from resolvers.rest.context import ERRORS, CountedRoute, SettingsDep, StoreDep, find_model
 from resolvers.rest.params import check_names, read_ranges
 from resolvers.settings import ServerSettings
-from resolvers.sparql import GRAPH_TYPES, negotiate
 from resolvers.sparql_results import BoundedSink
 
 __all__ = ["router"]
@@ -191,10 +191,9 @@ async def model_graph(
     the source record) and what was inferred from it, as Turtle (the default) or JSON-LD,
     N-Triples or RDF/XML by `Accept`. Why each inferred fact holds is at `/explanations`.
     """
-    media = negotiate(accept, list(GRAPH_TYPES), "text/turtle")
+    media = negotiate(accept, list(GRAPH_TYPES))
     if media is None:
-        raise HttpError(406, "not_acceptable", f"the model's graph cannot be written as {accept}",
-                        hint="accept one of " + ", ".join(GRAPH_TYPES))  # fmt: skip
+        raise not_acceptable("the model's graph", accept, list(GRAPH_TYPES))
     body = await run_in_threadpool(_read_graph, store, settings, model_id, GRAPH_TYPES[media])
     return Response(body, media_type=f"{media}; charset=utf-8")
 

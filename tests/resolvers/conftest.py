@@ -6,9 +6,14 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 import uvicorn
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from kg.compat.sizing import size_models
 from kg.ingest.pipeline import ingest
@@ -91,3 +96,36 @@ def blank_writable_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 def blank_read_only_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A live server whose operator set no token (reads only) over a store with no models."""
     yield from serve(blank_store(tmp_path_factory, "blank-read-only"), token=None)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-extensions",
+    "--window-size=1280,900",
+    # Offline, provably: every host name but 127.0.0.1 fails to resolve, CDNs included.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+)
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    """A fresh headless Chromium, as a new user would open it (a new profile: nothing kept from
+    an earlier visit); no host resolves but 127.0.0.1. Its console log is kept."""
+    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+        pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing: run scripts/browser.sh")
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    try:
+        yield driver
+    finally:
+        driver.quit()

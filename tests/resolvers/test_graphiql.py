@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException, WebDriverException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -24,43 +19,12 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from resolvers.graphiql import ASSETS, STATIC_ROUTE, graphiql_response, mount_graphiql_assets
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-FLAGS = (
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-extensions",
-    "--window-size=1280,900",
-    # Offline, provably: every host name but 127.0.0.1 fails to resolve, CDNs included.
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-)
-
 # GraphiQL 3.9's own class names (see graphiql.min.css).
 QUERY_EDITOR = ".graphiql-query-editor .CodeMirror"
 EXECUTE = ".graphiql-execute-button"
 RESPONSE = ".graphiql-response .result-window"
 
 MODELS_QUERY = "{ models(first: 3) { totalCount edges { node { id } } } }"
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    """A fresh headless Chromium, as a new user would open it; no host resolves but 127.0.0.1."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing: run scripts/browser.sh")
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _open_graphiql(browser: WebDriver, url: str) -> None:

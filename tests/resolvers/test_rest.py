@@ -12,9 +12,6 @@ from typing import Any
 import httpx
 import pytest
 import rdflib
-from selenium import webdriver
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -32,8 +29,6 @@ HF = "https://huggingface.co/"
 MKG = rdflib.Namespace("https://w3id.org/modelkg/ontology#")
 
 Params = Mapping[str, str | list[str]]
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 
 def get(
@@ -328,24 +323,6 @@ def test_docs_load_from_the_server_alone(server: str) -> None:
     for asset in assets:
         assert httpx.get(f"{server}{asset}").status_code == 200, asset
     assert "default-src 'none'" in page.headers["content-security-policy"]
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    """A headless Chromium that can resolve no host name but 127.0.0.1: CDNs included."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing: run scripts/browser.sh")
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):  # fmt: skip
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def test_swagger_ui_shows_every_endpoint_offline(server: str, browser: WebDriver) -> None:

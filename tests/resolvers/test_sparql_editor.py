@@ -7,15 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
 import pytest
-from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -23,7 +19,6 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from resolvers.sparql_editor import ASSETS, DEFAULT_QUERY, INJECTED_STYLES, STATIC_ROUTE
-from tests.resolvers.test_graphiql import CHROMEDRIVER, CHROMIUM, FLAGS
 
 # YASGUI 4.6's own class names (see yasgui.min.css).
 QUERY_EDITOR = ".yasqe .CodeMirror"
@@ -32,23 +27,6 @@ ENDPOINT_FIELD = ".yasgui .autocomplete"
 RESULTS = ".yasr"  # the header (result count) and the results
 TABLE_ROWS = ".yasr table.dataTable tbody tr"
 RESIZE_GRIP = ".grip-handle .grip-resizable"
-
-
-@pytest.fixture
-def browser() -> Iterator[WebDriver]:
-    """A fresh headless Chromium (a new profile: nothing kept from an earlier visit)."""
-    if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-        pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing: run scripts/browser.sh")
-    options = Options()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    try:
-        yield driver
-    finally:
-        driver.quit()
 
 
 def _open_editor(browser: WebDriver, url: str) -> None:
