@@ -53,7 +53,12 @@ def error_response(
     return JSONResponse(body, status_code=status)
 
 
-_REFUSED_STATUS = {"query_too_large": 413, "query_too_deep": 400, "wrong_operation": 400}
+_REFUSED_STATUS = {
+    "query_too_large": 413,
+    "query_too_deep": 400,
+    "wrong_operation": 400,
+    "bad_graph_uri": 400,
+}
 """A refused SPARQL request is 403 (SERVICE, LOAD, a protected graph) unless listed here."""
 
 
@@ -75,7 +80,7 @@ def from_modelkg_error(exc: ModelKGError) -> HttpError:
     if isinstance(exc, StoreError):
         return HttpError(503, "store_unavailable", str(exc), hint=exc.hint)
     code = "bad_option" if isinstance(exc, UsageError) else "bad_input"
-    return HttpError(400, code, exc.message, field=exc.field or "query", hint=exc.hint)
+    return HttpError(400, code, exc.message, field=exc.field, hint=exc.hint)
 
 
 def _size(count: int) -> str:
