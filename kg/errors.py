@@ -150,7 +150,7 @@ class QueryRefused(QueryError):  # noqa: N818 - a verdict, not a failure of Mode
     Codes: `service_refused`, `fetch_refused` (the request would make the server fetch a URL),
     `protected_graph` (it would write a graph ModelKG owns), `query_too_large`,
     `query_too_deep` (bounds checked before parsing), `wrong_operation` (an update sent as a
-    query or the other way round).
+    query or the other way round), `bad_graph_uri` (a dataset graph that is no IRI).
     """
 
     def __init__(

@@ -127,15 +127,13 @@ async def _update(request: Request, text: str | None, fields: dict[str, list[str
     check_writes(request.app.state.settings, request.headers.get("authorization"))
     if not text:
         raise HttpError(400, "missing_update", "no SPARQL update in the request", field="update")
-    if fields.get("using-graph-uri") or fields.get("using-named-graph-uri"):
-        raise HttpError(
-            400,
-            "unsupported_parameter",
-            "using-graph-uri and using-named-graph-uri are not supported yet",
-            field="using-graph-uri",
-            hint="write the dataset in the update itself: USING <g> / USING NAMED <g>",
-        )
-    await run_client_update(request.app.state, text, base_iri=_base(request))
+    await run_client_update(
+        request.app.state,
+        text,
+        base_iri=_base(request),
+        using_graphs=fields.get("using-graph-uri", []),
+        using_named_graphs=fields.get("using-named-graph-uri", []),
+    )
     return Response(status_code=204)
 
 

@@ -22,7 +22,7 @@ from starlette.requests import HTTPConnection
 
 from kg.errors import ModelKGError
 from kg.sparql.guard import check_query, check_update
-from kg.sparql.parse import parse_query, parse_update
+from kg.sparql.parse import parse_query, parse_update, with_dataset
 from kg.sparql.request import ParsedQuery, ParsedUpdate
 from kg.store.graph_kinds import protected_kind
 from resolvers.errors import HttpError, from_modelkg_error, too_large
@@ -122,12 +122,48 @@ def _guarded_update(store: EmbeddedStore, parsed: ParsedUpdate, base_iri: str | 
         store.update(parsed.text, base_iri=base_iri)
 
 
-async def run_client_update(state: State, text: str, *, base_iri: str | None) -> ParsedUpdate:
-    """Parse, guard and apply a client's update (the caller checked the token)."""
+async def run_client_update(
+    state: State,
+    text: str,
+    *,
+    base_iri: str | None,
+    using_graphs: Sequence[str] = (),
+    using_named_graphs: Sequence[str] = (),
+) -> ParsedUpdate:
+    """Parse, guard and apply a client's update (the caller checked the token).
+
+    The Protocol's `using-graph-uri` / `using-named-graph-uri` become USING / USING NAMED on
+    each DELETE/INSERT (`kg.sparql.parse.with_dataset`); an update that names its own dataset
+    (USING, WITH) as well is 400. The rewritten update is parsed and guarded like any other."""
     settings: ServerSettings = state.settings
-    parsed = await _parse(
-        lambda t: parse_update(t, base_iri=base_iri, limits=settings.sparql_limits), text
-    )
+
+    def parse(t: str) -> ParsedUpdate:
+        return parse_update(t, base_iri=base_iri, limits=settings.sparql_limits)
+
+    parsed = await _parse(parse, text)
+    if using_graphs or using_named_graphs:
+        if parsed.dataset:
+            raise HttpError(
+                400,
+                "dataset_conflict",
+                "the request gives a dataset (using-graph-uri / using-named-graph-uri) and the "
+                "update names its own (USING, USING NAMED or WITH)",
+                field="using-graph-uri",
+                hint="give the dataset in one place: the parameters, or the update",
+            )
+        rewritten = await _parse(
+            lambda t: parse(
+                with_dataset(
+                    t,
+                    default_graphs=using_graphs,
+                    named_graphs=using_named_graphs,
+                    base_iri=base_iri,
+                    limits=settings.sparql_limits,
+                )
+            ),
+            text,
+        )
+        parsed = rewritten
     try:
         await run_in_threadpool(_guarded_update, state.store, parsed, base_iri)
     except ModelKGError as exc:

@@ -24,9 +24,11 @@ from __future__ import annotations
 import atexit
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
+
+from pyoxigraph import NamedNode
 
 from kg.errors import QueryError, QueryRefused
 from kg.sparql.bounds import DEFAULT_LIMITS, Limits, check_bounds
@@ -41,7 +43,7 @@ from kg.sparql.request import (
 )
 from ontology.namespaces import PREFIXES
 
-__all__ = ["ANALYZER_BUNDLE", "parse_query", "parse_update"]
+__all__ = ["ANALYZER_BUNDLE", "parse_query", "parse_update", "with_dataset"]
 
 ANALYZER_BUNDLE = Path(__file__).with_name("vendor") / "sparql-analyzer.js"
 
@@ -53,12 +55,13 @@ class _Analyzer:
         self._lock = threading.Lock()
         self._context: Any = None
 
-    def analyze(self, text: str, kind: str, base: str, prefixes: str) -> dict[str, Any]:
+    def call(self, function: str, *arguments: str) -> dict[str, Any]:
+        """Call one of the bundle's functions (`modelkgAnalyze`, `modelkgWithDataset`)."""
         with self._lock:
             if self._context is None:
                 self._context = _new_context()
                 atexit.register(self.close)
-            answer = self._context.call("modelkgAnalyze", text, kind, base, prefixes)
+            answer = self._context.call(function, *arguments)
         return cast(dict[str, Any], json.loads(answer))
 
     def close(self) -> None:
@@ -94,9 +97,15 @@ _ANALYZER = _Analyzer()
 _DEFAULT_PREFIXES = json.dumps(PREFIXES)
 
 
-def _analyze(
-    text: str, kind: str, base_iri: str | None, prefixes: Mapping[str, str] | None, limits: Limits
+def _call(
+    function: str,
+    text: str,
+    base_iri: str | None,
+    prefixes: Mapping[str, str] | None,
+    limits: Limits,
+    *arguments: str,
 ) -> dict[str, Any]:
+    """Bound `text`, call the bundle's `function` on it, and raise what it could not parse."""
     check_bounds(text, max_bytes=limits.max_bytes, max_nesting=limits.max_nesting)
     try:
         text.encode("utf-8")
@@ -105,7 +114,7 @@ def _analyze(
             f"the request is not valid Unicode (a lone surrogate at character {exc.start})"
         ) from None
     declared = _DEFAULT_PREFIXES if prefixes is None else json.dumps(dict(prefixes))
-    answer = _ANALYZER.analyze(text, kind, base_iri or "", declared)
+    answer = _ANALYZER.call(function, text, base_iri or "", declared, *arguments)
     if answer.get("ok"):
         return answer
     message = str(answer.get("error", "unreadable request")).replace("\n", " ").strip()
@@ -161,7 +170,7 @@ def parse_query(
 
     Raises `QueryRefused` past the bounds or for an update, `QueryError` for bad syntax.
     """
-    answer = _analyze(text, "query", base_iri, prefixes, limits)
+    answer = _call("modelkgAnalyze", text, base_iri, prefixes, limits, "query")
     return ParsedQuery(
         text=text,
         form=cast(QueryForm, answer["form"]),
@@ -184,10 +193,54 @@ def parse_update(
     >>> [o.op for o in parse_update("CLEAR DEFAULT ; INSERT DATA { <urn:a> <urn:b> 1 }").operations]
     ['clear', 'modify']
     """
-    answer = _analyze(text, "update", base_iri, prefixes, limits)
+    answer = _call("modelkgAnalyze", text, base_iri, prefixes, limits, "update")
     return ParsedUpdate(
         text=text,
         depth=int(answer["depth"]),
         services=tuple(_ref(r) for r in answer["services"]),
         operations=tuple(_operation(o) for o in answer["operations"]),
     )
+
+
+def with_dataset(
+    text: str,
+    *,
+    default_graphs: Sequence[str],
+    named_graphs: Sequence[str],
+    base_iri: str | None = None,
+    prefixes: Mapping[str, str] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> str:
+    """The update `text` with `USING` / `USING NAMED` for the given graphs on each DELETE/INSERT
+    (the SPARQL 1.1 Protocol's `using-graph-uri` / `using-named-graph-uri`; pyoxigraph's
+    `update()` takes no dataset). The text is generated from the parsed terms by Traqula's
+    generator; the IRIs are checked first. Parse the result again before running it.
+
+    >>> print(with_dataset("DELETE WHERE { ?s ?p ?o }", default_graphs=["urn:g"], named_graphs=[]))
+    DELETE {
+      ?s ?p ?o .
+    }
+    USING <urn:g> WHERE {
+      ?s ?p ?o .
+    }
+    """
+    for iri in (*default_graphs, *named_graphs):
+        try:
+            NamedNode(iri)
+        except ValueError as exc:
+            raise QueryRefused(
+                "bad_graph_uri",
+                f"`{iri}` is not an absolute IRI: {exc}",
+                hint="give each using-graph-uri / using-named-graph-uri as a full IRI",
+                field="using-graph-uri",
+            ) from None
+    answer = _call(
+        "modelkgWithDataset",
+        text,
+        base_iri,
+        prefixes,
+        limits,
+        json.dumps(list(default_graphs)),
+        json.dumps(list(named_graphs)),
+    )
+    return str(answer["text"])

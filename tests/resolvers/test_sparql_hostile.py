@@ -266,3 +266,34 @@ def test_ids_with_sparql_syntax_are_not_found_never_a_crash(target: str, model_i
     assert graphql.status_code in (200, 400)
     body = graphql.json()
     assert body.get("data") is None or body["data"]["model"] is None
+
+
+@pytest.mark.parametrize(
+    ("using", "update", "status", "code"),
+    [
+        ("urn:x> } ; DROP ALL #", "INSERT { <urn:a> <urn:b> 1 } WHERE { ?s ?p ?o }", 400,
+         "bad_graph_uri"),
+        (ONTOLOGY, "DELETE WHERE { GRAPH <https://w3id.org/modelkg/graph/shapes> { ?s ?p ?o } }",
+         403, "protected_graph"),
+        (ONTOLOGY, "WITH <urn:w> DELETE { ?s ?p ?o } WHERE { ?s ?p ?o }", 400,
+         "dataset_conflict"),
+    ],
+)  # fmt: skip
+def test_a_protocol_dataset_cannot_smuggle_a_write(
+    target: str, using: str, update: str, status: int, code: str
+) -> None:
+    before = _quads(target)
+
+    response = httpx.post(
+        f"{target}/sparql",
+        params={"using-graph-uri": using},
+        content=update.encode(),
+        headers={
+            "Content-Type": "application/sparql-update",
+            "Authorization": f"Bearer {TOKEN}",
+        },
+    )
+
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["code"] == code
+    assert _quads(target) == before

@@ -2,7 +2,7 @@
 // and algebra translation, and a walk over the algebra that reports what a guard decides on.
 // Built into ../vendor/sparql-analyzer.js by build.mjs; see scripts/vendor_sparql_parser.sh.
 //
-// globalThis.modelkgAnalyze(text, kind, base, prefixesJson) -> JSON text:
+// globalThis.modelkgAnalyze(text, base, prefixesJson, kind) -> JSON text:
 //   {"ok": false, "error": "...", "line": n, "column": n}
 //   {"ok": true, "kind": "query", "form": "select"|"ask"|"construct"|"describe", "depth": n,
 //    "services": [ref...], "dataset": bool, "volatile": bool}
@@ -10,10 +10,18 @@
 // A graph reference `ref` is ["iri", value] | ["var", name] | ["default"] | ["named"] | ["all"].
 // An `op` is {"op": "load"|"clear"|"drop"|"create"|"add"|"move"|"copy"|"modify", "silent": bool,
 //   "source": ref, "destination": ref, "insert": [ref...], "delete": [ref...], "dataset": bool}.
+//
+// globalThis.modelkgWithDataset(text, base, prefixesJson, defaultsJson, namedJson) -> JSON text:
+//   {"ok": true, "text": "..."}: the update again, each DELETE/INSERT operation with USING <g>
+//   for every default graph and USING NAMED <g> for every named graph the request gave
+//   (SPARQL 1.1 Protocol's using-graph-uri / using-named-graph-uri), DELETE WHERE written out
+//   as DELETE { Q } WHERE { Q } so it can take them; generated from the parsed terms by
+//   Traqula's generator, never by pasting. {"ok": false, ...} as above.
 // A V8 stack overflow (a deeply nested request) is a JavaScript RangeError: it comes back as
 // {"ok": false}, never as a crash of the host process.
 import { Parser } from '@traqula/parser-sparql-1-2';
 import { toAlgebra } from '@traqula/algebra-sparql-1-2';
+import { Generator } from '@traqula/generator-sparql-1-2';
 
 // Errors with their position: Traqula's default handler builds a long message without it.
 class SyntaxFault extends Error {
@@ -40,6 +48,7 @@ function errorHandler(errors) {
 }
 
 const parser = new Parser({ errorHandler });
+const generator = new Generator();
 
 // Functions whose value changes from one evaluation to the next: such an answer is not cached.
 const VOLATILE = new Set(['now', 'rand', 'uuid', 'struuid', 'bnode']);
@@ -120,7 +129,7 @@ function position(error, text) {
   return { line, column };
 }
 
-globalThis.modelkgAnalyze = function modelkgAnalyze(text, kind, base, prefixesJson) {
+globalThis.modelkgAnalyze = function modelkgAnalyze(text, base, prefixesJson, kind) {
   try {
     const prefixes = JSON.parse(prefixesJson);
     const context = { prefixes };
@@ -144,5 +153,51 @@ globalThis.modelkgAnalyze = function modelkgAnalyze(text, kind, base, prefixesJs
   } catch (error) {
     const message = String(error?.message ?? error);
     return JSON.stringify({ ok: false, error: message, ...position(error, text) });
+  }
+};
+
+// Nodes made here, not parsed: the generator writes them out afresh.
+const generated = () => ({ sourceLocationType: 'autoGenerate' });
+
+function namedNode(iri) {
+  return { type: 'term', subType: 'namedNode', value: iri, loc: generated() };
+}
+
+// DELETE WHERE { Q } is DELETE { Q } WHERE { Q } (SPARQL 1.1 Update 3.1.3.3), written out.
+function writtenOut(operation) {
+  const where = operation.data.map((part) => (part.type === 'graph'
+    ? { type: 'pattern', subType: 'graph', name: part.graph, patterns: [part.triples], loc: generated() }
+    : part));
+  return {
+    type: 'updateOperation',
+    subType: 'modify',
+    insert: [],
+    delete: operation.data,
+    where: { type: 'pattern', subType: 'group', patterns: where, loc: generated() },
+    from: { type: 'datasetClauses', clauses: [], loc: generated() },
+    loc: generated(),
+  };
+}
+
+globalThis.modelkgWithDataset = function modelkgWithDataset(text, base, prefixesJson, defaultsJson, namedJson) {
+  try {
+    const context = { prefixes: JSON.parse(prefixesJson) };
+    if (base) context.baseIRI = base;
+    const ast = parser.parse(text, context);
+    if (ast.type !== 'update') return JSON.stringify({ ok: false, error: 'this is a query, not an update', wrongKind: true });
+    const clauses = [
+      ...JSON.parse(defaultsJson).map((iri) => ({ clauseType: 'default', value: namedNode(iri) })),
+      ...JSON.parse(namedJson).map((iri) => ({ clauseType: 'named', value: namedNode(iri) })),
+    ];
+    for (const update of ast.updates) {
+      if (!update.operation) continue;
+      if (update.operation.subType === 'deletewhere') update.operation = writtenOut(update.operation);
+      if (update.operation.subType === 'modify') {
+        update.operation.from = { type: 'datasetClauses', clauses: [...clauses], loc: generated() };
+      }
+    }
+    return JSON.stringify({ ok: true, text: generator.generate(ast) });
+  } catch (error) {
+    return JSON.stringify({ ok: false, error: String(error?.message ?? error), ...position(error, text) });
   }
 };
