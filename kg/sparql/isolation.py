@@ -111,7 +111,10 @@ class IsolatedQueries:
         """Run an already guarded query in a worker; `QueryKilledError` past the timeout."""
         self._admit(client)
         try:
-            snapshot = await asyncio.to_thread(self._snapshots.current)
+            # after a write, a new checkpoint (~15 ms, off the event loop); else the last one
+            snapshot = self._snapshots.fresh()
+            if snapshot is None:
+                snapshot = await asyncio.to_thread(self._snapshots.current)
             job = QueryJob(
                 snapshot=snapshot,
                 text=text,

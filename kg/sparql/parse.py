@@ -17,6 +17,8 @@ GraphRef(kind='iri', value='https://w3id.org/modelkg/graph/shapes')
 (GraphRef(kind='iri', value='http://127.0.0.1:9/x'),)
 >>> parse_query("SELECT ?m WHERE { ?m a mkg:Model }").form
 'select'
+>>> parse_query("ASK {}") is parse_query("ASK {}")  # a text asked again is not parsed again
+True
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from __future__ import annotations
 import atexit
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
+from cachetools import LRUCache
 from pyoxigraph import NamedNode
 
 from kg.errors import QueryError, QueryRefused
@@ -159,6 +162,37 @@ def _operation(raw: dict[str, Any]) -> UpdateOperation:
     )
 
 
+_PARSED: LRUCache[tuple[object, ...], ParsedQuery | ParsedUpdate] = LRUCache(
+    maxsize=32 * 1024 * 1024, getsizeof=lambda parsed: len(parsed.text) + 512
+)
+"""What parsing gave for a request text asked again: a parse is a pure function of the text,
+base, prefixes and bounds, and applications send the same few queries over and over. Bounded by
+the texts' size (32 MiB); only successes are kept. The guard still runs on every request."""
+_PARSED_LOCK = threading.Lock()
+
+_Parsed = TypeVar("_Parsed", ParsedQuery, ParsedUpdate)
+
+
+def _remembered(
+    key: tuple[object, ...], parse: Callable[[], _Parsed], kind: type[_Parsed]
+) -> _Parsed:
+    with _PARSED_LOCK:
+        found = _PARSED.get(key)
+    if isinstance(found, kind):
+        return found
+    parsed = parse()
+    with _PARSED_LOCK:
+        _PARSED[key] = parsed
+    return parsed
+
+
+def _key(
+    kind: str, text: str, base_iri: str | None, prefixes: Mapping[str, str] | None, limits: Limits
+) -> tuple[object, ...]:
+    declared = None if prefixes is None else tuple(sorted(prefixes.items()))
+    return (kind, text, base_iri, declared, limits)
+
+
 def parse_query(
     text: str,
     *,
@@ -170,15 +204,19 @@ def parse_query(
 
     Raises `QueryRefused` past the bounds or for an update, `QueryError` for bad syntax.
     """
-    answer = _call("modelkgAnalyze", text, base_iri, prefixes, limits, "query")
-    return ParsedQuery(
-        text=text,
-        form=cast(QueryForm, answer["form"]),
-        depth=int(answer["depth"]),
-        services=tuple(_ref(r) for r in answer["services"]),
-        dataset=bool(answer["dataset"]),
-        volatile=bool(answer.get("volatile")),
-    )
+
+    def parse() -> ParsedQuery:
+        answer = _call("modelkgAnalyze", text, base_iri, prefixes, limits, "query")
+        return ParsedQuery(
+            text=text,
+            form=cast(QueryForm, answer["form"]),
+            depth=int(answer["depth"]),
+            services=tuple(_ref(r) for r in answer["services"]),
+            dataset=bool(answer["dataset"]),
+            volatile=bool(answer.get("volatile")),
+        )
+
+    return _remembered(_key("query", text, base_iri, prefixes, limits), parse, ParsedQuery)
 
 
 def parse_update(
@@ -193,13 +231,17 @@ def parse_update(
     >>> [o.op for o in parse_update("CLEAR DEFAULT ; INSERT DATA { <urn:a> <urn:b> 1 }").operations]
     ['clear', 'modify']
     """
-    answer = _call("modelkgAnalyze", text, base_iri, prefixes, limits, "update")
-    return ParsedUpdate(
-        text=text,
-        depth=int(answer["depth"]),
-        services=tuple(_ref(r) for r in answer["services"]),
-        operations=tuple(_operation(o) for o in answer["operations"]),
-    )
+
+    def parse() -> ParsedUpdate:
+        answer = _call("modelkgAnalyze", text, base_iri, prefixes, limits, "update")
+        return ParsedUpdate(
+            text=text,
+            depth=int(answer["depth"]),
+            services=tuple(_ref(r) for r in answer["services"]),
+            operations=tuple(_operation(o) for o in answer["operations"]),
+        )
+
+    return _remembered(_key("update", text, base_iri, prefixes, limits), parse, ParsedUpdate)
 
 
 def with_dataset(

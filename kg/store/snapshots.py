@@ -13,7 +13,7 @@ reading it (a query lives at most its timeout).
 >>> store = EmbeddedStore.open(tempfile.mkdtemp() + "/kg")
 >>> snapshots = Snapshots(store, grace_seconds=0)
 >>> first = snapshots.current()
->>> snapshots.current() == first
+>>> snapshots.current() == first == snapshots.fresh()
 True
 >>> store.update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> 1 } }")
 >>> snapshots.current() == first
@@ -47,6 +47,14 @@ class Snapshots:
         self._current: tuple[int, Path] | None = None
         self._retired: list[tuple[float, Path]] = []
         shutil.rmtree(self._root, ignore_errors=True)  # left by an earlier process
+
+    def fresh(self) -> str | None:
+        """The current checkpoint's folder when no write came since it was made, else None: a
+        look-up that never blocks, for the event loop (`current` makes one otherwise)."""
+        made = self._current
+        if made is not None and made[0] == self._store.generation:
+            return str(made[1])
+        return None
 
     def current(self) -> str:
         """The folder of a checkpoint holding every write made before this call."""
