@@ -11,7 +11,7 @@ a write makes every earlier answer unreachable: a hit is always what the store w
 What is cached: `POST /graphql` with a JSON body whose operation is a query (never a mutation,
 never a response carrying `errors`); SPARQL queries (GET or POST, never updates, never an answer
 the endpoint marks `Cache-Control: no-store`: a query calling NOW, RAND, UUID, STRUUID or BNODE,
-which the parser finds in the query's algebra); `GET /api/v1/...`;
+which the parser finds in the query's algebra); `GET /api/v1/...`; the Graph Store's GET;
 only answers with status 200, each at most an eighth of the cache. A client that wants a fresh
 computation sends `Cache-Control: no-cache` (`no-store`: neither read nor keep); each cached
 kind of response says `X-Cache: hit` or `miss`. The cache is bounded in bytes (an LRU from
@@ -103,7 +103,7 @@ class ResponseCache:
         headers = dict(scope.get("headers") or [])
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         body = b""
-        if method == "GET" and path.startswith("/api/v1/"):
+        if method == "GET" and (path.startswith("/api/v1/") or path == "/rdf-graph-store"):
             pass
         elif method == "GET" and path == "/sparql":
             if not _sparql_cacheable(parse_qs(scope.get("query_string", b"").decode("latin-1"))):

@@ -29,6 +29,7 @@ from resolvers.sparql_run import (
     parse_client_query,
     run_client_query,
     run_client_update,
+    unless_client_leaves,
 )
 from resolvers.update import check_writes
 
@@ -107,14 +108,17 @@ async def _answer_query(
     if media is None:
         what = "a graph result" if parsed.gives_graph else "SELECT/ASK results"
         raise not_acceptable(what, accept, offered)
-    answer = await run_client_query(
-        state,
-        parsed,
-        media,
-        client=client_address(request),
-        base_iri=base,
-        default_graphs=defaults or None,
-        named_graphs=named or None,
+    answer = await unless_client_leaves(
+        request,
+        lambda: run_client_query(
+            state,
+            parsed,
+            media,
+            client=client_address(request),
+            base_iri=base,
+            default_graphs=defaults or None,
+            named_graphs=named or None,
+        ),
     )
     headers = {"Vary": "Accept"}
     if not answer.cacheable:

@@ -13,12 +13,13 @@ The steps, each deciding on the parsed request (never on its text):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+import anyio
 from fastapi.concurrency import run_in_threadpool
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 
 from kg.errors import ModelKGError
 from kg.sparql.guard import check_query, check_update
@@ -40,6 +41,7 @@ __all__ = [
     "parse_client_query",
     "run_client_query",
     "run_client_update",
+    "unless_client_leaves",
 ]
 
 _PARSE_INLINE_BYTES = 16 * 1024
@@ -47,11 +49,38 @@ _PARSE_INLINE_BYTES = 16 * 1024
 ones in a thread, so one big request does not stall every other client."""
 
 _Parsed = TypeVar("_Parsed", ParsedQuery, ParsedUpdate)
+_Answer = TypeVar("_Answer")
 
 
 def client_address(request: HTTPConnection) -> str:
     """Who is asking, for the per-client bound on running queries."""
     return request.client.host if request.client else "unknown"
+
+
+async def unless_client_leaves(request: Request, work: Callable[[], Awaitable[_Answer]]) -> _Answer:
+    """`work()`, cancelled when the client disconnects first: a query whose client has gone
+    stops at once (its worker process is killed) instead of holding a core until its timeout.
+    The access log then says 499, the status proxies use for a client that closed."""
+    answers: list[_Answer] = []
+    failures: list[Exception] = []
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass  # the body, already read: the next message is the disconnect
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        try:
+            answers.append(await work())
+        except Exception as exc:  # raised as it is below, not wrapped in an ExceptionGroup
+            failures.append(exc)
+        group.cancel_scope.cancel()
+    if failures:
+        raise failures[0]
+    if not answers:
+        raise HttpError(499, "client_closed", "the client closed the connection first")
+    return answers[0]
 
 
 async def _parse(parse: Callable[[str], _Parsed], text: str) -> _Parsed:

@@ -293,10 +293,6 @@ class EmbeddedStore:
         if graphs:
             self._apply("".join(f"DROP SILENT GRAPH {g};\n" for g in graphs))
 
-    def graph_quads(self, graph: NamedNode | DefaultGraph) -> list[Quad]:
-        """Every quad of one graph (the Graph Store Protocol's GET)."""
-        return list(self._store.quads_for_pattern(None, None, None, graph))
-
     def has_graph(self, graph: NamedNode | DefaultGraph) -> bool:
         """The graph exists (the default graph always does)."""
         return isinstance(graph, DefaultGraph) or self._store.contains_named_graph(graph)

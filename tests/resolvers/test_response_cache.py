@@ -154,3 +154,20 @@ def test_an_operator_can_turn_the_cache_off(uncached_server: str) -> None:
     ask(uncached_server, PAGE)
 
     assert "x-cache" not in ask(uncached_server, PAGE).headers
+
+
+def test_a_graph_store_read_is_replayed_until_the_graph_changes(cached_server: str) -> None:
+    url = f"{cached_server}/rdf-graph-store?graph=urn:user:zz-gsp"
+    write_a_model(cached_server, "zz-gsp")
+    first, again = httpx.get(url), httpx.get(url)
+    assert (first.headers["x-cache"], again.headers["x-cache"]) == ("miss", "hit")
+
+    httpx.put(
+        url,
+        content="<urn:model:zz-gsp> <https://schema.org/name> 'renamed' .",
+        headers={"Content-Type": "text/turtle", "Authorization": f"Bearer {TOKEN}"},
+    ).raise_for_status()
+    after = httpx.get(url)
+
+    assert after.headers["x-cache"] == "miss"
+    assert "renamed" in after.text and "renamed" not in first.text

@@ -203,13 +203,50 @@ def test_a_query_past_its_timeout_is_killed_and_frees_its_core(target: str) -> N
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "query_timeout"
     assert time.monotonic() - started < 15
-    time.sleep(1.0)  # the pool replaces the killed worker; give it a moment to settle
+    time.sleep(1.0)  # the killed worker's exit is reaped; give it a moment to settle
+    assert _busy_workers() == []
+    assert _query(target, "ASK { ?s ?p ?o }").json()["boolean"] is True
+
+
+def _busy_workers(seconds: float = 1.0) -> list[int]:
+    """The server's worker processes that kept a core busy over the next `seconds`."""
     workers = psutil.Process().children(recursive=True)
     for worker in workers:
         worker.cpu_percent(None)
-    time.sleep(1.0)
-    busy = [w.pid for w in workers if w.is_running() and w.cpu_percent(None) > 50]
-    assert busy == []
+    time.sleep(seconds)
+    return [w.pid for w in workers if w.is_running() and w.cpu_percent(None) > 50]
+
+
+def test_a_client_that_hangs_up_stops_its_query(target: str) -> None:
+    cross = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    started = time.monotonic()
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{target}/sparql", data={"query": cross}, timeout=0.8)
+
+    time.sleep(0.3)
+    assert _busy_workers(1.0) == []
+    assert time.monotonic() - started < 3  # before the server's own 3 s timeout
+    assert _query(target, "ASK { ?s ?p ?o }").json()["boolean"] is True
+
+
+def test_a_worker_killed_under_a_query_is_a_clear_error_and_the_next_query_runs(
+    target: str,
+) -> None:
+    cross = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(_query, target, cross)
+        deadline = time.monotonic() + 2
+        busy: list[int] = []
+        while not busy and time.monotonic() < deadline:
+            busy = _busy_workers(0.2)
+        assert busy, "no worker took the query"
+        for pid in busy:
+            psutil.Process(pid).kill()  # as the kernel's OOM killer would
+        response = pending.result()
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "query_crashed"
+    assert "worker process" in response.json()["error"]["message"]
     assert _query(target, "ASK { ?s ?p ?o }").json()["boolean"] is True
 
 
