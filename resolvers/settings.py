@@ -63,7 +63,7 @@ class ServerSettings:
     max_queries_per_client: int = 4
     """SPARQL queries one client address may have running or waiting at once; beyond it 429"""
     query_workers: int = 0
-    """processes that run clients' SPARQL queries (killed at the timeout); 0: one per core"""
+    """processes that run clients' SPARQL queries (killed at the timeout); 0: two per core"""
 
     @property
     def sparql_limits(self) -> Limits:

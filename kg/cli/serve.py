@@ -138,7 +138,7 @@ def serve_command(
             envvar="MODELKG_QUERY_WORKERS",
             min=0,
             help="Processes that run clients' SPARQL queries, each killed at the query timeout; "
-            "0: one per core.",
+            "0: two per core.",
         ),
     ] = 0,
     preload_embeddings: Annotated[

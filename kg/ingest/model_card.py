@@ -11,8 +11,7 @@ import re
 from typing import Any
 
 import yaml
-from huggingface_hub import ModelCardData
-from huggingface_hub.repocard import REGEX_YAML_BLOCK
+from huggingface_hub.repocard_data import ModelCardData
 
 from kg.errors import ModelCardError
 from kg.ingest.draft import ModelDraft
@@ -76,6 +75,10 @@ def parse_card(text: str, path: str) -> tuple[ModelCardData, str]:
     >>> data.license, body.strip()
     ('mit', '# Hello')
     """
+    # here, not at the top: `huggingface_hub.repocard` imports the Hub client (~0.3 s), which
+    # every `modelkg` command and every query worker would pay for at start otherwise
+    from huggingface_hub.repocard import REGEX_YAML_BLOCK
+
     match = REGEX_YAML_BLOCK.search(text)
     if match is None:
         return ModelCardData(), text

@@ -31,7 +31,15 @@ from pyoxigraph import (
     Store,
 )
 
-__all__ = ["GraphJob", "Outcome", "QueryJob", "read_graph", "run_in_worker", "run_query"]
+__all__ = [
+    "GraphJob",
+    "Outcome",
+    "QueryJob",
+    "read_graph",
+    "run_in_worker",
+    "run_query",
+    "warm_up",
+]
 
 
 @dataclass(frozen=True)
@@ -98,14 +106,26 @@ _OPEN: dict[str, Store] = {}
 _PREPARED: list[bool] = []
 
 
-def run_in_worker(job: QueryJob | GraphJob) -> Outcome:
-    """`run_query` in a worker process of `kg.sparql.isolation`, which leaves Ctrl-C to the
-    server (it stops its workers): a terminal's SIGINT reaches the whole process group, and a
-    worker interrupted mid-job would answer its pipe with an exception instead."""
+def _prepare() -> None:
+    """Leave Ctrl-C to the server, which stops its workers: a terminal's SIGINT reaches the
+    whole process group, and a worker interrupted mid-job would answer its pipe with an
+    exception instead."""
     if not _PREPARED:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         _PREPARED.append(True)
+
+
+def run_in_worker(job: QueryJob | GraphJob) -> Outcome:
+    """`run_query` or `read_graph` in a worker process of `kg.sparql.isolation`."""
+    _prepare()
     return run_query(job) if isinstance(job, QueryJob) else read_graph(job)
+
+
+def warm_up(snapshot: str) -> None:
+    """Open `snapshot` in a fresh worker, so the next query finds it ready: a worker killed
+    with its query is replaced at once, not when the next query pays for it."""
+    _prepare()
+    _store(snapshot)
 
 
 def _store(snapshot: str) -> Store:
