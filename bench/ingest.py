@@ -132,7 +132,7 @@ def _export_model_quads(store: Path, target: Path) -> None:
     opened = open_store(str(store), read_only=True)
     from pyoxigraph import RdfFormat, serialize
 
-    target.write_bytes(serialize(opened.model_quads(), format=RdfFormat.N_QUADS) or b"")
+    target.write_bytes(serialize(opened.quads(vocabulary=False), format=RdfFormat.N_QUADS) or b"")
 
 
 def bench_dataset(name: str, source: Path, work: Path, pyshacl_sample: int) -> list[list[str]]:

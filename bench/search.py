@@ -154,7 +154,7 @@ def sized_store(work: Path, corpus: Path, docs: list[SearchDocument], reuse: boo
         model = NamedNode(doc.iri)
         quads.append(Quad(model, SCHEMA.name, Literal(doc.name), graph))
         quads.append(Quad(model, MKG.searchText, Literal(doc.text), graph))
-    store.raw.bulk_extend(quads)
+    store._store.bulk_extend(quads)  # the bench's own fast path: no per-write transaction
     store.close()
     marker.touch()
     return target

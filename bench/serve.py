@@ -98,13 +98,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -220,9 +221,18 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) a process has used so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    """CPU seconds (user + system) a server has used so far, from /proc: its own, its reaped
+    children's, and its live descendants' (our query workers, which it kills and replaces)."""
+
+    def stat(pid: int) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    fields = stat(pid)
+    used = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    for child in psutil.Process(pid).children(recursive=True):
+        with suppress(OSError, psutil.Error):  # it exited meanwhile: now in cutime/cstime
+            used += sum(int(v) for v in stat(child.pid)[11:13])
+    return used / TICK
 
 
 def machine_busy() -> tuple[float, float]:
@@ -236,8 +246,8 @@ def machine_busy() -> tuple[float, float]:
 def drain(pid: int, limit: float) -> float:
     """Wait until the server is idle, so requests a cell abandoned do not slow the next one.
 
-    Neither server cancels a query whose client left, so a slow cell leaves work behind; the
-    seconds waited.
+    Oxigraph does not cancel a query whose client left, so a slow cell leaves work behind, and
+    ours replaces the workers it killed at the cell's end; the seconds waited.
     """
     start = time.perf_counter()
     last = process_cpu(pid)
@@ -471,7 +481,8 @@ class Bench:
                     self.rows[side.workload.endpoint, side.server, clients] = checked
                 continue
             warm = self.load(side, 1, max(2, 3 * checked))
-            single.append((side, max(checked, warm.p50 / 1000)))
+            # the warm-up's p50, not the first request's time (a cold start: workers spawning)
+            single.append((side, warm.p50 / 1000 if warm.requests else checked))
         for clients in self.clients:
             # long enough for each client to finish ~3 requests when the server is CPU-bound
             needed = {side.server: 3 * clients * seconds / CORES for side, seconds in single}
@@ -482,7 +493,7 @@ class Bench:
                 for side, _seconds in single:
                     waited += self.settle(side)
                     length = min(self.max_duration, max(self.duration, needed[side.server]))
-                    slices[side.server].append(self.load(side, clients, length / rounds))
+                    slices[side.server].append(self.load(side, clients, max(1.0, length / rounds)))
             for side, _seconds in single:
                 result = merged(slices[side.server])
                 self.rows[side.workload.endpoint, side.server, clients] = result

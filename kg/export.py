@@ -15,7 +15,7 @@ from typing import Literal, get_args
 from pyoxigraph import QueryTriples, RdfFormat, serialize
 
 from kg.errors import UsageError
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 from ontology.files import ONTOLOGY_DIR
 from ontology.namespaces import FAIR4ML, MKG, PREFIXES, PROV, SCHEMA
 
@@ -33,11 +33,11 @@ JSONLD_CONTEXT = {
 }
 
 
-def export(store: EmbeddedStore, fmt: str, *, include_ontology: bool = False) -> bytes:
+def export(store: ModelStore, fmt: str, *, include_ontology: bool = False) -> bytes:
     """The registry serialized as `fmt`; the ontology graphs only when asked for."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format `{fmt}`", expected=", ".join(EXPORT_FORMATS))
-    quads = list(store.quads() if include_ontology else store.model_quads())
+    quads = list(store.quads(vocabulary=include_ontology))
     if fmt == "nquads":
         return (serialize(quads, format=RdfFormat.N_QUADS) or b"") if quads else b""
     if fmt == "turtle":
@@ -48,7 +48,7 @@ def export(store: EmbeddedStore, fmt: str, *, include_ontology: bool = False) ->
     return _jsonld(store)
 
 
-def _jsonld(store: EmbeddedStore) -> bytes:
+def _jsonld(store: ModelStore) -> bytes:
     import rdflib
 
     sparql = (ONTOLOGY_DIR / "export" / "schema_org.rq").read_text(encoding="utf-8")

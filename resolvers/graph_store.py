@@ -54,7 +54,7 @@ from resolvers.update import check_writes
 
 if TYPE_CHECKING:
     from kg.sparql.isolation import IsolatedQueries
-    from kg.store.embedded import EmbeddedStore
+    from kg.store.base import ModelStore
     from resolvers.settings import ServerSettings
 
 __all__ = ["PATH", "router"]
@@ -107,7 +107,7 @@ def _target(request: Request) -> Graph:
         ) from exc
 
 
-def _refuse_protected(store: EmbeddedStore, graph: Graph, verb: str) -> None:
+def _refuse_protected(store: ModelStore, graph: Graph, verb: str) -> None:
     """The SPARQL update guard's verdict on writing `graph` (`kg.sparql.guard.check_write`)."""
     if not isinstance(graph, NamedNode):
         return
@@ -238,7 +238,7 @@ def _parse(body: bytes, format: RdfFormat, base_iri: str, graph: Graph) -> list[
 
 
 def _write(
-    store: EmbeddedStore,
+    store: ModelStore,
     graph: Graph,
     body: bytes,
     format: RdfFormat,
@@ -285,7 +285,7 @@ async def post_graph(request: Request) -> Response:
     return await _put_or_post(request, replace=False)
 
 
-def _drop(store: EmbeddedStore, graph: Graph) -> None:
+def _drop(store: ModelStore, graph: Graph) -> None:
     with store.writer():
         _refuse_protected(store, graph, "DELETE")
         if isinstance(graph, NamedNode) and not store.has_graph(graph):

@@ -22,7 +22,7 @@ from pathlib import Path, PurePath
 from kg.errors import ModelKGError
 from kg.ingest.pipeline import IngestSummary, ingest
 from kg.reason.run import reason_models
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.search_state import after_ingest
 from resolvers.settings import ServerSettings
@@ -80,7 +80,7 @@ def check_roots(paths: Sequence[str], settings: ServerSettings) -> list[str]:
     return resolved
 
 
-def _run(store: EmbeddedStore, arguments: list[str], hub_id: str | None) -> IngestReport:
+def _run(store: ModelStore, arguments: list[str], hub_id: str | None) -> IngestReport:
     with store.writer():  # the ingest, its reasoning and the index update: one write
         try:
             summary = ingest(arguments, store, hub_id=hub_id, workers=0)
@@ -92,9 +92,7 @@ def _run(store: EmbeddedStore, arguments: list[str], hub_id: str | None) -> Inge
     return IngestReport.of(summary)
 
 
-def ingest_paths(
-    store: EmbeddedStore, paths: Sequence[str], settings: ServerSettings
-) -> IngestReport:
+def ingest_paths(store: ModelStore, paths: Sequence[str], settings: ServerSettings) -> IngestReport:
     """Ingest server-side paths under the allowed roots."""
     if not paths:
         raise HttpError(400, "missing_input", "name at least one path", field="paths")
@@ -102,7 +100,7 @@ def ingest_paths(
 
 
 def ingest_uploads(
-    store: EmbeddedStore, files: Sequence[tuple[str, bytes]], hub_id: str | None
+    store: ModelStore, files: Sequence[tuple[str, bytes]], hub_id: str | None
 ) -> IngestReport:
     """Ingest one model from uploaded files (config.json, README.md, ...), named `hub_id`."""
     if not files:

@@ -5,7 +5,7 @@ A registry is read far more than it is written, and its dashboards and agents as
 questions again and again (the first page of models, one model's consumers, the task histogram).
 Computing a GraphQL page costs tens of milliseconds of Python and store queries, a SPARQL query
 whatever the engine needs; replaying the bytes costs a dictionary lookup. Entries are keyed by
-the store's write generation (`EmbeddedStore.generation`, moved before and after every write), so
+the store's write generation (`ModelStore.generation`, moved before and after every write), so
 a write makes every earlier answer unreachable: a hit is always what the store would answer now.
 
 What is cached: `POST /graphql` with a JSON body whose operation is a query (never a mutation,

@@ -39,7 +39,7 @@ from kg.errors import InputError
 from kg.models.filters import ModelFilter
 from kg.search.embedder import EmbeddingModel, EmbeddingService, available_models
 from kg.search.service import SearchHit, SearchService
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 
 if TYPE_CHECKING:
     from starlette.datastructures import State
@@ -95,7 +95,7 @@ def _in_api_terms(exc: InputError) -> InputError:
 class SearchState:
     """The app's embedding service and search service over one store (module docstring)."""
 
-    def __init__(self, store: EmbeddedStore) -> None:
+    def __init__(self, store: ModelStore) -> None:
         self.store = store
         self._make_lock = threading.Lock()
         self._index_lock = threading.Lock()
@@ -194,7 +194,7 @@ class SearchState:
 
 
 _CREATE = threading.Lock()
-_BY_STORE: weakref.WeakKeyDictionary[EmbeddedStore, SearchState] = weakref.WeakKeyDictionary()
+_BY_STORE: weakref.WeakKeyDictionary[ModelStore, SearchState] = weakref.WeakKeyDictionary()
 """The state of each store, so the ingest hook (which has the store, not the app) finds it."""
 
 
@@ -216,7 +216,7 @@ def preload(app_state: State) -> None:
     state.embeddings().encoder(service.model)
 
 
-def after_ingest(store: EmbeddedStore) -> None:
+def after_ingest(store: ModelStore) -> None:
     """Bring the search index in step after a server-side ingest wrote `store`.
 
     Called by `resolvers.ingest` with its write lock held. The ingest is done whatever happens

@@ -14,7 +14,7 @@ from kg.ingest.reader import read_source
 from kg.ingest.sources import discover_all
 from kg.iris import IriMinter
 from kg.store import open_store
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 from kg.validate import ENGINES, validate_models
 
 __all__ = ["ingest_command", "validate_command"]
@@ -106,7 +106,7 @@ def ingest_command(
         raise typer.Exit(1)
 
 
-def _update_search_index(kg_store: EmbeddedStore, *, quiet: bool) -> None:
+def _update_search_index(kg_store: ModelStore, *, quiet: bool) -> None:
     """Keep the vector index (if one was built) in step: re-embed what changed."""
     from kg.search.service import index_folder
 

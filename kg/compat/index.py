@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from pyoxigraph import Literal, NamedNode
 
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 
 __all__ = ["CompatIndex", "DataType", "ModelProfile"]
 
@@ -121,7 +121,7 @@ class CompatIndex:
                 self.derived[base][profile.iri] = relation
 
     @classmethod
-    def build(cls, store: EmbeddedStore) -> CompatIndex:
+    def build(cls, store: ModelStore) -> CompatIndex:
         """Read every model's profile from the store (source and inferred graphs)."""
         profiles: dict[str, ModelProfile] = {}
 

@@ -19,7 +19,7 @@ from kg.compat.size import count_parameters
 from kg.errors import InputError
 from kg.iris import beside
 from kg.reason.rules import RULE_NAMESPACE
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 from ontology.namespaces import MKG, RDF, RDFS, XSD
 
 __all__ = ["SizingSummary", "size_graph_of", "size_models"]
@@ -44,7 +44,7 @@ class SizingSummary:
 
 
 def size_models(
-    store: EmbeddedStore, *, on_progress: Callable[[int], None] | None = None
+    store: ModelStore, *, on_progress: Callable[[int], None] | None = None
 ) -> SizingSummary:
     """Count the parameters of every model that needs it; skip those already counted."""
     summary = SizingSummary()

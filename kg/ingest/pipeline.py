@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING
 from pyoxigraph import Quad
 
 from kg.errors import InputError, ShapeViolation
-from kg.ingest.reader import ModelGraph, plan_source, read_source_with_quads
+from kg.ingest.reader import plan_source, read_source_with_quads
 from kg.ingest.sources import Discovery, ModelSource, discover_all
 from kg.iris import IriMinter
+from kg.store.model_graph import ModelGraph
 from kg.validate import ValidationResult, validate_models
 
 if TYPE_CHECKING:
-    from kg.store.embedded import EmbeddedStore
+    from kg.store.base import ModelStore
 
 __all__ = ["ChunkResult", "IngestSummary", "ingest", "process_chunk"]
 
@@ -144,7 +145,7 @@ def _lower_priority() -> None:
 def _run_chunks(
     sources: Sequence[ModelSource],
     ids: IriMinter,
-    store: EmbeddedStore,
+    store: ModelStore,
     engine: str,
     workers: int,
 ) -> Iterator[tuple[int, ChunkResult]]:
@@ -177,7 +178,7 @@ def _run_chunks(
 
 def ingest(
     arguments: list[str],
-    store: EmbeddedStore,
+    store: ModelStore,
     *,
     strict: bool = False,
     hub_id: str | None = None,
@@ -303,7 +304,7 @@ def _rejection(
     )
 
 
-def _write(store: EmbeddedStore, graphs: list[ModelGraph], summary: IngestSummary) -> None:
+def _write(store: ModelStore, graphs: list[ModelGraph], summary: IngestSummary) -> None:
     """Write new graphs (one atomic bulk load) and replaced ones (one transaction)."""
     if not graphs:
         return

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse, serialize
+from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 
 from kg.ingest.adapter import read_adapter_config
 from kg.ingest.config_json import read_config, read_quantization
@@ -25,12 +25,12 @@ from kg.ingest.sources import ModelSource
 from kg.ingest.tokenizer import read_tokenizer
 from kg.ingest.weights import read_weights, safetensors_digest
 from kg.iris import IriMinter
+from kg.store.model_graph import ModelGraph
 from ontology.namespaces import MKG, RDF, SCHEMA, XSD
 from ontology.parameters import load_parameter_mapping
 
 __all__ = [
     "INGEST_FORMAT",
-    "ModelGraph",
     "SourcePlan",
     "plan_source",
     "read_source",
@@ -51,29 +51,6 @@ class SourcePlan:
     graph_iri: NamedNode
     digest: str
     file_digests: dict[str, str]
-
-
-@dataclass(frozen=True)
-class ModelGraph:
-    """One model's graph, ready to validate and write.
-
-    The statements travel as N-Quads bytes: workers serialize them in Rust, the parent hands
-    them to pyoxigraph's loaders without building Python objects, and only a rejected model's
-    quads are ever parsed back (to say which file and field a finding is about).
-    """
-
-    source: ModelSource
-    model_iri: NamedNode
-    graph_iri: NamedNode
-    digest: str
-    nquads: bytes
-    count: int
-    warnings: tuple[str, ...]
-
-    @property
-    def quads(self) -> list[Quad]:
-        """The statements as pyoxigraph quads, parsed back from the N-Quads."""
-        return list(parse(self.nquads, format=RdfFormat.N_QUADS))
 
 
 def _file_digest(path: Path) -> str:

@@ -19,9 +19,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 from kg.errors import CacheError, InputError, SourceNotFoundError
+from kg.store.model_graph import ModelSource, SourceKind
 
 __all__ = [
     "KNOWN_FILES",
@@ -32,8 +32,6 @@ __all__ = [
     "discover_all",
     "is_hub_id",
 ]
-
-SourceKind = Literal["config-file", "model-folder", "hf-cache"]
 
 KNOWN_FILES: tuple[str, ...] = (
     "config.json",
@@ -88,24 +86,6 @@ def is_hub_id(text: str) -> bool:
         and not text.endswith(".git")
         and len(name) <= 96
     )
-
-
-@dataclass(frozen=True)
-class ModelSource:
-    """Where one model's metadata files are, and what the model is called."""
-
-    kind: SourceKind
-    location: Path
-    files: dict[str, Path]
-    """file name relative to the model folder -> path on disk (symlinks are not resolved)"""
-    hub_id: str | None = None
-    revision: str | None = None
-    hub_id_origin: str | None = None
-
-    @property
-    def display(self) -> str:
-        """How summaries name this source: its hub id, else its path."""
-        return self.hub_id or str(self.location)
 
 
 @dataclass

@@ -32,7 +32,7 @@ from pyoxigraph import Literal, NamedNode
 
 from kg.errors import InputError
 from kg.models.filters import ModelFilter, compile_filter
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 
 __all__ = ["MAX_PAGE", "ModelPage", "decode_cursor", "encode_cursor", "list_models"]
 
@@ -95,7 +95,7 @@ _ORDERED: LRUCache[tuple[str, int, str], list[tuple[str, str]]] = LRUCache(maxsi
 _ORDERED_LOCK = threading.Lock()
 
 
-def _ordered(store: EmbeddedStore, spec: ModelFilter) -> list[tuple[str, str]]:
+def _ordered(store: ModelStore, spec: ModelFilter) -> list[tuple[str, str]]:
     """Every (name, IRI) the filter admits, sorted; cached until the store is written.
 
     One SPARQL query per filter and store generation: sorting ten thousand names in oxigraph
@@ -123,7 +123,7 @@ def _ordered(store: EmbeddedStore, spec: ModelFilter) -> list[tuple[str, str]]:
 
 
 def list_models(
-    store: EmbeddedStore,
+    store: ModelStore,
     spec: ModelFilter,
     first: int,
     after: str | None,

@@ -23,7 +23,7 @@ from pyoxigraph import Literal, NamedNode
 
 from kg.compat.index import LINEAGE
 from kg.models.terms import iri_term, string_term
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 
 __all__ = [
     "DataTypeRef",
@@ -141,7 +141,7 @@ def _local(iri: str) -> str:
     return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
 
-def find_models(store: EmbeddedStore, names: Sequence[str]) -> dict[str, str]:
+def find_models(store: ModelStore, names: Sequence[str]) -> dict[str, str]:
     """Model IRIs for hub ids, names or IRIs (the ones that exist)."""
     if not names:
         return {}
@@ -161,7 +161,7 @@ def find_models(store: EmbeddedStore, names: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def load_records(store: EmbeddedStore, iris: Sequence[str]) -> dict[str, ModelRecord]:
+def load_records(store: ModelStore, iris: Sequence[str]) -> dict[str, ModelRecord]:
     """Identity, card fields and parameters of each model, in one query."""
     if not iris:
         return {}
@@ -195,7 +195,7 @@ def load_records(store: EmbeddedStore, iris: Sequence[str]) -> dict[str, ModelRe
     return records
 
 
-def load_tasks(store: EmbeddedStore, iris: Sequence[str]) -> dict[str, list[TaskRef]]:
+def load_tasks(store: ModelStore, iris: Sequence[str]) -> dict[str, list[TaskRef]]:
     """The tasks each model performs (asserted or inferred), by task id."""
     found: dict[str, list[TaskRef]] = defaultdict(list)
     if not iris:
@@ -217,7 +217,7 @@ def load_tasks(store: EmbeddedStore, iris: Sequence[str]) -> dict[str, list[Task
 
 
 def load_io(
-    store: EmbeddedStore, iris: Sequence[str]
+    store: ModelStore, iris: Sequence[str]
 ) -> dict[str, tuple[list[DataTypeRef], list[DataTypeRef]]]:
     """What each model accepts and produces: data kind, modality, dimension, label names."""
     found: dict[str, tuple[list[DataTypeRef], list[DataTypeRef]]] = defaultdict(lambda: ([], []))
@@ -257,7 +257,7 @@ def load_io(
 
 
 def load_lineage(
-    store: EmbeddedStore, iris: Sequence[str], *, derived: bool
+    store: ModelStore, iris: Sequence[str], *, derived: bool
 ) -> dict[str, list[tuple[str, str, str]]]:
     """(relation, other model's IRI, its name) per model: its bases, or (`derived`) the models
     made from it.
@@ -282,7 +282,7 @@ def load_lineage(
     return found
 
 
-def load_parts(store: EmbeddedStore, iris: Sequence[str]) -> dict[str, list[PartRef]]:
+def load_parts(store: ModelStore, iris: Sequence[str]) -> dict[str, list[PartRef]]:
     """Each model's nested sub-models with their own literal values."""
     found: dict[str, list[PartRef]] = defaultdict(list)
     if not iris:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pyoxigraph import Literal, NamedNode, Triple
 
 from kg.errors import InputError
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 
 __all__ = ["Explanation", "Premise", "explain", "resolve_model"]
 
@@ -39,7 +39,7 @@ class Explanation:
     premises: tuple[Premise, ...]
 
 
-def resolve_model(store: EmbeddedStore, name: str) -> NamedNode:
+def resolve_model(store: ModelStore, name: str) -> NamedNode:
     """The model IRI for a hub id, a name or an IRI; an `InputError` with close names if none."""
     import difflib
 
@@ -60,7 +60,7 @@ def resolve_model(store: EmbeddedStore, name: str) -> NamedNode:
     )
 
 
-def explain(store: EmbeddedStore, name: str) -> list[Explanation]:
+def explain(store: ModelStore, name: str) -> list[Explanation]:
     """Every inferred fact in the model's inferred graph, with its rule and premises."""
     model = resolve_model(store, name)
     result = store.select(
@@ -87,7 +87,7 @@ def explain(store: EmbeddedStore, name: str) -> list[Explanation]:
     ]
 
 
-def _locate(store: EmbeddedStore, premise: Triple) -> Premise:
+def _locate(store: ModelStore, premise: Triple) -> Premise:
     """The file and key a premise's value came from, via its effective parameter setting."""
     result = store.select(
         f"""SELECT ?file ?key WHERE {{

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pyoxigraph import Literal, NamedNode
 
 from kg.reason.engine import ModelFacts, Reasoner, inferred_graph_of
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 from ontology.namespaces import MKG
 
 __all__ = ["ReasonSummary", "reason"]
@@ -42,23 +42,18 @@ class _Source:
     digest: str
 
 
-def _sources(store: EmbeddedStore, only: set[str] | None = None) -> dict[str, _Source]:
-    """Source records of every model, or of `only` these (by index look-ups, no scan)."""
+def _sources(store: ModelStore, only: set[str] | None = None) -> dict[str, _Source]:
+    """Source records of every model, or of `only` these (bound in one query: index
+    look-ups, no scan of the store)."""
     found: dict[str, _Source] = {}
+    wanted = ""
     if only is not None:
-        for model in only:
-            iri = NamedNode(model)
-            for quad in store.raw.quads_for_pattern(None, MKG.describes, iri, None):
-                graph = quad.subject
-                if not isinstance(graph, NamedNode) or quad.graph_name != graph:
-                    continue
-                for digest in store.raw.quads_for_pattern(graph, MKG.sourceDigest, None, graph):
-                    if isinstance(digest.object, Literal):
-                        found[model] = _Source(graph, iri, digest.object.value)
-        return found
+        if not only:
+            return found
+        wanted = "VALUES ?m { " + " ".join(f"<{NamedNode(m).value}>" for m in sorted(only)) + " } "
     for row in store.select(
-        "SELECT ?g ?m ?d WHERE { GRAPH ?g { ?g a mkg:SourceRecord ; mkg:describes ?m ; "
-        "mkg:sourceDigest ?d } }",
+        f"SELECT ?g ?m ?d WHERE {{ {wanted}GRAPH ?g {{ ?g a mkg:SourceRecord ; "
+        "mkg:describes ?m ; mkg:sourceDigest ?d } }",
     ):
         graph, model, digest = row["g"], row["m"], row["d"]
         assert isinstance(graph, NamedNode) and isinstance(model, NamedNode)
@@ -67,14 +62,15 @@ def _sources(store: EmbeddedStore, only: set[str] | None = None) -> dict[str, _S
     return found
 
 
-def _bases(store: EmbeddedStore, source: _Source) -> list[str]:
-    bases = []
-    for name in _LINEAGE:
-        predicate = NamedNode(f"https://w3id.org/modelkg/ontology#{name}")
-        for quad in store.raw.quads_for_pattern(source.model, predicate, None, source.graph):
-            if isinstance(quad.object, NamedNode):
-                bases.append(quad.object.value)
-    return sorted(set(bases))
+def _bases(store: ModelStore, source: _Source) -> list[str]:
+    lineage = {MKG[name] for name in _LINEAGE}
+    return sorted(
+        {
+            quad.object.value
+            for quad in store.subject_quads(source.model, source.graph)
+            if quad.predicate in lineage and isinstance(quad.object, NamedNode)
+        }
+    )
 
 
 def _stamp(source: _Source, bases: Sequence[_Source]) -> str:
@@ -83,7 +79,7 @@ def _stamp(source: _Source, bases: Sequence[_Source]) -> str:
 
 
 def reason_models(
-    store: EmbeddedStore, models: Sequence[str], *, reasoner: Reasoner | None = None
+    store: ModelStore, models: Sequence[str], *, reasoner: Reasoner | None = None
 ) -> ReasonSummary:
     """Re-derive just these models and the models built on them (after an ingest of them).
 
@@ -111,7 +107,7 @@ def reason_models(
 
 
 def reason(
-    store: EmbeddedStore,
+    store: ModelStore,
     *,
     full: bool = False,
     reasoner: Reasoner | None = None,
@@ -147,7 +143,7 @@ def reason(
 
 
 def _derive(
-    store: EmbeddedStore,
+    store: ModelStore,
     reasoner: Reasoner,
     todo: list[tuple[_Source, list[_Source], str]],
     summary: ReasonSummary,
@@ -160,15 +156,13 @@ def _derive(
                 s.model,
                 s.graph,
                 stamp,
-                tuple(store.raw.quads_for_pattern(None, None, None, s.graph)),
+                tuple(store.graph_quads(s.graph)),
             )
             for s, _, stamp in batch
         ]
         in_batch = {s.graph for s, _, _ in batch}
         context_graphs = {b.graph for _, bases, _ in batch for b in bases} - in_batch
-        context = [
-            q for g in context_graphs for q in store.raw.quads_for_pattern(None, None, None, g)
-        ]
+        context = [q for g in context_graphs for q in store.graph_quads(g)]
         derivations = reasoner.derive(models, context)
         store.replace_graphs({d.graph: list(d.quads) for d in derivations}, kind=MKG.InferredGraph)
         summary.derived += len(derivations)

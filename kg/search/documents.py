@@ -25,7 +25,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.iris import beside
 from kg.models.records import ModelRecord, TaskRef, load_records, load_tasks
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 from ontology.namespaces import MKG
 
 __all__ = ["MAX_TEXT", "SearchDocument", "describe", "documents", "write_documents"]
@@ -92,7 +92,7 @@ class SearchDocument:
         self.digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def documents(store: EmbeddedStore, iris: Sequence[str] | None = None) -> list[SearchDocument]:
+def documents(store: ModelStore, iris: Sequence[str] | None = None) -> list[SearchDocument]:
     """The search documents of `iris` (every model when None), read in chunks."""
     if iris is None:
         iris = [
@@ -112,7 +112,7 @@ def documents(store: EmbeddedStore, iris: Sequence[str] | None = None) -> list[S
     return found
 
 
-def write_documents(store: EmbeddedStore, docs: Sequence[SearchDocument]) -> int:
+def write_documents(store: ModelStore, docs: Sequence[SearchDocument]) -> int:
     """Keep each document's text in its search graph; returns how many graphs changed."""
     current: dict[str, str] = {}
     for row in store.select(

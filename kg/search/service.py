@@ -31,7 +31,7 @@ from kg.models.filters import ModelFilter, compile_filter
 from kg.search.documents import documents, write_documents
 from kg.search.embedder import BUNDLED_MODEL, EmbeddingService
 from kg.search.index import IndexCorruptError, IndexParameters, VectorIndex
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 
 __all__ = [
     "MAX_QUERY_CHARS",
@@ -95,7 +95,7 @@ class SearchService:
 
     def __init__(
         self,
-        store: EmbeddedStore,
+        store: ModelStore,
         embeddings: EmbeddingService,
         *,
         model: str = BUNDLED_MODEL,

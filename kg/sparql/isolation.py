@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections import Counter
 from typing import TYPE_CHECKING
 
@@ -70,6 +71,7 @@ class IsolatedQueries:
         self.max_result_bytes = max_result_bytes
         self._limiter = anyio.CapacityLimiter(max(1, workers))
         self._spares = anyio.CapacityLimiter(max(1, workers))
+        self._unbounded = anyio.CapacityLimiter(math.inf)  # `_limiter` is taken first
         self._warming: set[asyncio.Task[None]] = set()
         self._snapshots = Snapshots(store, grace_seconds=timeout + 5)
         self._running: Counter[str] = Counter()
@@ -153,14 +155,15 @@ class IsolatedQueries:
             if snapshot is None:
                 snapshot = await asyncio.to_thread(self._snapshots.current)
             job = job_on(snapshot)
-            try:
-                with anyio.fail_after(self.timeout):
-                    return await anyio.to_process.run_sync(
-                        run_in_worker, job, cancellable=True, limiter=self._limiter
-                    )
-            except BaseException:  # timed out, cancelled or crashed: that worker is gone
-                self._replace_worker(snapshot)
-                raise
+            with anyio.fail_after(self.timeout):
+                async with self._limiter:  # a worker is ours from here on
+                    try:
+                        return await anyio.to_process.run_sync(
+                            run_in_worker, job, cancellable=True, limiter=self._unbounded
+                        )
+                    except BaseException:  # timed out, cancelled or crashed: the worker is gone
+                        self._replace_worker(snapshot)
+                        raise
         except TimeoutError:
             raise QueryKilledError(
                 f"the query did not finish within {self.timeout:g} s and was stopped",

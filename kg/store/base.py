@@ -1,17 +1,28 @@
-"""The store interface: what every store implementation offers the rest of ModelKG.
+"""The store interface: what every store engine offers the rest of ModelKG.
 
-Two implementations are planned: the embedded pyoxigraph store on disk (`kg.store.embedded`,
-the default) and a remote SPARQL 1.1 store. Everything above the store talks to this Protocol.
+Two engines implement it: the embedded pyoxigraph store on disk (`kg.store.embedded`, the
+default) and a remote SPARQL 1.1 server (`kg.store.remote`: Oxigraph, Virtuoso). Everything
+above `kg.store` types against `ModelStore`, never an engine: a command, the reasoner or the
+server runs the same over either.
+
+What a store owns: its writer lock (`writer()`, held by every write, re-entrant, so a caller
+checks then writes under one lock) and its write generation (`generation`, moved before and
+after each write: a reader that saw the same value before and after its work saw no
+half-written state; the response cache keys on it). Results are pyoxigraph's own types
+(`QuerySolutions`, `QueryBoolean`, `QueryTriples`) from both engines, so callers never care
+where a query ran.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Protocol
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol, Self
 
 from pyoxigraph import (
     BlankNode,
+    DefaultGraph,
     Literal,
     NamedNode,
     Quad,
@@ -22,20 +33,60 @@ from pyoxigraph import (
     Variable,
 )
 
-if TYPE_CHECKING:
-    from kg.ingest.reader import ModelGraph
+from kg.errors import QueryError
 
-__all__ = ["ModelStore", "QueryResult", "Term"]
+if TYPE_CHECKING:
+    from kg.store.model_graph import ModelGraph
+
+__all__ = ["Graph", "ModelStore", "QueryResult", "Term", "expect_boolean", "expect_solutions"]
 
 QueryResult = QuerySolutions | QueryTriples | QueryBoolean
 Term = NamedNode | BlankNode | Literal | Triple
 """A term a query variable can be bound to (`substitutions=`)."""
+Graph = NamedNode | DefaultGraph
+
+
+def expect_solutions(result: QueryResult) -> QuerySolutions:
+    """`result` as a SELECT's solutions, else a `QueryError` saying what it was."""
+    if not isinstance(result, QuerySolutions):
+        raise QueryError(f"expected a SELECT query, got a {type(result).__name__} result")
+    return result
+
+
+def expect_boolean(result: QueryResult) -> bool:
+    """`result` as an ASK's answer, else a `QueryError` saying what it was."""
+    if not isinstance(result, QueryBoolean):
+        raise QueryError(f"expected an ASK query, got a {type(result).__name__} result")
+    return bool(result)
 
 
 class ModelStore(Protocol):
-    """A quad store that holds one named graph per ingested source."""
+    """A quad store that holds one named graph per ingested source, and ModelKG's own graphs
+    (ontology, shapes, derived data) beside them."""
 
     location: str
+    """Where the store is: a folder, `:memory:`, or a `sparql+http://` URL."""
+    read_only: bool
+
+    @property
+    def generation(self) -> int:
+        """The write generation: moves before and after every write."""
+        ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    def close(self) -> None:
+        """Flush and release the store (and its connections)."""
+        ...
+
+    # --- reads -------------------------------------------------------------------------------
 
     def query(
         self,
@@ -44,34 +95,77 @@ class ModelStore(Protocol):
         substitutions: Mapping[Variable, Term] | None = None,
         base_iri: str | None = None,
     ) -> QueryResult:
-        """Run a SPARQL query; the default graph is the union of all named graphs; values are
-        bound as `substitutions`, never pasted into the text."""
+        """A query over the union of all graphs, ModelKG's prefixes predeclared (`mkg:`, ...);
+        values are bound as `substitutions`, never pasted into the text."""
         ...
 
-    def writer(self) -> AbstractContextManager[None]:
-        """The store's one writer lock, held by every write."""
+    def select(
+        self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None
+    ) -> QuerySolutions:
+        """A SELECT query's solutions (`QueryError` for another kind of query)."""
+        ...
+
+    def ask(self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None) -> bool:
+        """An ASK query's answer."""
+        ...
+
+    def graph_quads(self, graph: Graph) -> list[Quad]:
+        """Every quad of one graph (empty when there is no such graph)."""
+        ...
+
+    def subject_quads(self, subject: NamedNode, graph: NamedNode) -> list[Quad]:
+        """The quads of `graph` about `subject`: an index look-up, never a scan."""
+        ...
+
+    def has_graph(self, graph: Graph) -> bool:
+        """The graph exists (the default graph always does)."""
+        ...
+
+    def quads(self, *, vocabulary: bool = True) -> Iterable[Quad]:
+        """Every quad, streamed (for export and migration); without the ontology and shapes
+        graphs when `vocabulary` is False."""
         ...
 
     def source_digests(self, graphs: Sequence[NamedNode]) -> dict[str, str]:
         """graph IRI -> stored source digest, for the graphs that exist."""
         ...
 
-    def write_models(self, models: Sequence[ModelGraph], *, replace: Sequence[NamedNode]) -> None:
-        """Write the models' graphs in one transaction, replacing the `replace` graphs."""
-        ...
-
-    def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
-        """Drop named graphs in one transaction."""
-        ...
-
-    def quads(self) -> Iterable[Quad]:
-        """Every quad in the store (for export and dumps)."""
-        ...
-
     def count_models(self) -> int:
         """How many models the store describes."""
         ...
 
-    def close(self) -> None:
-        """Flush and release the store."""
+    # --- writes (each one transaction, under `writer()`) -------------------------------------
+
+    def writer(self) -> AbstractContextManager[None]:
+        """The store's one writer lock, held by every write; re-entrant."""
+        ...
+
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+        """A SPARQL update, as one transaction; callers guard which graphs it may touch."""
+        ...
+
+    def write_models(self, models: Sequence[ModelGraph], *, replace: Sequence[NamedNode]) -> None:
+        """Write the models' graphs, replacing the `replace` graphs: all of it, or none."""
+        ...
+
+    def replace_graphs(
+        self, graphs: Mapping[NamedNode, Sequence[Quad]], *, kind: NamedNode
+    ) -> None:
+        """Replace whole graphs of derived data, each stating its `kind` inside itself."""
+        ...
+
+    def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
+        """Drop named graphs."""
+        ...
+
+    def put_graph(self, graph: Graph, triples: Sequence[Triple]) -> None:
+        """Replace one graph's content (the Graph Store Protocol's PUT)."""
+        ...
+
+    def post_graph(self, graph: Graph, triples: Sequence[Triple]) -> None:
+        """Add to one graph (the Graph Store Protocol's POST)."""
+        ...
+
+    def drop_graph(self, graph: Graph) -> None:
+        """Remove one graph; the default graph is emptied (the Graph Store Protocol's DELETE)."""
         ...

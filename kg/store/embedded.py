@@ -22,14 +22,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
 
 from pyoxigraph import (
     DefaultGraph,
     Literal,
     NamedNode,
     Quad,
-    QueryBoolean,
     QuerySolutions,
     RdfFormat,
     Store,
@@ -39,7 +39,7 @@ from pyoxigraph import (
 )
 
 from kg.errors import QueryError, StoreError
-from kg.store.base import QueryResult, Term
+from kg.store.base import Graph, QueryResult, Term, expect_boolean, expect_solutions
 from ontology.files import (
     ONTOLOGY_FILES,
     ONTOLOGY_GRAPH,
@@ -51,7 +51,7 @@ from ontology.files import (
 from ontology.namespaces import MKG, PREFIXES
 
 if TYPE_CHECKING:
-    from kg.ingest.reader import ModelGraph
+    from kg.store.model_graph import ModelGraph
 
 __all__ = ["QUERY_TALLY", "EmbeddedStore", "parse_query_error"]
 
@@ -192,10 +192,16 @@ class EmbeddedStore:
             f"GRAPH {SHAPES_GRAPH} {{ {shapes} }} }}"
         )
 
-    @property
-    def raw(self) -> Store:
-        """The underlying pyoxigraph store, for code in `kg` that needs its full API."""
-        return self._store
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     def query(
         self,
@@ -271,7 +277,9 @@ class EmbeddedStore:
         with self._writing(), self._translated():
             self._store.bulk_load(b"".join(m.nquads for m in models), format=RdfFormat.N_QUADS)
 
-    def replace_graphs(self, graphs: dict[NamedNode, list[Quad]], *, kind: NamedNode) -> None:
+    def replace_graphs(
+        self, graphs: Mapping[NamedNode, Sequence[Quad]], *, kind: NamedNode
+    ) -> None:
         """Replace whole graphs with the given quads in one transaction (derived data).
 
         Each graph states its `kind` inside itself (`<g> mkg:graphKind kind`): that is how the
@@ -292,6 +300,14 @@ class EmbeddedStore:
         self._check_writable()
         if graphs:
             self._apply("".join(f"DROP SILENT GRAPH {g};\n" for g in graphs))
+
+    def graph_quads(self, graph: Graph) -> list[Quad]:
+        """Every quad of one graph (empty when there is no such graph)."""
+        return list(self._store.quads_for_pattern(None, None, None, graph))
+
+    def subject_quads(self, subject: NamedNode, graph: NamedNode) -> list[Quad]:
+        """The quads of `graph` about `subject` (the SPOG index)."""
+        return list(self._store.quads_for_pattern(subject, None, None, graph))
 
     def has_graph(self, graph: NamedNode | DefaultGraph) -> bool:
         """The graph exists (the default graph always does)."""
@@ -362,12 +378,12 @@ class EmbeddedStore:
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"cannot checkpoint the store: {exc}", path=str(directory)) from exc
 
-    def quads(self) -> Iterable[Quad]:
-        return self._store.quads_for_pattern(None, None, None, None)
-
-    def model_quads(self) -> Iterable[Quad]:
-        """Every quad outside the vocabulary graphs: the registry's own data."""
-        return (q for q in self.quads() if q.graph_name not in _VOCABULARY_GRAPHS)
+    def quads(self, *, vocabulary: bool = True) -> Iterable[Quad]:
+        """Every quad, streamed; without the ontology and shapes graphs unless `vocabulary`."""
+        every = self._store.quads_for_pattern(None, None, None, None)
+        if vocabulary:
+            return every
+        return (q for q in every if q.graph_name not in _VOCABULARY_GRAPHS)
 
     def count_models(self) -> int:
         result = self._store.query(
@@ -381,17 +397,15 @@ class EmbeddedStore:
             return int(value.value)
         return 0
 
-    def select(self, sparql: str) -> QuerySolutions:
+    def select(
+        self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None
+    ) -> QuerySolutions:
         """A SELECT query's solutions (a `QueryError` if `sparql` is another kind of query)."""
-        result = self.query(sparql)
-        if not isinstance(result, QuerySolutions):
-            raise QueryError(f"expected a SELECT query, got a {type(result).__name__} result")
-        return result
+        return expect_solutions(self.query(sparql, substitutions=substitutions))
 
-    def ask(self, sparql: str) -> bool:
-        result = self.query(sparql)
-        assert isinstance(result, QueryBoolean)
-        return bool(result)
+    def ask(self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None) -> bool:
+        """An ASK query's answer (a `QueryError` if `sparql` is another kind of query)."""
+        return expect_boolean(self.query(sparql, substitutions=substitutions))
 
     def _check_writable(self) -> None:
         if self.read_only:

@@ -15,7 +15,7 @@ from kg.validate.report import Severity, ValidationResult, verdict_key
 from ontology.namespaces import MKG
 
 if TYPE_CHECKING:
-    from kg.ingest.reader import ModelGraph
+    from kg.store.model_graph import ModelGraph
 
 __all__ = [
     "ENGINES",

@@ -37,7 +37,7 @@ from ontology.files import ONTOLOGY_GRAPH, SHAPES_GRAPH, shapes_quads, validatio
 from ontology.namespaces import RDF, RDFS, SH, XSD, sparql_prologue
 
 if TYPE_CHECKING:
-    from kg.ingest.reader import ModelGraph
+    from kg.store.model_graph import ModelGraph
 
 __all__ = ["SUPPORTED", "Check", "CompiledShapes", "UnsupportedShapeError"]
 

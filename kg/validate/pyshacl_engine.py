@@ -20,7 +20,7 @@ from ontology.files import SHAPES_FILE, validation_context_quads
 if TYPE_CHECKING:
     import rdflib
 
-    from kg.ingest.reader import ModelGraph
+    from kg.store.model_graph import ModelGraph
 
 __all__ = ["context_graph", "shapes_graph", "validate_quads", "validate_with_pyshacl"]
 

@@ -15,7 +15,7 @@ from strawberry.fastapi import BaseContext
 
 from kg.compat.index import CompatIndex
 from kg.models import records
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 from resolvers.settings import ServerSettings
 
 __all__ = ["CompatCache", "GraphQLContext"]
@@ -30,7 +30,7 @@ class CompatCache:
         self._index: CompatIndex | None = None
         self._generation = -1
 
-    def get(self, store: EmbeddedStore) -> CompatIndex:
+    def get(self, store: ModelStore) -> CompatIndex:
         generation = store.generation
         if self._index is None or generation != self._generation:
             self._index = CompatIndex.build(store)
@@ -39,8 +39,8 @@ class CompatCache:
 
 
 def _loader(
-    store: EmbeddedStore,
-    read: Callable[[EmbeddedStore, Sequence[str]], Mapping[str, T]],
+    store: ModelStore,
+    read: Callable[[ModelStore, Sequence[str]], Mapping[str, T]],
     default: Callable[[], T],
 ) -> DataLoader[str, T]:
     async def load(keys: list[str]) -> list[T]:
@@ -53,7 +53,7 @@ def _loader(
 class GraphQLContext(BaseContext):
     """Per request: the store, settings, loaders, and the count of store queries made."""
 
-    def __init__(self, store: EmbeddedStore, settings: ServerSettings, compat: CompatCache) -> None:
+    def __init__(self, store: ModelStore, settings: ServerSettings, compat: CompatCache) -> None:
         super().__init__()
         self.store = store
         self.settings = settings

@@ -25,7 +25,8 @@ from kg.compat.index import CompatIndex
 from kg.errors import InputError
 from kg.models.records import find_models
 from kg.reason.explain import resolve_model
-from kg.store.embedded import QUERY_TALLY, EmbeddedStore
+from kg.store.base import ModelStore
+from kg.store.embedded import QUERY_TALLY
 from resolvers.errors import HttpError
 from resolvers.graphql.context import CompatCache
 from resolvers.rest.schemas import ErrorResponse
@@ -67,8 +68,8 @@ class CountedRoute(APIRoute):
         return counted
 
 
-def _store(request: Request) -> EmbeddedStore:
-    store: EmbeddedStore = request.app.state.store
+def _store(request: Request) -> ModelStore:
+    store: ModelStore = request.app.state.store
     return store
 
 
@@ -77,7 +78,7 @@ def _settings(request: Request) -> ServerSettings:
     return settings
 
 
-StoreDep = Annotated[EmbeddedStore, Depends(_store)]
+StoreDep = Annotated[ModelStore, Depends(_store)]
 SettingsDep = Annotated[ServerSettings, Depends(_settings)]
 
 
@@ -103,7 +104,7 @@ def not_found_error(model_id: str, close_names: str | None = None) -> HttpError:
     )
 
 
-def find_model(store: EmbeddedStore, model_id: str) -> str:
+def find_model(store: ModelStore, model_id: str) -> str:
     """The IRI of the model a hub id, name or IRI names; 404 with close names when none.
 
     The common case is one indexed look-up; only a miss reads every name, for the hint.

@@ -23,7 +23,7 @@ from kg.models import records
 from kg.models.filters import ModelFilter, numeric_parameters
 from kg.models.paging import MAX_PAGE, list_models
 from kg.reason.explain import explain
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 from ontology.namespaces import PREFIXES
 from resolvers.errors import HttpError
 from resolvers.negotiation import GRAPH_TYPES, negotiate, not_acceptable
@@ -56,7 +56,7 @@ def _as_parameter_error(exc: InputError) -> HttpError:
 
 
 def _read_page(
-    store: EmbeddedStore,
+    store: ModelStore,
     spec: ModelFilter,
     derived_from: str | None,
     first: int,
@@ -151,7 +151,7 @@ router.add_api_route(
 
 
 def _read_graph(
-    store: EmbeddedStore, settings: ServerSettings, model_id: str, rdf_format: RdfFormat
+    store: ModelStore, settings: ServerSettings, model_id: str, rdf_format: RdfFormat
 ) -> bytes:
     started = time.monotonic()
     iri = find_model(store, model_id)
@@ -198,7 +198,7 @@ async def model_graph(
     return Response(body, media_type=f"{media}; charset=utf-8")
 
 
-def _read_explanations(store: EmbeddedStore, model_id: str) -> list[schemas.Explanation]:
+def _read_explanations(store: ModelStore, model_id: str) -> list[schemas.Explanation]:
     iri = find_model(store, model_id)
     return [
         schemas.Explanation(
@@ -222,7 +222,7 @@ async def model_explanations(model_id: str, store: StoreDep) -> list[schemas.Exp
     return await run_in_threadpool(_read_explanations, store, model_id)
 
 
-def _read_model(store: EmbeddedStore, model_id: str) -> schemas.ModelDetail:
+def _read_model(store: ModelStore, model_id: str) -> schemas.ModelDetail:
     """One model with everything hanging off it: a fixed number of batched reads."""
     iri = find_model(store, model_id)
     ids = [iri]

@@ -26,7 +26,7 @@ from kg.errors import InputError
 from kg.models.filters import ModelFilter, Range, numeric_parameters
 from kg.search.embedder import BUNDLED_MODEL, MAX_BATCH, MAX_TEXT_CHARS
 from kg.search.service import MAX_QUERY_CHARS, MAX_RESULTS
-from kg.store.embedded import EmbeddedStore
+from kg.store.base import ModelStore
 from resolvers.errors import HttpError
 from resolvers.rest.context import ERRORS, CountedRoute, find_model
 from resolvers.rest.schemas import ModelRef
@@ -172,7 +172,7 @@ def _bad(exc: InputError) -> HttpError:
     return HttpError(400, "bad_parameter", exc.message, field=exc.field, hint=exc.hint)
 
 
-def _to_filter(store: EmbeddedStore, given: SearchFilter | None) -> ModelFilter | None:
+def _to_filter(store: ModelStore, given: SearchFilter | None) -> ModelFilter | None:
     if given is None:
         return None
     for name in given.ranges:

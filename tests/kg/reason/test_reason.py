@@ -21,11 +21,7 @@ MODELS = ["google/medgemma-27b-it", "google/gemma-3-27b-pt", "openai-community/g
 
 
 def _inferred(store: EmbeddedStore) -> list[str]:
-    return sorted(
-        str(q)
-        for q in store.raw.quads_for_pattern(None, None, None, None)
-        if "/graph/inferred/" in str(q.graph_name)
-    )
+    return sorted(str(q) for q in store.quads() if "/graph/inferred/" in str(q.graph_name))
 
 
 @pytest.fixture

@@ -17,9 +17,10 @@ from dataclasses import dataclass, replace
 import pytest
 from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse, serialize
 
-from kg.ingest.reader import ModelGraph, read_source
+from kg.ingest.reader import read_source
 from kg.ingest.sources import discover
 from kg.iris import IriMinter
+from kg.store.model_graph import ModelGraph
 from kg.validate.compiled import CompiledShapes, UnsupportedShapeError, compile_shapes
 from kg.validate.pyshacl_engine import validate_with_pyshacl
 from kg.validate.report import ValidationResult, verdict_key
