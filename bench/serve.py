@@ -486,14 +486,19 @@ class Bench:
         for clients in self.clients:
             # long enough for each client to finish ~3 requests when the server is CPU-bound
             needed = {side.server: 3 * clients * seconds / CORES for side, seconds in single}
-            rounds = self.rounds if max(needed.values(), default=0) <= self.duration else 1
+            # a slice must hold ~3 requests per client even if the server used one core only
+            # (GraphQL and REST are one Python process): else it ends before any finishes
+            shortest = max([3 * clients * seconds for _, seconds in single] + [1.0])
+            rounds = max(1, min(self.rounds, int(self.duration // shortest)))
             slices: dict[str, list[Result]] = {side.server: [] for side, _ in single}
             waited = 0.0
             for _ in range(rounds):
                 for side, _seconds in single:
                     waited += self.settle(side)
                     length = min(self.max_duration, max(self.duration, needed[side.server]))
-                    slices[side.server].append(self.load(side, clients, max(1.0, length / rounds)))
+                    if rounds > 1:
+                        length = max(shortest, self.duration / rounds)
+                    slices[side.server].append(self.load(side, clients, length))
             for side, _seconds in single:
                 result = merged(slices[side.server])
                 self.rows[side.workload.endpoint, side.server, clients] = result

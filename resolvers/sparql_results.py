@@ -1,6 +1,6 @@
-"""Writing a graph the server reads in process (a model's graph for REST) within the server's
-bounds: a size cap and a deadline. (Clients' SPARQL and the Graph Store's GET run in worker
-processes, `kg.sparql.isolation`, which have their own cap and are killed at the deadline.)
+"""Writing a graph the server reads in process (a model's graph, the Graph Store's GET) within
+the server's bounds: a size cap and a deadline. (Clients' SPARQL runs in worker processes,
+`kg.sparql.isolation`, which have their own cap and are killed at the deadline.)
 
 pyoxigraph streams what it serializes into whatever it writes to, 8 KiB at a time, so a sink
 that counts bytes and watches the clock stops a runaway result early: past the cap the client

@@ -60,7 +60,7 @@ class CliResult:
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     """Run `modelkg ARGS...` in-process, as a user would from the shell."""
-    from kg.cli.main import main
+    from resolvers.command import main
 
     def run(*args: str) -> CliResult:
         capsys.readouterr()

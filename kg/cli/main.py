@@ -1,4 +1,6 @@
-"""The `modelkg` entry point: commands, and the one place errors become exit codes.
+"""The core's commands (ingest, query, reason, compat, search, export, ...), and the one place
+errors become exit codes. The `modelkg` command joins these with the other packages' commands
+in `resolvers.command`, above every layer; `app` here is the core's commands alone.
 
 Exit codes: 0 success, 1 a user error with a message (bad input, rejected model), 2 usage.
 """
@@ -20,33 +22,9 @@ from kg.cli.ingest import ingest_command, validate_command
 from kg.cli.query import export_command, query_command
 from kg.cli.reason import explain_command, reason_command
 from kg.cli.search import search_command
-from kg.cli.serve import graphql_schema_command, serve_command
 from kg.errors import ModelKGError, UsageError
 
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="modelkg",
-    help="ModelKG: a knowledge-graph registry for machine-learning models.\n\n"
-    "Ingest HuggingFace metadata into a SHACL-validated RDF store and query it with SPARQL.\n\n"
-    "Example: modelkg ingest ~/.cache/huggingface/hub && "
-    "modelkg query 'SELECT ?m WHERE { ?m a mkg:Model }'",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
-app.command("ingest")(ingest_command)
-app.command("validate")(validate_command)
-app.command("query")(query_command)
-app.command("export")(export_command)
-app.command("reason")(reason_command)
-app.command("explain")(explain_command)
-app.command("catalog")(catalog_command)
-app.command("search")(search_command)
-app.command("serve")(serve_command)
-app.command("graphql-schema")(graphql_schema_command)
-app.add_typer(compat_app, name="compat")
+__all__ = ["app", "main", "new_app", "register"]
 
 
 def _version(value: bool) -> None:
@@ -55,13 +33,47 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version."
     ),
 ) -> None:
     """ModelKG: a knowledge-graph registry for machine-learning models."""
+
+
+def new_app() -> typer.Typer:
+    """An empty `modelkg` command (help, --version) that packages add their commands to."""
+    created = typer.Typer(
+        name="modelkg",
+        help="ModelKG: a knowledge-graph registry for machine-learning models.\n\n"
+        "Ingest HuggingFace metadata into a SHACL-validated RDF store and query it with "
+        "SPARQL.\n\n"
+        "Example: modelkg ingest ~/.cache/huggingface/hub && "
+        "modelkg query 'SELECT ?m WHERE { ?m a mkg:Model }'",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    created.callback()(_root)
+    return created
+
+
+def register(app: typer.Typer) -> None:
+    """Add the core's commands to `app`."""
+    app.command("ingest")(ingest_command)
+    app.command("validate")(validate_command)
+    app.command("query")(query_command)
+    app.command("export")(export_command)
+    app.command("reason")(reason_command)
+    app.command("explain")(explain_command)
+    app.command("catalog")(catalog_command)
+    app.command("search")(search_command)
+    app.add_typer(compat_app, name="compat")
+
+
+app = new_app()
+register(app)
 
 
 class _WarningLine(logging.Handler):
@@ -80,8 +92,9 @@ def _show_catalog_warnings() -> None:
         logger.addHandler(_WarningLine(logging.WARNING))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; known errors become one line and exit 1 (usage errors exit 2)."""
+def main(argv: list[str] | None = None, *, app: typer.Typer = app) -> int:
+    """Run `app` (the core's commands unless given); known errors become one line and exit 1
+    (usage errors exit 2)."""
     logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     _show_catalog_warnings()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -99,9 +112,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
-
-
-def run() -> None:
-    """Console-script entry point."""
     sys.exit(main())

@@ -40,7 +40,7 @@ import anyio
 import anyio.to_process
 
 from kg.errors import QueryKilledError, TooBusyError
-from kg.sparql.worker import GraphJob, Outcome, QueryJob, run_in_worker, warm_up
+from kg.sparql.worker import Outcome, QueryJob, run_in_worker, warm_up
 from kg.store.snapshots import Snapshots
 from ontology.namespaces import PREFIXES
 
@@ -119,35 +119,7 @@ class IsolatedQueries:
             client,
         )
 
-    async def read_graph(self, graph: str | None, *, media_type: str, client: str) -> Outcome:
-        """One whole graph (`None`: the default graph) serialized in a worker, under the same
-        bounds as a query: a graph of millions of triples takes a worker's core, not the
-        server's, and is stopped at the timeout. `not_found` when the store has no such graph.
-
-        >>> import tempfile, asyncio
-        >>> from kg.store.embedded import EmbeddedStore
-        >>> store = EmbeddedStore.open(tempfile.mkdtemp() + "/kg")
-        >>> queries = IsolatedQueries(store, workers=1, timeout=30)
-        >>> outcome = asyncio.run(queries.read_graph("urn:none", media_type="text/turtle",
-        ...     client="doc"))
-        >>> outcome.status
-        'not_found'
-        >>> queries.close()
-        """
-        return await self._in_worker(
-            lambda snapshot: GraphJob(
-                snapshot=snapshot,
-                graph=graph,
-                media_type=media_type,
-                prefixes=PREFIXES,
-                max_bytes=self.max_result_bytes,
-            ),
-            client,
-        )
-
-    async def _in_worker(
-        self, job_on: Callable[[str], QueryJob | GraphJob], client: str
-    ) -> Outcome:
+    async def _in_worker(self, job_on: Callable[[str], QueryJob], client: str) -> Outcome:
         self._admit(client)
         try:
             # after a write, a new checkpoint (~15 ms, off the event loop); else the last one

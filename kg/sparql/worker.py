@@ -1,5 +1,4 @@
-"""What a query worker process runs: one guarded query, or one named graph (the Graph Store
-Protocol's GET), read from a store checkpoint and serialized.
+"""What a query worker process runs: one guarded query over a store checkpoint, serialized.
 
 This module is imported in the worker processes of `kg.sparql.isolation`, so it imports only
 pyoxigraph and the standard library: a worker that was killed at a timeout is replaced in a
@@ -32,10 +31,8 @@ from pyoxigraph import (
 )
 
 __all__ = [
-    "GraphJob",
     "Outcome",
     "QueryJob",
-    "read_graph",
     "run_in_worker",
     "run_query",
     "warm_up",
@@ -57,20 +54,8 @@ class QueryJob:
 
 
 @dataclass(frozen=True)
-class GraphJob:
-    """One graph of the store to write out whole: `graph` is its IRI, None the default graph."""
-
-    snapshot: str
-    graph: str | None
-    media_type: str
-    prefixes: dict[str, str] = field(default_factory=dict)
-    max_bytes: int = 50 * 1024 * 1024
-
-
-@dataclass(frozen=True)
 class Outcome:
-    """`ok` with the serialized body, else `too_large`, `bad_query`, `not_found` (no such
-    graph) or `store_error`."""
+    """`ok` with the serialized body, else `too_large`, `bad_query` or `store_error`."""
 
     status: str
     body: bytes = b""
@@ -115,10 +100,10 @@ def _prepare() -> None:
         _PREPARED.append(True)
 
 
-def run_in_worker(job: QueryJob | GraphJob) -> Outcome:
-    """`run_query` or `read_graph` in a worker process of `kg.sparql.isolation`."""
+def run_in_worker(job: QueryJob) -> Outcome:
+    """`run_query` in a worker process of `kg.sparql.isolation`."""
     _prepare()
-    return run_query(job) if isinstance(job, QueryJob) else read_graph(job)
+    return run_query(job)
 
 
 def warm_up(snapshot: str) -> None:
@@ -172,42 +157,4 @@ def run_query(job: QueryJob) -> Outcome:
         return Outcome("bad_query", message=str(exc))
     except (OSError, RuntimeError) as exc:
         _OPEN.clear()  # reopen next time: the snapshot may have been replaced
-        return Outcome("store_error", message=str(exc))
-
-
-def read_graph(job: GraphJob) -> Outcome:
-    """Write one graph as `job.media_type` (Turtle with `job.prefixes`), serialized by the
-    engine straight from the store: no Python object per triple.
-
-    >>> import tempfile
-    >>> from kg.store.embedded import EmbeddedStore
-    >>> folder = tempfile.mkdtemp()
-    >>> store = EmbeddedStore.open(folder + "/kg")
-    >>> store.update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> <urn:c> } }")
-    >>> store.checkpoint(folder + "/snap")
-    >>> read_graph(GraphJob(folder + "/snap", "urn:g", "application/n-triples")).body
-    b'<urn:a> <urn:b> <urn:c> .\\n'
-    >>> read_graph(GraphJob(folder + "/snap", "urn:nothing", "application/n-triples")).status
-    'not_found'
-    """
-    try:
-        store = _store(job.snapshot)
-        graph = DefaultGraph() if job.graph is None else NamedNode(job.graph)
-        if isinstance(graph, NamedNode) and not store.contains_named_graph(graph):
-            return Outcome("not_found")
-        rdf_format = RdfFormat.from_media_type(job.media_type)
-        if rdf_format is None:
-            return Outcome("bad_query", message=f"cannot write a graph as {job.media_type}")
-        sink = _Sink(job.max_bytes)
-        store.dump(
-            sink,  # type: ignore[arg-type]
-            rdf_format,
-            from_graph=graph,
-            prefixes=job.prefixes if rdf_format == RdfFormat.TURTLE else None,
-        )
-        return Outcome("ok", b"".join(sink.parts))
-    except _TooLargeError:
-        return Outcome("too_large")
-    except (OSError, RuntimeError) as exc:
-        _OPEN.clear()
         return Outcome("store_error", message=str(exc))

@@ -29,6 +29,7 @@ from pyoxigraph import (
     QueryBoolean,
     QuerySolutions,
     QueryTriples,
+    RdfFormat,
     Triple,
     Variable,
 )
@@ -38,12 +39,26 @@ from kg.errors import QueryError
 if TYPE_CHECKING:
     from kg.store.model_graph import ModelGraph
 
-__all__ = ["Graph", "ModelStore", "QueryResult", "Term", "expect_boolean", "expect_solutions"]
+__all__ = [
+    "BinaryOutput",
+    "Graph",
+    "ModelStore",
+    "QueryResult",
+    "Term",
+    "expect_boolean",
+    "expect_solutions",
+]
 
 QueryResult = QuerySolutions | QueryTriples | QueryBoolean
 Term = NamedNode | BlankNode | Literal | Triple
 """A term a query variable can be bound to (`substitutions=`)."""
 Graph = NamedNode | DefaultGraph
+
+
+class BinaryOutput(Protocol):
+    """A binary file-like object (what pyoxigraph writes to)."""
+
+    def write(self, data: bytes, /) -> int: ...
 
 
 def expect_solutions(result: QueryResult) -> QuerySolutions:
@@ -115,6 +130,11 @@ class ModelStore(Protocol):
 
     def subject_quads(self, subject: NamedNode, graph: NamedNode) -> list[Quad]:
         """The quads of `graph` about `subject`: an index look-up, never a scan."""
+        ...
+
+    def serialize_graph(self, graph: Graph, output: BinaryOutput, format: RdfFormat) -> None:
+        """Write one graph to `output` as `format`, serialized by the engine (Turtle with
+        ModelKG's prefixes): no Python object per triple. `output` may raise to stop it."""
         ...
 
     def has_graph(self, graph: Graph) -> bool:

@@ -39,7 +39,14 @@ from pyoxigraph import (
 )
 
 from kg.errors import QueryError, StoreError
-from kg.store.base import Graph, QueryResult, Term, expect_boolean, expect_solutions
+from kg.store.base import (
+    BinaryOutput,
+    Graph,
+    QueryResult,
+    Term,
+    expect_boolean,
+    expect_solutions,
+)
 from ontology.files import (
     ONTOLOGY_FILES,
     ONTOLOGY_GRAPH,
@@ -304,6 +311,15 @@ class EmbeddedStore:
     def graph_quads(self, graph: Graph) -> list[Quad]:
         """Every quad of one graph (empty when there is no such graph)."""
         return list(self._store.quads_for_pattern(None, None, None, graph))
+
+    def serialize_graph(self, graph: Graph, output: BinaryOutput, format: RdfFormat) -> None:
+        """One graph written by oxigraph straight from the store (Turtle with our prefixes)."""
+        self._store.dump(
+            output,  # type: ignore[arg-type]
+            format,
+            from_graph=graph,
+            prefixes=PREFIXES if format == RdfFormat.TURTLE else None,
+        )
 
     def subject_quads(self, subject: NamedNode, graph: NamedNode) -> list[Quad]:
         """The quads of `graph` about `subject` (the SPOG index)."""

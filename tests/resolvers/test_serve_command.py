@@ -7,13 +7,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
 from kg.store import open_store
+from tests.conftest import CliResult
 from tests.resolvers.conftest import _free_port, registry
+
+Cli = Callable[..., CliResult]
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
@@ -24,7 +28,7 @@ def test_serve_answers_then_stops_gracefully_and_releases_the_store(
     port = _free_port()
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "kg.cli.main", "serve", "--store", store, "--port", str(port),
+        [sys.executable, "-m", "resolvers.command", "serve", "--store", store, "--port", str(port),
          "--query-timeout", "5", "--graphql-max-depth", "4"],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
     )  # fmt: skip
@@ -54,3 +58,24 @@ def test_serve_answers_then_stops_gracefully_and_releases_the_store(
     assert "Application shutdown complete" in log_text
     assert '"GET /health" 200' in log_text  # the access log, with latency
     open_store(store).close()  # the lock was released: the store opens read-write
+
+
+def test_serve_binds_the_port_in_modelkg_port_as_scripts_run_sh_does(
+    cli: Cli, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's quick start: `MODELKG_PORT=8080 bash scripts/run.sh`, or `modelkg serve`
+    with the same variable; `--port` still wins."""
+    import logging
+
+    import uvicorn
+
+    bound: list[tuple[str, int]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: bound.append((kw["host"], kw["port"])))
+    monkeypatch.setattr(logging, "basicConfig", lambda **kw: None)
+    monkeypatch.setenv("MODELKG_PORT", "8123")
+
+    assert cli("serve", "--store", store_path).code == 0
+    assert cli("serve", "--store", store_path, "--port", "8124").code == 0
+    assert bound == [("127.0.0.1", 8123), ("127.0.0.1", 8124)]
+    run_sh = (Path(__file__).resolve().parents[2] / "scripts" / "run.sh").read_text()
+    assert 'port="${MODELKG_PORT:-8000}"' in run_sh

@@ -18,7 +18,7 @@ import pytest
 import typer
 
 from kg import __version__
-from kg.cli.main import app
+from resolvers.command import app
 from tests.conftest import CORPUS, CliResult, corpus_folder
 
 Cli = Callable[..., CliResult]
@@ -113,27 +113,6 @@ def test_version(cli: Cli) -> None:
     assert result.code == 0
     assert result.out.strip() == f"modelkg {__version__}"
     assert __version__ == version("modelkg")
-
-
-def test_serve_binds_the_port_in_modelkg_port_as_scripts_run_sh_does(
-    cli: Cli, store_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The README's quick start: `MODELKG_PORT=8080 bash scripts/run.sh`, or `modelkg serve`
-    with the same variable; `--port` still wins."""
-    import logging
-
-    import uvicorn
-
-    bound: list[tuple[str, int]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: bound.append((kw["host"], kw["port"])))
-    monkeypatch.setattr(logging, "basicConfig", lambda **kw: None)
-    monkeypatch.setenv("MODELKG_PORT", "8123")
-
-    assert cli("serve", "--store", store_path).code == 0
-    assert cli("serve", "--store", store_path, "--port", "8124").code == 0
-    assert bound == [("127.0.0.1", 8123), ("127.0.0.1", 8124)]
-    run_sh = (Path(__file__).resolve().parents[3] / "scripts" / "run.sh").read_text()
-    assert 'port="${MODELKG_PORT:-8000}"' in run_sh
 
 
 # --- validate -------------------------------------------------------------------------------

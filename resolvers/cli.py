@@ -1,4 +1,6 @@
-"""`modelkg serve`: the network face (resolvers) under uvicorn; `modelkg graphql-schema`."""
+"""The network face's own commands: `modelkg serve` (the app under uvicorn) and
+`modelkg graphql-schema`. `register` adds them to the `modelkg` command (`resolvers.command`).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import typer
 
 from kg.cli.common import StoreOption
 
-__all__ = ["graphql_schema_command", "serve_command"]
+__all__ = ["graphql_schema_command", "register", "serve_command"]
 
 
 def serve_command(
@@ -226,3 +228,9 @@ def graphql_schema_command(
     else:
         output.write_text(sdl, encoding="utf-8")
         typer.echo(f"wrote {output}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the network face's commands to `app`."""
+    app.command("serve")(serve_command)
+    app.command("graphql-schema")(graphql_schema_command)
