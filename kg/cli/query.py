@@ -138,17 +138,27 @@ def export_command(
     include_ontology: Annotated[
         bool, typer.Option("--include-ontology", help="Also export the ontology and shapes graphs.")
     ] = False,
+    timestamps: Annotated[
+        bool,
+        typer.Option(
+            "--timestamps/--no-timestamps",
+            help="Keep when each model was ingested; without, two dumps of the same content "
+            "compare equal.",
+        ),
+    ] = True,
     store: StoreOption = None,
 ) -> None:
-    """Export the registry: Turtle, N-Quads (every named graph) or JSON-LD (schema.org/FAIR4ML).
+    """Export the registry: Turtle, N-Quads (every named graph, canonical: blank nodes labelled
+    by RDFC-1.0, lines sorted) or JSON-LD (schema.org/FAIR4ML).
 
     Example:
 
     \b
         modelkg export --format jsonld -o registry.jsonld
+        modelkg export --format nquads --include-ontology --no-timestamps -o all.nq
     """
     kg_store = open_store(store_location(store), read_only=True)
-    data = export(kg_store, fmt, include_ontology=include_ontology)
+    data = export(kg_store, fmt, include_ontology=include_ontology, timestamps=timestamps)
     if output is None:
         sys.stdout.buffer.write(data)
     else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -292,3 +293,31 @@ def test_a_hostile_query_is_a_clear_error_not_a_crash(
 
     assert result.code == 1
     assert message in result.err
+
+
+def test_two_dumps_of_the_same_models_compare_equal_without_timestamps(
+    tmp_path: Path, cli: Cli
+) -> None:
+    """A migration check, a backup diff: the same models ingested at two moments export to the
+    same bytes once the ingest timestamps are left out (and only then)."""
+    dumps: dict[str, list[str]] = {"with": [], "without": []}
+    for n in (1, 2):
+        store = tmp_path / f"store-{n}"
+        assert cli("ingest", corpus_folder(MODELS[0]), "--store", store).code == 0
+        for kind, flag in (("with", "--timestamps"), ("without", "--no-timestamps")):
+            result = cli("export", "-f", "nquads", "--include-ontology", flag, "--store", store)
+            assert result.code == 0, result.err
+            dumps[kind].append(result.out)
+        time.sleep(1.1)  # timestamps have whole seconds
+
+    assert dumps["without"][0] == dumps["without"][1]
+    assert dumps["with"][0] != dumps["with"][1]
+    stated = {
+        kind: {q.predicate.value for q in parse(d[0].encode(), format=RdfFormat.N_QUADS)}
+        for kind, d in dumps.items()
+    }
+    ingested_at = "https://w3id.org/modelkg/ontology#ingestedAt"
+    assert ingested_at in stated["with"] and ingested_at not in stated["without"]
+    lines = dumps["without"][0].splitlines()
+    assert lines == sorted(lines)
+    assert any("/graph/ontology>" in line for line in lines)
