@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 from kg.errors import ModelKGError
-from kg.ingest.pipeline import IngestSummary, ingest
-from kg.reason.run import reason_models
+from kg.ingest.pipeline import IngestSummary
+from kg.ingest.register import register
 from kg.store.base import ModelStore
 from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.search_state import after_ingest
@@ -81,15 +81,15 @@ def check_roots(paths: Sequence[str], settings: ServerSettings) -> list[str]:
 
 
 def _run(store: ModelStore, arguments: list[str], hub_id: str | None) -> IngestReport:
-    with store.writer():  # the ingest, its reasoning and the index update: one write
-        try:
-            summary = ingest(arguments, store, hub_id=hub_id, workers=0)
-            if summary.written:
-                reason_models(store, summary.written)
-                after_ingest(store)  # the search index follows, before the ingest is answered
-        except ModelKGError as exc:
-            raise from_modelkg_error(exc) from exc
-    return IngestReport.of(summary)
+    """Register (`kg.ingest.register`: ingest, reasoning, index sync as one write); the search
+    index follows before the ingest is answered."""
+    try:
+        done = register(
+            arguments, store, sync_index=lambda: after_ingest(store), hub_id=hub_id, workers=0
+        )
+    except ModelKGError as exc:
+        raise from_modelkg_error(exc) from exc
+    return IngestReport.of(done.ingest)
 
 
 def ingest_paths(store: ModelStore, paths: Sequence[str], settings: ServerSettings) -> IngestReport:

@@ -9,12 +9,12 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kg.cli.common import BaseIriOption, StoreOption, console, err_console
-from kg.ingest.pipeline import IngestSummary, ingest
+from kg.ingest.pipeline import IngestSummary
 from kg.ingest.reader import read_source
+from kg.ingest.register import register, sync_index_on_disk
 from kg.ingest.sources import discover_all
 from kg.iris import IriMinter
 from kg.store import open_store
-from kg.store.base import ModelStore
 from kg.validate import ENGINES, validate_models
 
 __all__ = ["ingest_command", "validate_command"]
@@ -82,9 +82,11 @@ def ingest_command(
         disable=quiet or len(found.sources) < 2,
     ) as progress:
         task = progress.add_task("ingesting", total=len(found.sources))
-        summary = ingest(
+        done = register(
             sources,
             kg_store,
+            derive=derive,
+            sync_index=sync_index_on_disk(kg_store),
             strict=strict,
             ids=ids,
             engine=engine,
@@ -92,36 +94,20 @@ def ingest_command(
             discovery=found,
             on_progress=lambda n: progress.advance(task, n),
         )
-    if derive and summary.written:
-        from kg.reason.run import reason_models
-
-        derived = reason_models(kg_store, summary.written)
-        if not quiet:
-            err_console.print(f"derived {derived.facts} fact(s) for {derived.derived} model(s)")
-    if summary.written:
-        _update_search_index(kg_store, quiet=quiet)
     kg_store.close()
-    _print_summary(summary, quiet=quiet)
-    if summary.rejected:
-        raise typer.Exit(1)
-
-
-def _update_search_index(kg_store: ModelStore, *, quiet: bool) -> None:
-    """Keep the vector index (if one was built) in step: re-embed what changed."""
-    from kg.search.service import index_folder
-
-    if not index_folder(kg_store.location).exists():
-        return  # no index yet: the first `modelkg search` builds it
-    from kg.search.embedder import EmbeddingService, available_models
-    from kg.search.service import SearchService
-
-    service = SearchService(kg_store, EmbeddingService(available_models(kg_store)))
-    synced = service.sync()
-    if not quiet:
+    summary = done.ingest
+    if not quiet and done.reasoning is not None:
+        reasoned = done.reasoning
+        err_console.print(f"derived {reasoned.facts} fact(s) for {reasoned.derived} model(s)")
+    if not quiet and done.search is not None:
+        synced = done.search
         err_console.print(
             f"search index: {synced.embedded} embedded, {synced.removed} removed, "
             f"{synced.unchanged} unchanged"
         )
+    _print_summary(summary, quiet=quiet)
+    if summary.rejected:
+        raise typer.Exit(1)
 
 
 def _print_summary(summary: IngestSummary, *, quiet: bool) -> None:

@@ -1,0 +1,78 @@
+"""Register models: ingest them, re-derive what changed, bring the search index in step.
+
+One function for every way in (the `modelkg ingest` command, the server's ingest mutation and
+REST endpoint), so they cannot drift apart: the same steps, in the same order, as one write
+under the store's writer lock. A reader never sees a new model without its inferences.
+
+>>> import tempfile
+>>> from kg.store import open_store
+>>> store = open_store(tempfile.mkdtemp() + "/kg")
+>>> done = register(["examples/models/gpt2-style-lm"], store)
+>>> len(done.ingest.written), done.reasoning is not None, done.search
+(1, True, None)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kg.ingest.pipeline import IngestSummary, ingest
+from kg.reason.run import ReasonSummary, reason_models
+
+if TYPE_CHECKING:
+    from kg.search.service import SyncSummary
+    from kg.store.base import ModelStore
+
+__all__ = ["IndexSync", "Registration", "register", "sync_index_on_disk"]
+
+IndexSync = Callable[[], "SyncSummary | None"]
+"""Brings a search index in step with the store; None when there was nothing to sync."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registering did: the ingest, the reasoning after it, the index sync after that."""
+
+    ingest: IngestSummary
+    reasoning: ReasonSummary | None
+    search: SyncSummary | None
+
+
+def register(
+    arguments: list[str],
+    store: ModelStore,
+    *,
+    derive: bool = True,
+    sync_index: IndexSync | None = None,
+    **options: Any,
+) -> Registration:
+    """Ingest `arguments` (`kg.ingest.pipeline.ingest`, which takes `options`), then, when
+    anything was written, re-derive those models and the ones built on them (`derive`) and
+    sync the search index (`sync_index`), all under one hold of the writer lock."""
+    with store.writer():
+        summary = ingest(arguments, store, **options)
+        reasoning = None
+        synced = None
+        if summary.written:
+            if derive:
+                reasoning = reason_models(store, summary.written)
+            if sync_index is not None:
+                synced = sync_index()
+    return Registration(summary, reasoning, synced)
+
+
+def sync_index_on_disk(store: ModelStore) -> IndexSync:
+    """The sync a command runs: the store's vector index, if one was built (else the first
+    `modelkg search` builds it), re-embedding what changed."""
+
+    def sync() -> SyncSummary | None:
+        from kg.search.embedder import EmbeddingService, available_models
+        from kg.search.service import SearchService, index_folder
+
+        if not index_folder(store.location).exists():
+            return None
+        return SearchService(store, EmbeddingService(available_models(store))).sync()
+
+    return sync
