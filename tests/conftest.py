@@ -1,9 +1,14 @@
-"""Shared fixtures: the real shared corpus, real stores on disk, the real CLI in-process."""
+"""Shared fixtures: the real shared corpus, real stores on disk, a real Oxigraph server, the
+real CLI in-process."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,3 +74,64 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on (as of now)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class OxigraphServer:
+    """A running `oxigraph serve`: `location` is how ModelKG names it (`--store`)."""
+
+    url: str
+    location: str
+    data: Path
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
+    """A real Oxigraph server (the `oxigraph` package's binary) on a free port of 127.0.0.1,
+    persisting in a temporary folder, started without `--union-default-graph` (the remote store
+    asks for the union itself); stopped when the session ends. Tests share it: clear what you
+    wrote (`remote_store` in tests/kg/store/test_remote.py does)."""
+    import httpx
+
+    binary = Path(sys.executable).with_name("oxigraph")
+    if not binary.exists():
+        pytest.fail(f"the oxigraph server is missing at {binary}; run `bash scripts/setup.sh`")
+    data = tmp_path_factory.mktemp("oxigraph")
+    port = free_port()
+    log = (data / "server.log").open("wb")
+    process = subprocess.Popen(
+        [str(binary), "serve", "--location", str(data / "db"), "--bind", f"127.0.0.1:{port}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"oxigraph serve exited: {(data / 'server.log').read_text()}")
+            try:
+                if httpx.get(f"{url}/query", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"oxigraph serve did not answer on {url} within 30 s")
+            time.sleep(0.05)
+        yield OxigraphServer(url=url, location=f"sparql+http://127.0.0.1:{port}", data=data)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

@@ -15,7 +15,6 @@ True
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -35,7 +34,6 @@ from pyoxigraph import (
     Store,
     Triple,
     Variable,
-    serialize,
 )
 
 from kg.errors import QueryError, StoreError
@@ -47,13 +45,19 @@ from kg.store.base import (
     expect_boolean,
     expect_solutions,
 )
+from kg.store.sparql_text import (
+    COUNT_MODELS,
+    derived_graphs_update,
+    drop_graphs_update,
+    edit_graph_update,
+    vocabulary_marker,
+    vocabulary_quads,
+    vocabulary_update,
+    write_models_update,
+)
 from ontology.files import (
-    ONTOLOGY_FILES,
     ONTOLOGY_GRAPH,
-    SHAPES_FILE,
     SHAPES_GRAPH,
-    ontology_quads,
-    shapes_quads,
 )
 from ontology.namespaces import MKG, PREFIXES
 
@@ -100,25 +104,6 @@ def _tally() -> None:
     tally = QUERY_TALLY.get()
     if tally is not None:
         tally[0] += 1
-
-
-def _ntriples(quads: Iterable[Quad]) -> str:
-    """Triples as N-Triples 1.2 text, which SPARQL 1.2 INSERT DATA accepts as written
-    (escapes, language tags, triple terms `<<( s p o )>>` all serialized by oxigraph)."""
-    data = serialize((q.triple for q in quads), format=RdfFormat.N_TRIPLES)
-    return (data or b"").decode("utf-8")
-
-
-def _in_graph(graph: NamedNode | DefaultGraph, data: str) -> str:
-    """N-Triples `data` as the part of an INSERT DATA that puts it in `graph`."""
-    return data if isinstance(graph, DefaultGraph) else f"GRAPH {graph} {{\n{data}\n}}"
-
-
-def _vocabulary_digest() -> str:
-    digest = hashlib.sha256()
-    for path in (*ONTOLOGY_FILES, SHAPES_FILE):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def _open_read_only(path: str, attempts: int = 5) -> Store:
@@ -177,27 +162,12 @@ class EmbeddedStore:
 
     def _ensure_vocabulary(self) -> None:
         """Load the ontology and shapes graphs, replacing them when the files changed."""
-        digest = _vocabulary_digest()
-        marker = Quad(ONTOLOGY_GRAPH, MKG.sourceDigest, Literal(digest), ONTOLOGY_GRAPH)
-        if marker in self._store:
+        if vocabulary_marker() in self._store:
             return
-        quads = [*ontology_quads(), *shapes_quads(), marker]
         if not self._store.contains_named_graph(ONTOLOGY_GRAPH):
-            self._store.extend(quads)  # one transaction: a fresh store gets all or nothing
+            self._store.extend(vocabulary_quads())  # one transaction: all or nothing
             return
-        body = "\n".join(
-            f"{q.subject} {q.predicate} {q.object} ."
-            for q in quads
-            if q.graph_name == ONTOLOGY_GRAPH
-        )
-        shapes = "\n".join(
-            f"{q.subject} {q.predicate} {q.object} ." for q in quads if q.graph_name == SHAPES_GRAPH
-        )
-        self._store.update(
-            f"DROP SILENT GRAPH {ONTOLOGY_GRAPH}; DROP SILENT GRAPH {SHAPES_GRAPH};\n"
-            f"INSERT DATA {{ GRAPH {ONTOLOGY_GRAPH} {{ {body} }} "
-            f"GRAPH {SHAPES_GRAPH} {{ {shapes} }} }}"
-        )
+        self._store.update(vocabulary_update())
 
     def __enter__(self) -> Self:
         return self
@@ -271,9 +241,7 @@ class EmbeddedStore:
         if not models and not replace:
             return
         if replace:
-            drops = "".join(f"DROP SILENT GRAPH {g};\n" for g in replace)
-            data = "\n".join(_in_graph(m.graph_iri, _ntriples(m.quads)) for m in models)
-            self._apply(f"{drops}INSERT DATA {{\n{data}\n}}")
+            self._apply(write_models_update(models, replace))
             return
         if sum(m.count for m in models) > BULK_CHUNK_QUADS:
             raise StoreError(
@@ -292,21 +260,14 @@ class EmbeddedStore:
         Each graph states its `kind` inside itself (`<g> mkg:graphKind kind`): that is how the
         store knows its own graphs (`kg.store.graph_kinds`)."""
         self._check_targets(list(graphs))
-        if not graphs:
-            return
-        drops = "".join(f"DROP SILENT GRAPH {g};\n" for g in graphs)
-        data = "\n".join(
-            _in_graph(graph, f"{graph} {MKG.graphKind} {kind} .\n{_ntriples(quads)}")
-            for graph, quads in graphs.items()
-            if quads
-        )
-        self._apply(f"{drops}INSERT DATA {{\n{data}\n}}")
+        if graphs:
+            self._apply(derived_graphs_update(graphs, kind=kind))
 
     def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
         """Drop named graphs in one transaction."""
         self._check_writable()
         if graphs:
-            self._apply("".join(f"DROP SILENT GRAPH {g};\n" for g in graphs))
+            self._apply(drop_graphs_update(graphs))
 
     def graph_quads(self, graph: Graph) -> list[Quad]:
         """Every quad of one graph (empty when there is no such graph)."""
@@ -351,16 +312,7 @@ class EmbeddedStore:
         create: bool,
     ) -> None:
         self._check_targets([graph])
-        default = isinstance(graph, DefaultGraph)
-        data = _ntriples(Quad(t.subject, t.predicate, t.object) for t in triples)
-        steps = []
-        if drop:
-            steps.append("DROP SILENT DEFAULT" if default else f"DROP SILENT GRAPH {graph}")
-        if create and not default:
-            steps.append(f"CREATE SILENT GRAPH {graph}")
-        if data.strip():
-            steps.append(f"INSERT DATA {{\n{_in_graph(graph, data)}\n}}")
-        self._apply(";\n".join(steps))
+        self._apply(edit_graph_update(graph, triples, drop=drop, create=create))
 
     def _check_targets(self, graphs: Sequence[NamedNode | DefaultGraph]) -> None:
         self._check_writable()
@@ -402,10 +354,7 @@ class EmbeddedStore:
         return (q for q in every if q.graph_name not in _VOCABULARY_GRAPHS)
 
     def count_models(self) -> int:
-        result = self._store.query(
-            "SELECT (COUNT(DISTINCT ?m) AS ?n) "
-            f"WHERE {{ GRAPH ?g {{ ?g <{MKG.describes.value}> ?m }} }}"
-        )
+        result = self._store.query(COUNT_MODELS)
         assert isinstance(result, QuerySolutions)
         for row in result:
             value = row["n"]

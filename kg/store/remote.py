@@ -1,0 +1,717 @@
+"""The remote store: a SPARQL 1.1 server, spoken to over HTTP, behind the same interface as the
+embedded store (`kg.store.base.ModelStore`).
+
+Where the store is, as a URL (`--store` or `MODELKG_STORE`):
+
+    sparql+http://HOST:PORT[/PATH][?query=/P&update=/P&store=/P&union=parameter|native&timeout=S]
+
+Alone, it reaches an Oxigraph server (`oxigraph serve`): its `/query` (SPARQL 1.1 Protocol,
+queries), `/update` (updates) and `/store` (Graph Store HTTP Protocol) endpoints, under `/PATH`
+when one is given. `sparql+https://` speaks TLS; `USER:PASSWORD@` before the host is sent as
+HTTP basic authentication (and never shown in a message). The parameters:
+
+- `query`, `update`, `store`: another server's endpoint paths (each starts with `/`);
+- `union`: how queries get the union of all named graphs as their default graph, as the
+  embedded store gives it: `parameter` (the default) sends Oxigraph's `union-default-graph`
+  parameter with each query; `native` sends nothing, for a server whose default graph already
+  is the union (Virtuoso, or Oxigraph started with `--union-default-graph`);
+- `timeout`: seconds to wait for a query's answer (default 60; an update waits ten times
+  that). Connecting gives up after 5 seconds.
+
+>>> ends = parse_location("sparql+http://127.0.0.1:8890?query=/sparql&update=/sparql"
+...                       "&store=/sparql-graph-crud&union=native&timeout=5")
+>>> ends.query, ends.store, ends.union, ends.timeout
+('http://127.0.0.1:8890/sparql', 'http://127.0.0.1:8890/sparql-graph-crud', 'native', 5.0)
+>>> parse_location("sparql+https://me:secret@kg.example.org/oxigraph").update
+'https://kg.example.org/oxigraph/update'
+
+Facts this relies on (Oxigraph 0.5, `cli/src/main.rs`): an update request is applied as one
+transaction, so one request per write leaves each model's graph wholly old or wholly new; an
+update body is limited to 128 MiB; the Graph Store Protocol's PUT clears and then loads in two
+steps, so whole-graph writes here are SPARQL updates too; `GET /store` with no graph streams
+the whole dataset as N-Quads from one snapshot; a bad query is a 400, a failure while
+evaluating it a 500, unless the failure comes after the answer began: results are streamed,
+so the status is already 200 and the error text ends the body (every answer is read whole and
+checked before it is returned); a HEAD of a missing graph answers with a body, which garbles
+the next answer on that connection, so existence is asked with `ASK { GRAPH <g> {} }`; a
+relative IRI resolves against the endpoint's URL where the embedded store refuses it.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from types import TracebackType
+from typing import TYPE_CHECKING, Literal, Self
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import httpx
+from pyoxigraph import (
+    DefaultGraph,
+    NamedNode,
+    Quad,
+    QueryResultsFormat,
+    QuerySolutions,
+    RdfFormat,
+    Store,
+    Triple,
+    Variable,
+    parse,
+    parse_query_results,
+)
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from kg.errors import QueryError, StoreError, UsageError
+from kg.store.base import (
+    BinaryOutput,
+    Graph,
+    QueryResult,
+    Term,
+    expect_boolean,
+    expect_solutions,
+)
+from kg.store.embedded import QUERY_TALLY, parse_query_error
+from kg.store.sparql_text import (
+    COUNT_MODELS,
+    BoundQuery,
+    bind_values,
+    derived_graphs_update,
+    drop_graphs_update,
+    edit_graph_update,
+    vocabulary_marker,
+    vocabulary_update,
+    write_models_update,
+)
+from ontology.files import ONTOLOGY_GRAPH, SHAPES_GRAPH
+from ontology.namespaces import MKG, PREFIXES
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
+
+    from kg.store.model_graph import ModelGraph
+
+__all__ = ["SCHEMES", "Endpoints", "RemoteStore", "parse_location"]
+
+SCHEMES = ("sparql+http://", "sparql+https://")
+"""How a store location says it is a remote store."""
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds to wait for a query's answer: Oxigraph's own HTTP timeout."""
+CONNECT_TIMEOUT = 5.0
+ATTEMPTS = 3
+"""Tries of a read (a query, a GET) that could not connect or met a 502/503/504; never of an
+update, which might have been applied."""
+MAX_UPDATE_BYTES = 128 * 1024 * 1024
+"""Oxigraph's limit on an update request's body."""
+
+_UNAVAILABLE = frozenset({502, 503, 504})
+_NOT_SPARQL = frozenset({404, 405, 406, 415, 501})
+_VOCABULARY_GRAPHS = (ONTOLOGY_GRAPH, SHAPES_GRAPH)
+_ACCEPT_RESULTS = (
+    "application/sparql-results+json, application/sparql-results+xml;q=0.9, "
+    "application/n-triples;q=0.8, text/turtle;q=0.5"
+)  # a server picks the first it has for the query's kind: results, or a graph
+_PROLOGUE = " ".join(f"PREFIX {prefix}: <{iri}>" for prefix, iri in PREFIXES.items())
+"""ModelKG's prefixes on one line, so a position on the caller's line N is the server's N+1."""
+_PATHS_HINT = (
+    "check the URL; for a server other than Oxigraph give its endpoint paths, e.g. "
+    "sparql+http://HOST:PORT?query=/sparql&update=/sparql&store=/sparql-graph-crud"
+)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a remote store's endpoints are, and how to speak to them."""
+
+    query: str
+    update: str
+    store: str
+    union: Literal["parameter", "native"] = "parameter"
+    timeout: float = DEFAULT_TIMEOUT
+    display: str = ""
+    """The location as messages show it: without a password."""
+    auth: tuple[str, str] | None = None
+
+
+def parse_location(location: str) -> Endpoints:
+    """A `sparql+http(s)://` location's endpoints (syntax in the module's docstring); a
+    `UsageError` naming what is wrong otherwise.
+
+    >>> parse_location("sparql+http://127.0.0.1:7878").query
+    'http://127.0.0.1:7878/query'
+    """
+    if not location.startswith(SCHEMES):
+        raise UsageError(f"not a remote store location: {location}", expected=" or ".join(SCHEMES))
+    parts = urlsplit(location.removeprefix("sparql+"))
+    host = parts.hostname or ""
+    display = location.replace(f":{parts.password}@", ":***@") if parts.password else location
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        host = ""  # a port that is no number
+    if not host:
+        raise UsageError(f"no host or a bad port in {display}", expected="sparql+http://HOST:PORT")
+    root = f"{parts.scheme}://{'[' + host + ']' if ':' in host else host}{port}"
+    prefix = parts.path.rstrip("/")
+    paths = {"query": f"{prefix}/query", "update": f"{prefix}/update", "store": f"{prefix}/store"}
+    union = "parameter"
+    timeout = DEFAULT_TIMEOUT
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        if name in paths:
+            if not value.startswith("/"):
+                raise UsageError(f"the {name} path must start with /", field=name, path=display)
+            paths[name] = value
+        elif name == "union" and value in ("parameter", "native"):
+            union = value
+        elif name == "timeout" and re.fullmatch(r"\d+(\.\d+)?", value) and float(value) > 0:
+            timeout = float(value)
+        else:
+            raise UsageError(
+                f"unknown or bad parameter {name}={value!r} in a store URL",
+                path=display,
+                expected="query=/PATH, update=/PATH, store=/PATH, union=parameter|native, "
+                "timeout=SECONDS",
+            )
+    auth = None
+    if parts.username is not None:
+        auth = (unquote(parts.username), unquote(parts.password or ""))
+    return Endpoints(
+        query=root + paths["query"],
+        update=root + paths["update"],
+        store=root + paths["store"],
+        union="native" if union == "native" else "parameter",
+        timeout=timeout,
+        display=display,
+        auth=auth,
+    )
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """A caller's query or update as sent: our prologue line, then their text (with values
+    bound in), so a syntax error's position maps back to their text."""
+
+    original: str
+    bound: BoundQuery
+    prologue: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.prologue}\n{self.bound.text}"
+
+    def error(self, detail: str) -> QueryError:
+        """The server's syntax error (Oxigraph: `error at LINE:COLUMN: ...`), with its
+        position in the caller's text."""
+        match = re.search(r"error at (\d+):(\d+)", detail)
+        if match is None or int(match.group(1)) < 2:  # line 1 is our prologue
+            return QueryError(f"invalid SPARQL: {detail}")
+        line, column = int(match.group(1)), int(match.group(2))
+        lines = self.bound.text.split("\n")
+        offset = sum(len(text) + 1 for text in lines[: line - 2]) + column - 1
+        offset = self.bound.original_offset(offset)
+        before = self.original[:offset]
+        where = f"error at {before.count(chr(10)) + 1}:{offset - before.rfind(chr(10))}"
+        text = detail[: match.start()] + where + detail[match.end() :]
+        return parse_query_error(SyntaxError(text), self.original)
+
+
+class _UnavailableError(Exception):
+    """A 502/503/504 answer to a read: tried again."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class _ResponseReader(io.RawIOBase):
+    """A streamed response body as a file, for pyoxigraph's incremental parser."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self._chunks = response.iter_bytes()
+        self._pending = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        while not self._pending:
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return 0
+            self._pending = chunk
+        view = memoryview(buffer).cast("B")
+        size = min(len(view), len(self._pending))
+        view[:size] = self._pending[:size]
+        self._pending = self._pending[size:]
+        return size
+
+
+class RemoteStore:
+    """A store on a SPARQL 1.1 server (`sparql+http://`), through one pooled HTTP client."""
+
+    def __init__(self, endpoints: Endpoints, *, read_only: bool) -> None:
+        self._endpoints = endpoints
+        self.location = endpoints.display
+        self.read_only = read_only
+        self.generation = 0
+        """Writes made through this object (a write by another process does not move it)."""
+        self._write_lock = threading.RLock()
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(endpoints.timeout, connect=CONNECT_TIMEOUT),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
+            auth=httpx.BasicAuth(*endpoints.auth) if endpoints.auth else None,
+            headers={"User-Agent": "modelkg"},
+        )
+
+    @classmethod
+    def open(
+        cls, location: str, *, read_only: bool = False, timeout: float | None = None
+    ) -> RemoteStore:
+        """Reach the server at `location` (checked with a cheap ASK: a URL that is not a
+        SPARQL store fails here, not at the first query) and, unless `read_only`, load or
+        refresh the ontology and shapes graphs."""
+        endpoints = parse_location(location)
+        if timeout is not None:
+            endpoints = replace(endpoints, timeout=timeout)
+        store = cls(endpoints, read_only=read_only)
+        try:
+            if read_only:
+                store._run_query("ASK {}")
+            else:
+                store._ensure_vocabulary()
+        except StoreError as exc:
+            store.close()
+            raise StoreError(
+                f"cannot open the store: {exc.message}", path=store.location, hint=exc.hint
+            ) from exc
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def _ensure_vocabulary(self) -> None:
+        """Load the ontology and shapes graphs, replacing both in one update when the files
+        changed (the embedded store's rule, through the same marker and update text)."""
+        marker = vocabulary_marker()
+        graph, triple = marker.graph_name, marker.triple
+        ask = f"ASK {{ GRAPH {graph} {{ {triple.subject} {triple.predicate} {triple.object} }} }}"
+        if not expect_boolean(self._run_query(ask)):
+            self._apply(vocabulary_update())
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the pooled connections (the server keeps everything)."""
+        self._client.close()
+
+    # --- reads -------------------------------------------------------------------------------
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        substitutions: Mapping[Variable, Term] | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
+        """A query over the union of all graphs, ModelKG's prefixes predeclared (`mkg:`, ...).
+
+        Values come in as `substitutions`, bound by a VALUES block written from the terms
+        (`kg.store.sparql_text.bind_values`), never pasted from the caller."""
+        tally = QUERY_TALLY.get()
+        if tally is not None:
+            tally[0] += 1
+        bound = bind_values(sparql, substitutions or {})
+        return self._run_query(bound.text, _Sent(sparql, bound, _prologue(base_iri)))
+
+    def select(
+        self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None
+    ) -> QuerySolutions:
+        """A SELECT query's solutions (a `QueryError` if `sparql` is another kind of query)."""
+        return expect_solutions(self.query(sparql, substitutions=substitutions))
+
+    def ask(self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None) -> bool:
+        """An ASK query's answer (a `QueryError` if `sparql` is another kind of query)."""
+        return expect_boolean(self.query(sparql, substitutions=substitutions))
+
+    def _run_query(self, text: str, sent: _Sent | None = None) -> QueryResult:
+        """POST a query (ours when `sent` is None, sent without the prologue) and read its
+        results as pyoxigraph's own types."""
+        request = self._client.build_request(
+            "POST",
+            self._endpoints.query,
+            params={"union-default-graph": ""} if self._endpoints.union == "parameter" else None,
+            content=(sent.text if sent else text).encode("utf-8"),
+            headers={"Content-Type": "application/sparql-query", "Accept": _ACCEPT_RESULTS},
+        )
+        response = self._send(request, idempotent=True)
+        self._check(response, sent=sent)
+        media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        try:
+            results = QueryResultsFormat.from_media_type(media) if media else None
+            if results is not None and results != QueryResultsFormat.CSV:
+                parsed = parse_query_results(response.content, results)
+                if isinstance(parsed, QuerySolutions):
+                    for _ in parsed:  # read it all once here: a broken answer fails now
+                        pass
+                    parsed = parse_query_results(response.content, results)
+                return parsed
+            graph = RdfFormat.from_media_type(media) if media else None
+            if graph is not None:
+                memory = Store()  # QueryTriples has no constructor: a store hands it out
+                memory.load(response.content, graph, base_iri=self._endpoints.query)
+                return memory.query("CONSTRUCT WHERE { ?s ?p ?o }")
+        except (SyntaxError, ValueError, OSError) as exc:
+            tail = " ".join(response.content[-300:].decode("utf-8", "replace").split())
+            raise self._error(
+                f"the server's answer is not valid {media} ({exc}); it ends: {tail[-200:]}",
+                hint="a server that streams results writes its error into the answer when it "
+                f"fails part-way: check the server's log; or the URL is no SPARQL store: "
+                f"{_PATHS_HINT}",
+            ) from exc
+        raise self._error(
+            f"the server answered {media or 'with no content type'}, not SPARQL results: "
+            f"{_excerpt(response)}",
+            hint=f"is this a SPARQL store? {_PATHS_HINT}",
+        )
+
+    def graph_quads(self, graph: Graph) -> list[Quad]:
+        """Every quad of one graph (empty when there is no such graph): one Graph Store GET."""
+        request = self._client.build_request(
+            "GET",
+            self._endpoints.store,
+            params=_graph_param(graph),
+            headers={"Accept": "application/n-triples"},
+        )
+        response = self._send(request, idempotent=True)
+        if response.status_code == 404:
+            return []
+        self._check(response)
+        try:
+            triples = parse(response.content, RdfFormat.N_TRIPLES, without_named_graphs=True)
+            return [Quad(q.subject, q.predicate, q.object, graph) for q in triples]
+        except (SyntaxError, ValueError) as exc:
+            raise self._error(f"the server's graph is not valid N-Triples: {exc}") from exc
+
+    def serialize_graph(self, graph: Graph, output: BinaryOutput, format: RdfFormat) -> None:
+        """Write one graph to `output` as the server serializes it: one Graph Store GET whose
+        body goes to `output` chunk by chunk (no Python object per triple; Oxigraph's Turtle
+        carries no prefixes). A missing graph writes nothing; `output` may raise to stop it."""
+        request = self._client.build_request(
+            "GET",
+            self._endpoints.store,
+            params=_graph_param(graph),
+            headers={"Accept": format.media_type},
+        )
+        response = self._send(request, idempotent=True, stream=True)
+        try:
+            if response.status_code == 404:
+                return
+            self._check(response)
+            media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if RdfFormat.from_media_type(media) != format:
+                raise self._error(f"the server sent the graph as {media}, not {format.media_type}")
+            chunks = response.iter_bytes()
+            while True:
+                try:
+                    chunk = next(chunks, None)
+                except httpx.HTTPError as exc:
+                    raise self._error(f"reading the graph failed part-way: {exc}") from exc
+                if chunk is None:
+                    return
+                output.write(chunk)  # what it raises is the caller's, as it is
+        finally:
+            response.close()
+
+    def subject_quads(self, subject: NamedNode, graph: NamedNode) -> list[Quad]:
+        """The quads of `graph` about `subject` (one query; an index look-up on the server)."""
+        rows = expect_solutions(
+            self._run_query(f"SELECT ?p ?o WHERE {{ GRAPH {graph} {{ {subject} ?p ?o }} }}")
+        )
+        return [Quad(subject, row["p"], row["o"], graph) for row in rows]
+
+    def has_graph(self, graph: Graph) -> bool:
+        """The graph exists, empty or not (the default graph always does): an ASK, not the
+        Graph Store's HEAD, since Oxigraph answers a HEAD of a missing graph with a body
+        that then garbles the next answer on the same connection."""
+        if isinstance(graph, DefaultGraph):
+            return True
+        return expect_boolean(self._run_query(f"ASK {{ GRAPH {graph} {{}} }}"))
+
+    def quads(self, *, vocabulary: bool = True) -> Iterator[Quad]:
+        """Every quad, streamed from one GET of the whole dataset as N-Quads (parsed as it
+        arrives: millions of quads are never held at once); without the ontology and shapes
+        graphs unless `vocabulary`. A server whose Graph Store cannot send the whole dataset
+        is read graph by graph."""
+        request = self._client.build_request(
+            "GET", self._endpoints.store, headers={"Accept": "application/n-quads"}
+        )
+        response = self._send(request, idempotent=True, stream=True)
+        try:
+            media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if response.status_code in (400, *_NOT_SPARQL) or (
+                response.is_success and media != "application/n-quads"
+            ):
+                response.close()
+                yield from self._quads_by_graph(vocabulary)
+                return
+            self._check(response)
+            for quad in parse(io.BufferedReader(_ResponseReader(response)), RdfFormat.N_QUADS):
+                if vocabulary or quad.graph_name not in _VOCABULARY_GRAPHS:
+                    yield quad
+        except (httpx.HTTPError, SyntaxError, ValueError, OSError) as exc:
+            if isinstance(exc, StoreError):
+                raise
+            raise self._error(f"reading the dataset failed part-way: {exc}") from exc
+        finally:
+            response.close()
+
+    def _quads_by_graph(self, vocabulary: bool) -> Iterator[Quad]:
+        yield from self.graph_quads(DefaultGraph())
+        rows = expect_solutions(self._run_query("SELECT DISTINCT ?g WHERE { GRAPH ?g {} }"))
+        for row in rows:
+            graph = row["g"]
+            if isinstance(graph, NamedNode) and (vocabulary or graph not in _VOCABULARY_GRAPHS):
+                yield from self.graph_quads(graph)
+
+    def source_digests(self, graphs: Sequence[NamedNode]) -> dict[str, str]:
+        """graph IRI -> stored source digest, for the graphs that exist (a query per 500)."""
+        found: dict[str, str] = {}
+        for start in range(0, len(graphs), 500):
+            values = " ".join(str(g) for g in graphs[start : start + 500])
+            rows = expect_solutions(
+                self._run_query(
+                    f"SELECT ?g ?d WHERE {{ VALUES ?g {{ {values} }} "
+                    f"GRAPH ?g {{ ?g {MKG.sourceDigest} ?d }} }}"
+                )
+            )
+            found.update({row["g"].value: row["d"].value for row in rows})
+        return found
+
+    def count_models(self) -> int:
+        """How many models the store describes."""
+        for row in expect_solutions(self._run_query(COUNT_MODELS)):
+            return int(row["n"].value)
+        return 0
+
+    # --- writes (each one update request, under the writer lock) -----------------------------
+
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+        """A SPARQL update as one request (one transaction on Oxigraph) under the writer lock;
+        callers guard which graphs it may touch, holding `writer()` across check and write."""
+        self._check_writable()
+        self._apply(sparql, _Sent(sparql, BoundQuery(sparql), _prologue(base_iri)))
+
+    def write_models(self, models: Sequence[ModelGraph], *, replace: Sequence[NamedNode]) -> None:
+        """Write the models' graphs, replacing the `replace` graphs, in one update request:
+        each model's graph is wholly old or wholly new, and a failed request wrote nothing."""
+        self._check_targets([m.graph_iri for m in models])
+        if models or replace:
+            self._apply(write_models_update(models, replace))
+
+    def replace_graphs(
+        self, graphs: Mapping[NamedNode, Sequence[Quad]], *, kind: NamedNode
+    ) -> None:
+        """Replace whole graphs of derived data in one update request, each stating its
+        `kind` inside itself."""
+        self._check_targets(list(graphs))
+        if graphs:
+            self._apply(derived_graphs_update(graphs, kind=kind))
+
+    def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
+        """Drop named graphs in one update request."""
+        self._check_targets(graphs)
+        if graphs:
+            self._apply(drop_graphs_update(graphs))
+
+    def put_graph(self, graph: Graph, triples: Sequence[Triple]) -> None:
+        """Replace one graph's content (GSP PUT) in one update request: Oxigraph's own PUT
+        clears and loads in two steps, so a failure there could leave the graph empty."""
+        self._check_targets([graph])
+        self._apply(edit_graph_update(graph, triples, drop=True, create=True))
+
+    def post_graph(self, graph: Graph, triples: Sequence[Triple]) -> None:
+        """Add to one graph (GSP POST) in one update request."""
+        self._check_targets([graph])
+        self._apply(edit_graph_update(graph, triples, drop=False, create=True))
+
+    def drop_graph(self, graph: Graph) -> None:
+        """Remove one graph, the default graph emptied (GSP DELETE), in one update request;
+        a graph that is not there is no error, as in the embedded store."""
+        self._check_targets([graph])
+        self._apply(edit_graph_update(graph, (), drop=True, create=False))
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """Hold this store's one writer lock: writes from this process are serialized (writes
+        from other processes are the server's to serialize). Re-entrant."""
+        with self._write_lock:
+            yield
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Take the writer lock; move `generation` before a write and again after it."""
+        with self._write_lock:
+            self.generation += 1
+            try:
+                yield
+            finally:
+                self.generation += 1
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError("the store is open read-only", path=self.location)
+
+    def _check_targets(self, graphs: Iterable[Graph]) -> None:
+        self._check_writable()
+        if any(graph in _VOCABULARY_GRAPHS for graph in graphs):
+            raise StoreError("refusing to write into a vocabulary graph", path=self.location)
+
+    def _apply(self, update: str, sent: _Sent | None = None) -> None:
+        """POST one update (ours when `sent` is None) as one request, never retried."""
+        body = (sent.text if sent else update).encode("utf-8")
+        if len(body) > MAX_UPDATE_BYTES:
+            raise StoreError(
+                f"an update of {len(body):,} bytes is over the server's limit "
+                f"({MAX_UPDATE_BYTES:,}); nothing was written",
+                path=self.location,
+                hint="write fewer models at a time",
+            )
+        request = self._client.build_request(
+            "POST",
+            self._endpoints.update,
+            content=body,
+            headers={"Content-Type": "application/sparql-update"},
+            timeout=httpx.Timeout(self._endpoints.timeout * 10, connect=CONNECT_TIMEOUT),
+        )
+        with self._writing():
+            response = self._send(request, idempotent=False)
+            self._check(response, sent=sent, write=True)
+
+    # --- HTTP --------------------------------------------------------------------------------
+
+    def _send(
+        self, request: httpx.Request, *, idempotent: bool, stream: bool = False
+    ) -> httpx.Response:
+        """Send `request`; a read is tried again (up to `ATTEMPTS`, backing off) when it could
+        not connect or met a 502/503/504. Every failure is a `StoreError` naming the store."""
+
+        def attempt() -> httpx.Response:
+            response = self._client.send(request, stream=stream)
+            if idempotent and response.status_code in _UNAVAILABLE:
+                response.close()
+                raise _UnavailableError(response)
+            return response
+
+        what = f"{request.method} {request.url.copy_with(query=None)}"
+        retrying = Retrying(
+            stop=stop_after_attempt(ATTEMPTS if idempotent else 1),
+            wait=wait_exponential(multiplier=0.1, max=1.0),
+            retry=retry_if_exception_type(
+                (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError, _UnavailableError)
+            ),
+            reraise=True,
+        )
+        tried = f" ({ATTEMPTS} tries)" if idempotent else ""
+        written = "" if idempotent else "; the update may or may not have been applied"
+        try:
+            return retrying(attempt)
+        except _UnavailableError as exc:
+            status = exc.response.status_code
+            raise self._error(
+                f"{what}: the server is unavailable ({status} {exc.response.reason_phrase}){tried}",
+                hint="check the server, or the proxy in front of it",
+            ) from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            reason = (
+                f"within {CONNECT_TIMEOUT} s"
+                if isinstance(exc, httpx.ConnectTimeout)
+                else f"({exc})"
+            )
+            raise self._error(
+                f"{what}: cannot connect {reason}{tried}"
+                + ("" if idempotent else "; nothing was written"),
+                hint="is the SPARQL server running at this host and port?",
+            ) from exc
+        except httpx.TimeoutException as exc:
+            waited = (request.extensions.get("timeout") or {}).get("read")
+            raise self._error(
+                f"{what}: no answer within {waited} s{written}",
+                hint="the server is overloaded or the query is slow: check the server, or "
+                "raise the timeout (timeout=SECONDS in the store URL)",
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise self._error(
+                f"{what}: {type(exc).__name__}: {exc}{written}",
+                hint="check the server and the network between",
+            ) from exc
+        except RuntimeError as exc:  # the client was closed
+            raise self._error(f"{what}: {exc}", hint="open the store again") from exc
+
+    def _check(
+        self, response: httpx.Response, *, sent: _Sent | None = None, write: bool = False
+    ) -> None:
+        """A `QueryError` for a caller's bad SPARQL (400), a `StoreError` for any other
+        failure, saying whether anything was written."""
+        status = response.status_code
+        if status < 300:
+            return
+        response.read()
+        detail = _excerpt(response)
+        what = f"{response.request.method} {response.request.url.copy_with(query=None)}"
+        nothing = "; nothing was written" if write else ""
+        if status == 400 and sent is not None:
+            raise sent.error(detail)
+        if status in _NOT_SPARQL:
+            raise self._error(
+                f"{what} answered {status} {response.reason_phrase}: not a SPARQL endpoint"
+                f"{nothing}",
+                hint=_PATHS_HINT,
+            )
+        if status in (401, 403):
+            raise self._error(
+                f"{what} was refused: {status} {response.reason_phrase}: {detail}{nothing}",
+                hint="give credentials in the URL (sparql+http://USER:PASSWORD@HOST:PORT), or "
+                "open the store read-only",
+            )
+        raise self._error(
+            f"{what} failed: {status} {response.reason_phrase}: {detail}{nothing}",
+            hint="check the server's log",
+        )
+
+    def _error(self, message: str, *, hint: str | None = None) -> StoreError:
+        return StoreError(message, path=self.location, hint=hint)
+
+
+def _prologue(base_iri: str | None) -> str:
+    """Our prefixes (and the caller's base IRI, checked as an IRI) as one line."""
+    if base_iri is None:
+        return _PROLOGUE
+    try:
+        base = NamedNode(base_iri)
+    except ValueError as exc:
+        raise QueryError(f"invalid base IRI {base_iri!r}: {exc}") from exc
+    return f"BASE {base} {_PROLOGUE}"
+
+
+def _graph_param(graph: Graph) -> dict[str, str]:
+    return {"default": ""} if isinstance(graph, DefaultGraph) else {"graph": graph.value}
+
+
+def _excerpt(response: httpx.Response) -> str:
+    """The start of a response's body, on one line: enough to recognise an HTML page or a
+    server's message."""
+    text = " ".join(response.content[:400].decode("utf-8", "replace").split())
+    return (text[:200] + " ...") if len(text) > 200 else (text or "(empty)")
