@@ -24,8 +24,10 @@ from fastapi.responses import JSONResponse
 
 from kg import __version__
 from kg.errors import ModelKGError
+from kg.sparql.forwarded import ForwardedQueries
 from kg.sparql.isolation import IsolatedQueries
 from kg.store import open_store
+from kg.store.embedded import EmbeddedStore
 from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.graph_store import router as graph_store_router
 from resolvers.graphiql import mount_graphiql_assets
@@ -53,16 +55,27 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.state.store = open_store(settings.store)
         app.state.settings = settings
         app.state.compat_cache = CompatCache()  # one compatibility index for GraphQL and REST
-        # clients' SPARQL runs in worker processes, killed at the timeout (kg.sparql.isolation)
-        app.state.queries = IsolatedQueries(
-            app.state.store,
-            # two per core: while the server hands one worker's answer back and the next job
-            # over (~1 ms), the core has another worker's query to run; with one per core,
-            # 10 clients of a 5 ms lookup kept each worker idle ~30% of the time
-            workers=settings.query_workers or 2 * (os.cpu_count() or 1),
-            timeout=settings.query_timeout,
-            max_per_client=settings.max_queries_per_client,
-            max_result_bytes=settings.max_result_bytes,
+        # clients' SPARQL: in worker processes killed at the timeout over the embedded store
+        # (kg.sparql.isolation); on the remote server's engine over a remote store
+        store = app.state.store
+        app.state.queries = (
+            IsolatedQueries(
+                store,
+                # two per core: while the server hands one worker's answer back and the next
+                # job over (~1 ms), the core has another worker's query to run; with one per
+                # core, 10 clients of a 5 ms lookup kept each worker idle ~30% of the time
+                workers=settings.query_workers or 2 * (os.cpu_count() or 1),
+                timeout=settings.query_timeout,
+                max_per_client=settings.max_queries_per_client,
+                max_result_bytes=settings.max_result_bytes,
+            )
+            if isinstance(store, EmbeddedStore)
+            else ForwardedQueries(
+                store,
+                timeout=settings.query_timeout,
+                max_per_client=settings.max_queries_per_client,
+                max_result_bytes=settings.max_result_bytes,
+            )
         )
         try:
             if settings.preload_embeddings:  # else the first search loads the model and syncs

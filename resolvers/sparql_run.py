@@ -31,6 +31,7 @@ from resolvers.errors import HttpError, from_modelkg_error, too_large
 if TYPE_CHECKING:
     from starlette.datastructures import State
 
+    from kg.sparql.forwarded import ForwardedQueries
     from kg.sparql.isolation import IsolatedQueries
     from kg.store.base import ModelStore
     from resolvers.settings import ServerSettings
@@ -130,7 +131,7 @@ async def run_client_query(
 ) -> QueryAnswer:
     """Run a parsed, guarded query in a worker process and serialize it as `media_type`."""
     settings: ServerSettings = state.settings
-    queries: IsolatedQueries = state.queries
+    queries: IsolatedQueries | ForwardedQueries = state.queries
     try:
         outcome = await queries.run(
             parsed.text,

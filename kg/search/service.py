@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,8 +50,19 @@ MAX_RESULTS = 100
 
 
 def index_folder(store_location: str) -> Path:
-    """Where the vector index of the store at `store_location` lives: beside it."""
-    return Path(f"{store_location.rstrip('/')}.search")
+    """Where the vector index of the store at `store_location` lives: beside it, or for a
+    remote store (a URL) in the user's cache folder, one per store URL.
+
+    >>> index_folder("/srv/kg").as_posix()
+    '/srv/kg.search'
+    >>> index_folder("sparql+http://127.0.0.1:7878").name.endswith(".search")
+    True
+    """
+    if "://" not in store_location:
+        return Path(f"{store_location.rstrip('/')}.search")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    key = hashlib.sha256(store_location.encode()).hexdigest()[:16]
+    return cache / "modelkg" / f"remote-{key}.search"
 
 
 def check_threshold(threshold: float | None, metric: str) -> None:

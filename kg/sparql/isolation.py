@@ -49,7 +49,37 @@ if TYPE_CHECKING:
 
     from kg.store.embedded import EmbeddedStore
 
-__all__ = ["IsolatedQueries"]
+__all__ = ["Admission", "IsolatedQueries"]
+
+
+class Admission:
+    """The bounds on queries in flight: `max_per_client` per client address (the next is
+    `TooBusyError` with `per_client=True`: HTTP 429), `max_waiting` in all (503)."""
+
+    def __init__(self, max_per_client: int, max_waiting: int) -> None:
+        self.max_per_client = max_per_client
+        self.max_waiting = max_waiting
+        self._running: Counter[str] = Counter()
+
+    def admit(self, client: str) -> None:
+        """Count one more query of `client`, or refuse it."""
+        if self._running[client] >= self.max_per_client:
+            raise TooBusyError(
+                f"this client already has {self._running[client]} queries running; "
+                f"the server runs at most {self.max_per_client} per client",
+                per_client=True,
+            )
+        if sum(self._running.values()) >= self.max_waiting:
+            raise TooBusyError(
+                f"the server has {self.max_waiting} queries waiting", per_client=False
+            )
+        self._running[client] += 1
+
+    def release(self, client: str) -> None:
+        """One query of `client` is done."""
+        self._running[client] -= 1
+        if self._running[client] <= 0:
+            del self._running[client]
 
 
 class IsolatedQueries:
@@ -74,25 +104,7 @@ class IsolatedQueries:
         self._unbounded = anyio.CapacityLimiter(math.inf)  # `_limiter` is taken first
         self._warming: set[asyncio.Task[None]] = set()
         self._snapshots = Snapshots(store, grace_seconds=timeout + 5)
-        self._running: Counter[str] = Counter()
-
-    def _admit(self, client: str) -> None:
-        if self._running[client] >= self.max_per_client:
-            raise TooBusyError(
-                f"this client already has {self._running[client]} queries running; "
-                f"the server runs at most {self.max_per_client} per client",
-                per_client=True,
-            )
-        if sum(self._running.values()) >= self.max_waiting:
-            raise TooBusyError(
-                f"the server has {self.max_waiting} queries waiting", per_client=False
-            )
-        self._running[client] += 1
-
-    def _release(self, client: str) -> None:
-        self._running[client] -= 1
-        if self._running[client] <= 0:
-            del self._running[client]
+        self._admission = Admission(max_per_client, max_waiting)
 
     async def run(
         self,
@@ -120,7 +132,7 @@ class IsolatedQueries:
         )
 
     async def _in_worker(self, job_on: Callable[[str], QueryJob], client: str) -> Outcome:
-        self._admit(client)
+        self._admission.admit(client)
         try:
             # after a write, a new checkpoint (~15 ms, off the event loop); else the last one
             snapshot = self._snapshots.fresh()
@@ -148,7 +160,7 @@ class IsolatedQueries:
                 timed_out=False,
             ) from None
         finally:
-            self._release(client)
+            self._admission.release(client)
 
     def _replace_worker(self, snapshot: str) -> None:
         """Start a worker in the background, `snapshot` open, in place of one just killed

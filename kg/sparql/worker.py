@@ -33,6 +33,8 @@ from pyoxigraph import (
 __all__ = [
     "Outcome",
     "QueryJob",
+    "ResultSink",
+    "ResultTooLargeError",
     "run_in_worker",
     "run_query",
     "warm_up",
@@ -62,11 +64,11 @@ class Outcome:
     message: str = ""
 
 
-class _TooLargeError(Exception):
-    pass
+class ResultTooLargeError(Exception):
+    """The serialized result outgrew its cap."""
 
 
-class _Sink:
+class ResultSink:
     """Collects what pyoxigraph writes and stops it past `max_bytes`."""
 
     def __init__(self, max_bytes: int) -> None:
@@ -77,7 +79,7 @@ class _Sink:
     def write(self, data: bytes) -> int:
         self.size += len(data)
         if self.size > self.max_bytes:
-            raise _TooLargeError
+            raise ResultTooLargeError
         self.parts.append(bytes(data))
         return len(data)
 
@@ -139,7 +141,7 @@ def run_query(job: QueryJob) -> Outcome:
             named_graphs=named,
             use_default_graph_as_union=defaults is None,
         )
-        sink = _Sink(job.max_bytes)
+        sink = ResultSink(job.max_bytes)
         if isinstance(result, QueryTriples):
             rdf_format = RdfFormat.from_media_type(job.media_type)
             if rdf_format is None:
@@ -151,7 +153,7 @@ def run_query(job: QueryJob) -> Outcome:
                 return Outcome("bad_query", message=f"cannot write results as {job.media_type}")
             result.serialize(sink, results_format)  # type: ignore[arg-type]
         return Outcome("ok", b"".join(sink.parts))
-    except _TooLargeError:
+    except ResultTooLargeError:
         return Outcome("too_large")
     except (SyntaxError, ValueError) as exc:
         return Outcome("bad_query", message=str(exc))

@@ -31,12 +31,18 @@ def store_location(explicit: str | None = None) -> str:
     return explicit or os.environ.get("MODELKG_STORE") or DEFAULT_STORE
 
 
-def open_store(location: str | None = None, *, read_only: bool = False) -> EmbeddedStore:
-    """Open the store at `location` (a path; `sparql+http://` URLs come with the remote store)."""
+def open_store(location: str | None = None, *, read_only: bool = False) -> ModelStore:
+    """Open the store at `location`: a folder (the embedded engine), or a `sparql+http://`
+    URL (a SPARQL 1.1 server: `kg.store.remote`, whose docstring gives the URL's options)."""
     where = store_location(location)
-    if where.startswith(("sparql+http://", "sparql+https://", "http://", "https://")):
+    if where.startswith(("sparql+http://", "sparql+https://")):
+        from kg.store.remote import RemoteStore
+
+        return RemoteStore.open(where, read_only=read_only)
+    if where.startswith(("http://", "https://")):
         raise UsageError(
-            f"remote stores are not available yet: {where}",
-            hint="use a local path for --store / MODELKG_STORE",
+            f"`{where}` is a web address, not a store location",
+            hint=f"for a SPARQL server write sparql+{where} (see `kg.store.remote` for the "
+            "endpoint options)",
         )
     return EmbeddedStore.open(Path(where), read_only=read_only)
