@@ -15,14 +15,12 @@ True
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from pyoxigraph import (
     DefaultGraph,
@@ -42,9 +40,8 @@ from kg.store.base import (
     Graph,
     QueryResult,
     Term,
-    expect_boolean,
-    expect_solutions,
 )
+from kg.store.engine import VOCABULARY_GRAPHS, StoreEngine
 from kg.store.sparql_text import (
     COUNT_MODELS,
     derived_graphs_update,
@@ -57,7 +54,6 @@ from kg.store.sparql_text import (
 )
 from ontology.files import (
     ONTOLOGY_GRAPH,
-    SHAPES_GRAPH,
 )
 from ontology.namespaces import MKG, PREFIXES
 
@@ -70,7 +66,6 @@ QUERY_TALLY: ContextVar[list[int] | None] = ContextVar("modelkg_query_tally", de
 """Set a one-item list here and every query run in this context (threads started from it
 included) adds one: the server counts store queries per request with it (no N+1)."""
 
-_VOCABULARY_GRAPHS = (ONTOLOGY_GRAPH, SHAPES_GRAPH)
 
 BULK_CHUNK_QUADS = 900_000
 """Below oxigraph's bulk-load chunk (1,000,000 quads): one chunk is one atomic ingestion."""
@@ -120,16 +115,12 @@ def _open_read_only(path: str, attempts: int = 5) -> Store:
     raise AssertionError("unreachable")
 
 
-class EmbeddedStore:
+class EmbeddedStore(StoreEngine):
     """A pyoxigraph store on disk (or in memory when `path` is None)."""
 
     def __init__(self, store: Store, location: str, *, read_only: bool) -> None:
+        super().__init__(location, read_only=read_only)
         self._store = store
-        self.location = location
-        self.read_only = read_only
-        self.generation = 0
-        self._write_lock = threading.RLock()
-        """Writes made through this object: derived views (compat index) rebuild when it moves."""
 
     @classmethod
     def open(cls, path: str | Path | None, *, read_only: bool = False) -> EmbeddedStore:
@@ -168,17 +159,6 @@ class EmbeddedStore:
             self._store.extend(vocabulary_quads())  # one transaction: all or nothing
             return
         self._store.update(vocabulary_update())
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def query(
         self,
@@ -264,8 +244,8 @@ class EmbeddedStore:
             self._apply(derived_graphs_update(graphs, kind=kind))
 
     def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
-        """Drop named graphs in one transaction."""
-        self._check_writable()
+        """Drop named graphs in one transaction (never the vocabulary's)."""
+        self._check_targets(graphs)
         if graphs:
             self._apply(drop_graphs_update(graphs))
 
@@ -314,11 +294,6 @@ class EmbeddedStore:
         self._check_targets([graph])
         self._apply(edit_graph_update(graph, triples, drop=drop, create=create))
 
-    def _check_targets(self, graphs: Sequence[NamedNode | DefaultGraph]) -> None:
-        self._check_writable()
-        if any(graph in _VOCABULARY_GRAPHS for graph in graphs):
-            raise StoreError("refusing to write into a vocabulary graph", path=self.location)
-
     @contextmanager
     def _translated(self) -> Iterator[None]:
         """pyoxigraph's write errors as one StoreError: the write was one transaction (or one
@@ -351,7 +326,7 @@ class EmbeddedStore:
         every = self._store.quads_for_pattern(None, None, None, None)
         if vocabulary:
             return every
-        return (q for q in every if q.graph_name not in _VOCABULARY_GRAPHS)
+        return (q for q in every if q.graph_name not in VOCABULARY_GRAPHS)
 
     def count_models(self) -> int:
         result = self._store.query(COUNT_MODELS)
@@ -361,39 +336,6 @@ class EmbeddedStore:
             assert value is not None
             return int(value.value)
         return 0
-
-    def select(
-        self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None
-    ) -> QuerySolutions:
-        """A SELECT query's solutions (a `QueryError` if `sparql` is another kind of query)."""
-        return expect_solutions(self.query(sparql, substitutions=substitutions))
-
-    def ask(self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None) -> bool:
-        """An ASK query's answer (a `QueryError` if `sparql` is another kind of query)."""
-        return expect_boolean(self.query(sparql, substitutions=substitutions))
-
-    def _check_writable(self) -> None:
-        if self.read_only:
-            raise StoreError("the store is open read-only", path=self.location)
-
-    @contextmanager
-    def writer(self) -> Iterator[None]:
-        """Hold the store's one writer lock: every write path takes it, so writes are
-        serialized, and a caller that checks then writes (the update guard) holds it across
-        both. Re-entrant: the writes made inside take it again."""
-        with self._write_lock:
-            yield
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Take the writer lock; move `generation` before a write and again after it: a reader
-        that saw the same generation before and after its work read no half-written state."""
-        with self._write_lock:
-            self.generation += 1
-            try:
-                yield
-            finally:
-                self.generation += 1
 
     def close(self) -> None:
         if not self.read_only:

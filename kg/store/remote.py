@@ -41,12 +41,9 @@ from __future__ import annotations
 
 import io
 import re
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from types import TracebackType
-from typing import TYPE_CHECKING, Literal, Self
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
@@ -75,6 +72,7 @@ from kg.store.base import (
     expect_solutions,
 )
 from kg.store.embedded import QUERY_TALLY, parse_query_error
+from kg.store.engine import VOCABULARY_GRAPHS, StoreEngine
 from kg.store.sparql_text import (
     COUNT_MODELS,
     BoundQuery,
@@ -86,7 +84,6 @@ from kg.store.sparql_text import (
     vocabulary_update,
     write_models_update,
 )
-from ontology.files import ONTOLOGY_GRAPH, SHAPES_GRAPH
 from ontology.namespaces import MKG, PREFIXES
 
 if TYPE_CHECKING:
@@ -110,7 +107,6 @@ MAX_UPDATE_BYTES = 128 * 1024 * 1024
 
 _UNAVAILABLE = frozenset({502, 503, 504})
 _NOT_SPARQL = frozenset({404, 405, 406, 415, 501})
-_VOCABULARY_GRAPHS = (ONTOLOGY_GRAPH, SHAPES_GRAPH)
 _ACCEPT_RESULTS = (
     "application/sparql-results+json, application/sparql-results+xml;q=0.9, "
     "application/n-triples;q=0.8, text/turtle;q=0.5"
@@ -250,16 +246,14 @@ class _ResponseReader(io.RawIOBase):
         return size
 
 
-class RemoteStore:
-    """A store on a SPARQL 1.1 server (`sparql+http://`), through one pooled HTTP client."""
+class RemoteStore(StoreEngine):
+    """A store on a SPARQL 1.1 server (`sparql+http://`), through one pooled HTTP client.
+    Its `generation` counts the writes made through this object: a write by another process
+    does not move it."""
 
     def __init__(self, endpoints: Endpoints, *, read_only: bool) -> None:
+        super().__init__(endpoints.display, read_only=read_only)
         self._endpoints = endpoints
-        self.location = endpoints.display
-        self.read_only = read_only
-        self.generation = 0
-        """Writes made through this object (a write by another process does not move it)."""
-        self._write_lock = threading.RLock()
         self._client = httpx.Client(
             timeout=httpx.Timeout(endpoints.timeout, connect=CONNECT_TIMEOUT),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
@@ -302,17 +296,6 @@ class RemoteStore:
         if not expect_boolean(self._run_query(ask)):
             self._apply(vocabulary_update())
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def close(self) -> None:
         """Close the pooled connections (the server keeps everything)."""
         self._client.close()
@@ -335,16 +318,6 @@ class RemoteStore:
             tally[0] += 1
         bound = bind_values(sparql, substitutions or {})
         return self._run_query(bound.text, _Sent(sparql, bound, _prologue(base_iri)))
-
-    def select(
-        self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None
-    ) -> QuerySolutions:
-        """A SELECT query's solutions (a `QueryError` if `sparql` is another kind of query)."""
-        return expect_solutions(self.query(sparql, substitutions=substitutions))
-
-    def ask(self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None) -> bool:
-        """An ASK query's answer (a `QueryError` if `sparql` is another kind of query)."""
-        return expect_boolean(self.query(sparql, substitutions=substitutions))
 
     def _run_query(self, text: str, sent: _Sent | None = None) -> QueryResult:
         """POST a query (ours when `sent` is None, sent without the prologue) and read its
@@ -469,7 +442,7 @@ class RemoteStore:
                 return
             self._check(response)
             for quad in parse(io.BufferedReader(_ResponseReader(response)), RdfFormat.N_QUADS):
-                if vocabulary or quad.graph_name not in _VOCABULARY_GRAPHS:
+                if vocabulary or quad.graph_name not in VOCABULARY_GRAPHS:
                     yield quad
         except (httpx.HTTPError, SyntaxError, ValueError, OSError) as exc:
             if isinstance(exc, StoreError):
@@ -483,7 +456,7 @@ class RemoteStore:
         rows = expect_solutions(self._run_query("SELECT DISTINCT ?g WHERE { GRAPH ?g {} }"))
         for row in rows:
             graph = row["g"]
-            if isinstance(graph, NamedNode) and (vocabulary or graph not in _VOCABULARY_GRAPHS):
+            if isinstance(graph, NamedNode) and (vocabulary or graph not in VOCABULARY_GRAPHS):
                 yield from self.graph_quads(graph)
 
     def source_digests(self, graphs: Sequence[NamedNode]) -> dict[str, str]:
@@ -552,32 +525,6 @@ class RemoteStore:
         a graph that is not there is no error, as in the embedded store."""
         self._check_targets([graph])
         self._apply(edit_graph_update(graph, (), drop=True, create=False))
-
-    @contextmanager
-    def writer(self) -> Iterator[None]:
-        """Hold this store's one writer lock: writes from this process are serialized (writes
-        from other processes are the server's to serialize). Re-entrant."""
-        with self._write_lock:
-            yield
-
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """Take the writer lock; move `generation` before a write and again after it."""
-        with self._write_lock:
-            self.generation += 1
-            try:
-                yield
-            finally:
-                self.generation += 1
-
-    def _check_writable(self) -> None:
-        if self.read_only:
-            raise StoreError("the store is open read-only", path=self.location)
-
-    def _check_targets(self, graphs: Iterable[Graph]) -> None:
-        self._check_writable()
-        if any(graph in _VOCABULARY_GRAPHS for graph in graphs):
-            raise StoreError("refusing to write into a vocabulary graph", path=self.location)
 
     def _apply(self, update: str, sent: _Sent | None = None) -> None:
         """POST one update (ours when `sent` is None) as one request, never retried."""

@@ -1,0 +1,100 @@
+"""What both store engines share: the writer lock and write generation, the context manager,
+SELECT/ASK over `query`, and the checks before a write. Each engine (`kg.store.embedded`,
+`kg.store.remote`) adds how it reads and writes.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Self
+
+from pyoxigraph import QuerySolutions, Variable
+
+from kg.errors import StoreError
+from kg.store.base import Graph, QueryResult, Term, expect_boolean, expect_solutions
+from ontology.files import ONTOLOGY_GRAPH, SHAPES_GRAPH
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+__all__ = ["VOCABULARY_GRAPHS", "StoreEngine"]
+
+VOCABULARY_GRAPHS = (ONTOLOGY_GRAPH, SHAPES_GRAPH)
+"""The graphs a store loads itself from the ontology files and never lets anything write."""
+
+
+class StoreEngine(ABC):
+    """The part of a `ModelStore` that does not depend on where the quads are."""
+
+    def __init__(self, location: str, *, read_only: bool) -> None:
+        self.location = location
+        self.read_only = read_only
+        self.generation = 0
+        """Moves before and after each write made through this object."""
+        self._write_lock = threading.RLock()
+
+    @abstractmethod
+    def query(
+        self,
+        sparql: str,
+        *,
+        substitutions: Mapping[Variable, Term] | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
+        """A query over the union of all graphs (see `kg.store.base.ModelStore.query`)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the store."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def select(
+        self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None
+    ) -> QuerySolutions:
+        """A SELECT query's solutions (a `QueryError` if `sparql` is another kind of query)."""
+        return expect_solutions(self.query(sparql, substitutions=substitutions))
+
+    def ask(self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None) -> bool:
+        """An ASK query's answer (a `QueryError` if `sparql` is another kind of query)."""
+        return expect_boolean(self.query(sparql, substitutions=substitutions))
+
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """Hold the store's one writer lock: every write path takes it, so writes are
+        serialized, and a caller that checks then writes (the update guard) holds it across
+        both. Re-entrant: the writes made inside take it again."""
+        with self._write_lock:
+            yield
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Take the writer lock; move `generation` before a write and again after it: a reader
+        that saw the same generation before and after its work read no half-written state."""
+        with self._write_lock:
+            self.generation += 1
+            try:
+                yield
+            finally:
+                self.generation += 1
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreError("the store is open read-only", path=self.location)
+
+    def _check_targets(self, graphs: Iterable[Graph]) -> None:
+        self._check_writable()
+        if any(graph in VOCABULARY_GRAPHS for graph in graphs):
+            raise StoreError("refusing to write into a vocabulary graph", path=self.location)
