@@ -17,7 +17,8 @@ StoreOption = Annotated[
     typer.Option(
         "--store",
         envvar="MODELKG_STORE",
-        help="Store path (default: $MODELKG_STORE, else ./.modelkg).",
+        help="Store: a folder, or a SPARQL server as sparql+http://HOST:PORT (default: "
+        "$MODELKG_STORE, else ./.modelkg).",
         show_default=False,
     ),
 ]
