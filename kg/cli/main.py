@@ -19,6 +19,7 @@ from kg.cli.catalog import catalog_command
 from kg.cli.common import console, err_console
 from kg.cli.compat import compat_app
 from kg.cli.ingest import ingest_command, validate_command
+from kg.cli.migrate import migrate_command
 from kg.cli.query import export_command, query_command
 from kg.cli.reason import explain_command, reason_command
 from kg.cli.search import search_command
@@ -69,6 +70,7 @@ def register(app: typer.Typer) -> None:
     app.command("explain")(explain_command)
     app.command("catalog")(catalog_command)
     app.command("search")(search_command)
+    app.command("migrate")(migrate_command)
     app.add_typer(compat_app, name="compat")
 
 

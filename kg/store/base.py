@@ -178,6 +178,11 @@ class ModelStore(Protocol):
         """Drop named graphs."""
         ...
 
+    def load(self, quads: Sequence[Quad]) -> None:
+        """Add quads to whatever graphs they name, in one transaction (a migration's batch:
+        nothing checks or marks them; the vocabulary graphs stay refused)."""
+        ...
+
     def put_graph(self, graph: Graph, triples: Sequence[Triple]) -> None:
         """Replace one graph's content (the Graph Store Protocol's PUT)."""
         ...

@@ -249,6 +249,12 @@ class EmbeddedStore(StoreEngine):
         if graphs:
             self._apply(drop_graphs_update(graphs))
 
+    def load(self, quads: Sequence[Quad]) -> None:
+        """Add quads to their graphs in one transaction (`Store.extend`)."""
+        self._check_targets({q.graph_name for q in quads})
+        with self._writing(), self._translated():
+            self._store.extend(quads)
+
     def graph_quads(self, graph: Graph) -> list[Quad]:
         """Every quad of one graph (empty when there is no such graph)."""
         return list(self._store.quads_for_pattern(None, None, None, graph))

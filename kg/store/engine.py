@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Self
 
-from pyoxigraph import QuerySolutions, Variable
+from pyoxigraph import BlankNode, QuerySolutions, Variable
 
 from kg.errors import StoreError
 from kg.store.base import Graph, QueryResult, Term, expect_boolean, expect_solutions
@@ -94,7 +94,7 @@ class StoreEngine(ABC):
         if self.read_only:
             raise StoreError("the store is open read-only", path=self.location)
 
-    def _check_targets(self, graphs: Iterable[Graph]) -> None:
+    def _check_targets(self, graphs: Iterable[Graph | BlankNode]) -> None:
         self._check_writable()
         if any(graph in VOCABULARY_GRAPHS for graph in graphs):
             raise StoreError("refusing to write into a vocabulary graph", path=self.location)

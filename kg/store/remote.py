@@ -80,6 +80,7 @@ from kg.store.sparql_text import (
     derived_graphs_update,
     drop_graphs_update,
     edit_graph_update,
+    insert_quads_update,
     vocabulary_marker,
     vocabulary_update,
     write_models_update,
@@ -508,6 +509,12 @@ class RemoteStore(StoreEngine):
         self._check_targets(graphs)
         if graphs:
             self._apply(drop_graphs_update(graphs))
+
+    def load(self, quads: Sequence[Quad]) -> None:
+        """Add quads to their graphs in one update request."""
+        self._check_targets({q.graph_name for q in quads})
+        if quads:
+            self._apply(insert_quads_update(quads))
 
     def put_graph(self, graph: Graph, triples: Sequence[Triple]) -> None:
         """Replace one graph's content (GSP PUT) in one update request: Oxigraph's own PUT

@@ -93,6 +93,17 @@ def in_graph(graph: NamedNode | DefaultGraph, data: str) -> str:
     return data if isinstance(graph, DefaultGraph) else f"GRAPH {graph} {{\n{data}\n}}"
 
 
+def insert_quads_update(quads: Iterable[Quad]) -> str:
+    """One INSERT DATA adding `quads` to their graphs (the default graph's too)."""
+    by_graph: dict[NamedNode | DefaultGraph, list[Quad]] = {}
+    for quad in quads:
+        graph = quad.graph_name
+        assert isinstance(graph, NamedNode | DefaultGraph), "no blank node names a graph here"
+        by_graph.setdefault(graph, []).append(quad)
+    data = "\n".join(in_graph(graph, ntriples(group)) for graph, group in by_graph.items())
+    return f"INSERT DATA {{\n{data}\n}}"
+
+
 def drop_graphs_update(graphs: Sequence[NamedNode]) -> str:
     """Drop `graphs` (a graph that is not there is no error)."""
     return "".join(f"DROP SILENT GRAPH {g};\n" for g in graphs)
