@@ -8,6 +8,8 @@ export HF_HUB_OFFLINE=1
 echo "== ruff"
 .venv/bin/ruff check ontology kg codegen resolvers tests bench
 .venv/bin/ruff format --check ontology kg codegen resolvers tests bench
+echo "== import-linter (layers: resolvers -> codegen -> kg -> ontology)"
+.venv/bin/lint-imports
 echo "== mypy --strict"
 .venv/bin/mypy --strict ontology kg codegen resolvers
 echo "== pytest"
