@@ -28,6 +28,7 @@ from kg.sparql.forwarded import ForwardedQueries
 from kg.sparql.isolation import IsolatedQueries
 from kg.store import open_store
 from kg.store.embedded import EmbeddedStore
+from kg.store.holder import record_holder, release_holder
 from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.graph_store import router as graph_store_router
 from resolvers.graphiql import mount_graphiql_assets
@@ -77,11 +78,16 @@ def create_app(settings: ServerSettings) -> FastAPI:
                 max_result_bytes=settings.max_result_bytes,
             )
         )
+        recorded = isinstance(store, EmbeddedStore) and store.location != ":memory:"
+        if recorded:  # a command that cannot open the store for writing says where we serve it
+            record_holder(store.location, f"http://{settings.host}:{settings.port}")
         try:
             if settings.preload_embeddings:  # else the first search loads the model and syncs
                 await run_in_threadpool(preload, app.state)
             yield
         finally:
+            if recorded:
+                release_holder(store.location)
             await run_in_threadpool(app.state.queries.close)
             app.state.store.close()
 

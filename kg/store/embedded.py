@@ -42,6 +42,7 @@ from kg.store.base import (
     Term,
 )
 from kg.store.engine import VOCABULARY_GRAPHS, StoreEngine
+from kg.store.holder import current_holder
 from kg.store.sparql_text import (
     COUNT_MODELS,
     derived_graphs_update,
@@ -141,6 +142,17 @@ class EmbeddedStore(StoreEngine):
                 Path(path).mkdir(parents=True, exist_ok=True)
                 store = Store(str(path))
         except (OSError, RuntimeError) as exc:
+            holder = current_holder(location)
+            if holder is not None:
+                url = holder["url"]
+                raise StoreError(
+                    f"`modelkg serve` (pid {holder['pid']}) holds this store for writing and "
+                    f"serves it at {url}; reads work beside it, writes go through it",
+                    path=location,
+                    hint=f"send the write to the server: POST {url}/api/v1/ingest with the "
+                    "operator's token (or the GraphQL ingest mutation, or SPARQL UPDATE at "
+                    f"{url}/sparql); or stop the server and run the command again",
+                ) from exc
             raise StoreError(
                 f"cannot open the store: {exc}",
                 path=location,

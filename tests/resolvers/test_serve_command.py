@@ -22,7 +22,7 @@ Cli = Callable[..., CliResult]
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
 def test_serve_answers_then_stops_gracefully_and_releases_the_store(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, stop: signal.Signals
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, stop: signal.Signals, cli: Cli
 ) -> None:
     store = registry(tmp_path_factory, f"served-{stop.name}")
     port = _free_port()
@@ -47,6 +47,11 @@ def test_serve_answers_then_stops_gracefully_and_releases_the_store(
         deep = '{ model(id: "x") { baseModels { model { baseModels { model { id } } } } } }'
         refused = httpx.post(f"{base}/graphql", json={"query": deep})
         assert refused.status_code == 400  # --graphql-max-depth 4 took effect
+        # beside the running server, reads work and a write is told where to go
+        assert cli("query", "ASK { ?s ?p ?o }", "--store", store).code == 0
+        blocked = cli("reason", "--store", store)
+        assert blocked.code == 1
+        assert f"serves it at {base}" in blocked.err and f"{base}/api/v1/ingest" in blocked.err
     finally:
         process.send_signal(stop)
         code = process.wait(timeout=30)
@@ -58,6 +63,7 @@ def test_serve_answers_then_stops_gracefully_and_releases_the_store(
     assert "Application shutdown complete" in log_text
     assert '"GET /health" 200' in log_text  # the access log, with latency
     open_store(store).close()  # the lock was released: the store opens read-write
+    assert not Path(f"{store}.server.json").exists()  # and the server no longer says it holds it
 
 
 def test_serve_binds_the_port_in_modelkg_port_as_scripts_run_sh_does(

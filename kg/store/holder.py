@@ -1,0 +1,55 @@
+"""Who holds an embedded store for writing: a running `modelkg serve` says so beside the store.
+
+RocksDB lets one process open a store for writing. While the server holds it, a command that
+writes (`ingest`, `reason`, `search`'s index sync) cannot open it; instead of RocksDB's "lock
+file: Resource temporarily unavailable", it is told which server holds the store and how to
+send the write there. The server writes `{store}.server.json` when it starts and removes it
+when it stops; a file left by a server that died is ignored (its process is gone).
+
+>>> import tempfile
+>>> folder = tempfile.mkdtemp() + "/kg"
+>>> record_holder(folder, "http://127.0.0.1:8000")
+>>> current_holder(folder)["url"]
+'http://127.0.0.1:8000'
+>>> release_holder(folder)
+>>> current_holder(folder) is None
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["current_holder", "record_holder", "release_holder"]
+
+
+def _file(location: str) -> Path:
+    return Path(f"{location.rstrip('/')}.server.json")
+
+
+def record_holder(location: str, url: str) -> None:
+    """Say that this process serves the store at `location` on `url`."""
+    path = _file(location)
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
+    temporary.replace(path)
+
+
+def release_holder(location: str) -> None:
+    """Remove this process's record (another process's is left alone)."""
+    holder = current_holder(location)
+    if holder is not None and holder.get("pid") == os.getpid():
+        _file(location).unlink(missing_ok=True)
+
+
+def current_holder(location: str) -> dict[str, Any] | None:
+    """The live server holding the store at `location`, if one recorded itself."""
+    try:
+        holder: dict[str, Any] = json.loads(_file(location).read_text(encoding="utf-8"))
+        os.kill(int(holder["pid"]), 0)  # raises when that process is gone
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return holder
