@@ -44,8 +44,8 @@ def serve_command(
         list[str] | None,
         typer.Option(
             "--cors-origin",
-            envvar="MODELKG_CORS_ORIGINS",
-            help="A browser origin allowed to call the API (repeat; `*` for any). None by default.",
+            help="A browser origin allowed to call the API (repeat; `*` for any). None by default. "
+            "Or MODELKG_CORS_ORIGINS, comma-separated.",
         ),
     ] = None,
     query_timeout: Annotated[
@@ -90,9 +90,8 @@ def serve_command(
         list[Path] | None,
         typer.Option(
             "--ingest-root",
-            envvar="MODELKG_INGEST_ROOTS",
             help="A server folder that ingest requests may name paths under (repeat). None by "
-            "default: uploads only.",
+            "default: uploads only. Or MODELKG_INGEST_ROOTS, comma-separated.",
         ),
     ] = None,
     response_cache_mb: Annotated[

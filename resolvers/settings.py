@@ -22,8 +22,9 @@ __all__ = ["ServerSettings"]
 
 
 def _split(value: object) -> tuple[str, ...]:
+    """A list from a variable, comma-separated (spaces around the commas are not part of it)."""
     if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part)
+        return tuple(part.strip() for part in value.split(",") if part.strip())
     if isinstance(value, list | tuple):
         return tuple(str(part) for part in value)
     return ()

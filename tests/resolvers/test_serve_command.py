@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from kg.store import open_store
+from resolvers.settings import ServerSettings
 from tests.conftest import CliResult
 from tests.resolvers.conftest import _free_port, registry
 
@@ -85,3 +86,35 @@ def test_serve_binds_the_port_in_modelkg_port_as_scripts_run_sh_does(
     assert bound == [("127.0.0.1", 8123), ("127.0.0.1", 8124)]
     run_sh = (Path(__file__).resolve().parents[2] / "scripts" / "run.sh").read_text()
     assert 'port="${MODELKG_PORT:-8000}"' in run_sh
+
+
+def test_list_variables_are_comma_separated_as_the_help_says(
+    cli: Cli, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`MODELKG_CORS_ORIGINS="https://a.example, https://b.example"` is two origins, and
+    `MODELKG_INGEST_ROOTS="/srv/a,/srv/b"` two folders; flags, when given, win."""
+    import logging
+
+    import uvicorn
+
+    import resolvers.app
+
+    made: list[ServerSettings] = []
+    real_create_app = resolvers.app.create_app
+
+    def create_app(settings: ServerSettings) -> object:
+        made.append(settings)
+        return real_create_app(settings)
+
+    monkeypatch.setattr(resolvers.app, "create_app", create_app)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    monkeypatch.setattr(logging, "basicConfig", lambda **kw: None)
+    monkeypatch.setenv("MODELKG_CORS_ORIGINS", "https://a.example, https://b.example")
+    monkeypatch.setenv("MODELKG_INGEST_ROOTS", "/srv/a,/srv/b")
+
+    assert cli("serve", "--store", store_path).code == 0
+    assert cli("serve", "--store", store_path, "--cors-origin", "https://c.example").code == 0
+
+    assert made[0].cors_origins == ("https://a.example", "https://b.example")
+    assert made[0].ingest_roots == ("/srv/a", "/srv/b")
+    assert made[1].cors_origins == ("https://c.example",)
