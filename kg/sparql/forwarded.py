@@ -23,11 +23,10 @@ from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
-from pyoxigraph import QueryResultsFormat, QueryTriples, RdfFormat
 
 from kg.errors import ModelKGError, QueryError, QueryKilledError
 from kg.sparql.isolation import Admission
-from kg.sparql.worker import Outcome, ResultSink, ResultTooLargeError
+from kg.sparql.worker import Outcome, serialized
 
 if TYPE_CHECKING:
     from kg.store.base import ModelStore
@@ -86,21 +85,9 @@ class ForwardedQueries:
 
     def _answer(self, text: str, media_type: str, base_iri: str | None) -> Outcome:
         try:
-            result = self.store.query(text, base_iri=base_iri)
-            sink = ResultSink(self.max_result_bytes)
-            if isinstance(result, QueryTriples):
-                rdf_format = RdfFormat.from_media_type(media_type)
-                if rdf_format is None:
-                    return Outcome("bad_query", message=f"cannot write triples as {media_type}")
-                result.serialize(sink, rdf_format)  # type: ignore[arg-type]
-            else:
-                results_format = QueryResultsFormat.from_media_type(media_type)
-                if results_format is None:
-                    return Outcome("bad_query", message=f"cannot write results as {media_type}")
-                result.serialize(sink, results_format)  # type: ignore[arg-type]
-            return Outcome("ok", b"".join(sink.parts))
-        except ResultTooLargeError:
-            return Outcome("too_large")
+            return serialized(
+                self.store.query(text, base_iri=base_iri), media_type, self.max_result_bytes
+            )
         except QueryError as exc:
             return Outcome("bad_query", message=str(exc))
         except ModelKGError as exc:

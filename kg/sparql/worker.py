@@ -24,7 +24,9 @@ from pyoxigraph import (
     BlankNode,
     DefaultGraph,
     NamedNode,
+    QueryBoolean,
     QueryResultsFormat,
+    QuerySolutions,
     QueryTriples,
     RdfFormat,
     Store,
@@ -33,10 +35,9 @@ from pyoxigraph import (
 __all__ = [
     "Outcome",
     "QueryJob",
-    "ResultSink",
-    "ResultTooLargeError",
     "run_in_worker",
     "run_query",
+    "serialized",
     "warm_up",
 ]
 
@@ -64,11 +65,11 @@ class Outcome:
     message: str = ""
 
 
-class ResultTooLargeError(Exception):
+class _TooLargeError(Exception):
     """The serialized result outgrew its cap."""
 
 
-class ResultSink:
+class _Sink:
     """Collects what pyoxigraph writes and stops it past `max_bytes`."""
 
     def __init__(self, max_bytes: int) -> None:
@@ -79,7 +80,7 @@ class ResultSink:
     def write(self, data: bytes) -> int:
         self.size += len(data)
         if self.size > self.max_bytes:
-            raise ResultTooLargeError
+            raise _TooLargeError
         self.parts.append(bytes(data))
         return len(data)
 
@@ -141,22 +142,30 @@ def run_query(job: QueryJob) -> Outcome:
             named_graphs=named,
             use_default_graph_as_union=defaults is None,
         )
-        sink = ResultSink(job.max_bytes)
-        if isinstance(result, QueryTriples):
-            rdf_format = RdfFormat.from_media_type(job.media_type)
-            if rdf_format is None:
-                return Outcome("bad_query", message=f"cannot write triples as {job.media_type}")
-            result.serialize(sink, rdf_format)  # type: ignore[arg-type]
-        else:
-            results_format = QueryResultsFormat.from_media_type(job.media_type)
-            if results_format is None:
-                return Outcome("bad_query", message=f"cannot write results as {job.media_type}")
-            result.serialize(sink, results_format)  # type: ignore[arg-type]
-        return Outcome("ok", b"".join(sink.parts))
-    except ResultTooLargeError:
-        return Outcome("too_large")
+        return serialized(result, job.media_type, job.max_bytes)
     except (SyntaxError, ValueError) as exc:
         return Outcome("bad_query", message=str(exc))
     except (OSError, RuntimeError) as exc:
         _OPEN.clear()  # reopen next time: the snapshot may have been replaced
         return Outcome("store_error", message=str(exc))
+
+
+def serialized(
+    result: QuerySolutions | QueryBoolean | QueryTriples, media_type: str, max_bytes: int
+) -> Outcome:
+    """A query's result written as `media_type`, at most `max_bytes` (`too_large` past it)."""
+    sink = _Sink(max_bytes)
+    try:
+        if isinstance(result, QueryTriples):
+            rdf_format = RdfFormat.from_media_type(media_type)
+            if rdf_format is None:
+                return Outcome("bad_query", message=f"cannot write triples as {media_type}")
+            result.serialize(sink, rdf_format)  # type: ignore[arg-type]
+        else:
+            results_format = QueryResultsFormat.from_media_type(media_type)
+            if results_format is None:
+                return Outcome("bad_query", message=f"cannot write results as {media_type}")
+            result.serialize(sink, results_format)  # type: ignore[arg-type]
+    except _TooLargeError:
+        return Outcome("too_large")
+    return Outcome("ok", b"".join(sink.parts))

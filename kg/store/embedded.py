@@ -45,8 +45,6 @@ from kg.store.engine import VOCABULARY_GRAPHS, StoreEngine
 from kg.store.holder import current_holder
 from kg.store.sparql_text import (
     COUNT_MODELS,
-    derived_graphs_update,
-    drop_graphs_update,
     edit_graph_update,
     vocabulary_marker,
     vocabulary_quads,
@@ -243,23 +241,6 @@ class EmbeddedStore(StoreEngine):
             )
         with self._writing(), self._translated():
             self._store.bulk_load(b"".join(m.nquads for m in models), format=RdfFormat.N_QUADS)
-
-    def replace_graphs(
-        self, graphs: Mapping[NamedNode, Sequence[Quad]], *, kind: NamedNode
-    ) -> None:
-        """Replace whole graphs with the given quads in one transaction (derived data).
-
-        Each graph states its `kind` inside itself (`<g> mkg:graphKind kind`): that is how the
-        store knows its own graphs (`kg.store.graph_kinds`)."""
-        self._check_targets(list(graphs))
-        if graphs:
-            self._apply(derived_graphs_update(graphs, kind=kind))
-
-    def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
-        """Drop named graphs in one transaction (never the vocabulary's)."""
-        self._check_targets(graphs)
-        if graphs:
-            self._apply(drop_graphs_update(graphs))
 
     def load(self, quads: Sequence[Quad]) -> None:
         """Add quads to their graphs in one transaction (`Store.extend`)."""

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Self
 
-from pyoxigraph import BlankNode, QuerySolutions, Variable
+from pyoxigraph import BlankNode, NamedNode, Quad, QuerySolutions, Variable
 
 from kg.errors import StoreError
 from kg.store.base import Graph, QueryResult, Term, expect_boolean, expect_solutions
+from kg.store.sparql_text import derived_graphs_update, drop_graphs_update
 from ontology.files import ONTOLOGY_GRAPH, SHAPES_GRAPH
 
 if TYPE_CHECKING:
@@ -49,6 +50,27 @@ class StoreEngine(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the store."""
+
+    @abstractmethod
+    def _apply(self, update: str) -> None:
+        """Apply one update ModelKG built from terms, as one transaction (embedded) or one
+        request (remote), under the writer lock."""
+
+    def replace_graphs(
+        self, graphs: Mapping[NamedNode, Sequence[Quad]], *, kind: NamedNode
+    ) -> None:
+        """Replace whole graphs of derived data in one write, each stating its `kind` inside
+        itself (`<g> mkg:graphKind kind`): how the store knows its own graphs
+        (`kg.store.graph_kinds`)."""
+        self._check_targets(list(graphs))
+        if graphs:
+            self._apply(derived_graphs_update(graphs, kind=kind))
+
+    def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
+        """Drop named graphs in one write (never the vocabulary's)."""
+        self._check_targets(graphs)
+        if graphs:
+            self._apply(drop_graphs_update(graphs))
 
     def __enter__(self) -> Self:
         return self

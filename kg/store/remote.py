@@ -77,8 +77,6 @@ from kg.store.sparql_text import (
     COUNT_MODELS,
     BoundQuery,
     bind_values,
-    derived_graphs_update,
-    drop_graphs_update,
     edit_graph_update,
     insert_quads_update,
     vocabulary_marker,
@@ -494,21 +492,6 @@ class RemoteStore(StoreEngine):
         self._check_targets([m.graph_iri for m in models])
         if models or replace:
             self._apply(write_models_update(models, replace))
-
-    def replace_graphs(
-        self, graphs: Mapping[NamedNode, Sequence[Quad]], *, kind: NamedNode
-    ) -> None:
-        """Replace whole graphs of derived data in one update request, each stating its
-        `kind` inside itself."""
-        self._check_targets(list(graphs))
-        if graphs:
-            self._apply(derived_graphs_update(graphs, kind=kind))
-
-    def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
-        """Drop named graphs in one update request."""
-        self._check_targets(graphs)
-        if graphs:
-            self._apply(drop_graphs_update(graphs))
 
     def load(self, quads: Sequence[Quad]) -> None:
         """Add quads to their graphs in one update request."""
