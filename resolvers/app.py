@@ -26,9 +26,11 @@ from kg import __version__
 from kg.errors import ModelKGError
 from kg.sparql.forwarded import ForwardedQueries
 from kg.sparql.isolation import IsolatedQueries
-from kg.store import open_store
+from kg.store import ModelStore, serve_store
 from kg.store.embedded import EmbeddedStore
 from kg.store.holder import record_holder, release_holder
+from kg.store.shared import SharedStore
+from kg.store.snapshots import PublishedCheckpoints, Snapshots
 from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.graph_store import router as graph_store_router
 from resolvers.graphiql import mount_graphiql_assets
@@ -48,38 +50,53 @@ from resolvers.sparql_editor import router as sparql_editor_router
 __all__ = ["create_app"]
 
 
+def _client_queries(
+    store: ModelStore, settings: ServerSettings
+) -> IsolatedQueries | ForwardedQueries:
+    """Where clients' SPARQL runs: in worker processes killed at the timeout over the
+    embedded store (`kg.sparql.isolation`), on the remote server's engine over a remote one."""
+    if isinstance(store, SharedStore | EmbeddedStore):
+        checkpoints = (
+            PublishedCheckpoints(store)
+            if isinstance(store, SharedStore)
+            else Snapshots(store, grace_seconds=settings.query_timeout + 5)
+        )
+        # two per core, shared among the serving processes: while the server hands one
+        # worker's answer back and the next job over (~1 ms), the core has another worker's
+        # query to run; with one per core, 10 clients of a 5 ms lookup kept each worker idle
+        # ~30% of the time
+        serving = int(getattr(settings, "workers", 1))
+        return IsolatedQueries(
+            checkpoints,
+            workers=settings.query_workers or max(2, 2 * (os.cpu_count() or 1) // serving),
+            timeout=settings.query_timeout,
+            max_per_client=settings.max_queries_per_client,
+            max_result_bytes=settings.max_result_bytes,
+        )
+    return ForwardedQueries(
+        store,
+        timeout=settings.query_timeout,
+        max_per_client=settings.max_queries_per_client,
+        max_result_bytes=settings.max_result_bytes,
+    )
+
+
 def create_app(settings: ServerSettings) -> FastAPI:
     """An app over the store named in `settings`, opened once at start-up."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.store = open_store(settings.store)
+        store = serve_store(
+            settings.store,
+            grace_seconds=settings.query_timeout + 5,
+            write_timeout=settings.query_timeout,
+        )
+        app.state.store = store
         app.state.settings = settings
         app.state.compat_cache = CompatCache()  # one compatibility index for GraphQL and REST
-        # clients' SPARQL: in worker processes killed at the timeout over the embedded store
-        # (kg.sparql.isolation); on the remote server's engine over a remote store
-        store = app.state.store
-        app.state.queries = (
-            IsolatedQueries(
-                store,
-                # two per core: while the server hands one worker's answer back and the next
-                # job over (~1 ms), the core has another worker's query to run; with one per
-                # core, 10 clients of a 5 ms lookup kept each worker idle ~30% of the time
-                workers=settings.query_workers or 2 * (os.cpu_count() or 1),
-                timeout=settings.query_timeout,
-                max_per_client=settings.max_queries_per_client,
-                max_result_bytes=settings.max_result_bytes,
-            )
-            if isinstance(store, EmbeddedStore)
-            else ForwardedQueries(
-                store,
-                timeout=settings.query_timeout,
-                max_per_client=settings.max_queries_per_client,
-                max_result_bytes=settings.max_result_bytes,
-            )
-        )
-        recorded = isinstance(store, EmbeddedStore) and store.location != ":memory:"
-        if recorded:  # a command that cannot open the store for writing says where we serve it
+        app.state.queries = _client_queries(store, settings)
+        recorded = isinstance(store, SharedStore) and store.owner
+        if recorded:  # commands beside the server find it, and share the store with it
             record_holder(store.location, f"http://{settings.host}:{settings.port}")
         try:
             if settings.preload_embeddings:  # else the first search loads the model and syncs

@@ -119,6 +119,8 @@ class SearchService:
         self.parameters = parameters or IndexParameters()
         self.folder = index_folder(store.location)
         self._index: VectorIndex | None = None
+        self._saved: int | None = None
+        """when the index files this process last loaded or saved were written"""
         self.warnings: list[str] = []
 
     # -- index life cycle ---------------------------------------------------------------------
@@ -140,6 +142,7 @@ class SearchService:
                         f"the index holds vectors of {loaded.meta.model}, not {self.model}"
                     )
                 self._index = loaded
+                self._saved = self._saved_at()
             except IndexCorruptError as exc:
                 if self.folder.exists():
                     message = f"vector index unusable ({exc}); rebuilding it from the store"
@@ -154,7 +157,22 @@ class SearchService:
         digests = sorted(str(row["d"].value) for row in rows if isinstance(row["d"], Literal))
         return hashlib.sha256("\n".join(digests).encode()).hexdigest()
 
+    def _saved_at(self) -> int | None:
+        try:
+            return (self.folder / "meta.json").stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def _forget_if_saved_elsewhere(self) -> None:
+        if self._index is not None and self._saved != self._saved_at():
+            self._index = None
+
     def stale(self) -> bool:
+        """The index lags the store. Another process sharing the store (a server's worker,
+        a command beside the server) may have synced and saved it since this one loaded it:
+        then it is read again rather than embedded again. Called with the store's writer
+        lock held, as saves are, so it never reads a save half-done."""
+        self._forget_if_saved_elsewhere()
         index = self.index()
         return index.meta.stamp != self.store_stamp()
 
@@ -162,6 +180,7 @@ class SearchService:
              on_progress: Callable[[int], None] | None = None) -> SyncSummary:  # fmt: skip
         """Bring the index (and the search texts in the graph) in step with the store."""
         rebuilt = not (self.folder / "meta.json").exists() or bool(self.warnings)
+        self._forget_if_saved_elsewhere()
         index = self.index()
         docs = documents(self.store)
         if not self.store.read_only:
@@ -178,6 +197,7 @@ class SearchService:
         index.remove(gone)
         index.meta.stamp = self.store_stamp()
         index.save()
+        self._saved = self._saved_at()
         return SyncSummary(len(changed), len(gone), len(docs) - len(changed), rebuilt)
 
     def rebuild(self, **callbacks: Callable[[int], None]) -> SyncSummary:

@@ -19,8 +19,9 @@ Bounds: at most `max_per_client` queries of one client run or wait at once (the 
 
 >>> import tempfile, asyncio
 >>> from kg.store.embedded import EmbeddedStore
+>>> from kg.store.snapshots import Snapshots
 >>> store = EmbeddedStore.open(tempfile.mkdtemp() + "/kg")
->>> queries = IsolatedQueries(store, workers=1, timeout=30)
+>>> queries = IsolatedQueries(Snapshots(store, grace_seconds=35), workers=1, timeout=30)
 >>> outcome = asyncio.run(queries.run("ASK { ?s a owl:Ontology }",
 ...     media_type="application/sparql-results+json", client="doc"))
 >>> outcome.body
@@ -41,13 +42,12 @@ import anyio.to_process
 
 from kg.errors import QueryKilledError, TooBusyError
 from kg.sparql.worker import Outcome, QueryJob, run_in_worker, warm_up
-from kg.store.snapshots import Snapshots
 from ontology.namespaces import PREFIXES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from kg.store.embedded import EmbeddedStore
+    from kg.store.snapshots import Checkpoints
 
 __all__ = ["Admission", "IsolatedQueries"]
 
@@ -83,11 +83,11 @@ class Admission:
 
 
 class IsolatedQueries:
-    """A pool of query workers over checkpoints of `store`."""
+    """A pool of query workers over the store's `checkpoints`."""
 
     def __init__(
         self,
-        store: EmbeddedStore,
+        checkpoints: Checkpoints,
         *,
         workers: int,
         timeout: float,
@@ -103,7 +103,7 @@ class IsolatedQueries:
         self._spares = anyio.CapacityLimiter(max(1, workers))
         self._unbounded = anyio.CapacityLimiter(math.inf)  # `_limiter` is taken first
         self._warming: set[asyncio.Task[None]] = set()
-        self._snapshots = Snapshots(store, grace_seconds=timeout + 5)
+        self._snapshots = checkpoints
         self._admission = Admission(max_per_client, max_waiting)
 
     async def run(

@@ -13,6 +13,8 @@ from pathlib import Path
 from kg.errors import UsageError
 from kg.store.base import ModelStore, QueryResult
 from kg.store.embedded import EmbeddedStore
+from kg.store.holder import current_holder
+from kg.store.shared import SharedStore
 
 __all__ = [
     "DEFAULT_STORE",
@@ -20,6 +22,7 @@ __all__ = [
     "ModelStore",
     "QueryResult",
     "open_store",
+    "serve_store",
     "store_location",
 ]
 
@@ -45,4 +48,20 @@ def open_store(location: str | None = None, *, read_only: bool = False) -> Model
             hint=f"for a SPARQL server write sparql+{where} (see `kg.store.remote` for the "
             "endpoint options)",
         )
+    if current_holder(where) is not None and SharedStore.is_shared(where):
+        # a server shares it: read its published checkpoint, write under its lock file
+        return SharedStore.attach(where, read_only=read_only)
     return EmbeddedStore.open(Path(where), read_only=read_only)
+
+
+def serve_store(location: str, *, grace_seconds: float, write_timeout: float) -> ModelStore:
+    """The store as a server process opens it. A folder is shared (`kg.store.shared`): by
+    the server's process, or, under `modelkg serve --workers N`, by the parent of the worker
+    processes, which attach to it. Writes wait at most `write_timeout` seconds for another
+    process's write to end. A remote store or `:memory:` opens as `open_store` opens it."""
+    if location == ":memory:" or "://" in location:
+        return open_store(location)
+    holder = current_holder(location)
+    if holder is not None and holder.get("pid") == os.getppid():
+        return SharedStore.attach(location, write_timeout=write_timeout)
+    return SharedStore.create(location, grace_seconds=grace_seconds, write_timeout=write_timeout)

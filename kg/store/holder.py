@@ -1,10 +1,12 @@
-"""Who holds an embedded store for writing: a running `modelkg serve` says so beside the store.
+"""Who serves an embedded store: a running `modelkg serve` says so beside the store.
 
-RocksDB lets one process open a store for writing. While the server holds it, a command that
-writes (`ingest`, `reason`, `search`'s index sync) cannot open it; instead of RocksDB's "lock
-file: Resource temporarily unavailable", it is told which server holds the store and how to
-send the write there. The server writes `{store}.server.json` when it starts and removes it
-when it stops; a file left by a server that died is ignored (its process is gone).
+The server shares the store (`kg.store.shared`): nobody keeps it open for writing, every
+process reads published checkpoints and writes under one lock file. A command (`ingest`,
+`reason`, `search`, `query`) finds the server's record and shares the store with it instead
+of opening it alone. The server writes `{store}.server.json` when it starts and removes it when
+it stops; a file left by a server that died is ignored (its process is gone). Should a command
+still meet RocksDB's lock (it opened the store alone just before the server started), the error
+names the server and how to send the write there.
 
 >>> import tempfile
 >>> folder = tempfile.mkdtemp() + "/kg"

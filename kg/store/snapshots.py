@@ -28,12 +28,46 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from kg.store.embedded import EmbeddedStore
+    from kg.store.shared import SharedStore
 
-__all__ = ["Snapshots"]
+__all__ = ["Checkpoints", "PublishedCheckpoints", "Snapshots"]
+
+
+class Checkpoints(Protocol):
+    """Where query workers find a checkpoint holding every write made so far."""
+
+    def fresh(self) -> str | None:
+        """The checkpoint's folder if it needs no work to get, else None (never blocks)."""
+        ...
+
+    def current(self) -> str:
+        """The checkpoint's folder, made first if needed."""
+        ...
+
+    def close(self) -> None:
+        """Delete what this object made."""
+        ...
+
+
+class PublishedCheckpoints:
+    """A shared store's checkpoints (`kg.store.shared`): each write publishes one, so there
+    is nothing to make here, and the process that shares the store deletes them."""
+
+    def __init__(self, store: SharedStore) -> None:
+        self._store = store
+
+    def fresh(self) -> str | None:
+        return self._store.checkpoint_folder()
+
+    def current(self) -> str:
+        return self._store.checkpoint_folder()
+
+    def close(self) -> None:
+        pass
 
 
 class Snapshots:

@@ -19,6 +19,7 @@ from tests.conftest import CliResult
 from tests.resolvers.conftest import _free_port, registry
 
 Cli = Callable[..., CliResult]
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "models"
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
@@ -48,11 +49,14 @@ def test_serve_answers_then_stops_gracefully_and_releases_the_store(
         deep = '{ model(id: "x") { baseModels { model { baseModels { model { id } } } } } }'
         refused = httpx.post(f"{base}/graphql", json={"query": deep})
         assert refused.status_code == 400  # --graphql-max-depth 4 took effect
-        # beside the running server, reads work and a write is told where to go
+        # beside the running server, commands read and write the store it shares, and the
+        # server answers with the write at once (no restart, no stale cached answer)
         assert cli("query", "ASK { ?s ?p ?o }", "--store", store).code == 0
-        blocked = cli("reason", "--store", store)
-        assert blocked.code == 1
-        assert f"serves it at {base}" in blocked.err and f"{base}/api/v1/ingest" in blocked.err
+        assert httpx.get(f"{base}/health").json()["models"] == 3  # now in the response cache
+        added = cli("ingest", str(EXAMPLES / "tiny-sentiment-classifier"), "--store", store)
+        assert added.code == 0, added.err
+        assert cli("reason", "--store", store).code == 0
+        assert httpx.get(f"{base}/health").json()["models"] == 4
     finally:
         process.send_signal(stop)
         code = process.wait(timeout=30)

@@ -1,0 +1,431 @@
+"""The embedded store shared by several processes: the server's workers and commands beside it.
+
+RocksDB lets one process open a store for writing, and a read-only handle beside a live writer
+fails when compaction deletes a file it has not opened yet. So while `modelkg serve` runs,
+nobody keeps the store open for writing. A write takes a lock file that serializes writers
+across processes (`filelock`), opens the store (~12 ms on a 1.4 GB store), writes, checkpoints
+it (RocksDB hard links, ~2 ms), publishes the checkpoint and the next generation in
+`{store}.shared/state.json` (written under a temporary name, then renamed), closes the store
+and lets go of the lock. Every read goes to the published checkpoint, opened read-only (~6 ms,
+once per generation per process).
+
+What this buys:
+- `modelkg serve --workers N` serves from N processes, each reading the same checkpoint;
+- `modelkg ingest`, `reason` and `search` work beside a running server (`open_store` attaches
+  to the server's state when one is recorded: `kg.store.holder`), their writes serialized with
+  the server's;
+- a reader sees each write whole or not at all, even a write spanning several transactions
+  (an ingest, then its inferences and search texts): it is published once, at the end;
+- `generation` is the published one, read from the state file on each use (a `stat`, ~2 us),
+  so a cache keyed on it in any process is never older than the last write.
+
+A checkpoint replaced by a newer one is deleted once no query can still be reading it: after
+`grace_seconds` (the server's query timeout and a margin), by whichever process publishes next.
+
+>>> import tempfile
+>>> location = tempfile.mkdtemp() + "/kg"
+>>> served = SharedStore.create(location, grace_seconds=35)
+>>> beside = SharedStore.attach(location)          # another process: a worker, the CLI
+>>> served.update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> 1 } }")
+>>> beside.ask("ASK { <urn:a> <urn:b> 1 }"), beside.generation == served.generation
+(True, True)
+>>> beside.close(); served.close()
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Self
+
+from filelock import FileLock, Timeout
+
+from kg.errors import StoreError
+from kg.store.base import (
+    BinaryOutput,
+    Graph,
+    QueryResult,
+    Term,
+    expect_boolean,
+    expect_solutions,
+)
+from kg.store.embedded import EmbeddedStore
+from kg.store.holder import current_holder
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Triple, Variable
+
+    from kg.store.model_graph import ModelGraph
+
+__all__ = ["SharedStore", "shared_folder"]
+
+STATE = "state.json"
+WRITE_LOCK = "write.lock"
+WRITER = "writer.json"
+
+
+def shared_folder(location: str) -> Path:
+    """Where the published checkpoints and the state of a shared store live: beside it."""
+    return Path(f"{location.rstrip('/')}.shared")
+
+
+@dataclass
+class _State:
+    """What `state.json` says: the generation, its checkpoint, and the ones to delete."""
+
+    generation: int
+    checkpoint: str
+    grace_seconds: float
+    retired: list[tuple[str, float]] = field(default_factory=list)
+    """(checkpoint, wall-clock time it was replaced), deleted `grace_seconds` later"""
+
+
+class SharedStore:
+    """An embedded store read from published checkpoints and written under a lock file."""
+
+    def __init__(
+        self, location: str, *, read_only: bool, owner: bool, write_timeout: float | None
+    ) -> None:
+        self.location = location
+        self.read_only = read_only
+        self.owner = owner
+        """this process shares the store (`create`) and deletes the checkpoints at the end"""
+        self._write_timeout = write_timeout
+        self._root = shared_folder(location)
+        self._file_lock = FileLock(self._root / WRITE_LOCK)
+        self._thread_lock = threading.RLock()
+        self._refresh = threading.Lock()
+        self._seen: tuple[int, int] | None = None
+        self._state = _State(0, "", 0.0)
+        self._reader: EmbeddedStore | None = None
+        self._reader_checkpoint = ""
+        self._live: EmbeddedStore | None = None
+        """the store opened for writing, during a writer block (its thread reads it too)"""
+        self._live_thread: int | None = None
+        self._depth = 0
+        self._wrote = False
+        self._current()
+
+    # -- opening ------------------------------------------------------------------------------
+    @classmethod
+    def create(
+        cls, location: str | Path, *, grace_seconds: float, write_timeout: float | None = None
+    ) -> SharedStore:
+        """Share the store at `location` (created if needed) from now on: the first process
+        of a server. Fails while another process holds the store for writing."""
+        where = str(location)
+        holder = current_holder(where)
+        if holder is not None:
+            raise StoreError(
+                f"`modelkg serve` (pid {holder['pid']}) already serves this store at "
+                f"{holder['url']}",
+                path=where,
+                hint="use that server, or stop it first; for more processes serving one store "
+                "give it --workers N",
+            )
+        root = shared_folder(where)
+        with EmbeddedStore.open(where) as live:  # the lock error names a server holding it
+            shutil.rmtree(root, ignore_errors=True)  # left by a server that died
+            root.mkdir(parents=True)
+            name = _new_checkpoint(live, root, 1)
+        _write_state(root, _State(1, name, grace_seconds))
+        return cls(where, read_only=False, owner=True, write_timeout=write_timeout)
+
+    @classmethod
+    def attach(
+        cls, location: str | Path, *, read_only: bool = False, write_timeout: float | None = None
+    ) -> SharedStore:
+        """The store a server shares (`create`), from another process: a worker, a command."""
+        where = str(location)
+        if not (shared_folder(where) / STATE).exists():
+            raise StoreError(
+                "this store is not shared by a running server",
+                path=where,
+                hint="start `modelkg serve`, or open the store directly",
+            )
+        return cls(where, read_only=read_only, owner=False, write_timeout=write_timeout)
+
+    @staticmethod
+    def is_shared(location: str | Path) -> bool:
+        """A server shares the store at `location` (its state is there)."""
+        return (shared_folder(str(location)) / STATE).exists()
+
+    # -- the published state ------------------------------------------------------------------
+    def _current(self) -> EmbeddedStore:
+        """The reader over the published checkpoint, reopened when a write published a new
+        one: a `stat` of the state file when nothing moved."""
+        try:
+            status = (self._root / STATE).stat()
+        except OSError as exc:
+            raise StoreError(
+                "the server sharing this store stopped (its state is gone)",
+                path=self.location,
+                hint="run the command again: it opens the store directly now",
+            ) from exc
+        seen = (status.st_ino, status.st_mtime_ns)
+        reader = self._reader
+        if seen == self._seen and reader is not None:
+            return reader
+        with self._refresh:
+            if seen != self._seen or self._reader is None:
+                self._state = _read_state(self._root)
+                self._seen = seen
+                if self._state.checkpoint != self._reader_checkpoint or self._reader is None:
+                    # the old reader stays alive while a query still iterates its results
+                    self._reader = EmbeddedStore.open(
+                        self._root / self._state.checkpoint, read_only=True
+                    )
+                    self._reader_checkpoint = self._state.checkpoint
+            assert self._reader is not None
+            return self._reader
+
+    @property
+    def generation(self) -> int:
+        """Twice the published generation, plus one while this process writes: it moves
+        before and after each write, as `ModelStore.generation` says."""
+        self._current()
+        return 2 * self._state.generation + (1 if self._depth else 0)
+
+    def checkpoint_folder(self) -> str:
+        """The published checkpoint's folder: what query worker processes open."""
+        self._current()
+        return str(self._root / self._state.checkpoint)
+
+    def _read(self) -> EmbeddedStore:
+        live = self._live
+        if live is not None and self._live_thread == threading.get_ident():
+            return live  # the writer reads its own writes
+        return self._current()
+
+    # -- writing ------------------------------------------------------------------------------
+    @contextmanager
+    def writer(self) -> Iterator[None]:
+        """Hold the store for writing: this process's lock, then the lock file shared with
+        every process, then the store itself, opened for writing. What is written inside is
+        published once, at the end; re-entrant."""
+        with self._thread_lock:
+            if self._depth == 0:
+                self._begin()
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._finish()
+
+    def _begin(self) -> None:
+        if self.read_only:
+            raise StoreError("the store is open read-only", path=self.location)
+        try:
+            self._file_lock.acquire(
+                timeout=-1 if self._write_timeout is None else self._write_timeout
+            )
+        except Timeout:
+            raise StoreError(
+                f"another process has been writing this store for over "
+                f"{self._write_timeout:g} s ({_who_writes(self._root)})",
+                path=self.location,
+                hint="retry when its write is done",
+            ) from None
+        try:
+            (self._root / WRITER).write_text(
+                json.dumps({"pid": os.getpid(), "since": time.time()}), encoding="utf-8"
+            )
+            self._live = _open_for_writing(self.location)
+            self._live_thread = threading.get_ident()
+            self._wrote = False
+        except BaseException:
+            self._file_lock.release()
+            raise
+
+    def _finish(self) -> None:
+        live, self._live, self._live_thread = self._live, None, None
+        assert live is not None
+        try:
+            if self._wrote:
+                self._publish(live)
+        finally:
+            live.close()
+            (self._root / WRITER).unlink(missing_ok=True)
+            self._file_lock.release()
+
+    def _publish(self, live: EmbeddedStore) -> None:
+        """Checkpoint what was written and make it the one every reader reads."""
+        state = _read_state(self._root)
+        generation = state.generation + 1
+        name = _new_checkpoint(live, self._root, generation)
+        now = time.time()
+        retired = [*state.retired, (state.checkpoint, now)]
+        keep = []
+        for checkpoint, since in retired:
+            if now - since >= state.grace_seconds:
+                shutil.rmtree(self._root / checkpoint, ignore_errors=True)
+            else:
+                keep.append((checkpoint, since))
+        _write_state(self._root, _State(generation, name, state.grace_seconds, keep))
+
+    @contextmanager
+    def _writing(self) -> Iterator[EmbeddedStore]:
+        with self.writer():
+            assert self._live is not None
+            try:
+                yield self._live
+            finally:
+                self._wrote = True  # a failed write wrote nothing, but publishing is harmless
+
+    def update(self, sparql: str, *, base_iri: str | None = None) -> None:
+        with self._writing() as live:
+            live.update(sparql, base_iri=base_iri)
+
+    def write_models(self, models: Sequence[ModelGraph], *, replace: Sequence[NamedNode]) -> None:
+        with self._writing() as live:
+            live.write_models(models, replace=replace)
+
+    def replace_graphs(
+        self, graphs: Mapping[NamedNode, Sequence[Quad]], *, kind: NamedNode
+    ) -> None:
+        with self._writing() as live:
+            live.replace_graphs(graphs, kind=kind)
+
+    def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
+        with self._writing() as live:
+            live.remove_graphs(graphs)
+
+    def load(self, quads: Sequence[Quad]) -> None:
+        with self._writing() as live:
+            live.load(quads)
+
+    def put_graph(self, graph: Graph, triples: Sequence[Triple]) -> None:
+        with self._writing() as live:
+            live.put_graph(graph, triples)
+
+    def post_graph(self, graph: Graph, triples: Sequence[Triple]) -> None:
+        with self._writing() as live:
+            live.post_graph(graph, triples)
+
+    def drop_graph(self, graph: Graph) -> None:
+        with self._writing() as live:
+            live.drop_graph(graph)
+
+    # -- reading ------------------------------------------------------------------------------
+    def query(
+        self,
+        sparql: str,
+        *,
+        substitutions: Mapping[Variable, Term] | None = None,
+        base_iri: str | None = None,
+    ) -> QueryResult:
+        return self._read().query(sparql, substitutions=substitutions, base_iri=base_iri)
+
+    def select(
+        self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None
+    ) -> QuerySolutions:
+        return expect_solutions(self.query(sparql, substitutions=substitutions))
+
+    def ask(self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None) -> bool:
+        return expect_boolean(self.query(sparql, substitutions=substitutions))
+
+    def graph_quads(self, graph: Graph) -> list[Quad]:
+        return self._read().graph_quads(graph)
+
+    def subject_quads(self, subject: NamedNode, graph: NamedNode) -> list[Quad]:
+        return self._read().subject_quads(subject, graph)
+
+    def serialize_graph(self, graph: Graph, output: BinaryOutput, format: RdfFormat) -> None:
+        self._read().serialize_graph(graph, output, format)
+
+    def has_graph(self, graph: Graph) -> bool:
+        return self._read().has_graph(graph)
+
+    def quads(self, *, vocabulary: bool = True) -> Iterable[Quad]:
+        return self._read().quads(vocabulary=vocabulary)
+
+    def source_digests(self, graphs: Sequence[NamedNode]) -> dict[str, str]:
+        return self._read().source_digests(graphs)
+
+    def count_models(self) -> int:
+        return self._read().count_models()
+
+    # -- closing ------------------------------------------------------------------------------
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Let go of the checkpoint; the process that shared the store (`create`) also
+        deletes the checkpoints, after which commands open the store directly again."""
+        self._reader = None
+        if self.owner:
+            shutil.rmtree(self._root, ignore_errors=True)
+
+
+def _new_checkpoint(live: EmbeddedStore, root: Path, generation: int) -> str:
+    name = f"g{generation:012d}-{uuid.uuid4().hex[:8]}"
+    live.checkpoint(root / name)
+    return name
+
+
+def _read_state(root: Path) -> _State:
+    try:
+        raw = json.loads((root / STATE).read_text(encoding="utf-8"))
+        return _State(
+            int(raw["generation"]),
+            str(raw["checkpoint"]),
+            float(raw["grace_seconds"]),
+            [(str(name), float(since)) for name, since in raw.get("retired", [])],
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise StoreError(
+            f"the shared store's state is unreadable: {exc}",
+            path=str(root / STATE),
+            hint="restart `modelkg serve` (it writes the state afresh)",
+        ) from exc
+
+
+def _write_state(root: Path, state: _State) -> None:
+    path = root / STATE
+    temporary = root / f"{STATE}.{os.getpid()}.{threading.get_ident()}.tmp"
+    temporary.write_text(json.dumps(asdict(state)), encoding="utf-8")
+    temporary.replace(path)
+
+
+def _who_writes(root: Path) -> str:
+    try:
+        writer = json.loads((root / WRITER).read_text(encoding="utf-8"))
+        return f"pid {writer['pid']}, for {time.time() - float(writer['since']):.0f} s"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "its pid is not recorded"
+
+
+def _open_for_writing(location: str, attempts: int = 20) -> EmbeddedStore:
+    """Open the store for writing. The lock file says no other writer runs, but the previous
+    writer's handle can outlive its close for a moment (a result still iterated elsewhere in
+    that process keeps RocksDB open), so a refused open is retried briefly."""
+    for attempt in range(attempts):
+        try:
+            return EmbeddedStore.open(location)
+        except StoreError:
+            if attempt == attempts - 1:
+                raise
+            gc.collect()
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
