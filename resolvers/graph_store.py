@@ -50,6 +50,7 @@ from kg.store.graph_kinds import protected_kind
 from ontology.namespaces import MKG
 from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.negotiation import GRAPH_TYPES, media_type, negotiate, not_acceptable
+from resolvers.services import services
 from resolvers.sparql_results import BoundedSink
 from resolvers.update import check_writes
 
@@ -169,7 +170,7 @@ async def get_graph(request: Request) -> Response:
     graph = _target(request)
     accept = request.headers.get("accept")
     media = negotiate(accept, list(GRAPH_TYPES))
-    state = request.app.state
+    state = services(request)
     body = await run_in_threadpool(
         _read, state.store, state.settings, graph, media, accept or "*/*"
     )
@@ -265,7 +266,7 @@ def _write(
 
 
 async def _put_or_post(request: Request, *, replace: bool) -> Response:
-    state = request.app.state
+    state = services(request)
     check_writes(state.settings, request.headers.get("authorization"))
     graph = _target(request)
     format = _body_format(request.headers.get("content-type"))
@@ -300,7 +301,7 @@ def _drop(store: ModelStore, graph: Graph) -> None:
 @router.delete(PATH, status_code=204)
 async def delete_graph(request: Request) -> Response:
     """Remove a graph (the default graph is emptied); 404 when there is no such graph."""
-    state = request.app.state
+    state = services(request)
     check_writes(state.settings, request.headers.get("authorization"))
     graph = _target(request)
     await run_in_threadpool(_drop, state.store, graph)

@@ -22,9 +22,8 @@ from pathlib import Path, PurePath
 from kg.errors import ModelKGError
 from kg.ingest.pipeline import IngestSummary
 from kg.ingest.register import register
-from kg.store.base import ModelStore
 from resolvers.errors import HttpError, from_modelkg_error
-from resolvers.search_state import after_ingest
+from resolvers.services import Services
 from resolvers.settings import ServerSettings
 
 __all__ = ["IngestReport", "check_roots", "ingest_paths", "ingest_uploads"]
@@ -80,27 +79,31 @@ def check_roots(paths: Sequence[str], settings: ServerSettings) -> list[str]:
     return resolved
 
 
-def _run(store: ModelStore, arguments: list[str], hub_id: str | None) -> IngestReport:
+def _run(shared: Services, arguments: list[str], hub_id: str | None) -> IngestReport:
     """Register (`kg.ingest.register`: ingest, reasoning, index sync as one write); the search
     index follows before the ingest is answered."""
     try:
         done = register(
-            arguments, store, sync_index=lambda: after_ingest(store), hub_id=hub_id, workers=0
+            arguments,
+            shared.store,
+            sync_index=shared.search.after_ingest,
+            hub_id=hub_id,
+            workers=0,
         )
     except ModelKGError as exc:
         raise from_modelkg_error(exc) from exc
     return IngestReport.of(done.ingest)
 
 
-def ingest_paths(store: ModelStore, paths: Sequence[str], settings: ServerSettings) -> IngestReport:
+def ingest_paths(shared: Services, paths: Sequence[str]) -> IngestReport:
     """Ingest server-side paths under the allowed roots."""
     if not paths:
         raise HttpError(400, "missing_input", "name at least one path", field="paths")
-    return _run(store, check_roots(paths, settings), None)
+    return _run(shared, check_roots(paths, shared.settings), None)
 
 
 def ingest_uploads(
-    store: ModelStore, files: Sequence[tuple[str, bytes]], hub_id: str | None
+    shared: Services, files: Sequence[tuple[str, bytes]], hub_id: str | None
 ) -> IngestReport:
     """Ingest one model from uploaded files (config.json, README.md, ...), named `hub_id`."""
     if not files:
@@ -119,4 +122,4 @@ def ingest_uploads(
             target = Path(folder, relative)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-        return _run(store, [folder], hub_id)
+        return _run(shared, [folder], hub_id)

@@ -11,7 +11,7 @@ request, as `/health` does, so it is never stale.
 >>> from fastapi.testclient import TestClient
 >>> app = FastAPI()
 >>> app.include_router(router)
->>> app.state.store = SimpleNamespace(count_models=lambda: 1234)
+>>> app.state.services = SimpleNamespace(store=SimpleNamespace(count_models=lambda: 1234))
 >>> page = TestClient(app).get("/")
 >>> page.headers["content-type"], "1,234 models" in page.text
 ('text/html; charset=utf-8', True)
@@ -27,6 +27,7 @@ from fastapi.responses import HTMLResponse
 
 from kg import __version__
 from resolvers.pages import content_security_policy
+from resolvers.services import services
 
 __all__ = ["CONTENT_SECURITY_POLICY", "LINKS", "STYLE", "landing_page", "router"]
 
@@ -168,5 +169,5 @@ router = APIRouter()
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def landing(request: Request) -> HTMLResponse:
     """The landing page, counting the models in the app's store now."""
-    count = await run_in_threadpool(request.app.state.store.count_models)
+    count = await run_in_threadpool(services(request).store.count_models)
     return landing_page(int(count), str(request.base_url))

@@ -121,7 +121,7 @@ class ResponseCache:
         no_store = b"no-store" in directives
         no_cache = no_store or b"no-cache" in directives
         key = (
-            scope["app"].state.store.generation,
+            scope["app"].state.services.store.generation,
             method,
             path,
             scope.get("query_string", b""),
@@ -161,7 +161,7 @@ class ResponseCache:
             for name, value in start.get("headers", [])
         ):
             return  # the endpoint says this answer changes each time (NOW(), RAND(), ...)
-        if scope["app"].state.store.generation != key[0]:
+        if scope["app"].state.services.store.generation != key[0]:
             return  # written meanwhile: no request will ask under this key again
         body = b"".join(parts)
         if scope["path"] == "/graphql" and b'"errors":' in body:

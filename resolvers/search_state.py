@@ -2,7 +2,7 @@
 
 Loading the encoder takes seconds and the first sync of the vector index embeds every model, so
 neither happens at start-up unless the operator asks (`--preload-embeddings`): the first search
-or embedding request pays, off the event loop, and later ones reuse both (`app.state.search`).
+or embedding request pays, off the event loop, and later ones reuse both (`Services.search`).
 REST (`resolvers.rest.search`) and GraphQL (`resolvers.graphql.search`) ask through the same
 `SearchState`, so the two give the same hits with the same scores and the same errors, each
 naming the argument the client wrote (`first`, `filter.task`, ...).
@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -41,17 +39,7 @@ from kg.search.embedder import EmbeddingModel, EmbeddingService, available_model
 from kg.search.service import SearchHit, SearchService
 from kg.store.base import ModelStore
 
-if TYPE_CHECKING:
-    from starlette.datastructures import State
-
-__all__ = [
-    "Embedded",
-    "SearchAnswer",
-    "SearchState",
-    "after_ingest",
-    "preload",
-    "search_state",
-]
+__all__ = ["Embedded", "SearchAnswer", "SearchState", "preload"]
 
 log = logging.getLogger("modelkg.search")
 
@@ -140,6 +128,20 @@ class SearchState:
                 )  # fmt: skip
             self._checked = self.store.generation
 
+    def after_ingest(self) -> None:
+        """Bring the index in step after a server-side ingest wrote the store.
+
+        Called by `resolvers.ingest` with its write lock held. The ingest is done whatever
+        happens here: a sync that fails is logged, and the next search tries again (and
+        reports the error)."""
+        if self._service is None:  # no search yet in this process: the first one syncs
+            return
+        self.refresh_models()
+        try:
+            self.sync_held()
+        except Exception:  # the write stands; a search will retry the sync and say what failed
+            log.exception("the search index could not follow the ingest; the next search retries")
+
     def refresh_models(self) -> None:
         """Read the embedding models on offer again (an ingest may have added one)."""
         with self._make_lock:
@@ -193,40 +195,7 @@ class SearchState:
         return [(spec, embeddings.loaded(name)) for name, spec in sorted(embeddings.models.items())]
 
 
-_CREATE = threading.Lock()
-_BY_STORE: weakref.WeakKeyDictionary[ModelStore, SearchState] = weakref.WeakKeyDictionary()
-"""The state of each store, so the ingest hook (which has the store, not the app) finds it."""
-
-
-def search_state(app_state: State) -> SearchState:
-    """The app's search state (`app.state.search`), made on first use."""
-    with _CREATE:
-        state: SearchState | None = getattr(app_state, "search", None)
-        if state is None:
-            state = SearchState(app_state.store)
-            app_state.search = state
-            _BY_STORE[app_state.store] = state
-        return state
-
-
-def preload(app_state: State) -> None:
+def preload(state: SearchState) -> None:
     """Load the encoder and sync the index now (`--preload-embeddings`), not at first use."""
-    state = search_state(app_state)
     service = state.service()
     state.embeddings().encoder(service.model)
-
-
-def after_ingest(store: ModelStore) -> None:
-    """Bring the search index in step after a server-side ingest wrote `store`.
-
-    Called by `resolvers.ingest` with its write lock held. The ingest is done whatever happens
-    here: a sync that fails is logged, and the next search tries again (and reports the error).
-    """
-    state = _BY_STORE.get(store)
-    if state is None:  # no search yet in this process: the first one syncs
-        return
-    state.refresh_models()
-    try:
-        state.sync_held()
-    except Exception:  # the write stands; a search will retry the sync and say what failed
-        log.exception("the search index could not follow the ingest; the next search retries")

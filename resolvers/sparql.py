@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from resolvers.errors import HttpError
 from resolvers.negotiation import GRAPH_TYPES, RESULT_TYPES, media_type, negotiate, not_acceptable
 from resolvers.service_description import service_description
+from resolvers.services import services
 from resolvers.sparql_editor import editor_page
 from resolvers.sparql_run import (
     client_address,
@@ -99,7 +100,7 @@ async def _answer_query(
             hint="send ?query=... (GET), a form with query=..., or an application/sparql-query "
             "body",
         )
-    state = request.app.state
+    state = services(request)
     base = _base(request)
     parsed = await parse_client_query(text, state.settings, base)
     accept = request.headers.get("accept")
@@ -128,11 +129,11 @@ async def _answer_query(
 
 async def _update(request: Request, text: str | None, fields: dict[str, list[str]]) -> Response:
     """Run a SPARQL update after the token check and the guard (`resolvers.sparql_run`)."""
-    check_writes(request.app.state.settings, request.headers.get("authorization"))
+    check_writes(services(request).settings, request.headers.get("authorization"))
     if not text:
         raise HttpError(400, "missing_update", "no SPARQL update in the request", field="update")
     await run_client_update(
-        request.app.state,
+        services(request),
         text,
         base_iri=_base(request),
         using_graphs=fields.get("using-graph-uri", []),

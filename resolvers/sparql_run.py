@@ -29,11 +29,8 @@ from kg.store.graph_kinds import protected_kind
 from resolvers.errors import HttpError, from_modelkg_error, too_large
 
 if TYPE_CHECKING:
-    from starlette.datastructures import State
-
-    from kg.sparql.forwarded import ForwardedQueries
-    from kg.sparql.isolation import IsolatedQueries
     from kg.store.base import ModelStore
+    from resolvers.services import Services
     from resolvers.settings import ServerSettings
 
 __all__ = [
@@ -120,7 +117,7 @@ class QueryAnswer:
 
 
 async def run_client_query(
-    state: State,
+    state: Services,
     parsed: ParsedQuery,
     media_type: str,
     *,
@@ -130,8 +127,8 @@ async def run_client_query(
     named_graphs: Sequence[str] | None = None,
 ) -> QueryAnswer:
     """Run a parsed, guarded query in a worker process and serialize it as `media_type`."""
-    settings: ServerSettings = state.settings
-    queries: IsolatedQueries | ForwardedQueries = state.queries
+    settings = state.settings
+    queries = state.queries
     try:
         outcome = await queries.run(
             parsed.text,
@@ -159,7 +156,7 @@ def _guarded_update(store: ModelStore, parsed: ParsedUpdate, base_iri: str | Non
 
 
 async def run_client_update(
-    state: State,
+    state: Services,
     text: str,
     *,
     base_iri: str | None,
@@ -171,7 +168,7 @@ async def run_client_update(
     The Protocol's `using-graph-uri` / `using-named-graph-uri` become USING / USING NAMED on
     each DELETE/INSERT (`kg.sparql.parse.with_dataset`); an update that names its own dataset
     (USING, WITH) as well is 400. The rewritten update is parsed and guarded like any other."""
-    settings: ServerSettings = state.settings
+    settings = state.settings
 
     def parse(t: str) -> ParsedUpdate:
         return parse_update(t, base_iri=base_iri, limits=settings.sparql_limits)

@@ -1,4 +1,5 @@
-"""What every GraphQL resolver reaches: the store, the settings, per-request DataLoaders.
+"""What every GraphQL resolver reaches: the app's services (store, settings, search, the
+compatibility index) and per-request DataLoaders.
 
 The loaders batch by model IRI: all the `tasks` fields of one page become one SPARQL query
 (`kg.models.records`), so cost follows the number of fields asked for, not of models shown.
@@ -16,26 +17,11 @@ from strawberry.fastapi import BaseContext
 from kg.compat.index import CompatIndex
 from kg.models import records
 from kg.store.base import ModelStore
-from resolvers.settings import ServerSettings
+from resolvers.services import Services
 
-__all__ = ["CompatCache", "GraphQLContext"]
+__all__ = ["GraphQLContext"]
 
 T = TypeVar("T")
-
-
-class CompatCache:
-    """The compatibility index, rebuilt when the store has been written since it was built."""
-
-    def __init__(self) -> None:
-        self._index: CompatIndex | None = None
-        self._generation = -1
-
-    def get(self, store: ModelStore) -> CompatIndex:
-        generation = store.generation
-        if self._index is None or generation != self._generation:
-            self._index = CompatIndex.build(store)
-            self._generation = generation
-        return self._index
 
 
 def _loader(
@@ -53,11 +39,12 @@ def _loader(
 class GraphQLContext(BaseContext):
     """Per request: the store, settings, loaders, and the count of store queries made."""
 
-    def __init__(self, store: ModelStore, settings: ServerSettings, compat: CompatCache) -> None:
+    def __init__(self, shared: Services) -> None:
         super().__init__()
+        store = shared.store
+        self.services = shared
         self.store = store
-        self.settings = settings
-        self.compat_cache = compat
+        self.settings = shared.settings
         self.records: DataLoader[str, records.ModelRecord | None] = _loader(
             store, records.load_records, lambda: None
         )
@@ -82,4 +69,4 @@ class GraphQLContext(BaseContext):
 
     async def compat(self) -> CompatIndex:
         """The compatibility index (built once per store generation, off the event loop)."""
-        return await run_in_threadpool(self.compat_cache.get, self.store)
+        return await run_in_threadpool(self.services.compat.get, self.store)

@@ -16,6 +16,7 @@ from strawberry.fastapi import GraphQLRouter
 from resolvers.graphiql import graphiql_response
 from resolvers.graphql.context import GraphQLContext
 from resolvers.graphql.schema import build_schema
+from resolvers.services import services
 from resolvers.settings import ServerSettings
 
 __all__ = ["graphql_router"]
@@ -53,8 +54,7 @@ def graphql_router(settings: ServerSettings) -> GraphQLRouter[GraphQLContext, No
     schema = build_schema(settings)
 
     async def context(request: Request) -> GraphQLContext:
-        state = request.app.state
-        return GraphQLContext(state.store, state.settings, state.compat_cache)
+        return GraphQLContext(services(request))
 
     router = _Router(
         schema,

@@ -199,7 +199,7 @@ class Query(SearchQuery):  # `searchModels` lives in resolvers.graphql.search
                 hint="use the /sparql endpoint with Accept: text/turtle for graphs",
             )
         result = await run_client_query(
-            request.app.state,
+            context.services,
             parsed,
             "application/sparql-results+json",
             client=client_address(request),
@@ -227,11 +227,9 @@ class Mutation:
         check_writes(context.settings, request.headers.get("authorization") if request else None)
         if files:
             uploads = [(_upload_name(f), await _upload_bytes(f)) for f in files]
-            report = await run_in_threadpool(ingest_uploads, context.store, uploads, hub_id)
+            report = await run_in_threadpool(ingest_uploads, context.services, uploads, hub_id)
         else:
-            report = await run_in_threadpool(
-                ingest_paths, context.store, paths or [], context.settings
-            )
+            report = await run_in_threadpool(ingest_paths, context.services, paths or [])
         return IngestResult.of(report)
 
 

@@ -15,7 +15,6 @@ from kg.errors import InputError
 from resolvers.graphql.context import GraphQLContext
 from resolvers.graphql.inputs import ModelFilterInput, to_filter
 from resolvers.graphql.types import Model
-from resolvers.search_state import search_state
 
 __all__ = ["SearchHit", "SearchQuery"]
 
@@ -60,9 +59,7 @@ class SearchQuery:
                 raise InputError(f"no model `{derived_from}` in the registry",
                                  field="filter.derivedFrom")  # fmt: skip
         spec = to_filter(filter, base_iri)
-        request = context.request
-        assert request is not None  # strawberry's FastAPI integration always sets it
-        state = search_state(request.app.state)
+        state = context.services.search
         answer = await run_in_threadpool(
             state.search,
             query, vector=vector, spec=spec, limit=first, threshold=threshold, exact=exact,

@@ -3,7 +3,7 @@ by the id a client wrote; and the route class that counts the store queries a re
 
 Each response carries `X-Store-Queries`, the REST twin of GraphQL's `extensions.storeQueries`:
 a list page costs the same handful of queries for one model as for a hundred, and a client (or
-a test) can see so. The compatibility index is shared through `app.state.compat_cache`, so the
+a test) can see so. The compatibility index is shared through `Services.compat`, so the
 first request that needs it builds it and later ones, REST or GraphQL, reuse it until the store
 is written.
 
@@ -28,8 +28,8 @@ from kg.reason.explain import resolve_model
 from kg.store.base import ModelStore
 from kg.store.embedded import QUERY_TALLY
 from resolvers.errors import HttpError
-from resolvers.graphql.context import CompatCache
 from resolvers.rest.schemas import ErrorResponse
+from resolvers.services import Services, services
 from resolvers.settings import ServerSettings
 
 __all__ = [
@@ -69,26 +69,22 @@ class CountedRoute(APIRoute):
 
 
 def _store(request: Request) -> ModelStore:
-    store: ModelStore = request.app.state.store
-    return store
+    return services(request).store
 
 
 def _settings(request: Request) -> ServerSettings:
-    settings: ServerSettings = request.app.state.settings
-    return settings
+    return services(request).settings
 
 
+ServicesDep = Annotated[Services, Depends(services)]
 StoreDep = Annotated[ModelStore, Depends(_store)]
 SettingsDep = Annotated[ServerSettings, Depends(_settings)]
 
 
 async def compat_index(request: Request) -> CompatIndex:
     """The compatibility index for the store as it is now (built off the event loop)."""
-    state = request.app.state
-    cache = getattr(state, "compat_cache", None)
-    if cache is None:
-        cache = state.compat_cache = CompatCache()
-    index: CompatIndex = await run_in_threadpool(cache.get, state.store)
+    shared = services(request)
+    index: CompatIndex = await run_in_threadpool(shared.compat.get, shared.store)
     return index
 
 

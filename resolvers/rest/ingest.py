@@ -20,7 +20,7 @@ from starlette.datastructures import UploadFile
 from resolvers.errors import HttpError
 from resolvers.ingest import IngestReport, ingest_paths, ingest_uploads
 from resolvers.rest import schemas
-from resolvers.rest.context import CountedRoute, SettingsDep, StoreDep
+from resolvers.rest.context import CountedRoute, ServicesDep
 from resolvers.rest.serialize import ingest_report
 from resolvers.update import check_writes
 
@@ -93,8 +93,7 @@ async def _from_form(request: Request) -> tuple[list[tuple[str, bytes]], str | N
 async def ingest(
     request: Request,
     response: Response,
-    store: StoreDep,
-    settings: SettingsDep,
+    shared: ServicesDep,
     authorization: Annotated[str | None, Header(description="`Bearer <token>`")] = None,
 ) -> schemas.IngestReportOut:
     """Ingest models and re-derive what follows from them, as `modelkg ingest` does.
@@ -104,15 +103,15 @@ async def ingest(
     its `hub_id`. Needs `Authorization: Bearer <token>`. The report lists what was ingested,
     updated, unchanged and rejected (with reasons); 422 when anything was rejected.
     """
-    check_writes(settings, authorization)
+    check_writes(shared.settings, authorization)
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     report: IngestReport
     if kind == "application/json":
         paths = await _from_json(request)
-        report = await run_in_threadpool(ingest_paths, store, paths, settings)
+        report = await run_in_threadpool(ingest_paths, shared, paths)
     elif kind == "multipart/form-data":
         uploads, hub_id = await _from_form(request)
-        report = await run_in_threadpool(ingest_uploads, store, uploads, hub_id)
+        report = await run_in_threadpool(ingest_uploads, shared, uploads, hub_id)
     else:
         raise HttpError(415, "unsupported_media_type", f"cannot ingest a `{kind or 'bodiless'}` "
                         "request", hint="send application/json or multipart/form-data")  # fmt: skip

@@ -30,7 +30,8 @@ from kg.store.base import ModelStore
 from resolvers.errors import HttpError
 from resolvers.rest.context import ERRORS, CountedRoute, find_model
 from resolvers.rest.schemas import ModelRef
-from resolvers.search_state import SearchAnswer, SearchState, search_state
+from resolvers.search_state import SearchAnswer, SearchState
+from resolvers.services import services
 
 __all__ = [
     "EmbeddingModelsOut",
@@ -165,7 +166,7 @@ class EmbeddingModelsOut(_Out):
 
 
 def _state(request: Request) -> SearchState:
-    return search_state(request.app.state)
+    return services(request).search
 
 
 def _bad(exc: InputError) -> HttpError:
