@@ -4,154 +4,20 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, get_args, get_origin
 
 import typer
 
 from kg.cli.common import StoreOption
+from resolvers.settings import ServerSettings, bounds_of, flag_of, variable_of
 
 __all__ = ["graphql_schema_command", "register", "serve_command"]
 
 
-def serve_command(
-    host: Annotated[
-        str, typer.Option("--host", envvar="MODELKG_HOST", help="Address to bind.")
-    ] = "127.0.0.1",
-    port: Annotated[
-        int, typer.Option("--port", envvar="MODELKG_PORT", help="Port to bind.")
-    ] = 8000,
-    store: StoreOption = None,
-    token: Annotated[
-        str | None,
-        typer.Option(
-            "--token",
-            envvar="MODELKG_TOKEN",
-            help="Bearer token that enables writes (prefer the variable: flags show in `ps`).",
-            show_default=False,
-        ),
-    ] = None,
-    writes: Annotated[
-        bool,
-        typer.Option(
-            "--writes/--no-writes",
-            envvar="MODELKG_WRITES",
-            help="With a token set, still refuse every write.",
-        ),
-    ] = True,
-    cors_origin: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--cors-origin",
-            help="A browser origin allowed to call the API (repeat; `*` for any). None by default. "
-            "Or MODELKG_CORS_ORIGINS, comma-separated.",
-        ),
-    ] = None,
-    query_timeout: Annotated[
-        float,
-        typer.Option(
-            "--query-timeout",
-            envvar="MODELKG_QUERY_TIMEOUT",
-            help="Seconds a SPARQL/GraphQL/REST request may run before 503.",
-        ),
-    ] = 30.0,
-    max_result_bytes: Annotated[
-        int,
-        typer.Option(
-            "--max-result-bytes",
-            envvar="MODELKG_MAX_RESULT_BYTES",
-            help="Largest SPARQL result written; beyond it, 400 with a hint to page.",
-        ),
-    ] = 50 * 1024 * 1024,
-    max_request_bytes: Annotated[
-        int,
-        typer.Option(
-            "--max-request-bytes",
-            envvar="MODELKG_MAX_REQUEST_BYTES",
-            help="Largest request body (uploads included); beyond it, 413.",
-        ),
-    ] = 10 * 1024 * 1024,
-    graphql_max_depth: Annotated[
-        int,
-        typer.Option(
-            "--graphql-max-depth", envvar="MODELKG_GRAPHQL_MAX_DEPTH", help="GraphQL depth limit."
-        ),
-    ] = 10,
-    graphql_max_complexity: Annotated[
-        int,
-        typer.Option(
-            "--graphql-max-complexity",
-            envvar="MODELKG_GRAPHQL_MAX_COMPLEXITY",
-            help="GraphQL complexity limit (fields, multiplied by page sizes).",
-        ),
-    ] = 5000,
-    ingest_root: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--ingest-root",
-            help="A server folder that ingest requests may name paths under (repeat). None by "
-            "default: uploads only. Or MODELKG_INGEST_ROOTS, comma-separated.",
-        ),
-    ] = None,
-    response_cache_mb: Annotated[
-        int,
-        typer.Option(
-            "--response-cache-mb",
-            envvar="MODELKG_RESPONSE_CACHE_MB",
-            min=0,
-            help="Memory (MiB) for replaying reads (GraphQL and SPARQL queries, REST GETs) until "
-            "the store is next written; 0 turns it off. Clients skip it with "
-            "`Cache-Control: no-cache`.",
-        ),
-    ] = 64,
-    max_query_bytes: Annotated[
-        int,
-        typer.Option(
-            "--max-query-bytes",
-            envvar="MODELKG_MAX_QUERY_BYTES",
-            min=1,
-            help="Largest SPARQL query or update text, checked before parsing (413 past it).",
-        ),
-    ] = 1024 * 1024,
-    max_query_nesting: Annotated[
-        int,
-        typer.Option(
-            "--max-query-nesting",
-            envvar="MODELKG_MAX_QUERY_NESTING",
-            min=1,
-            help="Deepest nesting of { }, ( ) and [ ] in a SPARQL request (400 past it).",
-        ),
-    ] = 64,
-    max_queries_per_client: Annotated[
-        int,
-        typer.Option(
-            "--max-queries-per-client",
-            envvar="MODELKG_MAX_QUERIES_PER_CLIENT",
-            min=1,
-            help="SPARQL queries one client address may have running at once (429 past it).",
-        ),
-    ] = 4,
-    query_workers: Annotated[
-        int,
-        typer.Option(
-            "--query-workers",
-            envvar="MODELKG_QUERY_WORKERS",
-            min=0,
-            help="Processes that run clients' SPARQL queries, each killed at the query timeout; "
-            "0: two per core.",
-        ),
-    ] = 0,
-    preload_embeddings: Annotated[
-        bool,
-        typer.Option(
-            "--preload-embeddings",
-            envvar="MODELKG_PRELOAD_EMBEDDINGS",
-            help="Load the embedding model and sync the search index at start-up (else the "
-            "first search does, and waits a few seconds).",
-        ),
-    ] = False,
-) -> None:
+def serve_command(**given: Any) -> None:
     """Serve the registry over HTTP: GraphQL (and GraphiQL) at /graphql, SPARQL 1.1 at
     /sparql, REST at /api/v1 (OpenAPI at /docs), and /health.
 
@@ -171,39 +37,57 @@ def serve_command(
     """
     import uvicorn
 
-    from kg.store import store_location
     from resolvers.app import create_app
-    from resolvers.settings import ServerSettings
 
-    settings = ServerSettings.from_environment(
-        store=store_location(store),
-        host=host,
-        port=port,
-        token=token,
-        writes=writes,
-        cors_origins=tuple(cors_origin) if cors_origin else None,
-        query_timeout=query_timeout,
-        max_result_bytes=max_result_bytes,
-        max_request_bytes=max_request_bytes,
-        graphql_max_depth=graphql_max_depth,
-        graphql_max_complexity=graphql_max_complexity,
-        ingest_roots=tuple(str(p) for p in ingest_root) if ingest_root else None,
-        response_cache_mb=response_cache_mb,
-        max_query_bytes=max_query_bytes,
-        max_query_nesting=max_query_nesting,
-        max_queries_per_client=max_queries_per_client,
-        query_workers=query_workers,
-        preload_embeddings=preload_embeddings,
-    )
+    settings = ServerSettings.from_environment(**given)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     uvicorn.run(
         create_app(settings),
-        host=host,
-        port=port,
+        host=settings.host,
+        port=settings.port,
         log_level="info",
         access_log=False,  # ModelKG's access log has the latency
         timeout_graceful_shutdown=10,
     )
+
+
+def _option(name: str) -> inspect.Parameter:
+    """The `modelkg serve` option of the setting `name`: its flag, type, help and variable from
+    the field; None unless given, so an unset flag falls through to the variable, then the
+    default. `--store` is the option every command shares."""
+    field = ServerSettings.model_fields[name]
+    if name == "store":
+        option: object = StoreOption
+    else:
+        kind: Any = field.annotation
+        if get_origin(kind) is tuple:
+            kind = list[get_args(kind)[0]]  # type: ignore[misc]  # a repeated flag
+        flag = flag_of(name)
+        option = Annotated[
+            kind | None,
+            typer.Option(flag.name, metavar=flag.metavar, help=_help(name), show_default=False),
+        ]
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
+
+
+def _help(name: str) -> str:
+    """The field's description, then where else it comes from and its default and bounds."""
+    field, flag = ServerSettings.model_fields[name], flag_of(name).name
+    notes = [f"env var: {variable_of(name)}"]
+    if get_origin(field.annotation) is tuple:
+        notes[0] += ", comma-separated"
+    elif "/" in flag:  # --writes/--no-writes: the default is the one that holds
+        on, off = flag.split("/")
+        notes.append(f"default: {(on if field.default else off).lstrip('-')}")
+    elif field.default is not None and field.default is not False:
+        notes.append(f"default: {field.default}")
+    notes += bounds_of(field)
+    return f"{field.description}  [{'; '.join(notes)}]"
+
+
+serve_command.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [_option(name) for name in ServerSettings.model_fields], return_annotation=None
+)
 
 
 def graphql_schema_command(

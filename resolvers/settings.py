@@ -1,70 +1,187 @@
-"""Server settings: flags, else `MODELKG_*` environment variables, else safe defaults.
+"""Server settings, each declared once: its type, default, bounds and description, read from
+`MODELKG_*` environment variables (pydantic-settings) and offered as a `modelkg serve` flag
+(`resolvers.cli` derives the options from these fields). Flags win over variables, variables
+over the defaults.
 
 Safe by default: writes are off until the operator sets a token, no browser origin may call the
 API, and every request is bounded (time, result size, body size, GraphQL depth and complexity).
 
->>> settings = ServerSettings.from_environment(port=9000, cors_origins="https://a.example, "
-...                                            "https://b.example")
+Lists are comma-separated in a variable (spaces around the commas are not part of a value); a
+flag is repeated instead:
+
+>>> settings = ServerSettings.from_environment(
+...     port=9000, cors_origins="https://a.example, https://b.example"
+... )
 >>> settings.port, settings.cors_origins, settings.writes_enabled
 (9000, ('https://a.example', 'https://b.example'), False)
+
+A value that does not fit says which flag (or variable) it came from and what was expected:
+
+>>> ServerSettings.from_environment(workers=0)
+Traceback (most recent call last):
+kg.errors.UsageError: field `--workers`: `0` is not valid: input should be greater than or \
+equal to 1 (expected a whole number x>=1, as in --workers 1)
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Any, get_origin
 
+import annotated_types
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from kg.cli.common import STORE_HELP
+from kg.errors import UsageError
 from kg.sparql.bounds import Limits
+from kg.store import DEFAULT_STORE
 
-__all__ = ["ServerSettings"]
-
-
-def _split(value: object) -> tuple[str, ...]:
-    """A list from a variable, comma-separated (spaces around the commas are not part of it)."""
-    if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    if isinstance(value, list | tuple):
-        return tuple(str(part) for part in value)
-    return ()
+__all__ = ["Flag", "ServerSettings", "bounds_of", "expected_of", "flag_of", "variable_of"]
 
 
 @dataclass(frozen=True)
-class ServerSettings:
-    """How `modelkg serve` runs; each value also comes from a `MODELKG_*` variable."""
+class Flag:
+    """How a setting is spelled on the command line, when not `--field-name`: a list's flag is
+    singular and repeated (`--cors-origin A --cors-origin B`), a switch may have its negation
+    (`--writes/--no-writes`)."""
 
-    store: str = ".modelkg"
-    host: str = "127.0.0.1"
-    port: int = 8000
-    token: str | None = None
-    """bearer token that enables writes; None means read-only (the default)"""
-    writes: bool = True
-    """with a token set, writes can still be switched off (`--no-writes`)"""
-    cors_origins: tuple[str, ...] = ()
-    """browser origins allowed to call the API (none by default; `*` for any)"""
-    query_timeout: float = 30.0
-    """seconds a SPARQL or GraphQL request may run before it is answered with 503"""
-    max_result_bytes: int = 50 * 1024 * 1024
-    """largest SPARQL result the server writes; beyond it the client is told to page"""
-    max_request_bytes: int = 10 * 1024 * 1024
-    """largest request body accepted (uploads included); beyond it 413"""
-    graphql_max_depth: int = 10
-    graphql_max_complexity: int = 5000
-    ingest_roots: tuple[str, ...] = ()
-    """server-side folders an ingest request may name paths under (none: uploads only)"""
-    response_cache_mb: int = 64
-    """MiB for replaying reads (GraphQL, SPARQL, REST) until the next write (0: off)"""
-    preload_embeddings: bool = False
-    """load the embedding model and sync the search index at start-up, not at the first search"""
-    max_query_bytes: int = 1024 * 1024
-    """largest SPARQL query or update text accepted (checked before parsing); beyond it 413"""
-    max_query_nesting: int = 64
-    """deepest nesting of { }, ( ) and [ ] in a SPARQL request (checked before parsing)"""
-    max_queries_per_client: int = 4
-    """SPARQL queries one client address may have running or waiting at once; beyond it 429"""
-    query_workers: int = 0
-    """processes that run clients' SPARQL queries (killed at the timeout); 0: two per core"""
+    name: str
+    metavar: str | None = None
+
+
+class ServerSettings(BaseSettings):
+    """How `modelkg serve` runs. Constructing it reads the `MODELKG_*` variables; keyword
+    arguments win over them (`ServerSettings(store=...)`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MODELKG_",
+        env_ignore_empty=True,  # MODELKG_PORT= means unset, as in a shell
+        frozen=True,
+    )
+
+    host: Annotated[str, Field(description="Address to bind.")] = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535, description="Port to bind.")] = 8000
+    store: Annotated[str, Field(description=STORE_HELP)] = DEFAULT_STORE
+    token: Annotated[
+        str | None,
+        Field(
+            repr=False,
+            description="Bearer token that enables writes (prefer the variable: flags show in "
+            "`ps`).",
+        ),
+    ] = None
+    writes: Annotated[
+        bool,
+        Flag("--writes/--no-writes"),
+        Field(description="With a token set, still refuse every write."),
+    ] = True
+    cors_origins: Annotated[
+        tuple[str, ...],
+        NoDecode,
+        Flag("--cors-origin", metavar="URL"),
+        Field(
+            description="Browser origins allowed to call the API (repeat the flag; `*` for "
+            "any). None by default."
+        ),
+    ] = ()
+    query_timeout: Annotated[
+        float,
+        Field(
+            gt=0,
+            allow_inf_nan=False,
+            description="Seconds a SPARQL/GraphQL/REST request may run before 503.",
+        ),
+    ] = 30.0
+    max_result_bytes: Annotated[
+        int,
+        Field(
+            ge=1, description="Largest SPARQL result written; beyond it, 400 with a hint to page."
+        ),
+    ] = 50 * 1024 * 1024
+    max_request_bytes: Annotated[
+        int, Field(ge=1, description="Largest request body (uploads included); beyond it, 413.")
+    ] = 10 * 1024 * 1024
+    graphql_max_depth: Annotated[int, Field(ge=1, description="GraphQL depth limit.")] = 10
+    graphql_max_complexity: Annotated[
+        int,
+        Field(ge=1, description="GraphQL complexity limit (fields, multiplied by page sizes)."),
+    ] = 5000
+    ingest_roots: Annotated[
+        tuple[str, ...],
+        NoDecode,
+        Flag("--ingest-root", metavar="DIR"),
+        Field(
+            description="Server folders that ingest requests may name paths under (repeat the "
+            "flag). None by default: uploads only."
+        ),
+    ] = ()
+    response_cache_mb: Annotated[
+        int,
+        Field(
+            ge=0,
+            description="Memory (MiB) for replaying reads (GraphQL and SPARQL queries, REST "
+            "GETs) until the store is next written; 0 turns it off. Clients skip it with "
+            "`Cache-Control: no-cache`.",
+        ),
+    ] = 64
+    max_query_bytes: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="Largest SPARQL query or update text, checked before parsing (413 past "
+            "it).",
+        ),
+    ] = 1024 * 1024
+    max_query_nesting: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="Deepest nesting of { }, ( ) and [ ] in a SPARQL request (400 past it).",
+        ),
+    ] = 64
+    max_queries_per_client: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="SPARQL queries one client address may have running at once (429 past it).",
+        ),
+    ] = 4
+    query_workers: Annotated[
+        int,
+        Field(
+            ge=0,
+            description="Processes that run clients' SPARQL queries, each killed at the query "
+            "timeout; 0: two per core.",
+        ),
+    ] = 0
+    workers: Annotated[
+        int,
+        Field(
+            ge=1,
+            description="Processes that serve HTTP requests (uvicorn workers); over the "
+            "embedded store they read checkpoints beside one writer at a time.",
+        ),
+    ] = 1
+    preload_embeddings: Annotated[
+        bool,
+        Field(
+            description="Load the embedding model and sync the search index at start-up (else "
+            "the first search does, and waits a few seconds)."
+        ),
+    ] = False
+
+    @field_validator("cors_origins", "ingest_roots", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """A variable's list is comma-separated; spaces around the commas are not part of it."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @property
     def sparql_limits(self) -> Limits:
@@ -84,39 +201,69 @@ class ServerSettings:
             .digest()  # fmt: skip
 
     @classmethod
-    def from_environment(cls, **overrides: object) -> ServerSettings:
-        """Settings from `MODELKG_*` variables, then explicit (non-None) overrides."""
-        env = {
-            "store": "MODELKG_STORE",
-            "token": "MODELKG_TOKEN",
-            "cors_origins": "MODELKG_CORS_ORIGINS",
-            "query_timeout": "MODELKG_QUERY_TIMEOUT",
-            "max_result_bytes": "MODELKG_MAX_RESULT_BYTES",
-            "max_request_bytes": "MODELKG_MAX_REQUEST_BYTES",
-            "graphql_max_depth": "MODELKG_GRAPHQL_MAX_DEPTH",
-            "graphql_max_complexity": "MODELKG_GRAPHQL_MAX_COMPLEXITY",
-            "ingest_roots": "MODELKG_INGEST_ROOTS",
-            "writes": "MODELKG_WRITES",
-            "preload_embeddings": "MODELKG_PRELOAD_EMBEDDINGS",
-            "response_cache_mb": "MODELKG_RESPONSE_CACHE_MB",
-            "max_query_bytes": "MODELKG_MAX_QUERY_BYTES",
-            "max_query_nesting": "MODELKG_MAX_QUERY_NESTING",
-            "max_queries_per_client": "MODELKG_MAX_QUERIES_PER_CLIENT",
-            "query_workers": "MODELKG_QUERY_WORKERS",
-        }
-        values: dict[str, object] = {
-            name: os.environ[variable] for name, variable in env.items() if os.environ.get(variable)
-        }
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        kinds = {f.name: f.type for f in fields(cls)}
-        for name, value in list(values.items()):
-            kind = kinds[name]
-            if kind == "int":
-                values[name] = int(str(value))
-            elif kind == "float":
-                values[name] = float(str(value))
-            elif kind == "bool" and isinstance(value, str):
-                values[name] = value.strip().lower() not in ("0", "false", "no", "off")
-            elif kind.startswith("tuple"):
-                values[name] = _split(value)
-        return cls(**values)  # type: ignore[arg-type]
+    def from_environment(cls, **given: object) -> ServerSettings:
+        """Settings from the `given` values (flags; None: not given), else the `MODELKG_*`
+        variables, else the defaults. A value that does not fit is a `UsageError` naming the
+        flag or the variable it came from."""
+        flags = {name: value for name, value in given.items() if value is not None}
+        try:
+            return cls(**flags)  # type: ignore[arg-type]  # pydantic checks each type
+        except ValidationError as exc:
+            raise _usage_error(exc, flags) from None
+
+
+def variable_of(name: str) -> str:
+    """The environment variable of the setting `name` (`MODELKG_QUERY_TIMEOUT`)."""
+    return f"{ServerSettings.model_config.get('env_prefix', '')}{name.upper()}"
+
+
+def flag_of(name: str) -> Flag:
+    """The command-line spelling of the setting `name` (`--query-timeout`)."""
+    field = ServerSettings.model_fields[name]
+    declared = [item for item in field.metadata if isinstance(item, Flag)]
+    return declared[0] if declared else Flag("--" + name.replace("_", "-"))
+
+
+def bounds_of(field: FieldInfo) -> list[str]:
+    """A field's bounds as `x>=1` (click's spelling in `--help`)."""
+    signs = ((annotated_types.Gt, ">"), (annotated_types.Ge, ">="), (annotated_types.Le, "<="))
+    return [
+        f"x{sign}{getattr(item, bound.__name__.lower())}"
+        for item in field.metadata
+        for bound, sign in signs
+        if isinstance(item, bound)
+    ]
+
+
+def expected_of(field: FieldInfo) -> str:
+    """What a field accepts, in words: `a whole number x>=1`, `true or false`, ..."""
+    kind: Any = field.annotation
+    if kind is bool:
+        return "true or false (or 1/0, yes/no, on/off)"
+    if get_origin(kind) is tuple:
+        return "a comma-separated list"
+    words = {int: "a whole number", float: "a number"}.get(kind, "text")
+    return " ".join([words, ", ".join(bounds_of(field))]).strip()
+
+
+def _usage_error(exc: ValidationError, flags: dict[str, object]) -> UsageError:
+    """The first invalid value as one line: where it came from, what it was, what fits."""
+    problem = exc.errors()[0]
+    name = str(problem["loc"][0])
+    field = ServerSettings.model_fields[name]
+    reason = str(problem["msg"]).split(",")[0]
+    reason = reason[:1].lower() + reason[1:]
+    default = str(field.default).lower() if isinstance(field.default, bool) else field.default
+    if name in flags:
+        source, value = flag_of(name).name.split("/")[0], flags[name]
+        example, hint = f"{source} {default}", None
+    else:
+        source = variable_of(name)
+        value = os.environ.get(source, problem.get("input"))
+        example, hint = f"{source}={default}", f"fix or unset {source}"
+    return UsageError(
+        f"`{value}` is not valid: {reason}",
+        field=source,
+        expected=f"{expected_of(field)}, as in {example}",
+        hint=hint,
+    )

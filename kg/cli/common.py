@@ -7,18 +7,22 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-__all__ = ["BaseIriOption", "StoreOption", "console", "err_console"]
+from kg.store import DEFAULT_STORE
+
+__all__ = ["STORE_HELP", "BaseIriOption", "StoreOption", "console", "err_console"]
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+STORE_HELP = "Store: a folder, or a SPARQL server as sparql+http://HOST:PORT."
+"""What `--store` names, for every command (`modelkg serve`'s settings say it too)."""
 
 StoreOption = Annotated[
     str | None,
     typer.Option(
         "--store",
         envvar="MODELKG_STORE",
-        help="Store: a folder, or a SPARQL server as sparql+http://HOST:PORT (default: "
-        "$MODELKG_STORE, else ./.modelkg).",
+        help=f"{STORE_HELP.removesuffix('.')} (default: $MODELKG_STORE, else ./{DEFAULT_STORE}).",
         show_default=False,
     ),
 ]

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from kg.store import open_store
-from resolvers.settings import ServerSettings
+from resolvers.settings import ServerSettings, flag_of, variable_of
 from tests.conftest import CliResult
 from tests.resolvers.conftest import _free_port, registry
 
@@ -92,33 +92,106 @@ def test_serve_binds_the_port_in_modelkg_port_as_scripts_run_sh_does(
     assert 'port="${MODELKG_PORT:-8000}"' in run_sh
 
 
-def test_list_variables_are_comma_separated_as_the_help_says(
-    cli: Cli, store_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """`MODELKG_CORS_ORIGINS="https://a.example, https://b.example"` is two origins, and
-    `MODELKG_INGEST_ROOTS="/srv/a,/srv/b"` two folders; flags, when given, win."""
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[ServerSettings]:
+    """`modelkg serve` up to the moment it would listen: the settings it built the app from
+    (uvicorn is not started)."""
     import logging
 
     import uvicorn
 
     import resolvers.app
 
+    for name in ServerSettings.model_fields:
+        monkeypatch.delenv(variable_of(name), raising=False)
     made: list[ServerSettings] = []
-    real_create_app = resolvers.app.create_app
-
-    def create_app(settings: ServerSettings) -> object:
-        made.append(settings)
-        return real_create_app(settings)
-
-    monkeypatch.setattr(resolvers.app, "create_app", create_app)
+    monkeypatch.setattr(resolvers.app, "create_app", lambda settings: made.append(settings))
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
     monkeypatch.setattr(logging, "basicConfig", lambda **kw: None)
+    return made
+
+
+def test_list_variables_are_comma_separated_as_the_help_says(
+    cli: Cli, store_path: Path, monkeypatch: pytest.MonkeyPatch, served: list[ServerSettings]
+) -> None:
+    """`MODELKG_CORS_ORIGINS="https://a.example, https://b.example"` is two origins, and
+    `MODELKG_INGEST_ROOTS="/srv/a,/srv/b"` two folders; flags, when given, win."""
     monkeypatch.setenv("MODELKG_CORS_ORIGINS", "https://a.example, https://b.example")
     monkeypatch.setenv("MODELKG_INGEST_ROOTS", "/srv/a,/srv/b")
 
     assert cli("serve", "--store", store_path).code == 0
-    assert cli("serve", "--store", store_path, "--cors-origin", "https://c.example").code == 0
+    assert cli("serve", "--store", store_path, "--cors-origin", "https://c.example",
+               "--ingest-root", "/srv/c", "--ingest-root", "/srv/d").code == 0  # fmt: skip
 
-    assert made[0].cors_origins == ("https://a.example", "https://b.example")
-    assert made[0].ingest_roots == ("/srv/a", "/srv/b")
-    assert made[1].cors_origins == ("https://c.example",)
+    assert served[0].cors_origins == ("https://a.example", "https://b.example")
+    assert served[0].ingest_roots == ("/srv/a", "/srv/b")
+    assert served[1].cors_origins == ("https://c.example",)
+    assert served[1].ingest_roots == ("/srv/c", "/srv/d")
+
+
+def test_flags_win_over_variables_and_unset_flags_fall_through(
+    cli: Cli, store_path: Path, monkeypatch: pytest.MonkeyPatch, served: list[ServerSettings]
+) -> None:
+    monkeypatch.setenv("MODELKG_WRITES", "false")
+    monkeypatch.setenv("MODELKG_WORKERS", "3")
+    monkeypatch.setenv("MODELKG_QUERY_TIMEOUT", "5")
+    monkeypatch.setenv("MODELKG_TOKEN", "s3cret")
+
+    assert cli("serve", "--store", store_path).code == 0
+    assert cli("serve", "--store", store_path, "--writes", "--workers", "2",
+               "--preload-embeddings").code == 0  # fmt: skip
+
+    variables, flags = served
+    assert (variables.writes, variables.workers, variables.query_timeout) == (False, 3, 5.0)
+    assert not variables.writes_enabled and not variables.preload_embeddings
+    assert (flags.writes, flags.workers, flags.query_timeout) == (True, 2, 5.0)
+    assert flags.writes_enabled and flags.preload_embeddings
+    assert variables.store == flags.store == str(store_path)
+
+
+@pytest.mark.parametrize(
+    ("args", "variables", "named", "expected"),
+    [
+        ([], {"MODELKG_QUERY_TIMEOUT": "abc"}, "MODELKG_QUERY_TIMEOUT", "expected a number"),
+        ([], {"MODELKG_WORKERS": "0"}, "MODELKG_WORKERS", "expected a whole number x>=1"),
+        (["--workers", "0"], {}, "--workers", "expected a whole number x>=1"),
+        (["--max-query-nesting", "0"], {}, "--max-query-nesting", "x>=1"),
+        (["--query-timeout", "-1"], {}, "--query-timeout", "expected a number x>0"),
+    ],
+)
+def test_a_bad_value_is_one_line_naming_the_variable_or_flag(
+    cli: Cli,
+    store_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    served: list[ServerSettings],
+    args: list[str],
+    variables: dict[str, str],
+    named: str,
+    expected: str,
+) -> None:
+    for variable, value in variables.items():
+        monkeypatch.setenv(variable, value)
+    result = cli("serve", "--store", store_path, *args)
+    assert result.code == 2  # usage, as for any bad option
+    assert result.err.startswith(f"error: field `{named}`:"), result.err
+    assert expected in result.err
+    assert "Traceback" not in result.err and result.err.count("\n") == 1
+    assert served == []  # nothing was served
+
+
+def test_help_lists_every_setting_with_its_flag_variable_and_description(cli: Cli) -> None:
+    """`modelkg serve --help` is generated from the settings: every field shows up with its
+    flag, its `MODELKG_*` variable and its description, and the example is kept."""
+    result = cli("serve", "--help")
+    assert result.code == 0
+    text = "".join(result.out.split())  # click wraps lines (and after hyphens)
+    for name, field in ServerSettings.model_fields.items():
+        for flag in flag_of(name).name.split("/"):
+            assert f"{flag} " in result.out or f"{flag}\n" in result.out, flag
+        assert variable_of(name) in text, name
+        # (--store is every command's: its description, then its default, before the stop)
+        assert "".join(str(field.description).split()).rstrip(".") in text, name
+    assert "[envvar:MODELKG_WORKERS;default:1;x>=1]" in text
+    assert "[envvar:MODELKG_CORS_ORIGINS,comma-separated]" in text
+    assert "preferthevariable:flagsshowin`ps`" in text  # the token's advice
+    assert "modelkgserve--ingest-root/srv/models--cors-originhttps://dash.example.org" in text
