@@ -13,6 +13,7 @@ bounds, CORS and the access log wrap them all.
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,7 +40,18 @@ from resolvers.sparql import router as sparql_router
 from resolvers.sparql_editor import mount_editor_assets
 from resolvers.sparql_editor import router as sparql_editor_router
 
-__all__ = ["create_app"]
+__all__ = ["SETTINGS_VARIABLE", "app_of_worker", "create_app"]
+
+
+SETTINGS_VARIABLE = "MODELKG_SERVE_SETTINGS"
+"""How `modelkg serve --workers N` hands its resolved settings to its worker processes (JSON)."""
+
+
+def app_of_worker() -> FastAPI:
+    """The app of one of `modelkg serve --workers N`'s processes: uvicorn builds each from
+    this import string (`resolvers.app:app_of_worker`), with the settings the command
+    resolved; its store is the one the command shares (`kg.store.serve_store`)."""
+    return create_app(ServerSettings.model_validate_json(os.environ[SETTINGS_VARIABLE]))
 
 
 def create_app(settings: ServerSettings) -> FastAPI:

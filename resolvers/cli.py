@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
 
@@ -35,19 +36,35 @@ def serve_command(**given: Any) -> None:
         curl -s localhost:8000/graphql -H 'content-type: application/json' \\
             -d '{"query": "{ models(first: 3) { totalCount edges { node { id } } } }"}'
     """
-    import uvicorn
-
-    from resolvers.app import create_app
-
     settings = ServerSettings.from_environment(**given)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if settings.workers == 1:
+        from resolvers.app import create_app
+
+        _run_uvicorn(create_app(settings), settings)
+        return
+    from resolvers.app import SETTINGS_VARIABLE
+    from resolvers.services import share_for_workers
+
+    # the processes are uvicorn's (one socket, workers restarted when they die); each builds
+    # its app from the settings resolved here, and attaches to the store shared here
+    os.environ[SETTINGS_VARIABLE] = settings.model_dump_json()
+    with share_for_workers(settings):
+        _run_uvicorn("resolvers.app:app_of_worker", settings, factory=True)
+
+
+def _run_uvicorn(app: object, settings: ServerSettings, **more: Any) -> None:
+    import uvicorn
+
     uvicorn.run(
-        create_app(settings),
+        app,  # type: ignore[arg-type]
         host=settings.host,
         port=settings.port,
+        workers=settings.workers,
         log_level="info",
         access_log=False,  # ModelKG's access log has the latency
         timeout_graceful_shutdown=10,
+        **more,
     )
 
 

@@ -15,6 +15,8 @@ and a request reaches everything through `services(request)`.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from starlette.requests import HTTPConnection
@@ -30,7 +32,7 @@ from kg.store.snapshots import PublishedCheckpoints, Snapshots
 from resolvers.search_state import SearchState
 from resolvers.settings import ServerSettings
 
-__all__ = ["CompatCache", "Services", "services"]
+__all__ = ["CompatCache", "Services", "services", "share_for_workers"]
 
 
 class CompatCache:
@@ -63,23 +65,46 @@ class Services:
     def start(cls, settings: ServerSettings) -> Services:
         """Open the store as a server process does (`kg.store.serve_store`) and say so beside
         it, so that commands share it with the server."""
-        store = serve_store(
-            settings.store,
-            grace_seconds=settings.query_timeout + 5,
-            write_timeout=settings.query_timeout,
-        )
-        if isinstance(store, SharedStore) and store.owner:
-            record_holder(store.location, f"http://{settings.host}:{settings.port}")
+        store = _open_served(settings)
         return cls(
             settings, store, _client_queries(store, settings), CompatCache(), SearchState(store)
         )
 
     def close(self) -> None:
         """Stop sharing the store, delete the query checkpoints, close the store."""
-        if isinstance(self.store, SharedStore) and self.store.owner:
-            release_holder(self.store.location)
         self.queries.close()
-        self.store.close()
+        _close_served(self.store)
+
+
+@contextmanager
+def share_for_workers(settings: ServerSettings) -> Iterator[None]:
+    """Share the store for `modelkg serve --workers N` while the block runs: the command's
+    process shares it (and says so beside it), its worker processes attach to it. A remote
+    store needs nothing: each worker opens its own connections."""
+    store = _open_served(settings)
+    try:
+        yield
+    finally:
+        _close_served(store)
+
+
+def _open_served(settings: ServerSettings) -> ModelStore:
+    """The store as a server process opens it (`kg.store.serve_store`); the process that
+    shares it says so beside it, so commands (and worker processes) find it."""
+    store = serve_store(
+        settings.store,
+        grace_seconds=settings.query_timeout + 5,
+        write_timeout=settings.query_timeout,
+    )
+    if isinstance(store, SharedStore) and store.owner:
+        record_holder(store.location, f"http://{settings.host}:{settings.port}")
+    return store
+
+
+def _close_served(store: ModelStore) -> None:
+    if isinstance(store, SharedStore) and store.owner:
+        release_holder(store.location)
+    store.close()
 
 
 def services(connection: HTTPConnection) -> Services:

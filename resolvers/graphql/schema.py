@@ -303,4 +303,5 @@ def build_schema(settings: ServerSettings) -> strawberry.Schema:
 
 def schema_sdl() -> str:
     """The schema in GraphQL SDL (`modelkg graphql-schema`; snapshot-tested)."""
-    return build_schema(ServerSettings()).as_str() + "\n"
+    # the defaults, not the environment: the SDL does not depend on any setting
+    return build_schema(ServerSettings.model_construct()).as_str() + "\n"

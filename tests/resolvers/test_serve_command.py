@@ -94,19 +94,18 @@ def test_serve_binds_the_port_in_modelkg_port_as_scripts_run_sh_does(
 
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> list[ServerSettings]:
-    """`modelkg serve` up to the moment it would listen: the settings it built the app from
+    """`modelkg serve` up to the moment it would listen: the settings it would serve with
     (uvicorn is not started)."""
     import logging
 
-    import uvicorn
-
-    import resolvers.app
+    import resolvers.cli
 
     for name in ServerSettings.model_fields:
         monkeypatch.delenv(variable_of(name), raising=False)
     made: list[ServerSettings] = []
-    monkeypatch.setattr(resolvers.app, "create_app", lambda settings: made.append(settings))
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: None)
+    monkeypatch.setattr(
+        resolvers.cli, "_run_uvicorn", lambda app, settings, **kw: made.append(settings)
+    )
     monkeypatch.setattr(logging, "basicConfig", lambda **kw: None)
     return made
 
