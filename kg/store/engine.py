@@ -1,5 +1,6 @@
-"""What both store engines share: the writer lock and write generation, the context manager,
-SELECT/ASK over `query`, and the checks before a write. Each engine (`kg.store.embedded`,
+"""What the store implementations share: the context manager and SELECT/ASK over `query` (every
+one, the shared store included: `StoreBase`); the writer lock, write generation,
+and the checks before a write (both engines: `StoreEngine`). Each engine (`kg.store.embedded`,
 `kg.store.remote`) adds how it reads and writes.
 """
 
@@ -21,21 +22,15 @@ from ontology.files import ONTOLOGY_GRAPH, SHAPES_GRAPH
 if TYPE_CHECKING:
     from types import TracebackType
 
-__all__ = ["VOCABULARY_GRAPHS", "StoreEngine"]
+__all__ = ["VOCABULARY_GRAPHS", "StoreBase", "StoreEngine"]
 
 VOCABULARY_GRAPHS = (ONTOLOGY_GRAPH, SHAPES_GRAPH)
 """The graphs a store loads itself from the ontology files and never lets anything write."""
 
 
-class StoreEngine(ABC):
-    """The part of a `ModelStore` that does not depend on where the quads are."""
-
-    def __init__(self, location: str, *, read_only: bool) -> None:
-        self.location = location
-        self.read_only = read_only
-        self.generation = 0
-        """Moves before and after each write made through this object."""
-        self._write_lock = threading.RLock()
+class StoreBase(ABC):
+    """What every `ModelStore` implementation here shares whatever its writes are like: the
+    context manager, and SELECT/ASK over `query`."""
 
     @abstractmethod
     def query(
@@ -50,27 +45,6 @@ class StoreEngine(ABC):
     @abstractmethod
     def close(self) -> None:
         """Release the store."""
-
-    @abstractmethod
-    def _apply(self, update: str) -> None:
-        """Apply one update ModelKG built from terms, as one transaction (embedded) or one
-        request (remote), under the writer lock."""
-
-    def replace_graphs(
-        self, graphs: Mapping[NamedNode, Sequence[Quad]], *, kind: NamedNode
-    ) -> None:
-        """Replace whole graphs of derived data in one write, each stating its `kind` inside
-        itself (`<g> mkg:graphKind kind`): how the store knows its own graphs
-        (`kg.store.graph_kinds`)."""
-        self._check_targets(list(graphs))
-        if graphs:
-            self._apply(derived_graphs_update(graphs, kind=kind))
-
-    def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
-        """Drop named graphs in one write (never the vocabulary's)."""
-        self._check_targets(graphs)
-        if graphs:
-            self._apply(drop_graphs_update(graphs))
 
     def __enter__(self) -> Self:
         return self
@@ -92,6 +66,38 @@ class StoreEngine(ABC):
     def ask(self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None) -> bool:
         """An ASK query's answer (a `QueryError` if `sparql` is another kind of query)."""
         return expect_boolean(self.query(sparql, substitutions=substitutions))
+
+
+class StoreEngine(StoreBase):
+    """The part of a `ModelStore` that does not depend on where the quads are."""
+
+    def __init__(self, location: str, *, read_only: bool) -> None:
+        self.location = location
+        self.read_only = read_only
+        self.generation = 0
+        """Moves before and after each write made through this object."""
+        self._write_lock = threading.RLock()
+
+    @abstractmethod
+    def _apply(self, update: str) -> None:
+        """Apply one update ModelKG built from terms, as one transaction (embedded) or one
+        request (remote), under the writer lock."""
+
+    def replace_graphs(
+        self, graphs: Mapping[NamedNode, Sequence[Quad]], *, kind: NamedNode
+    ) -> None:
+        """Replace whole graphs of derived data in one write, each stating its `kind` inside
+        itself (`<g> mkg:graphKind kind`): how the store knows its own graphs
+        (`kg.store.graph_kinds`)."""
+        self._check_targets(list(graphs))
+        if graphs:
+            self._apply(derived_graphs_update(graphs, kind=kind))
+
+    def remove_graphs(self, graphs: Sequence[NamedNode]) -> None:
+        """Drop named graphs in one write (never the vocabulary's)."""
+        self._check_targets(graphs)
+        if graphs:
+            self._apply(drop_graphs_update(graphs))
 
     @contextmanager
     def writer(self) -> Iterator[None]:

@@ -45,7 +45,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
@@ -55,16 +55,13 @@ from kg.store.base import (
     Graph,
     QueryResult,
     Term,
-    expect_boolean,
-    expect_solutions,
 )
 from kg.store.embedded import EmbeddedStore
+from kg.store.engine import StoreBase
 from kg.store.holder import current_holder
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
-    from pyoxigraph import NamedNode, Quad, QuerySolutions, RdfFormat, Triple, Variable
+    from pyoxigraph import NamedNode, Quad, RdfFormat, Triple, Variable
 
     from kg.store.model_graph import ModelGraph
 
@@ -91,7 +88,7 @@ class _State:
     """(checkpoint, wall-clock time it was replaced), deleted `grace_seconds` later"""
 
 
-class SharedStore:
+class SharedStore(StoreBase):
     """An embedded store read from published checkpoints and written under a lock file."""
 
     def __init__(
@@ -329,14 +326,6 @@ class SharedStore:
     ) -> QueryResult:
         return self._read().query(sparql, substitutions=substitutions, base_iri=base_iri)
 
-    def select(
-        self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None
-    ) -> QuerySolutions:
-        return expect_solutions(self.query(sparql, substitutions=substitutions))
-
-    def ask(self, sparql: str, *, substitutions: Mapping[Variable, Term] | None = None) -> bool:
-        return expect_boolean(self.query(sparql, substitutions=substitutions))
-
     def graph_quads(self, graph: Graph) -> list[Quad]:
         return self._read().graph_quads(graph)
 
@@ -359,17 +348,6 @@ class SharedStore:
         return self._read().count_models()
 
     # -- closing ------------------------------------------------------------------------------
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
     def close(self) -> None:
         """Let go of the checkpoint; the process that shared the store (`create`) also
         deletes the checkpoints, after which commands open the store directly again."""
