@@ -13,11 +13,11 @@ The steps, each deciding on the parsed request (never on its text):
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-import anyio
 from fastapi.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection, Request
 
@@ -64,27 +64,27 @@ async def unless_client_leaves(request: Request, work: Callable[[], Awaitable[_A
     """`work()`, cancelled when the client disconnects first: a query whose client has gone
     stops within `HANG_UP_GRACE` (its worker process is killed) instead of holding a core until
     its timeout. The access log then says 499, the status proxies use for a client that
-    closed."""
-    answers: list[_Answer] = []
-    failures: list[Exception] = []
-    async with anyio.create_task_group() as group:
+    closed.
 
-        async def watch() -> None:
-            while (await request.receive())["type"] != "http.disconnect":
-                pass  # the body, already read: the next message is the disconnect
-            group.cancel_scope.deadline = anyio.current_time() + HANG_UP_GRACE
+    Plain asyncio tasks, not an AnyIO task group: cancelling a group's scope formats the
+    current task's repr into its reason, ~3% of a 5 ms lookup's server time."""
 
-        group.start_soon(watch)
-        try:
-            answers.append(await work())
-        except Exception as exc:  # raised as it is below, not wrapped in an ExceptionGroup
-            failures.append(exc)
-        group.cancel_scope.cancel()
-    if failures:
-        raise failures[0]
-    if not answers:
-        raise HttpError(499, "client_closed", "the client closed the connection first")
-    return answers[0]
+    async def disconnected() -> None:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass  # the body, already read: the next message is the disconnect
+
+    watcher = asyncio.ensure_future(disconnected())
+    working = asyncio.ensure_future(work())
+    try:
+        await asyncio.wait((watcher, working), return_when=asyncio.FIRST_COMPLETED)
+        if not working.done():  # the client left: a moment's grace, then the work stops
+            await asyncio.wait((working,), timeout=HANG_UP_GRACE)
+        if not working.done():
+            raise HttpError(499, "client_closed", "the client closed the connection first")
+        return working.result()
+    finally:
+        watcher.cancel()
+        working.cancel()  # done already, or cancelled with this request: it stops too
 
 
 async def _parse(parse: Callable[[str], _Parsed], text: str) -> _Parsed:
