@@ -4,6 +4,8 @@ real CLI in-process."""
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,8 +13,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import httpx
 import pytest
+from pyoxigraph import QueryResultsFormat, parse_query_results
+
+if TYPE_CHECKING:
+    from kg.store import ModelStore
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -84,23 +92,97 @@ def free_port() -> int:
         return port
 
 
-@dataclass(frozen=True)
-class OxigraphServer:
-    """A running `oxigraph serve`: `location` is how ModelKG names it (`--store`)."""
+ENGINES = ("embedded", "oxigraph", "virtuoso")
+"""The store engines the engine-parametrized tests run against (`store_location`)."""
+VOCABULARY = ("https://w3id.org/modelkg/graph/ontology", "https://w3id.org/modelkg/graph/shapes")
 
+
+@dataclass(frozen=True)
+class SparqlServer:
+    """A SPARQL server the tests started on 127.0.0.1: `location` is how ModelKG names it
+    (`--store`), `query`/`update` its endpoints (with `auth`), `own_graphs` what it keeps for
+    itself. Tests share one per session: `clear()` it first."""
+
+    engine: str
     url: str
     location: str
     data: Path
+    query: str
+    update: str
+    auth: tuple[str, str] | None = None
+    own_graphs: tuple[str, ...] = ()
+
+    def client(self) -> httpx.Client:
+        """An HTTP client that speaks to the server as ModelKG's user does."""
+        return httpx.Client(auth=httpx.DigestAuth(*self.auth) if self.auth else None, timeout=60)
+
+    def clear(self) -> None:
+        """Drop every graph but the vocabulary's and the server's own, straight through the
+        server's own endpoints (the vocabulary stays: loading it again costs a second)."""
+        listing = (  # Virtuoso keeps no empty graph, and lists graphs fast only when grouping
+            "SELECT DISTINCT ?g WHERE { GRAPH ?g {} }"
+            if self.engine == "oxigraph"
+            else "SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+        )
+        with self.client() as client:
+            answer = client.post(
+                self.query,
+                data={"query": listing},
+                headers={"Accept": "application/sparql-results+xml"},
+            )
+            answer.raise_for_status()
+            graphs = {
+                row["g"].value
+                for row in parse_query_results(answer.content, QueryResultsFormat.XML)
+                if row["g"] is not None
+            }
+            keep = {*VOCABULARY, *self.own_graphs}
+            drops = [f"DROP SILENT GRAPH <{g}>" for g in sorted(graphs - keep)]
+            if self.engine == "oxigraph":
+                drops.append("DROP SILENT DEFAULT")
+            if drops:
+                client.post(
+                    self.update,
+                    content=";\n".join(drops),
+                    headers={"Content-Type": "application/sparql-update"},
+                ).raise_for_status()
+
+
+OxigraphServer = SparqlServer
+"""The name the Oxigraph-only tests know the server by."""
+
+
+def _wait_for(process: subprocess.Popen[bytes], url: str, log: Path, what: str) -> None:
+    """Wait until `url` answers 200 (30 s at most), or fail with the server's log."""
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"{what} exited: {log.read_text(errors='replace')}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not answer on {url} within 30 s")
+        time.sleep(0.05)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @pytest.fixture(scope="session")
-def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparqlServer]:
     """A real Oxigraph server (the `oxigraph` package's binary) on a free port of 127.0.0.1,
     persisting in a temporary folder, started without `--union-default-graph` (the remote store
     asks for the union itself); stopped when the session ends. Tests share it: clear what you
     wrote (`remote_store` in tests/kg/store/test_remote.py does)."""
-    import httpx
-
     binary = Path(sys.executable).with_name("oxigraph")
     if not binary.exists():
         pytest.fail(f"the oxigraph server is missing at {binary}; run `bash scripts/setup.sh`")
@@ -114,24 +196,132 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oxigra
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"oxigraph serve exited: {(data / 'server.log').read_text()}")
-            try:
-                if httpx.get(f"{url}/query", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"oxigraph serve did not answer on {url} within 30 s")
-            time.sleep(0.05)
-        yield OxigraphServer(url=url, location=f"sparql+http://127.0.0.1:{port}", data=data)
+        _wait_for(process, f"{url}/query", data / "server.log", "oxigraph serve")
+        yield SparqlServer(
+            engine="oxigraph",
+            url=url,
+            location=f"sparql+http://127.0.0.1:{port}",
+            data=data,
+            query=f"{url}/query",
+            update=f"{url}/update",
+        )
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
         log.close()
+
+
+VIRTUOSO_INI = """\
+[Database]
+DatabaseFile       = {data}/virtuoso.db
+ErrorLogFile       = {data}/virtuoso.log
+LockFile           = {data}/virtuoso.lck
+TransactionFile    = {data}/virtuoso.trx
+xa_persistent_file = {data}/virtuoso.pxa
+TempStorage        = TempDatabase
+
+[TempDatabase]
+DatabaseFile    = {data}/virtuoso-temp.db
+TransactionFile = {data}/virtuoso-temp.trx
+
+[Parameters]
+ServerPort        = 127.0.0.1:{sql_port}
+DisableUnixSocket = 1
+NumberOfBuffers   = 40000
+MaxDirtyBuffers   = 30000
+DirsAllowed       = {data}
+
+[HTTPServer]
+ServerPort    = 127.0.0.1:{http_port}
+ServerRoot    = {data}
+ServerThreads = 10
+
+[SPARQL]
+; Debian's virtuoso.ini cuts every answer at 10,000 rows (ResultSetMaxRows) and stops queries
+; after 60 s: left out here, as a ModelKG deployment must (README, "Engines").
+"""
+"""The server's configuration: its database, ports and HTTP server in one temporary folder."""
+
+VIRTUOSO_GRANTS = """\
+DB.DBA.USER_CREATE('modelkg', '{password}');
+GRANT SPARQL_UPDATE TO "modelkg";
+"""
+"""The least a ModelKG user needs: its own SQL user (for /sparql-auth and
+/sparql-graph-crud-auth, HTTP digest) with the SPARQL_UPDATE role; the anonymous /sparql
+endpoint stays read-only."""
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparqlServer]:
+    """A real Virtuoso (Debian's `virtuoso-t`) on free ports of 127.0.0.1 with a fresh
+    database in a temporary folder, a user `modelkg` with a random password granted what
+    SPARQL UPDATE needs; stopped when the session ends. Tests share it: clear it first."""
+    from kg.store.remote import VIRTUOSO_GRAPHS
+
+    binary, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt")
+    if binary is None or isql is None:
+        pytest.fail("Virtuoso (virtuoso-t, isql-vt) is missing; run `bash scripts/virtuoso.sh`")
+    data = tmp_path_factory.mktemp("virtuoso")
+    sql_port, http_port = free_port(), free_port()
+    ini = data / "virtuoso.ini"
+    ini.write_text(VIRTUOSO_INI.format(data=data, sql_port=sql_port, http_port=http_port))
+    log = (data / "server.log").open("wb")
+    process = subprocess.Popen(
+        [binary, "+configfile", str(ini), "+foreground"],
+        cwd=data,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{http_port}"
+    password = secrets.token_urlsafe(12)
+    try:
+        _wait_for(process, f"{url}/sparql?query=ASK%7B%7D", data / "server.log", "virtuoso-t")
+        granted = subprocess.run(
+            [isql, f"127.0.0.1:{sql_port}", "dba", "dba"],
+            input=VIRTUOSO_GRANTS.format(password=password),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if granted.returncode != 0 or "Error" in granted.stdout + granted.stderr:
+            pytest.fail(f"granting the modelkg user failed: {granted.stdout}{granted.stderr}")
+        yield SparqlServer(
+            engine="virtuoso",
+            url=url,
+            location=f"sparql+http://modelkg:{password}@127.0.0.1:{http_port}"
+            "?query=/sparql-auth&update=/sparql-auth&store=/sparql-graph-crud-auth",
+            data=data,
+            query=f"{url}/sparql-auth",
+            update=f"{url}/sparql-auth",
+            auth=("modelkg", password),
+            own_graphs=tuple(g.value for g in VIRTUOSO_GRAPHS),
+        )
+    finally:
+        _stop(process)
+        log.close()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each store engine in turn: the embedded store, an Oxigraph server, Virtuoso."""
+    return str(request.param)
+
+
+@pytest.fixture
+def store_location(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A fresh, empty store of each engine (`--store`): a folder for the embedded store, the
+    server's URL, cleared, for the others (the server starts with the first test needing it)."""
+    if engine == "embedded":
+        return str(tmp_path / "engine-store")
+    server: SparqlServer = request.getfixturevalue(f"{engine}_server")
+    server.clear()
+    return server.location
+
+
+@pytest.fixture
+def any_store(store_location: str) -> Iterator[ModelStore]:
+    """`store_location` opened (the vocabulary loaded), closed at the end."""
+    from kg.store import open_store
+
+    with open_store(store_location) as opened:
+        yield opened

@@ -7,8 +7,8 @@ Where the store is, as a URL (`--store` or `MODELKG_STORE`):
 
 Alone, it reaches an Oxigraph server (`oxigraph serve`): its `/query` (SPARQL 1.1 Protocol,
 queries), `/update` (updates) and `/store` (Graph Store HTTP Protocol) endpoints, under `/PATH`
-when one is given. `sparql+https://` speaks TLS; `USER:PASSWORD@` before the host is sent as
-HTTP basic authentication (and never shown in a message). The parameters:
+when one is given. `sparql+https://` speaks TLS; `USER:PASSWORD@` before the host answers the
+server's HTTP digest or basic challenge (and is never shown in a message). The parameters:
 
 - `query`, `update`, `store`: another server's endpoint paths (each starts with `/`);
 - `union`: how queries get the union of all named graphs as their default graph, as the
@@ -35,19 +35,33 @@ so the status is already 200 and the error text ends the body (every answer is r
 checked before it is returned); a HEAD of a missing graph answers with a body, which garbles
 the next answer on that connection, so existence is asked with `ASK { GRAPH <g> {} }`; a
 relative IRI resolves against the endpoint's URL where the embedded store refuses it.
+
+Virtuoso (Debian's `virtuoso-opensource` 7.2), recognised by its `Server:` header or by its
+answer to an ASK, departs from the standards in ways the README's table "Engines: where
+Virtuoso departs from the standard" lists, each checked by tests/kg/store/test_virtuoso.py;
+this module absorbs them: queries are sent URL-encoded (a query POSTed as
+`application/sparql-query` is never answered) and answered as XML results (its JSON writes
+`true` as `"1"`), ASK's one-row answer becomes a boolean, its `nodeID://` blank nodes plain
+ones, its own graphs are left out of queries, and ModelKG's writes are split into blocks its
+parser takes, blank nodes written through INSERT templates, graphs read with every digit of
+their doubles. Its endpoints for a user with the SPARQL_UPDATE role:
+
+    sparql+http://USER:PASSWORD@HOST:8890?query=/sparql-auth&update=/sparql-auth&store=/sparql-graph-crud-auth
 """
 
 from __future__ import annotations
 
 import io
+import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 from pyoxigraph import (
+    BlankNode,
     DefaultGraph,
     NamedNode,
     Quad,
@@ -59,7 +73,9 @@ from pyoxigraph import (
     Variable,
     parse,
     parse_query_results,
+    serialize,
 )
+from pyoxigraph import Literal as RdfLiteral
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from kg.errors import QueryError, StoreError, UsageError
@@ -79,18 +95,19 @@ from kg.store.sparql_text import (
     bind_values,
     edit_graph_update,
     insert_quads_update,
+    ntriples,
     vocabulary_marker,
     vocabulary_update,
     write_models_update,
 )
-from ontology.namespaces import MKG, PREFIXES
+from ontology.namespaces import MKG, PREFIXES, XSD
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
     from kg.store.model_graph import ModelGraph
 
-__all__ = ["SCHEMES", "Endpoints", "RemoteStore", "parse_location"]
+__all__ = ["SCHEMES", "VIRTUOSO_GRAPHS", "Endpoints", "RemoteStore", "parse_location"]
 
 SCHEMES = ("sparql+http://", "sparql+https://")
 """How a store location says it is a remote store."""
@@ -106,10 +123,58 @@ MAX_UPDATE_BYTES = 128 * 1024 * 1024
 
 _UNAVAILABLE = frozenset({502, 503, 504})
 _NOT_SPARQL = frozenset({404, 405, 406, 415, 501})
-_ACCEPT_RESULTS = (
+_ACCEPT_ANY = (
     "application/sparql-results+json, application/sparql-results+xml;q=0.9, "
     "application/n-triples;q=0.8, text/turtle;q=0.5"
-)  # a server picks the first it has for the query's kind: results, or a graph
+)  # for a query whose form was not recognised: the server picks what fits its kind
+_ACCEPT = {
+    "SELECT": "application/sparql-results+json, application/sparql-results+xml;q=0.9",
+    "ASK": "application/sparql-results+json, application/sparql-results+xml;q=0.9",
+    "CONSTRUCT": "application/n-triples, text/turtle;q=0.9",
+    "DESCRIBE": "application/n-triples, text/turtle;q=0.9",
+}
+"""What to accept for each query form: Virtuoso answers with the first type named, whatever
+the form (a CONSTRUCT as JSON results, a SELECT as RDF), so each form names only its own."""
+_FORM = re.compile(
+    r"""\#[^\n\r]*|\"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\"|'''(?:[^'\\]|\\.|'(?!''))*'''
+      |"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*'|<[^<>"{}|^`\\\x00-\x20]*>|[?$]\w+
+      |(?<![\w:])(?P<form>SELECT|CONSTRUCT|DESCRIBE|ASK)(?![\w:])""",
+    re.IGNORECASE | re.DOTALL | re.VERBOSE,
+)
+"""A query's form: the first keyword outside comments, strings, IRIs and prefixed names."""
+VIRTUOSO_GRAPHS = (
+    NamedNode("http://www.openlinksw.com/schemas/virtrdf#"),
+    NamedNode("http://www.w3.org/ns/ldp#"),
+    NamedNode("http://localuriqaserver/sparql"),
+)
+"""The graphs a fresh Virtuoso holds for itself (its RDF views' metadata, the LDP vocabulary,
+its service description): part of what its queries see, never of what ModelKG reads out
+(`quads`: export, migrate)."""
+VIRTUOSO_BLOCK = 1000
+"""Triples per `GRAPH <g> { ... }` block of an INSERT DATA sent to Virtuoso, whose SPARQL parser
+runs out of stack near 4,990 triples in one block ("SP030 ... memory exhausted")."""
+VIRTUOSO_TEMPLATE = 400
+"""Triples per INSERT template (how Virtuoso takes blank nodes), whose generated SQL exceeds
+Virtuoso's 10,000-line limit near 1,400 triples ("SP031 ... exceeded 10000 lines of code")."""
+_DOUBLE = XSD.double
+
+
+def _virtuoso_graph_read(graph: NamedNode) -> str:
+    """A query for a graph's triples as Virtuoso can give them whole: its serializations print
+    a double with six significant digits ("54.0343"), its `sprintf` all seventeen."""
+    return (
+        f"SELECT ?s ?p ?o (IF(isLiteral(?o) && DATATYPE(?o) = {_DOUBLE}, "
+        f"bif:sprintf('%.17g', ?o), ?none) AS ?digits) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}"
+    )
+
+
+_ASK_RETVAL = Variable("__ASK_RETVAL")
+"""The one variable of Virtuoso's answer to an ASK: a row when true, none when false, in place
+of the SPARQL results' boolean."""
+_BOOLEANS = {
+    answer: parse_query_results(f'{{"boolean":{str(answer).lower()}}}', QueryResultsFormat.JSON)
+    for answer in (False, True)
+}
 _PROLOGUE = " ".join(f"PREFIX {prefix}: <{iri}>" for prefix, iri in PREFIXES.items())
 """ModelKG's prefixes on one line, so a position on the caller's line N is the server's N+1."""
 _PATHS_HINT = (
@@ -198,9 +263,20 @@ class _Sent:
     def text(self) -> str:
         return f"{self.prologue}\n{self.bound.text}"
 
-    def error(self, detail: str) -> QueryError:
-        """The server's syntax error (Oxigraph: `error at LINE:COLUMN: ...`), with its
-        position in the caller's text."""
+    def error(self, detail: str, body: str) -> QueryError:
+        """The server's syntax error (Oxigraph: `error at LINE:COLUMN: ...`; Virtuoso:
+        `SPARQL compiler, line LINE: ...`, no column), with its position in the caller's
+        text."""
+        virtuoso = re.search(r"SPARQL compiler, line (\d+): ([^\n]*)", body)
+        if virtuoso is not None:
+            line = int(virtuoso.group(1)) - 1  # line 1 is our prologue; Virtuoso's 0: unknown
+            lines = self.original.split("\n")
+            if not 1 <= line <= len(lines):  # bound values add no line
+                return QueryError(f"invalid SPARQL: {virtuoso.group(2)}")
+            return QueryError(
+                f"invalid SPARQL at line {line}: {virtuoso.group(2)}\n  {lines[line - 1]}",
+                line=line,
+            )
         match = re.search(r"error at (\d+):(\d+)", detail)
         if match is None or int(match.group(1)) < 2:  # line 1 is our prologue
             return QueryError(f"invalid SPARQL: {detail}")
@@ -220,6 +296,36 @@ class _UnavailableError(Exception):
     def __init__(self, response: httpx.Response) -> None:
         super().__init__(response.status_code)
         self.response = response
+
+
+class _Credentials(httpx.Auth):
+    """The URL's `USER:PASSWORD`, answered to the server's challenge: HTTP digest when the
+    server asks for it (Virtuoso's `/sparql-auth` takes nothing else), else basic. Sent only
+    after a 401 named the scheme; from then on with every request, without that round trip."""
+
+    requires_request_body = True  # a digest answer sends the request again
+
+    def __init__(self, user: str, password: str) -> None:
+        self._digest = httpx.DigestAuth(user, password)
+        self._basic = httpx.BasicAuth(user, password)
+        self._basic_asked = False
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._basic_asked:
+            yield from self._basic.auth_flow(request)
+            return
+        flow = self._digest.auth_flow(request)  # sends nothing until a digest challenge came
+        outgoing = next(flow)
+        while True:
+            response = yield outgoing
+            try:
+                outgoing = flow.send(response)
+            except StopIteration:
+                break
+        challenges = response.headers.get_list("www-authenticate")
+        if response.status_code == 401 and any(c.lower().startswith("basic") for c in challenges):
+            self._basic_asked = True
+            yield from self._basic.auth_flow(request)
 
 
 class _ResponseReader(io.RawIOBase):
@@ -256,9 +362,12 @@ class RemoteStore(StoreEngine):
         self._client = httpx.Client(
             timeout=httpx.Timeout(endpoints.timeout, connect=CONNECT_TIMEOUT),
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
-            auth=httpx.BasicAuth(*endpoints.auth) if endpoints.auth else None,
+            auth=_Credentials(*endpoints.auth) if endpoints.auth else None,
             headers={"User-Agent": "modelkg"},
         )
+        self.virtuoso = False
+        """The server is Virtuoso (its `Server:` header or its ASK answer said so): its
+        departures from the standards are absorbed here (module docstring)."""
 
     @classmethod
     def open(
@@ -319,31 +428,42 @@ class RemoteStore(StoreEngine):
         return self._run_query(bound.text, _Sent(sparql, bound, _prologue(base_iri)))
 
     def _run_query(self, text: str, sent: _Sent | None = None) -> QueryResult:
-        """POST a query (ours when `sent` is None, sent without the prologue) and read its
-        results as pyoxigraph's own types."""
+        """POST a query (ours when `sent` is None, sent without the prologue) URL-encoded
+        (SPARQL 1.1 Protocol 2.1.2, which every server takes) and read its results as
+        pyoxigraph's own types."""
+        body = sent.text if sent else text
+        accept = _ACCEPT.get(_query_form(body) or "", _ACCEPT_ANY)
+        union = self._endpoints.union == "parameter" and not self.virtuoso
         request = self._client.build_request(
             "POST",
             self._endpoints.query,
-            params={"union-default-graph": ""} if self._endpoints.union == "parameter" else None,
-            content=(sent.text if sent else text).encode("utf-8"),
-            headers={"Content-Type": "application/sparql-query", "Accept": _ACCEPT_RESULTS},
+            params={"union-default-graph": ""} if union else None,
+            data={"query": body},
+            headers={"Accept": accept},
         )
         response = self._send(request, idempotent=True)
         self._check(response, sent=sent)
         media = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        content = response.content
         try:
             results = QueryResultsFormat.from_media_type(media) if media else None
             if results is not None and results != QueryResultsFormat.CSV:
-                parsed = parse_query_results(response.content, results)
+                if self.virtuoso and results == QueryResultsFormat.JSON:
+                    content = _virtuoso_json(content)
+                parsed = parse_query_results(content, results)
                 if isinstance(parsed, QuerySolutions):
+                    found = False
                     for _ in parsed:  # read it all once here: a broken answer fails now
-                        pass
-                    parsed = parse_query_results(response.content, results)
+                        found = True
+                    if parsed.variables == [_ASK_RETVAL]:  # Virtuoso's ASK: true is one row
+                        self.virtuoso = True
+                        return _BOOLEANS[found]
+                    parsed = parse_query_results(content, results)
                 return parsed
             graph = RdfFormat.from_media_type(media) if media else None
             if graph is not None:
                 memory = Store()  # QueryTriples has no constructor: a store hands it out
-                memory.load(response.content, graph, base_iri=self._endpoints.query)
+                memory.load(content, graph, base_iri=self._endpoints.query)
                 return memory.query("CONSTRUCT WHERE { ?s ?p ?o }")
         except (SyntaxError, ValueError, OSError) as exc:
             tail = " ".join(response.content[-300:].decode("utf-8", "replace").split())
@@ -360,7 +480,10 @@ class RemoteStore(StoreEngine):
         )
 
     def graph_quads(self, graph: Graph) -> list[Quad]:
-        """Every quad of one graph (empty when there is no such graph): one Graph Store GET."""
+        """Every quad of one graph (empty when there is no such graph): one Graph Store GET
+        (on Virtuoso a query that keeps every digit of a double; it has no default graph)."""
+        if self.virtuoso:
+            return self._virtuoso_graph_quads(graph)
         request = self._client.build_request(
             "GET",
             self._endpoints.store,
@@ -380,7 +503,16 @@ class RemoteStore(StoreEngine):
     def serialize_graph(self, graph: Graph, output: BinaryOutput, format: RdfFormat) -> None:
         """Write one graph to `output` as the server serializes it: one Graph Store GET whose
         body goes to `output` chunk by chunk (no Python object per triple; Oxigraph's Turtle
-        carries no prefixes). A missing graph writes nothing; `output` may raise to stop it."""
+        carries no prefixes). A missing graph writes nothing; `output` may raise to stop it.
+        Virtuoso's serializations round doubles: there the graph is read whole and written
+        here, with ModelKG's prefixes."""
+        if self.virtuoso:
+            quads = self._virtuoso_graph_quads(graph)
+            if quads:
+                data = serialize([q.triple for q in quads], format=format, prefixes=PREFIXES)
+                for start in range(0, len(data or b""), 1 << 16):
+                    output.write((data or b"")[start : start + (1 << 16)])
+            return
         request = self._client.build_request(
             "GET",
             self._endpoints.store,
@@ -420,13 +552,18 @@ class RemoteStore(StoreEngine):
         that then garbles the next answer on the same connection."""
         if isinstance(graph, DefaultGraph):
             return True
+        if self.virtuoso:  # there `GRAPH <g> {}` holds for any IRI, and a graph is its triples
+            return expect_boolean(self._run_query(f"ASK {{ GRAPH {graph} {{ ?s ?p ?o }} }}"))
         return expect_boolean(self._run_query(f"ASK {{ GRAPH {graph} {{}} }}"))
 
     def quads(self, *, vocabulary: bool = True) -> Iterator[Quad]:
         """Every quad, streamed from one GET of the whole dataset as N-Quads (parsed as it
         arrives: millions of quads are never held at once); without the ontology and shapes
         graphs unless `vocabulary`. A server whose Graph Store cannot send the whole dataset
-        is read graph by graph."""
+        is read graph by graph (Virtuoso's, which also rounds doubles)."""
+        if self.virtuoso:
+            yield from self._quads_by_graph(vocabulary)
+            return
         request = self._client.build_request(
             "GET", self._endpoints.store, headers={"Accept": "application/n-quads"}
         )
@@ -452,11 +589,30 @@ class RemoteStore(StoreEngine):
 
     def _quads_by_graph(self, vocabulary: bool) -> Iterator[Quad]:
         yield from self.graph_quads(DefaultGraph())
-        rows = expect_solutions(self._run_query("SELECT DISTINCT ?g WHERE { GRAPH ?g {} }"))
+        rows = expect_solutions(  # Virtuoso: `GRAPH ?g {}` finds none, DISTINCT is slow
+            self._run_query("SELECT ?g WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g")
+        )
         for row in rows:
             graph = row["g"]
-            if isinstance(graph, NamedNode) and (vocabulary or graph not in VOCABULARY_GRAPHS):
+            if not isinstance(graph, NamedNode) or graph in VIRTUOSO_GRAPHS:
+                continue
+            if vocabulary or graph not in VOCABULARY_GRAPHS:
                 yield from self.graph_quads(graph)
+
+    def _virtuoso_graph_quads(self, graph: Graph) -> list[Quad]:
+        """A graph read from Virtuoso by a query that prints its doubles whole, written back
+        as the shortest text for the same number ("54.03434872650919"); Virtuoso has no
+        default graph: it reads empty."""
+        if isinstance(graph, DefaultGraph):
+            return []
+        quads = []
+        for row in expect_solutions(self._run_query(_virtuoso_graph_read(graph))):
+            subject, predicate, obj, digits = row["s"], row["p"], row["o"], row["digits"]
+            assert subject is not None and predicate is not None and obj is not None
+            if digits is not None and math.isfinite(number := float(digits.value)):
+                obj = RdfLiteral(repr(number), datatype=_DOUBLE)
+            quads.append(Quad(subject, predicate, obj, graph))
+        return quads
 
     def source_digests(self, graphs: Sequence[NamedNode]) -> dict[str, str]:
         """graph IRI -> stored source digest, for the graphs that exist (a query per 500)."""
@@ -517,7 +673,12 @@ class RemoteStore(StoreEngine):
         self._apply(edit_graph_update(graph, (), drop=True, create=False))
 
     def _apply(self, update: str, sent: _Sent | None = None) -> None:
-        """POST one update (ours when `sent` is None) as one request, never retried."""
+        """POST one update (ours when `sent` is None) as one request, never retried; ours
+        rewritten for Virtuoso first (`_for_virtuoso`)."""
+        if sent is None and self.virtuoso:
+            update = self._for_virtuoso(update)
+            if not update:
+                return
         body = (sent.text if sent else update).encode("utf-8")
         if len(body) > MAX_UPDATE_BYTES:
             raise StoreError(
@@ -537,6 +698,36 @@ class RemoteStore(StoreEngine):
             response = self._send(request, idempotent=False)
             self._check(response, sent=sent, write=True)
 
+    def _for_virtuoso(self, update: str) -> str:
+        """One of ModelKG's updates (`kg.store.sparql_text`: DROP/CREATE SILENT operations and
+        INSERT DATA of N-Triples lines, separated by `;` and a newline) as Virtuoso takes it:
+        each graph's triples in blocks of `VIRTUOSO_BLOCK`; triples with blank nodes, which
+        its INSERT DATA refuses, in INSERT templates of at most `VIRTUOSO_TEMPLATE` triples,
+        a blank node's triples always in one template (a template makes its nodes afresh);
+        the default graph, which Virtuoso does not have, emptied by doing nothing and never
+        written into."""
+        operations: list[str] = []
+        for operation in update.split(";\n"):
+            operation = operation.strip()
+            if operation == "DROP SILENT DEFAULT":
+                continue
+            if not operation.startswith("INSERT DATA {"):
+                if operation:
+                    operations.append(operation)
+                continue
+            try:
+                quads = list(parse(operation[len("INSERT DATA {") : -1], RdfFormat.TRIG))
+            except SyntaxError:  # not ours after all: let Virtuoso say what it refuses
+                operations.append(operation)
+                continue
+            if any(isinstance(q.graph_name, DefaultGraph) for q in quads):
+                raise self._error(
+                    "Virtuoso has no default graph to write into; nothing was written",
+                    hint="write into a named graph",
+                )
+            operations.extend(_virtuoso_inserts(quads))
+        return ";\n".join(operations)
+
     # --- HTTP --------------------------------------------------------------------------------
 
     def _send(
@@ -547,6 +738,8 @@ class RemoteStore(StoreEngine):
 
         def attempt() -> httpx.Response:
             response = self._client.send(request, stream=stream)
+            if response.headers.get("server", "").startswith("Virtuoso/"):
+                self.virtuoso = True
             if idempotent and response.status_code in _UNAVAILABLE:
                 response.close()
                 raise _UnavailableError(response)
@@ -609,8 +802,13 @@ class RemoteStore(StoreEngine):
         detail = _excerpt(response)
         what = f"{response.request.method} {response.request.url.copy_with(query=None)}"
         nothing = "; nothing was written" if write else ""
+        if write and self.virtuoso and status >= 500:
+            nothing = (  # it compiles a whole request first (a 400 wrote nothing), then runs
+                "; the operations before the failing one stay applied (Virtuoso applies an "
+                "update's operations one by one): write again what this write replaced"
+            )
         if status == 400 and sent is not None:
-            raise sent.error(detail)
+            raise sent.error(detail, response.text)
         if status in _NOT_SPARQL:
             raise self._error(
                 f"{what} answered {status} {response.reason_phrase}: not a SPARQL endpoint"
@@ -641,6 +839,92 @@ def _prologue(base_iri: str | None) -> str:
     except ValueError as exc:
         raise QueryError(f"invalid base IRI {base_iri!r}: {exc}") from exc
     return f"BASE {base} {_PROLOGUE}"
+
+
+_VIRTUOSO_FIXES = (
+    (re.compile(rb'("type": "bnode", "value": ")nodeID://'), rb"\1"),
+    (
+        re.compile(rb'("datatype": "http://www.w3.org/2001/XMLSchema#boolean", "value": )"1"'),
+        rb'\1"true"',
+    ),
+    (
+        re.compile(rb'("datatype": "http://www.w3.org/2001/XMLSchema#boolean", "value": )"0"'),
+        rb'\1"false"',
+    ),
+)
+
+
+def _virtuoso_json(content: bytes) -> bytes:
+    """Virtuoso's JSON results as the standard writes them: a blank node `nodeID://b1` is
+    `b1` (no valid label otherwise), a stored boolean `"1"` is `"true"`. (Its XML results are
+    right, but pyoxigraph's XML reader trims the spaces around a literal.) A JSON string
+    holds no unescaped quote, so these patterns never match inside a value."""
+    for pattern, replacement in _VIRTUOSO_FIXES:
+        content = pattern.sub(replacement, content)
+    return content
+
+
+def _query_form(text: str) -> str | None:
+    """SELECT, CONSTRUCT, DESCRIBE or ASK: the first such keyword outside comments, strings,
+    IRIs and prefixed names (None when there is none).
+
+    >>> _query_form('PREFIX ask: <urn:x#> # SELECT\\nconstruct WHERE { ?s ask:p "ASK" }')
+    'CONSTRUCT'
+    """
+    for match in _FORM.finditer(text):
+        if match.group("form"):
+            return match.group("form").upper()
+    return None
+
+
+def _virtuoso_inserts(quads: Sequence[Quad]) -> Iterator[str]:
+    """The operations that insert `quads` (all in named graphs) into Virtuoso: an INSERT DATA
+    of blocks for the triples without blank nodes, INSERT templates for the rest."""
+    plain: dict[NamedNode, list[Quad]] = {}
+    blank: dict[NamedNode, list[Quad]] = {}
+    for quad in quads:
+        graph = quad.graph_name
+        assert isinstance(graph, NamedNode)
+        has_blank = isinstance(quad.subject, BlankNode) or isinstance(quad.object, BlankNode)
+        (blank if has_blank else plain).setdefault(graph, []).append(quad)
+    blocks = [
+        f"GRAPH {graph} {{\n{ntriples(group[start : start + VIRTUOSO_BLOCK])}}}"
+        for graph, group in plain.items()
+        for start in range(0, len(group), VIRTUOSO_BLOCK)
+    ]
+    if blocks:
+        yield "INSERT DATA {\n" + "\n".join(blocks) + "\n}"
+    for graph, group in blank.items():  # one graph per template: two make Virtuoso fail
+        template: list[Quad] = []
+        for component in _blank_components(group):
+            if template and len(template) + len(component) > VIRTUOSO_TEMPLATE:
+                yield f"INSERT {{ GRAPH {graph} {{\n{ntriples(template)}}} }} WHERE {{}}"
+                template = []
+            template.extend(component)
+        if template:
+            yield f"INSERT {{ GRAPH {graph} {{\n{ntriples(template)}}} }} WHERE {{}}"
+
+
+def _blank_components(quads: Iterable[Quad]) -> list[list[Quad]]:
+    """`quads` grouped so that the triples of connected blank nodes share a group."""
+    parent: dict[BlankNode, BlankNode] = {}
+
+    def root(node: BlankNode) -> BlankNode:
+        while (up := parent.setdefault(node, node)) != node:
+            node = up
+        return node
+
+    def nodes(quad: Quad) -> list[BlankNode]:
+        return [t for t in (quad.subject, quad.object) if isinstance(t, BlankNode)]
+
+    for quad in quads:
+        first, *others = nodes(quad)
+        for other in others:
+            parent[root(other)] = root(first)
+    groups: dict[BlankNode, list[Quad]] = {}
+    for quad in quads:
+        groups.setdefault(root(nodes(quad)[0]), []).append(quad)
+    return list(groups.values())
 
 
 def _graph_param(graph: Graph) -> dict[str, str]:

@@ -1,10 +1,14 @@
-"""The remote store: ModelKG on a real Oxigraph server, with the embedded store's answers.
+"""The store contract on every engine (the embedded store, an Oxigraph server, Virtuoso), and
+the remote store's own failures.
 
-The story: a store on a fresh server already knows the ontology; models written there read back
-as written, through SPARQL and the Graph Store Protocol alike; writing a model again replaces
-its graph whole; derived graphs say what they are; bound values are bound, never pasted; every
-query answers what the embedded store answers for the same data. And when the server is down,
-slow, broken, or no SPARQL store at all, the error says which store and what to check, quickly.
+The story: a fresh store already knows the ontology; models written there read back as written,
+through SPARQL and the Graph Store Protocol alike; writing a model again replaces its graph
+whole; derived graphs say what they are; bound values are bound, never pasted; every query
+answers what the embedded store answers for the same data, on every engine (`store_location`,
+tests/conftest.py), but where Virtuoso departs from the standard (README, "Engines: where
+Virtuoso departs from the standard"; tests/kg/store/test_virtuoso.py). And when the server is
+down, slow, broken, or no SPARQL store at all, the error says which store and what to check,
+quickly.
 """
 
 from __future__ import annotations
@@ -21,7 +25,6 @@ from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 from pyoxigraph import (
     BlankNode,
@@ -40,40 +43,35 @@ from pyoxigraph import (
 )
 
 from kg.errors import QueryError, StoreError, UsageError
+from kg.store import open_store
 from kg.store.base import ModelStore, Term
 from kg.store.embedded import EmbeddedStore
 from kg.store.model_graph import ModelGraph
 from kg.store.remote import ATTEMPTS, RemoteStore
 from ontology.files import ONTOLOGY_GRAPH, SHAPES_GRAPH
 from ontology.namespaces import MKG
-from tests.conftest import OxigraphServer, corpus_folder, free_port
+from tests.conftest import SparqlServer, corpus_folder, free_port
 from tests.kg.store.test_embedded import BERT, GPT2, copy_model, read_model
 
 EX = "urn:example:"
 
 
-def clear(server: OxigraphServer) -> None:
-    """Drop every graph but the vocabulary's, straight through the server's own endpoints."""
-    answer = httpx.post(
-        f"{server.url}/query",
-        content="SELECT DISTINCT ?g WHERE { GRAPH ?g {} }",
-        headers={"Content-Type": "application/sparql-query", "Accept": "application/json"},
-    ).json()
-    graphs = {row["g"]["value"] for row in answer["results"]["bindings"]}
-    drops = "".join(
-        f"DROP GRAPH <{g}>;\n" for g in graphs - {ONTOLOGY_GRAPH.value, SHAPES_GRAPH.value}
-    )
-    httpx.post(
-        f"{server.url}/update",
-        content=f"{drops}DROP SILENT DEFAULT",
-        headers={"Content-Type": "application/sparql-update"},
-    ).raise_for_status()
+def clear(server: SparqlServer) -> None:
+    """Drop every graph but the vocabulary's (and the server's own)."""
+    server.clear()
+
+
+@pytest.fixture(params=["oxigraph", "virtuoso"])
+def server(request: pytest.FixtureRequest) -> SparqlServer:
+    """Each SPARQL server in turn, cleared."""
+    started: SparqlServer = request.getfixturevalue(f"{request.param}_server")
+    started.clear()
+    return started
 
 
 @pytest.fixture
-def remote(oxigraph_server: OxigraphServer) -> Iterator[RemoteStore]:
-    clear(oxigraph_server)
-    with RemoteStore.open(oxigraph_server.location) as store:
+def remote(server: SparqlServer) -> Iterator[RemoteStore]:
+    with RemoteStore.open(server.location) as store:
         yield store
 
 
@@ -84,7 +82,7 @@ def models() -> dict[str, ModelGraph]:
 
 @pytest.fixture
 def twin(models: dict[str, ModelGraph]) -> Iterator[EmbeddedStore]:
-    """An embedded store in memory holding the same models: what the remote store must answer."""
+    """An embedded store in memory holding the same models: what every engine must answer."""
     with EmbeddedStore.open(None) as store:
         store.write_models(list(models.values()), replace=[])
         yield store
@@ -98,32 +96,36 @@ def rows(result: object) -> list[tuple[str, ...]]:
 
 def test_the_remote_store_is_a_model_store(remote: RemoteStore) -> None:
     store: ModelStore = remote  # mypy --strict checks this line
-    assert store.location.startswith("sparql+http://127.0.0.1:")
+    assert store.location.startswith(("sparql+http://127.0.0.1:", "sparql+http://modelkg:***@"))
 
 
 # --- the vocabulary ------------------------------------------------------------------------
 
 
-def test_a_fresh_server_gets_the_ontology_and_no_models(remote: RemoteStore) -> None:
-    assert remote.ask("ASK { ?o a owl:Ontology }")
-    assert remote.ask("ASK { GRAPH <https://w3id.org/modelkg/graph/shapes> { ?s a sh:NodeShape } }")
-    assert remote.count_models() == 0
-    assert remote.has_graph(ONTOLOGY_GRAPH)
+def test_a_fresh_store_gets_the_ontology_and_no_models(any_store: ModelStore) -> None:
+    assert any_store.ask("ASK { ?o a owl:Ontology }")
+    assert any_store.ask(
+        "ASK { GRAPH <https://w3id.org/modelkg/graph/shapes> { ?s a sh:NodeShape } }"
+    )
+    assert any_store.count_models() == 0
+    assert any_store.has_graph(ONTOLOGY_GRAPH)
 
 
 def test_a_vocabulary_from_older_files_is_replaced_on_open(
-    oxigraph_server: OxigraphServer, remote: RemoteStore, twin: EmbeddedStore
+    server: SparqlServer, remote: RemoteStore, twin: EmbeddedStore
 ) -> None:
     ontology = sorted(map(str, twin.graph_quads(ONTOLOGY_GRAPH)))
     assert sorted(map(str, remote.graph_quads(ONTOLOGY_GRAPH))) == ontology
-    httpx.post(
-        f"{oxigraph_server.url}/update",
-        content=f"DELETE WHERE {{ GRAPH ?g {{ ?g {MKG.sourceDigest} ?d }} }};"
-        f'INSERT DATA {{ GRAPH {ONTOLOGY_GRAPH} {{ {ONTOLOGY_GRAPH} {MKG.sourceDigest} "old" }} }}',
-        headers={"Content-Type": "application/sparql-update"},
-    ).raise_for_status()
+    with server.client() as client:
+        client.post(
+            server.update,
+            content=f"DELETE WHERE {{ GRAPH ?g {{ ?g {MKG.sourceDigest} ?d }} }};\n"
+            f"INSERT DATA {{ GRAPH {ONTOLOGY_GRAPH} {{ {ONTOLOGY_GRAPH} {MKG.sourceDigest} "
+            '"old" } }',
+            headers={"Content-Type": "application/sparql-update"},
+        ).raise_for_status()
 
-    RemoteStore.open(oxigraph_server.location).close()
+    RemoteStore.open(server.location).close()
 
     assert sorted(map(str, remote.graph_quads(ONTOLOGY_GRAPH))) == ontology
 
@@ -132,128 +134,147 @@ def test_a_vocabulary_from_older_files_is_replaced_on_open(
 
 
 def test_written_models_read_back_as_written(
-    remote: RemoteStore, models: dict[str, ModelGraph]
+    any_store: ModelStore, models: dict[str, ModelGraph]
 ) -> None:
     gpt2, bert = models[GPT2], models[BERT]
-    before = remote.generation
+    before = any_store.generation
 
-    remote.write_models([gpt2, bert], replace=[])
+    any_store.write_models([gpt2, bert], replace=[])
 
-    assert remote.generation == before + 2
-    assert remote.count_models() == 2
-    assert remote.source_digests([gpt2.graph_iri, bert.graph_iri, NamedNode(EX + "none")]) == {
+    assert any_store.generation == before + 2
+    assert any_store.count_models() == 2
+    assert any_store.source_digests([gpt2.graph_iri, bert.graph_iri, NamedNode(EX + "none")]) == {
         gpt2.graph_iri.value: gpt2.digest,
         bert.graph_iri.value: bert.digest,
     }
-    assert sorted(map(str, remote.graph_quads(bert.graph_iri))) == sorted(map(str, bert.quads))
-    assert remote.has_graph(bert.graph_iri)
-    about = remote.subject_quads(bert.model_iri, bert.graph_iri)
+    for written in (gpt2, bert):  # every digit of GPT-2's doubles too
+        assert sorted(map(str, any_store.graph_quads(written.graph_iri))) == sorted(
+            map(str, written.quads)
+        )
+    assert any_store.has_graph(bert.graph_iri)
+    about = any_store.subject_quads(bert.model_iri, bert.graph_iri)
     assert sorted(map(str, about)) == sorted(
         str(q) for q in bert.quads if q.subject == bert.model_iri
     )
     model = f"<https://huggingface.co/{BERT}>"
-    assert rows(remote.query(f"SELECT ?h WHERE {{ {model} mkg:hiddenSize ?h }}")) == [
+    assert rows(any_store.query(f"SELECT ?h WHERE {{ {model} mkg:hiddenSize ?h }}")) == [
         ('"768"^^<http://www.w3.org/2001/XMLSchema#integer>',)
     ]
 
 
 def test_writing_a_changed_model_replaces_its_graph_completely(
-    tmp_path: Path, remote: RemoteStore, models: dict[str, ModelGraph]
+    tmp_path: Path, any_store: ModelStore, models: dict[str, ModelGraph]
 ) -> None:
-    remote.write_models(list(models.values()), replace=[])
+    any_store.write_models(list(models.values()), replace=[])
     folder = copy_model(BERT, tmp_path, hidden_size=1024)
     config = json.loads((folder / "config.json").read_text())
     del config["vocab_size"]
     (folder / "config.json").write_text(json.dumps(config))
     changed = read_model(folder)
 
-    remote.write_models([changed], replace=[changed.graph_iri])
+    any_store.write_models([changed], replace=[changed.graph_iri])
 
     model = f"<https://huggingface.co/{BERT}>"
-    assert rows(remote.query(f"SELECT ?h WHERE {{ {model} mkg:hiddenSize ?h }}")) == [
+    assert rows(any_store.query(f"SELECT ?h WHERE {{ {model} mkg:hiddenSize ?h }}")) == [
         ('"1024"^^<http://www.w3.org/2001/XMLSchema#integer>',)
     ]
-    assert rows(remote.query(f"SELECT ?v WHERE {{ {model} mkg:vocabSize ?v }}")) == []
-    assert sorted(map(str, remote.graph_quads(changed.graph_iri))) == sorted(
+    assert rows(any_store.query(f"SELECT ?v WHERE {{ {model} mkg:vocabSize ?v }}")) == []
+    assert sorted(map(str, any_store.graph_quads(changed.graph_iri))) == sorted(
         map(str, changed.quads)
     )
-    assert remote.count_models() == 2
+    assert any_store.count_models() == 2
 
 
 def test_an_update_that_fails_part_way_writes_nothing(
-    remote: RemoteStore, models: dict[str, ModelGraph]
+    engine: str, any_store: ModelStore, models: dict[str, ModelGraph]
 ) -> None:
     gpt2 = models[GPT2]
-    remote.write_models([gpt2], replace=[])
-    before = sorted(map(str, remote.quads()))
+    any_store.write_models([gpt2], replace=[])
+    before = sorted(map(str, any_store.quads()))
 
-    with pytest.raises(StoreError) as caught:
-        remote.update(
-            f"DROP GRAPH {gpt2.graph_iri};\n"
+    with pytest.raises((StoreError, QueryError)) as caught:
+        any_store.update(
+            f"DROP SILENT GRAPH {gpt2.graph_iri};\n"
             f"INSERT DATA {{ GRAPH <{EX}g> {{ <{EX}s> <{EX}p> 1 }} }};\n"
             f"DROP GRAPH <{EX}missing>"  # fails: no such graph
         )
 
-    assert remote.location in str(caught.value)
-    assert "nothing was written" in str(caught.value)
-    assert sorted(map(str, remote.quads())) == before
+    if engine == "virtuoso":  # README, Engines: it applies an update's operations one by one
+        assert "the operations before the failing one stay applied" in str(caught.value)
+        assert not any_store.has_graph(gpt2.graph_iri)
+        assert any_store.has_graph(NamedNode(EX + "g"))
+        return
+    if engine != "embedded":
+        assert any_store.location in str(caught.value)
+        assert "nothing was written" in str(caught.value)
+    assert sorted(map(str, any_store.quads())) == before
 
 
-def test_the_vocabulary_graphs_are_not_write_targets(remote: RemoteStore) -> None:
+def test_the_vocabulary_graphs_are_not_write_targets(any_store: ModelStore) -> None:
     writes: list[Callable[[], None]] = [
-        lambda: remote.put_graph(ONTOLOGY_GRAPH, []),
-        lambda: remote.remove_graphs([SHAPES_GRAPH]),
-        lambda: remote.replace_graphs({SHAPES_GRAPH: []}, kind=MKG.InferredGraph),
+        lambda: any_store.put_graph(ONTOLOGY_GRAPH, []),
+        lambda: any_store.remove_graphs([SHAPES_GRAPH]),
+        lambda: any_store.replace_graphs({SHAPES_GRAPH: []}, kind=MKG.InferredGraph),
     ]
     for write in writes:
         with pytest.raises(StoreError, match="vocabulary graph"):
             write()
-    assert remote.has_graph(SHAPES_GRAPH)
+    assert any_store.has_graph(SHAPES_GRAPH)
 
 
-def test_derived_graphs_state_their_kind_and_are_replaced_whole(remote: RemoteStore) -> None:
+def test_derived_graphs_state_their_kind_and_are_replaced_whole(any_store: ModelStore) -> None:
     graph = NamedNode(EX + "inferred")
     first = [Quad(NamedNode(EX + "a"), NamedNode(EX + "p"), Literal(1), graph)]
     second = [Quad(NamedNode(EX + "b"), NamedNode(EX + "p"), Literal(2), graph)]
 
-    remote.replace_graphs({graph: first}, kind=MKG.InferredGraph)
-    remote.replace_graphs({graph: second}, kind=MKG.InferredGraph)
+    any_store.replace_graphs({graph: first}, kind=MKG.InferredGraph)
+    any_store.replace_graphs({graph: second}, kind=MKG.InferredGraph)
 
-    assert sorted(map(str, remote.graph_quads(graph))) == sorted(
+    assert sorted(map(str, any_store.graph_quads(graph))) == sorted(
         map(str, [*second, Quad(graph, MKG.graphKind, MKG.InferredGraph, graph)])
     )
-    remote.remove_graphs([graph])
-    assert not remote.has_graph(graph)
+    any_store.remove_graphs([graph])
+    assert not any_store.has_graph(graph)
 
 
-def test_whole_graphs_through_the_graph_store_protocol(remote: RemoteStore) -> None:
+def test_whole_graphs_through_the_graph_store_protocol(engine: str, any_store: ModelStore) -> None:
     graph = NamedNode(EX + "g")
     one = Triple(NamedNode(EX + "s"), NamedNode(EX + "p"), Literal('é "quoted"\n', language="fr"))
-    two = Triple(
-        NamedNode(EX + "s"),
-        NamedNode(EX + "p"),
-        Triple(NamedNode(EX + "a"), NamedNode(EX + "b"), Literal(2)),
-    )
+    node = BlankNode()
+    two = Triple(NamedNode(EX + "s"), NamedNode(EX + "p"), node)
+    three = Triple(node, NamedNode(EX + "p"), Literal(2))
+    added = [two, three]
+    if engine != "virtuoso":  # an RDF 1.2 triple term: Virtuoso has none (README, Engines)
+        added.append(
+            Triple(node, NamedNode(EX + "q"), Triple(one.subject, one.predicate, one.object))
+        )
 
-    assert remote.graph_quads(graph) == []
-    assert not remote.has_graph(graph)
-    remote.put_graph(graph, [])
-    assert remote.has_graph(graph)  # an empty PUT leaves an empty graph
-    remote.put_graph(graph, [one])
-    remote.post_graph(graph, [two])
-    assert sorted(map(str, remote.graph_quads(graph))) == sorted(
-        str(Quad(t.subject, t.predicate, t.object, graph)) for t in (one, two)
+    assert any_store.graph_quads(graph) == []
+    assert not any_store.has_graph(graph)
+    any_store.put_graph(graph, [])
+    # an empty PUT leaves an empty graph; Virtuoso keeps no empty graph (README, Engines)
+    assert any_store.has_graph(graph) == (engine != "virtuoso")
+    any_store.put_graph(graph, [one])
+    any_store.post_graph(graph, added)
+    assert canonical(any_store.graph_quads(graph)) == canonical(
+        Quad(t.subject, t.predicate, t.object, graph) for t in (one, *added)
     )
-    remote.put_graph(graph, [two])
-    assert [q.triple for q in remote.graph_quads(graph)] == [two]
-    remote.drop_graph(graph)
-    remote.drop_graph(graph)  # not there: no error, as in the embedded store
-    assert not remote.has_graph(graph)
+    any_store.put_graph(graph, [one])
+    assert [q.triple for q in any_store.graph_quads(graph)] == [one]
+    any_store.drop_graph(graph)
+    any_store.drop_graph(graph)  # not there: no error, as in the embedded store
+    assert not any_store.has_graph(graph)
 
-    remote.post_graph(DefaultGraph(), [one])
-    assert [q.triple for q in remote.graph_quads(DefaultGraph())] == [one]
-    remote.drop_graph(DefaultGraph())
-    assert remote.graph_quads(DefaultGraph()) == []
+    if engine == "virtuoso":  # it has no default graph (README, Engines)
+        with pytest.raises(StoreError, match="no default graph"):
+            any_store.post_graph(DefaultGraph(), [one])
+        any_store.drop_graph(DefaultGraph())  # emptying it is nothing to do
+        assert any_store.graph_quads(DefaultGraph()) == []
+        return
+    any_store.post_graph(DefaultGraph(), [one])
+    assert [q.triple for q in any_store.graph_quads(DefaultGraph())] == [one]
+    any_store.drop_graph(DefaultGraph())
+    assert any_store.graph_quads(DefaultGraph()) == []
 
 
 class Refusing(io.BytesIO):
@@ -270,24 +291,24 @@ class Refusing(io.BytesIO):
 
 
 @pytest.mark.parametrize("format", [RdfFormat.TURTLE, RdfFormat.N_TRIPLES])
-def test_a_graph_is_serialized_by_the_server(
-    format: RdfFormat, remote: RemoteStore, models: dict[str, ModelGraph]
+def test_a_graph_is_serialized_by_the_engine(
+    format: RdfFormat, any_store: ModelStore, models: dict[str, ModelGraph]
 ) -> None:
-    bert = models[BERT]
-    remote.write_models([bert], replace=[])
+    gpt2 = models[GPT2]
+    any_store.write_models([gpt2], replace=[])
     output = io.BytesIO()
 
-    remote.serialize_graph(bert.graph_iri, output, format)
+    any_store.serialize_graph(gpt2.graph_iri, output, format)
 
-    written = parse(output.getvalue(), format, base_iri=bert.graph_iri.value)
-    assert sorted(str(Quad(t.subject, t.predicate, t.object, bert.graph_iri)) for t in written) == (
-        sorted(map(str, bert.quads))
+    written = parse(output.getvalue(), format, base_iri=gpt2.graph_iri.value)
+    assert sorted(str(Quad(t.subject, t.predicate, t.object, gpt2.graph_iri)) for t in written) == (
+        sorted(map(str, gpt2.quads))
     )
     missing = io.BytesIO()
-    remote.serialize_graph(NamedNode(EX + "missing"), missing, format)
+    any_store.serialize_graph(NamedNode(EX + "missing"), missing, format)
     assert missing.getvalue() == b""
     with pytest.raises(OverflowError):  # the output's own error, as it is
-        remote.serialize_graph(bert.graph_iri, Refusing(100), format)
+        any_store.serialize_graph(gpt2.graph_iri, Refusing(100), format)
 
 
 # --- queries: the embedded store's answers -------------------------------------------------
@@ -345,22 +366,47 @@ def answer(result: object) -> object:
 
 @pytest.mark.parametrize("name", list(QUERIES))
 def test_a_query_answers_what_the_embedded_store_answers(
-    name: str, remote: RemoteStore, twin: EmbeddedStore, models: dict[str, ModelGraph]
+    name: str,
+    engine: str,
+    any_store: ModelStore,
+    twin: EmbeddedStore,
+    models: dict[str, ModelGraph],
 ) -> None:
-    remote.write_models(list(models.values()), replace=[])
+    any_store.write_models(list(models.values()), replace=[])
     sparql, substitutions = QUERIES[name]
 
     expected = twin.query(sparql, substitutions=substitutions)
-    got = remote.query(sparql, substitutions=substitutions)
+    if engine == "virtuoso" and name == "bound-triple-term":  # no RDF 1.2 (README, Engines)
+        with pytest.raises(QueryError):
+            any_store.query(sparql, substitutions=substitutions)
+        return
+    got = any_store.query(sparql, substitutions=substitutions)
 
     assert type(got) is type(expected)
+    if engine == "virtuoso" and name == "describe":  # SPARQL leaves DESCRIBE's answer open:
+        assert isinstance(got, QueryTriples) and isinstance(expected, QueryTriples)
+        assert set(map(str, got)) > set(map(str, expected))  # Virtuoso's is larger
+        return
+    if "SELECT *" in sparql:  # the order of SELECT *'s columns is the engine's
+        assert named_rows(got) == named_rows(expected)
+        return
     assert answer(got) == answer(expected)
 
 
-def test_a_query_that_fails_part_way_through_its_answer(remote: RemoteStore) -> None:
+def named_rows(result: object) -> list[list[tuple[str, str]]]:
+    assert isinstance(result, QuerySolutions)
+    names = [v.value for v in result.variables]
+    return sorted(sorted((name, str(row[name])) for name in names) for row in result)
+
+
+def test_a_query_that_fails_part_way_through_its_answer(oxigraph_server: SparqlServer) -> None:
     """Oxigraph streams results: when evaluation fails after the answer began (here a SERVICE
     call it refuses), the status is already 200 and its error ends the body."""
-    with pytest.raises(StoreError) as caught:
+    oxigraph_server.clear()
+    with (
+        RemoteStore.open(oxigraph_server.location) as remote,
+        pytest.raises(StoreError) as caught,
+    ):
         remote.query("SELECT * WHERE { SERVICE <http://127.0.0.1:9/x> { ?s ?p ?o } }")
     message = str(caught.value)
     assert message.startswith(f"{remote.location}: the server's answer is not valid")
@@ -382,7 +428,7 @@ def test_a_blank_node_cannot_be_bound(remote: RemoteStore) -> None:
     ],
 )
 def test_a_syntax_error_points_where_the_embedded_store_points(
-    sparql: str, remote: RemoteStore, twin: EmbeddedStore
+    sparql: str, server: SparqlServer, remote: RemoteStore, twin: EmbeddedStore
 ) -> None:
     substitutions = {MODEL: NamedNode(EX + "m")}
     with pytest.raises(QueryError) as embedded:
@@ -390,6 +436,10 @@ def test_a_syntax_error_points_where_the_embedded_store_points(
     with pytest.raises(QueryError) as caught:
         remote.query(sparql, substitutions=substitutions)
 
+    if server.engine == "virtuoso":  # it names a line, no column, and not always the line
+        assert caught.value.line in (embedded.value.line, None)
+        assert str(caught.value).startswith("invalid SPARQL")
+        return
     assert (caught.value.line, caught.value.column) == (embedded.value.line, embedded.value.column)
     assert str(caught.value).splitlines()[1:] == str(embedded.value).splitlines()[1:]
 
@@ -403,21 +453,21 @@ def canonical(quads: Iterable[Quad]) -> list[str]:
 
 
 def test_every_quad_streams_as_in_the_embedded_store(
-    remote: RemoteStore, twin: EmbeddedStore, models: dict[str, ModelGraph]
+    any_store: ModelStore, twin: EmbeddedStore, models: dict[str, ModelGraph]
 ) -> None:
-    remote.write_models(list(models.values()), replace=[])
+    any_store.write_models(list(models.values()), replace=[])
 
-    assert canonical(remote.quads()) == canonical(twin.quads())
-    assert canonical(remote.quads(vocabulary=False)) == canonical(twin.quads(vocabulary=False))
-    assert remote.count_models() == twin.count_models() == 2
+    assert canonical(any_store.quads()) == canonical(twin.quads())
+    assert canonical(any_store.quads(vocabulary=False)) == canonical(twin.quads(vocabulary=False))
+    assert any_store.count_models() == twin.count_models() == 2
 
 
 def test_a_read_only_store_reads_and_refuses_writes(
-    oxigraph_server: OxigraphServer, remote: RemoteStore, models: dict[str, ModelGraph]
+    store_location: str, any_store: ModelStore, models: dict[str, ModelGraph]
 ) -> None:
-    remote.write_models([models[GPT2]], replace=[])
+    any_store.write_models([models[GPT2]], replace=[])
 
-    with RemoteStore.open(oxigraph_server.location, read_only=True) as reader:
+    with open_store(store_location, read_only=True) as reader:
         assert reader.count_models() == 1
         writes: list[Callable[[], None]] = [
             lambda: reader.write_models([models[BERT]], replace=[]),
@@ -428,7 +478,7 @@ def test_a_read_only_store_reads_and_refuses_writes(
         for write in writes:
             with pytest.raises(StoreError, match="read-only"):
                 write()
-    assert remote.count_models() == 1
+    assert any_store.count_models() == 1
 
 
 # --- bad locations and bad servers ---------------------------------------------------------
