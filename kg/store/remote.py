@@ -52,12 +52,13 @@ their doubles. Its endpoints for a user with the SPARQL_UPDATE role:
 from __future__ import annotations
 
 import io
+import json
 import math
 import re
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import httpx
 from pyoxigraph import (
@@ -424,6 +425,8 @@ class RemoteStore(StoreEngine):
         tally = QUERY_TALLY.get()
         if tally is not None:
             tally[0] += 1
+        if self.virtuoso and substitutions:
+            substitutions = {name: _to_virtuoso(term) for name, term in substitutions.items()}
         bound = bind_values(sparql, substitutions or {})
         return self._run_query(bound.text, _Sent(sparql, bound, _prologue(base_iri)))
 
@@ -463,7 +466,11 @@ class RemoteStore(StoreEngine):
             graph = RdfFormat.from_media_type(media) if media else None
             if graph is not None:
                 memory = Store()  # QueryTriples has no constructor: a store hands it out
-                memory.load(content, graph, base_iri=self._endpoints.query)
+                if self.virtuoso:  # triple terms come back as the IRIs that spell them
+                    triples = parse(content, graph, base_iri=self._endpoints.query)
+                    memory.extend(_from_virtuoso(quad) for quad in triples)
+                else:
+                    memory.load(content, graph, base_iri=self._endpoints.query)
                 return memory.query("CONSTRUCT WHERE { ?s ?p ?o }")
         except (SyntaxError, ValueError, OSError) as exc:
             tail = " ".join(response.content[-300:].decode("utf-8", "replace").split())
@@ -725,6 +732,14 @@ class RemoteStore(StoreEngine):
                     "Virtuoso has no default graph to write into; nothing was written",
                     hint="write into a named graph",
                 )
+            quads = [_quad_to_virtuoso(quad) for quad in quads]
+            for term in (t for q in quads for t in q):
+                if isinstance(term, NamedNode) and len(term.value) > VIRTUOSO_MAX_IRI:
+                    raise self._error(
+                        f"Virtuoso cuts IRIs at {VIRTUOSO_MAX_IRI} characters, and "
+                        f"{term.value[:60]}... has {len(term.value)}; nothing was written",
+                        hint="shorten the IRI",
+                    )
             operations.extend(_virtuoso_inserts(quads))
         return ";\n".join(operations)
 
@@ -841,6 +856,80 @@ def _prologue(base_iri: str | None) -> str:
     return f"BASE {base} {_PROLOGUE}"
 
 
+VIRTUOSO_MAX_IRI = 1879
+"""Virtuoso keeps an IRI's first 1,879 characters and drops the rest, silently."""
+TRIPLE_IRI = "urn:modelkg:triple:"
+"""How an RDF 1.2 triple term is kept on Virtuoso, which has none: as an IRI that spells it
+(this prefix, then the triple in N-Triples, percent-encoded), turned back into the triple term
+in every answer."""
+_TRIPLE_JSON = re.compile(
+    rb'\{\s*"type"\s*:\s*"uri"\s*,\s*"value"\s*:\s*"'
+    + re.escape(TRIPLE_IRI.encode())
+    + rb'([^"]*)"\s*\}'
+)
+
+
+def _to_virtuoso(term: Term) -> Term:
+    """`term`, a triple term spelled as an IRI (`TRIPLE_IRI`).
+
+    >>> _to_virtuoso(Triple(NamedNode("urn:x:s"), NamedNode("urn:x:p"), RdfLiteral("a b")))
+    <NamedNode value=urn:modelkg:triple:%3Curn%3Ax%3As%3E%20%3Curn%3Ax%3Ap%3E%20%22a%20b%22>
+    """
+    return NamedNode(TRIPLE_IRI + quote(str(term), safe="")) if isinstance(term, Triple) else term
+
+
+def _quad_to_virtuoso(quad: Quad) -> Quad:
+    """`quad` with its triple terms spelled as IRIs."""
+    if isinstance(quad.subject, Triple) or isinstance(quad.object, Triple):
+        subject, obj = _to_virtuoso(quad.subject), _to_virtuoso(quad.object)
+        return Quad(subject, quad.predicate, obj, quad.graph_name)  # type: ignore[arg-type]
+    return quad
+
+
+def _spelled(term: object) -> Triple | None:
+    """The triple term an IRI from `_to_virtuoso` spells (None for any other term)."""
+    if isinstance(term, NamedNode) and term.value.startswith(TRIPLE_IRI):
+        text = unquote(term.value.removeprefix(TRIPLE_IRI))
+        for quad in parse(f"{text} .", RdfFormat.N_TRIPLES):
+            triple: Triple = quad.triple
+            return triple
+    return None
+
+
+def _from_virtuoso(quad: Quad) -> Quad:
+    """A quad read from Virtuoso, the IRIs that spell triple terms turned back into them."""
+    subject, obj = _spelled(quad.subject), _spelled(quad.object)
+    if subject is None and obj is None:
+        return quad
+    return Quad(subject or quad.subject, quad.predicate, obj or quad.object, quad.graph_name)
+
+
+def _json_term(term: Term) -> dict[str, object]:
+    """A term as SPARQL 1.2 JSON results write it."""
+    if isinstance(term, NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, Triple):
+        parts = ("subject", "predicate", "object")
+        return {
+            "type": "triple",
+            "value": {n: _json_term(t) for n, t in zip(parts, term, strict=True)},
+        }
+    found: dict[str, object] = {"type": "literal", "value": term.value}
+    if term.language:
+        found["xml:lang"] = term.language
+    elif term.datatype.value != XSD.string.value:
+        found["datatype"] = term.datatype.value
+    return found
+
+
+def _spelled_json(match: re.Match[bytes]) -> bytes:
+    triple = _spelled(NamedNode(TRIPLE_IRI + match.group(1).decode()))
+    assert triple is not None
+    return json.dumps(_json_term(triple)).encode()
+
+
 _VIRTUOSO_FIXES = (
     (re.compile(rb'("type": "bnode", "value": ")nodeID://'), rb"\1"),
     (
@@ -856,12 +945,13 @@ _VIRTUOSO_FIXES = (
 
 def _virtuoso_json(content: bytes) -> bytes:
     """Virtuoso's JSON results as the standard writes them: a blank node `nodeID://b1` is
-    `b1` (no valid label otherwise), a stored boolean `"1"` is `"true"`. (Its XML results are
+    `b1` (no valid label otherwise), a stored boolean `"1"` is `"true"`, an IRI that spells a
+    triple term (`TRIPLE_IRI`) is that triple term. (Its XML results are
     right, but pyoxigraph's XML reader trims the spaces around a literal.) A JSON string
     holds no unescaped quote, so these patterns never match inside a value."""
     for pattern, replacement in _VIRTUOSO_FIXES:
         content = pattern.sub(replacement, content)
-    return content
+    return _TRIPLE_JSON.sub(_spelled_json, content)
 
 
 def _query_form(text: str) -> str | None:

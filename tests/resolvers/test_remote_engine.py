@@ -1,5 +1,6 @@
 """A deployment that outgrew one process keeps its data on a SPARQL server (`--store
-sparql+http://...`): every command and the server answer as they do over the embedded store."""
+sparql+http://...`: Oxigraph or Virtuoso): every command and the server answer as they do over
+the embedded store."""
 
 from __future__ import annotations
 
@@ -9,19 +10,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import CliResult, OxigraphServer
-from tests.kg.store.test_remote import clear
+from tests.conftest import CliResult
 from tests.resolvers.conftest import serve
 
 Cli = Callable[..., CliResult]
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "models"
 
 
-@pytest.fixture
-def twins(oxigraph_server: OxigraphServer, tmp_path: Path, cli: Cli) -> tuple[str, str]:
-    """The bundled examples ingested (and reasoned) into a remote and an embedded store."""
-    clear(oxigraph_server)
-    stores = (oxigraph_server.location, str(tmp_path / "kg"))
+@pytest.fixture(params=["oxigraph", "virtuoso"])
+def twins(request: pytest.FixtureRequest, tmp_path: Path, cli: Cli) -> tuple[str, str]:
+    """The bundled examples ingested (and reasoned) into a store on each SPARQL server and into
+    an embedded store."""
+    remote = request.getfixturevalue(f"{request.param}_server")
+    remote.clear()
+    stores = (remote.location, str(tmp_path / "kg"))
     for store in stores:
         result = cli("ingest", EXAMPLES, "--store", store)
         assert result.code == 0, result.err

@@ -243,11 +243,8 @@ def test_whole_graphs_through_the_graph_store_protocol(engine: str, any_store: M
     node = BlankNode()
     two = Triple(NamedNode(EX + "s"), NamedNode(EX + "p"), node)
     three = Triple(node, NamedNode(EX + "p"), Literal(2))
-    added = [two, three]
-    if engine != "virtuoso":  # an RDF 1.2 triple term: Virtuoso has none (README, Engines)
-        added.append(
-            Triple(node, NamedNode(EX + "q"), Triple(one.subject, one.predicate, one.object))
-        )
+    four = Triple(node, NamedNode(EX + "q"), Triple(*one))  # an RDF 1.2 triple term
+    added = [two, three, four]
 
     assert any_store.graph_quads(graph) == []
     assert not any_store.has_graph(graph)
@@ -376,10 +373,6 @@ def test_a_query_answers_what_the_embedded_store_answers(
     sparql, substitutions = QUERIES[name]
 
     expected = twin.query(sparql, substitutions=substitutions)
-    if engine == "virtuoso" and name == "bound-triple-term":  # no RDF 1.2 (README, Engines)
-        with pytest.raises(QueryError):
-            any_store.query(sparql, substitutions=substitutions)
-        return
     got = any_store.query(sparql, substitutions=substitutions)
 
     assert type(got) is type(expected)
