@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -250,17 +251,16 @@ GRANT SPARQL_UPDATE TO "modelkg";
 endpoint stays read-only."""
 
 
-@pytest.fixture(scope="session")
-def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparqlServer]:
+@contextmanager
+def running_virtuoso(data: Path) -> Iterator[SparqlServer]:
     """A real Virtuoso (Debian's `virtuoso-t`) on free ports of 127.0.0.1 with a fresh
-    database in a temporary folder, a user `modelkg` with a random password granted what
-    SPARQL UPDATE needs; stopped when the session ends. Tests share it: clear it first."""
+    database in `data`, a user `modelkg` with a random password granted what SPARQL UPDATE
+    needs; stopped on leaving."""
     from kg.store.remote import VIRTUOSO_GRAPHS
 
     binary, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt")
     if binary is None or isql is None:
         pytest.fail("Virtuoso (virtuoso-t, isql-vt) is missing; run `bash scripts/virtuoso.sh`")
-    data = tmp_path_factory.mktemp("virtuoso")
     sql_port, http_port = free_port(), free_port()
     ini = data / "virtuoso.ini"
     ini.write_text(VIRTUOSO_INI.format(data=data, sql_port=sql_port, http_port=http_port))
@@ -299,6 +299,13 @@ def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sparql
     finally:
         _stop(process)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparqlServer]:
+    """One Virtuoso for the session (`running_virtuoso`). Tests share it: clear it first."""
+    with running_virtuoso(tmp_path_factory.mktemp("virtuoso")) as server:
+        yield server
 
 
 @pytest.fixture(params=ENGINES)

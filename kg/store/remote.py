@@ -151,9 +151,11 @@ VIRTUOSO_GRAPHS = (
 """The graphs a fresh Virtuoso holds for itself (its RDF views' metadata, the LDP vocabulary,
 its service description): part of what its queries see, never of what ModelKG reads out
 (`quads`: export, migrate)."""
-VIRTUOSO_BLOCK = 1000
-"""Triples per `GRAPH <g> { ... }` block of an INSERT DATA sent to Virtuoso, whose SPARQL parser
-runs out of stack near 4,990 triples in one block ("SP030 ... memory exhausted")."""
+VIRTUOSO_BLOCK = 500
+"""Triples per INSERT DATA operation sent to Virtuoso: its SPARQL parser runs out of stack near
+4,990 triples in one block ("SP030 ... memory exhausted"), and the SQL it makes of one operation
+may not pass 10,000 lines ("SP031 ... exceeded 10000 lines of code"), which a few thousand
+triples of many graphs reach."""
 VIRTUOSO_TEMPLATE = 400
 """Triples per INSERT template (how Virtuoso takes blank nodes), whose generated SQL exceeds
 Virtuoso's 10,000-line limit near 1,400 triples ("SP031 ... exceeded 10000 lines of code")."""
@@ -647,6 +649,11 @@ class RemoteStore(StoreEngine):
         """A SPARQL update as one request (one transaction on Oxigraph) under the writer lock;
         callers guard which graphs it may touch, holding `writer()` across check and write."""
         self._check_writable()
+        if self.virtuoso and _NAN_TEXT.search(sparql):
+            raise self._error(
+                "Virtuoso's quad index breaks for good on NaN doubles; nothing was written",
+                hint="leave NaN out of the update (ModelKG's own writes mark it for Virtuoso)",
+            )
         self._apply(sparql, _Sent(sparql, BoundQuery(sparql), _prologue(base_iri)))
 
     def write_models(self, models: Sequence[ModelGraph], *, replace: Sequence[NamedNode]) -> None:
@@ -862,6 +869,17 @@ TRIPLE_IRI = "urn:modelkg:triple:"
 """How an RDF 1.2 triple term is kept on Virtuoso, which has none: as an IRI that spells it
 (this prefix, then the triple in N-Triples, percent-encoded), turned back into the triple term
 in every answer."""
+NAN_DATATYPE = "urn:modelkg:nan:"
+"""How a NaN double or float is kept on Virtuoso: with this before its datatype's IRI, turned
+back in every answer. Virtuoso sorts NaN inconsistently, and after a few NaN doubles under one
+predicate its quad index is broken for good: every later insert fails ("out of seg data")."""
+_FLOATS = (XSD.double, XSD.float)
+_NAN_TEXT = re.compile(
+    r"""["']\s*[+-]?nan\s*["']\s*\^\^\s*
+        (?:xsd:(?:double|float)\b|<http://www\.w3\.org/2001/XMLSchema\#(?:double|float)>)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+"""A NaN double or float written in an update's text."""
 _TRIPLE_JSON = re.compile(
     rb'\{\s*"type"\s*:\s*"uri"\s*,\s*"value"\s*:\s*"'
     + re.escape(TRIPLE_IRI.encode())
@@ -870,20 +888,29 @@ _TRIPLE_JSON = re.compile(
 
 
 def _to_virtuoso(term: Term) -> Term:
-    """`term`, a triple term spelled as an IRI (`TRIPLE_IRI`).
+    """`term` as Virtuoso can hold it: a triple term spelled as an IRI (`TRIPLE_IRI`), a NaN
+    double or float with its datatype marked (`NAN_DATATYPE`).
 
     >>> _to_virtuoso(Triple(NamedNode("urn:x:s"), NamedNode("urn:x:p"), RdfLiteral("a b")))
     <NamedNode value=urn:modelkg:triple:%3Curn%3Ax%3As%3E%20%3Curn%3Ax%3Ap%3E%20%22a%20b%22>
     """
-    return NamedNode(TRIPLE_IRI + quote(str(term), safe="")) if isinstance(term, Triple) else term
+    if isinstance(term, Triple):
+        return NamedNode(TRIPLE_IRI + quote(str(term), safe=""))
+    if isinstance(term, RdfLiteral) and term.datatype in _FLOATS and _is_nan(term.value):
+        return RdfLiteral(term.value, datatype=NamedNode(NAN_DATATYPE + term.datatype.value))
+    return term
+
+
+def _is_nan(lexical: str) -> bool:
+    return lexical.strip().lower() in ("nan", "+nan", "-nan")
 
 
 def _quad_to_virtuoso(quad: Quad) -> Quad:
-    """`quad` with its triple terms spelled as IRIs."""
-    if isinstance(quad.subject, Triple) or isinstance(quad.object, Triple):
-        subject, obj = _to_virtuoso(quad.subject), _to_virtuoso(quad.object)
-        return Quad(subject, quad.predicate, obj, quad.graph_name)  # type: ignore[arg-type]
-    return quad
+    """`quad` with its terms as Virtuoso can hold them (`_to_virtuoso`)."""
+    subject, obj = _to_virtuoso(quad.subject), _to_virtuoso(quad.object)
+    if subject is quad.subject and obj is quad.object:
+        return quad
+    return Quad(subject, quad.predicate, obj, quad.graph_name)  # type: ignore[arg-type]
 
 
 def _spelled(term: object) -> Triple | None:
@@ -897,11 +924,15 @@ def _spelled(term: object) -> Triple | None:
 
 
 def _from_virtuoso(quad: Quad) -> Quad:
-    """A quad read from Virtuoso, the IRIs that spell triple terms turned back into them."""
-    subject, obj = _spelled(quad.subject), _spelled(quad.object)
-    if subject is None and obj is None:
+    """A quad read from Virtuoso, with the terms `_to_virtuoso` changed turned back."""
+    subject: Term = _spelled(quad.subject) or quad.subject
+    obj: Term = _spelled(quad.object) or quad.object
+    if isinstance(obj, RdfLiteral) and obj.datatype.value.startswith(NAN_DATATYPE):
+        datatype = NamedNode(obj.datatype.value.removeprefix(NAN_DATATYPE))
+        obj = RdfLiteral(obj.value, datatype=datatype)
+    if subject is quad.subject and obj is quad.object:
         return quad
-    return Quad(subject or quad.subject, quad.predicate, obj or quad.object, quad.graph_name)
+    return Quad(subject, quad.predicate, obj, quad.graph_name)  # type: ignore[arg-type]
 
 
 def _json_term(term: Term) -> dict[str, object]:
@@ -951,6 +982,7 @@ def _virtuoso_json(content: bytes) -> bytes:
     holds no unescaped quote, so these patterns never match inside a value."""
     for pattern, replacement in _VIRTUOSO_FIXES:
         content = pattern.sub(replacement, content)
+    content = content.replace(b'"datatype": "' + NAN_DATATYPE.encode(), b'"datatype": "')
     return _TRIPLE_JSON.sub(_spelled_json, content)
 
 
@@ -968,8 +1000,8 @@ def _query_form(text: str) -> str | None:
 
 
 def _virtuoso_inserts(quads: Sequence[Quad]) -> Iterator[str]:
-    """The operations that insert `quads` (all in named graphs) into Virtuoso: an INSERT DATA
-    of blocks for the triples without blank nodes, INSERT templates for the rest."""
+    """The operations that insert `quads` (all in named graphs) into Virtuoso: INSERT DATA of
+    `VIRTUOSO_BLOCK` triples without blank nodes, INSERT templates for the rest."""
     plain: dict[NamedNode, list[Quad]] = {}
     blank: dict[NamedNode, list[Quad]] = {}
     for quad in quads:
@@ -977,13 +1009,10 @@ def _virtuoso_inserts(quads: Sequence[Quad]) -> Iterator[str]:
         assert isinstance(graph, NamedNode)
         has_blank = isinstance(quad.subject, BlankNode) or isinstance(quad.object, BlankNode)
         (blank if has_blank else plain).setdefault(graph, []).append(quad)
-    blocks = [
-        f"GRAPH {graph} {{\n{ntriples(group[start : start + VIRTUOSO_BLOCK])}}}"
-        for graph, group in plain.items()
-        for start in range(0, len(group), VIRTUOSO_BLOCK)
-    ]
-    if blocks:
-        yield "INSERT DATA {\n" + "\n".join(blocks) + "\n}"
+    for graph, group in plain.items():
+        for start in range(0, len(group), VIRTUOSO_BLOCK):
+            block = ntriples(group[start : start + VIRTUOSO_BLOCK])
+            yield f"INSERT DATA {{ GRAPH {graph} {{\n{block}}} }}"
     for graph, group in blank.items():  # one graph per template: two make Virtuoso fail
         template: list[Quad] = []
         for component in _blank_components(group):
