@@ -195,10 +195,11 @@ class ServerSettings(BaseSettings):
 
     @property
     def cursor_key(self) -> bytes:
-        """The key that signs paging cursors: stable across restarts of the same store."""
+        """The key that signs paging cursors: stable across restarts of the same store, and
+        the same for every server over one remote store (its URL, as given: not a path)."""
         secret = self.token or ""
-        return hashlib.sha256(f"modelkg-cursor\0{Path(self.store).resolve()}\0{secret}".encode())\
-            .digest()  # fmt: skip
+        where = self.store if "://" in self.store else str(Path(self.store).resolve())
+        return hashlib.sha256(f"modelkg-cursor\0{where}\0{secret}".encode()).digest()
 
     @classmethod
     def from_environment(cls, **given: object) -> ServerSettings:

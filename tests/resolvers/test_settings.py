@@ -122,7 +122,7 @@ def test_workers_is_a_setting_of_its_own(monkeypatch: pytest.MonkeyPatch) -> Non
         ServerSettings(workers=-1)
 
 
-def test_the_derived_values_the_app_reads(tmp_path: Path) -> None:
+def test_the_derived_values_the_app_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store = f"{tmp_path}/kg"
     read_only = ServerSettings(store=store)
     writer = ServerSettings(store=store, token="s3cret")
@@ -132,6 +132,11 @@ def test_the_derived_values_the_app_reads(tmp_path: Path) -> None:
     # the cursor key survives a restart of the same store, and changes with the token
     assert ServerSettings(store=store).cursor_key == read_only.cursor_key
     assert writer.cursor_key != read_only.cursor_key
+    # over a remote store, servers started from different folders accept each other's cursors
+    remote = "sparql+http://127.0.0.1:7878"
+    here = ServerSettings(store=remote).cursor_key
+    monkeypatch.chdir(tmp_path)
+    assert ServerSettings(store=remote).cursor_key == here
 
 
 def test_settings_are_frozen_and_keep_the_token_out_of_logs() -> None:
