@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest import CORPUS, make_synthetic, work_dir
 
-from kg.compat import lookups
+from kg.compat import lookups, replacement
 from kg.compat.index import CompatIndex
 from kg.compat.memory import parse_memory
 from kg.compat.sizing import size_models
@@ -56,7 +56,8 @@ def naive_replacements(index: CompatIndex, name: str) -> list[str]:
             continue
         if model.label_digest is not None and p.label_digest != model.label_digest:
             continue
-        scored.append((-lookups._closeness(index, model, p), p.name))
+        score = sum(c.points for c in replacement.components(index, model, p))
+        scored.append((-score, p.name))
     return [name for _, name in sorted(scored)[:20]]
 
 
@@ -65,7 +66,7 @@ def naive_same_tokenizer(index: CompatIndex, name: str) -> list[str]:
     return sorted(
         p.name
         for p in index.profiles.values()
-        if p.iri != model.iri and lookups._same_vocabulary(model, p)
+        if p.iri != model.iri and replacement.same_vocabulary(model, p)
     )
 
 

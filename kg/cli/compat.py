@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from dataclasses import asdict
+from typing import Annotated, Literal
 
 import typer
 from rich.markup import escape
@@ -17,29 +19,47 @@ __all__ = ["compat_app"]
 
 compat_app = typer.Typer(
     help="Compatibility lookups: what consumes a model's output, what can replace it, which "
-    "models share its tokenizer or embedding space, what fits in memory. Run `modelkg reason` "
-    "first: the lookups read the inferred tasks and input/output types.\n\n"
+    "models share its tokenizer or embedding space, what fits in memory. They read what "
+    "`modelkg ingest` derived (tasks, input/output types, sizes). Every score is printed with "
+    "what it is made of; --format json gives the same as data.\n\n"
     "Example:\n\n\b\n    modelkg compat fits --memory 16GB --task text-generation",
     no_args_is_help=True,
 )
 Model = Annotated[str, typer.Argument(help="A hub id (org/name), a model name or an IRI.")]
 Limit = Annotated[int, typer.Option("--limit", "-n", help="At most this many answers.")]
+Format = Annotated[
+    Literal["text", "json"],
+    typer.Option("--format", "-f", help="text (for people) or json (answers with components)."),
+]
 
 
 def _index(store: str | None) -> CompatIndex:
     return CompatIndex.build(open_store(store_location(store), read_only=True))
 
 
-def _print(answers: list[lookups.Answer], empty: str) -> None:
+def _print(
+    answers: list[lookups.Answer], empty: str, fmt: str = "text", notes: tuple[str, ...] = ()
+) -> None:
+    if fmt == "json":
+        console.print_json(
+            json.dumps({"answers": [asdict(answer) for answer in answers], "notes": list(notes)})
+        )
+        return
     for answer in answers:
         console.print(f"[bold]{escape(answer.model)}[/]  ({answer.case}, score {answer.score})")
+        for part in answer.components:
+            console.print(f"    {part.name} {part.points:g}/{part.weight:g}: {escape(part.why)}")
         for reason in answer.reasons:
             console.print(f"    {escape(reason)}")
     console.print(f"{len(answers)} answer(s)" if answers else empty)
+    for note in notes:
+        console.print(escape(note))
 
 
 @compat_app.command("consumes")
-def consumes_command(model: Model, limit: Limit = 20, store: StoreOption = None) -> None:
+def consumes_command(
+    model: Model, limit: Limit = 20, fmt: Format = "text", store: StoreOption = None
+) -> None:
     """Models that can take MODEL's output as their input (types and shapes agree).
 
     Example:
@@ -47,11 +67,13 @@ def consumes_command(model: Model, limit: Limit = 20, store: StoreOption = None)
     \b
         modelkg compat consumes openai/whisper-base
     """
-    _print(lookups.consumers(_index(store), model, limit), "no model takes this output")
+    _print(lookups.consumers(_index(store), model, limit), "no model takes this output", fmt)
 
 
 @compat_app.command("replacements")
-def replacements_command(model: Model, limit: Limit = 20, store: StoreOption = None) -> None:
+def replacements_command(
+    model: Model, limit: Limit = 20, fmt: Format = "text", store: StoreOption = None
+) -> None:
     """Drop-in replacements for MODEL: same tasks, inputs, outputs, labels and tokenizer.
 
     Example:
@@ -59,11 +81,13 @@ def replacements_command(model: Model, limit: Limit = 20, store: StoreOption = N
     \b
         modelkg compat replacements meta-llama/Llama-2-7b-hf
     """
-    _print(lookups.replacements(_index(store), model, limit), "no drop-in replacement known")
+    _print(lookups.replacements(_index(store), model, limit), "no drop-in replacement known", fmt)
 
 
 @compat_app.command("same-tokenizer")
-def same_tokenizer_command(model: Model, limit: Limit = 50, store: StoreOption = None) -> None:
+def same_tokenizer_command(
+    model: Model, limit: Limit = 50, fmt: Format = "text", store: StoreOption = None
+) -> None:
     """Models whose token ids mean what MODEL's mean.
 
     Example:
@@ -71,12 +95,16 @@ def same_tokenizer_command(model: Model, limit: Limit = 50, store: StoreOption =
     \b
         modelkg compat same-tokenizer meta-llama/Llama-2-7b-hf
     """
-    _print(lookups.same_tokenizer(_index(store), model, limit), "no model shares its tokenizer")
+    _print(
+        lookups.same_tokenizer(_index(store), model, limit), "no model shares its tokenizer", fmt
+    )
 
 
 @compat_app.command("same-embedding-space")
-def same_space_command(model: Model, limit: Limit = 50, store: StoreOption = None) -> None:
-    """Models whose vectors are comparable with MODEL's; equal dimension alone is not enough.
+def same_space_command(
+    model: Model, limit: Limit = 50, fmt: Format = "text", store: StoreOption = None
+) -> None:
+    """Other models whose vectors are comparable with MODEL's; equal dimension is not enough.
 
     Example:
 
@@ -84,12 +112,14 @@ def same_space_command(model: Model, limit: Limit = 50, store: StoreOption = Non
         modelkg compat same-embedding-space sentence-transformers/all-MiniLM-L6-v2
     """
     index = _index(store)
-    _print(lookups.same_embedding_space(index, model, limit), "")
+    answers = lookups.same_embedding_space(index, model, limit)
     others = lookups.unrelated_same_dimension(index, model)
-    if others:
-        console.print(
-            f"not the same space despite the same dimension (no lineage link): {', '.join(others)}"
-        )
+    notes = (
+        ("not the same space despite the same dimension (no lineage link): " + ", ".join(others),)
+        if others
+        else ()
+    )
+    _print(answers, "no other model shares its embedding space", fmt, notes)
 
 
 @compat_app.command("fits")
@@ -106,6 +136,7 @@ def fits_command(
         str | None, typer.Option("--task", help="Only models performing this task.")
     ] = None,
     limit: Limit = 50,
+    fmt: Format = "text",
     store: StoreOption = None,
 ) -> None:
     """Models whose weights plus KV cache fit in a memory budget, with the arithmetic.
@@ -119,9 +150,13 @@ def fits_command(
     answers, unsized = lookups.fits(
         _index(store), budget, dtype=dtype, seq_len=seq_len, batch=batch, task=task, limit=limit
     )
-    _print(answers, f"nothing fits in {format_bytes(budget)}")
+    notes: tuple[str, ...] = ()
     if unsized:
-        console.print(f"{len(unsized)} model(s) without a known size (run `modelkg reason`)")
+        notes = (
+            f"{len(unsized)} model(s) left out: their size is not known (no parameter count "
+            f"stated, in the weights' headers or countable from the config): " + ", ".join(unsized),
+        )
+    _print(answers, f"nothing fits in {format_bytes(budget)}", fmt, notes)
 
 
 @compat_app.command("chain")

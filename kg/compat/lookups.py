@@ -4,11 +4,14 @@
   feeds only what takes d);
 - `replacements(A)`: drop-ins (same tasks, same input and output types and shapes, same label
   set for classifiers, same tokenizer where token ids cross the boundary), closest first;
+  adapters after them, as "needs base X" (`kg.compat.replacement`);
 - `same_tokenizer(A)`: same tokenizer class and vocabulary (and vocabulary digest where known),
   or lineage to the same base;
-- `same_embedding_space(A)`: A itself and models that say they share its space (fine-tunes,
-  adapters, quantizations with the same dimension and pooling); equal dimension is not enough;
+- `same_embedding_space(A)`: models that say they share A's space (fine-tunes, adapters,
+  quantizations with the same dimension and pooling); equal dimension is not enough;
 - `chain(A, B, ...)`: whether each step feeds the next, and where it breaks.
+
+No answer lists the model asked about, and every score is the sum of its `Component`s.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
+from kg.compat.answers import Answer, Component, lineage_link, require
 from kg.compat.index import CompatIndex, DataType, ModelProfile
+from kg.compat.replacement import replacements, same_vocabulary
 from kg.errors import InputError
 
 __all__ = [
     "Answer",
     "ChainStep",
+    "Component",
     "chain",
     "consumers",
     "replacements",
@@ -40,16 +46,6 @@ _BROADER = {f"{_MKG}GeneratedText": f"{_MKG}Text", f"{_MKG}Speech": f"{_MKG}Audi
 
 
 @dataclass(frozen=True)
-class Answer:
-    """One model in a lookup's answer, with why it is there."""
-
-    model: str
-    score: float
-    case: str
-    reasons: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class ChainStep:
     """One link of a pipeline check."""
 
@@ -57,19 +53,6 @@ class ChainStep:
     consumer: str
     ok: bool
     reasons: tuple[str, ...]
-
-
-def require(index: CompatIndex, name: str) -> ModelProfile:
-    """The model called `name`, or an error naming the closest known models."""
-    found = index.find(name)
-    if found is not None:
-        return found
-    close = difflib.get_close_matches(name, index.known_names(), n=3)
-    raise InputError(
-        f"no model `{name}` in the registry",
-        path=name,
-        hint=f"did you mean {', '.join(close)}?" if close else "ingest it first: modelkg ingest",
-    )
 
 
 def _feeds(output: DataType, candidate: DataType) -> str | None:
@@ -113,7 +96,12 @@ def consumers(index: CompatIndex, name: str, limit: int = 20) -> list[Answer]:
                 if (why := _feeds(output, data)) is not None
             }
         )
-        answers.append(Answer(candidate.name, score, "consumes", tuple(reasons)))
+        match = (
+            Component("data kind", 1.0, 1.0, "takes the very kind produced")
+            if score == 1.0
+            else Component("data kind", 0.8, 1.0, "takes a broader kind than the one produced")
+        )
+        answers.append(Answer.scored(candidate.name, "consumes", (match,), tuple(reasons)))
     return answers
 
 
@@ -128,101 +116,13 @@ def _top(index: CompatIndex, scores: dict[str, float], limit: int) -> list[tuple
     return sorted(scores.items(), key=key)
 
 
-def _io_signature(profile: ModelProfile) -> tuple[frozenset[DataType], frozenset[DataType]]:
-    return frozenset(profile.inputs), frozenset(profile.outputs)
-
-
-def _lineage_link(index: CompatIndex, a: ModelProfile, b: ModelProfile) -> str | None:
-    if a.iri in b.bases:
-        return f"{b.name} is a {b.bases[a.iri]} of {a.name}"
-    if b.iri in a.bases:
-        return f"{a.name} is a {a.bases[b.iri]} of {b.name}"
-    shared = set(a.bases) & set(b.bases)
-    if shared:
-        base = sorted(shared)[0]
-        return f"both derive from {index.profiles[base].name if base in index.profiles else base}"
-    return None
-
-
-def _token_ids_cross(profile: ModelProfile) -> bool:
-    kinds = {d.kind for d in (*profile.inputs, *profile.outputs)}
-    return f"{_MKG}Tokens" in kinds
-
-
-def replacements(index: CompatIndex, name: str, limit: int = 20) -> list[Answer]:
-    """Drop-in replacements for `name`, closest first (size, then lineage, then model type)."""
-    model = require(index, name)
-    if not model.tasks:
-        return []
-    candidates = set.intersection(*(index.by_task.get(task, set()) for task in model.tasks))
-    signature = _io_signature(model)
-    tokens = _token_ids_cross(model)
-    scores: dict[str, float] = {}
-    for iri in candidates - {model.iri}:
-        other = index.profiles[iri]
-        if _io_signature(other) != signature:
-            continue
-        if model.label_digest is not None and other.label_digest != model.label_digest:
-            continue
-        if tokens and not _same_vocabulary(model, other):
-            continue
-        scores[iri] = _closeness(index, model, other)
-    answers = []
-    for iri, score in _top(index, scores, limit):
-        other = index.profiles[iri]
-        reasons = [
-            f"performs {', '.join(sorted(model.tasks))}",
-            "same inputs and outputs: "
-            + ", ".join(sorted(d.short for d in model.inputs))
-            + " -> "
-            + ", ".join(sorted(d.short for d in model.outputs)),
-        ]
-        if model.label_digest is not None:
-            reasons.append("same label set (id2label)")
-        if tokens:
-            reasons.append("same tokenizer (token ids cross the boundary)")
-        if model.parameters and other.parameters:
-            reasons.append(f"size {other.parameters:,} vs {model.parameters:,} parameters")
-        if link := _lineage_link(index, model, other):
-            reasons.append(link)
-        if other.model_type and other.model_type == model.model_type:
-            reasons.append(f"same model type {model.model_type}")
-        answers.append(Answer(other.name, score, "replacement", tuple(reasons)))
-    return answers
-
-
-def _closeness(index: CompatIndex, model: ModelProfile, other: ModelProfile) -> float:
-    """0..1: half for size (ratio of parameter counts), 0.4 for lineage, 0.1 for model type."""
-    score = 0.25
-    if model.parameters and other.parameters:
-        score = (
-            0.5 * min(model.parameters, other.parameters) / max(model.parameters, other.parameters)
-        )
-    if _lineage_link(index, model, other):
-        score += 0.4
-    if other.model_type and other.model_type == model.model_type:
-        score += 0.1
-    return round(score, 4)
-
-
-def _same_vocabulary(a: ModelProfile, b: ModelProfile) -> bool:
-    if a.tokenizer_digest and b.tokenizer_digest:
-        return a.tokenizer_digest == b.tokenizer_digest
-    return (
-        a.tokenizer_class is not None
-        and a.tokenizer_class == b.tokenizer_class
-        and a.vocab_size is not None
-        and a.vocab_size == b.vocab_size
-    )
-
-
 def same_tokenizer(index: CompatIndex, name: str, limit: int = 50) -> list[Answer]:
     """Models whose token ids mean what `name`'s mean."""
     model = require(index, name)
     answers: dict[str, Answer] = {}
     for iri in index.by_tokenizer.get((model.tokenizer_class, model.vocab_size), ()):
         other = index.profiles[iri]
-        if iri == model.iri or not _same_vocabulary(model, other):
+        if iri == model.iri or not same_vocabulary(model, other):
             continue
         if model.tokenizer_digest and other.tokenizer_digest:
             why = "same vocabulary files (digest)"
@@ -231,15 +131,23 @@ def same_tokenizer(index: CompatIndex, name: str, limit: int = 50) -> list[Answe
                 f"same tokenizer class {model.tokenizer_class} and vocabulary size "
                 f"{model.vocab_size}"
             )
-        answers[iri] = Answer(other.name, 1.0, "tokenizer", (why,))
+        answers[iri] = Answer.scored(
+            other.name, "tokenizer", (Component("vocabulary", 1.0, 1.0, why),), (why,)
+        )
     for iri in _lineage_family(index, model):
         if iri in answers or iri == model.iri or iri not in index.profiles:
             continue
         other = index.profiles[iri]
         if other.vocab_size and model.vocab_size and other.vocab_size != model.vocab_size:
             continue
-        link = _lineage_link(index, model, other) or "same lineage"
-        answers[iri] = Answer(other.name, 0.9, "lineage", (f"{link}: inherits its tokenizer",))
+        link = lineage_link(index, model, other) or "same lineage"
+        why = f"{link}: inherits its tokenizer"
+        answers[iri] = Answer.scored(
+            other.name,
+            "lineage",
+            (Component("vocabulary", 0.9, 1.0, "inherited through lineage, not compared"),),
+            (why,),
+        )
     return _ranked(answers.values(), limit)
 
 
@@ -260,7 +168,8 @@ def _lineage_family(index: CompatIndex, model: ModelProfile) -> set[str]:
 
 
 def same_embedding_space(index: CompatIndex, name: str, limit: int = 50) -> list[Answer]:
-    """Models whose vectors can be compared with `name`'s, and which case makes them so."""
+    """Other models whose vectors can be compared with `name`'s, and which case makes them so
+    (a model always shares its own space; it is not listed)."""
     model = require(index, name)
     if model.embedding_dimension is None:
         raise InputError(
@@ -268,7 +177,7 @@ def same_embedding_space(index: CompatIndex, name: str, limit: int = 50) -> list
             path=name,
             hint="embedding spaces are known for sentence-transformers models",
         )
-    answers = [Answer(model.name, 1.0, "same model", ("a model shares its own space",))]
+    answers = []
     for iri in _lineage_family(index, model):
         other = index.profiles.get(iri)
         if other is None:
@@ -277,16 +186,13 @@ def same_embedding_space(index: CompatIndex, name: str, limit: int = 50) -> list
             continue
         if other.pooling and model.pooling and other.pooling != model.pooling:
             continue
-        link = _lineage_link(index, model, other) or "same lineage"
-        answers.append(
-            Answer(
-                other.name,
-                0.9,
-                "lineage",
-                (link, f"same dimension {model.embedding_dimension} and pooling "
-                 f"{', '.join(sorted(model.pooling)) or 'unknown'}"),
-            )
-        )  # fmt: skip
+        link = lineage_link(index, model, other) or "same lineage"
+        shape = (
+            f"same dimension {model.embedding_dimension} and pooling "
+            f"{', '.join(sorted(model.pooling)) or 'unknown'}"
+        )
+        stated = Component("stated link", 0.9, 1.0, f"{link} (a stated link, not a measurement)")
+        answers.append(Answer.scored(other.name, "lineage", (stated,), (link, shape)))
     return _ranked(answers, limit)
 
 
@@ -382,7 +288,10 @@ def fits(
             generative=profile.generative,
         )
         lines = (*estimate.lines, verdict(estimate, budget))
-        answers.append(Answer(profile.name, round(share, 4), "fits", lines))
+        used = Component(
+            "budget used", round(share, 4), 1.0, f"{share:.0%} of the budget (fuller ranks first)"
+        )
+        answers.append(Answer.scored(profile.name, "fits", (used,), lines))
     return answers, sorted(unsized)
 
 

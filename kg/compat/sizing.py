@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pyoxigraph import Literal, NamedNode, Quad, Triple
@@ -44,10 +44,20 @@ class SizingSummary:
 
 
 def size_models(
-    store: ModelStore, *, on_progress: Callable[[int], None] | None = None
+    store: ModelStore,
+    models: Iterable[str] | None = None,
+    *,
+    on_progress: Callable[[int], None] | None = None,
 ) -> SizingSummary:
-    """Count the parameters of every model that needs it; skip those already counted."""
+    """Count the parameters of every model that needs it (or of just `models`, the IRIs an
+    ingest wrote); skip those already counted from the same config."""
     summary = SizingSummary()
+    only = ""
+    if models is not None:
+        wanted = sorted(set(models))
+        if not wanted:
+            return summary
+        only = "VALUES ?m { " + " ".join(f"<{NamedNode(m).value}>" for m in wanted) + " } "
     current: dict[str, str] = {}
     result = store.select(
         "SELECT ?g ?d WHERE { GRAPH ?g { ?g mkg:derivedFromDigest ?d } "
@@ -58,7 +68,8 @@ def size_models(
         if isinstance(graph, NamedNode) and isinstance(digest, Literal):
             current[graph.value] = digest.value
     result = store.select(
-        "SELECT ?g ?m ?json ?type WHERE { GRAPH ?g { ?g mkg:describes ?m ; mkg:configJSON ?json "
+        f"SELECT ?g ?m ?json ?type WHERE {{ {only}"
+        "GRAPH ?g { ?g mkg:describes ?m ; mkg:configJSON ?json "
         "OPTIONAL { ?m mkg:modelType ?type } FILTER NOT EXISTS { ?m mkg:parameterCount ?n } } }"
     )
     writes: dict[NamedNode, list[Quad]] = {}

@@ -1,4 +1,4 @@
-"""Register models: ingest them, re-derive what changed, bring the search index in step.
+"""Register models: ingest them, size them, re-derive what changed, sync the search index.
 
 One function for every way in (the `modelkg ingest` command, the server's ingest mutation and
 REST endpoint), so they cannot drift apart: the same steps, in the same order, as one write
@@ -10,6 +10,8 @@ under the store's writer lock. A reader never sees a new model without its infer
 >>> done = register(["examples/models/gpt2-style-lm"], store)
 >>> len(done.ingest.written), done.reasoning is not None, done.search
 (1, True, None)
+>>> done.sizing.counted  # the parameter count is in the graph right after the ingest
+1
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from kg.ingest.pipeline import IngestSummary, ingest
 from kg.reason.run import ReasonSummary, reason_models
 
 if TYPE_CHECKING:
+    from kg.compat.sizing import SizingSummary
     from kg.search.service import SyncSummary
     from kg.store.base import ModelStore
 
@@ -33,11 +36,13 @@ IndexSync = Callable[[], "SyncSummary | None"]
 
 @dataclass(frozen=True)
 class Registration:
-    """What registering did: the ingest, the reasoning after it, the index sync after that."""
+    """What registering did: the ingest, the sizing and reasoning after it, the index sync."""
 
     ingest: IngestSummary
     reasoning: ReasonSummary | None
     search: SyncSummary | None
+    sizing: SizingSummary | None = None
+    """parameter counts computed for the written models that state none (`kg.compat.sizing`)"""
 
 
 def register(
@@ -45,22 +50,34 @@ def register(
     store: ModelStore,
     *,
     derive: bool = True,
+    size: bool = True,
     sync_index: IndexSync | None = None,
     **options: Any,
 ) -> Registration:
     """Ingest `arguments` (`kg.ingest.pipeline.ingest`, which takes `options`), then, when
-    anything was written, re-derive those models and the ones built on them (`derive`) and
-    sync the search index (`sync_index`), all under one hold of the writer lock."""
+    anything was written, count the parameters of those that state none (`size`: exactly, on the
+    meta device, so a size filter sees them at once), re-derive those models and the ones built
+    on them (`derive`) and sync the search index (`sync_index`), all under one hold of the
+    writer lock."""
     with store.writer():
         summary = ingest(arguments, store, **options)
         reasoning = None
         synced = None
+        sized = None
         if summary.written:
+            if size:
+                sized = _size(store, summary.written)
             if derive:
                 reasoning = reason_models(store, summary.written)
             if sync_index is not None:
                 synced = sync_index()
-    return Registration(summary, reasoning, synced)
+    return Registration(summary, reasoning, synced, sized)
+
+
+def _size(store: ModelStore, models: list[str]) -> SizingSummary:
+    from kg.compat.sizing import size_models  # transformers is imported only when needed
+
+    return size_models(store, models)
 
 
 def sync_index_on_disk(store: ModelStore) -> IndexSync:

@@ -93,11 +93,30 @@ class Explanation:
     premises: list[Premise]
 
 
-@strawberry.type(description="A model in a compatibility answer, with its score and reasons.")
+@strawberry.type(
+    description="One part of a compatibility score: what was measured, the points it earned "
+    "out of its weight, and why."
+)
+class ScoreComponent:
+    name: str = strawberry.field(description="What was measured: size, lineage, family, ...")
+    points: float
+    weight: float = strawberry.field(description="The most this part can earn.")
+    why: str
+
+
+@strawberry.type(
+    description="A model in a compatibility answer, with its score (the sum of its "
+    "components), its case and reasons."
+)
 class CompatAnswer:
     model: "Model"
     score: float
+    case: str = strawberry.field(
+        description="Why it is listed: replacement, needs base (an adapter), consumes, "
+        "tokenizer, lineage, fits."
+    )
     reasons: list[str]
+    components: list[ScoreComponent] = strawberry.field(description="What the score is made of.")
 
 
 @strawberry.type(description="Whether a model fits a memory budget, with the arithmetic.")
@@ -128,8 +147,12 @@ def _answers(answers: list[lookups.Answer], index: Any) -> list[CompatAnswer]:
     for answer in answers:
         profile = index.find(answer.model)
         iri = profile.iri if profile is not None else answer.model
-        out.append(CompatAnswer(model=Model(key=iri), score=answer.score,
-                                reasons=list(answer.reasons)))  # fmt: skip
+        parts = [
+            ScoreComponent(name=c.name, points=c.points, weight=c.weight, why=c.why)
+            for c in answer.components
+        ]
+        out.append(CompatAnswer(model=Model(key=iri), score=answer.score, case=answer.case,
+                                reasons=list(answer.reasons), components=parts))  # fmt: skip
     return out
 
 

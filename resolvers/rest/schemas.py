@@ -37,6 +37,7 @@ __all__ = [
     "Part",
     "Premise",
     "Rejection",
+    "ScoreComponent",
     "Task",
 ]
 
@@ -173,12 +174,28 @@ class Explanation(_Shape):
     premises: list[Premise]
 
 
+class ScoreComponent(_Shape):
+    """One part of a compatibility score: what was measured, the points it earned out of its
+    weight, and why."""
+
+    name: str = Field(description="What was measured: `size`, `lineage`, `family`, ...")
+    points: float
+    weight: float = Field(description="The most this part can earn.")
+    why: str
+
+
 class CompatAnswer(_Shape):
-    """A model in a compatibility answer, with its score (0..1) and the reasons it is there."""
+    """A model in a compatibility answer, with its score (0..1, the sum of its components),
+    its case and the reasons it is there."""
 
     model: ModelRef
     score: float
+    case: str = Field(
+        description="Why it is listed: `replacement`, `needs base` (an adapter), `consumes`, "
+        "`tokenizer`, `lineage`, `fits`."
+    )
     reasons: list[str]
+    components: list[ScoreComponent] = Field(description="What the score is made of.")
 
 
 class MemoryFit(_Shape):

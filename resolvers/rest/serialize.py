@@ -150,8 +150,11 @@ def compat_answers(
         iri = profile.iri if profile is not None else answer.model
         shaped.append(
             schemas.CompatAnswer(
-                model=model_ref(iri, answer.model), score=answer.score,
+                model=model_ref(iri, answer.model), score=answer.score, case=answer.case,
                 reasons=list(answer.reasons),
+                components=[schemas.ScoreComponent(name=c.name, points=c.points,
+                                                   weight=c.weight, why=c.why)
+                            for c in answer.components],
             )
         )  # fmt: skip
     return shaped

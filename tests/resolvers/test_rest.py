@@ -256,7 +256,8 @@ def test_explanations_say_why_an_inferred_fact_holds(server: str) -> None:
 )
 def test_compat_answers_match_graphql(server: str, route: str, field: str, model: str) -> None:
     query = (
-        f'{{ model(id: "{model}") {{ {field}(first: 5) {{ model {{ id iri }} score reasons }} }} }}'
+        f'{{ model(id: "{model}") {{ {field}(first: 5) {{ model {{ id iri }} score case reasons '
+        "components { name points weight why } } } }"
     )
     rest = get(server, f"/models/{model}/{route}", {"first": "5"})
     assert rest.status_code == 200, rest.text

@@ -4,7 +4,9 @@ models share a tokenizer or an embedding space, what fits in memory, each with i
 from __future__ import annotations
 
 import json
+import math
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -76,6 +78,51 @@ def test_replacements_perform_the_same_task_with_the_same_types(index: CompatInd
     assert any("performs text-generation" in reason for reason in first.reasons)
 
 
+def test_a_chat_fine_tune_of_the_same_size_outranks_bigger_models(index: CompatIndex) -> None:
+    answers = lookups.replacements(index, "meta-llama/Llama-2-7b-hf", limit=0)
+    names = [a.model for a in answers]
+
+    assert names[0] == "meta-llama/Llama-2-7b-chat-hf"
+    assert names.index("TheBloke/Genz-70b-GPTQ") > names.index("TheBloke/Llama-2-13B-chat-GPTQ")
+    assert names.index("codefuse-ai/CodeFuse-CodeLlama-34B") > 5
+    assert len({a.score for a in answers[:12]}) > 6  # no longer a dozen ties at one score
+
+
+def test_every_replacement_score_is_the_sum_of_its_components(index: CompatIndex) -> None:
+    for model in ("meta-llama/Llama-2-7b-hf", "openai/whisper-base", MINILM):
+        for answer in lookups.replacements(index, model, limit=0):
+            assert [c.name for c in answer.components] == ["size", "lineage", "family", "tokenizer"]
+            assert answer.score == pytest.approx(sum(c.points for c in answer.components))
+            assert all(0 <= c.points <= c.weight and c.why for c in answer.components)
+
+
+def test_ties_are_broken_by_closeness_in_size_then_name(index: CompatIndex) -> None:
+    answers = lookups.replacements(index, "meta-llama/Llama-2-7b-hf", limit=0)
+    target = index.by_name["meta-llama/Llama-2-7b-hf"].parameters or 0
+    for first, second in pairwise(answers):
+        if first.score != second.score or first.case != second.case:
+            continue
+        a, b = (index.by_name[x.model].parameters for x in (first, second))
+        if a and b:
+            gaps = abs(math.log(a / target)), abs(math.log(b / target))
+            assert gaps[0] < gaps[1] + 1e-9
+            if math.isclose(*gaps):
+                assert first.model < second.model
+
+
+@pytest.mark.parametrize(
+    ("lookup", "model"),
+    [
+        (lookups.replacements, "meta-llama/Llama-2-7b-hf"),
+        (lookups.consumers, "openai/whisper-base"),
+        (lookups.same_tokenizer, "microsoft/phi-2"),
+        (lookups.same_embedding_space, MINILM),
+    ],
+)
+def test_no_answer_lists_the_model_itself(index: CompatIndex, lookup, model: str) -> None:  # type: ignore[no-untyped-def]
+    assert model not in {a.model for a in lookup(index, model, 0)}
+
+
 def test_a_classifier_is_replaced_only_by_one_with_its_labels(index: CompatIndex) -> None:
     answers = lookups.replacements(index, "nlptown/bert-base-multilingual-uncased-sentiment")
     assert all("same label set" in " ".join(a.reasons) for a in answers)
@@ -92,8 +139,9 @@ def test_an_adapter_found_through_its_config_shares_its_base_tokenizer(index: Co
 def test_a_fine_tune_shares_its_base_embedding_space(index: CompatIndex) -> None:
     answers = {a.model: a for a in lookups.same_embedding_space(index, MINILM)}
 
-    assert answers[MINILM].case == "same model"
+    assert MINILM not in answers  # a model shares its own space; it is not an answer
     assert answers["example/minilm-finetune"].case == "lineage"
+    assert answers["example/minilm-finetune"].components[0].name == "stated link"
     assert "fine-tune" in answers["example/minilm-finetune"].reasons[0]
 
 

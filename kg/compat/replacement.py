@@ -1,0 +1,158 @@
+"""Drop-in replacements: models that do the same job with the same inputs and outputs.
+
+A candidate must perform every task of the model, accept and produce the same data types and
+shapes, share the label set (classifiers) and the vocabulary (where token ids cross the
+boundary). An adapter is never a drop-in for a full model: it is listed after the drop-ins,
+as "needs base X". The model itself is never an answer.
+
+Candidates are ranked by a score that is the sum of the components in `WEIGHTS` (each shown
+with the answer), then by closeness in size, then lineage, then name; so a chat fine-tune of
+the same base ranks above an unrelated model ten times larger.
+
+>>> sorted(WEIGHTS.items())
+[('family', 0.2), ('lineage', 0.3), ('size', 0.4), ('tokenizer', 0.1)]
+"""
+
+from __future__ import annotations
+
+import math
+
+from kg.compat.answers import Answer, Component, display_name, lineage_link, require
+from kg.compat.index import CompatIndex, DataType, ModelProfile
+
+__all__ = ["NEEDS_BASE", "REPLACEMENT", "WEIGHTS", "components", "replacements", "same_vocabulary"]
+
+WEIGHTS: dict[str, float] = {
+    "size": 0.4,
+    "lineage": 0.3,
+    "family": 0.2,
+    "tokenizer": 0.1,
+}
+"""What a replacement's score is made of, and how much each part can earn (the sum is 1).
+
+- size: the ratio of the smaller parameter count to the larger (0 when either is unknown);
+- lineage: the two are linked by fine-tune, adapter or quantization, or share a base;
+- family: the same model type (architecture family);
+- tokenizer: the same vocabulary (files' digest, or tokenizer class and vocabulary size).
+"""
+
+REPLACEMENT = "replacement"
+NEEDS_BASE = "needs base"
+_TOKENS = "https://w3id.org/modelkg/ontology#Tokens"
+
+
+def same_vocabulary(a: ModelProfile, b: ModelProfile) -> bool:
+    """Whether token ids mean the same for `a` and `b`."""
+    if a.tokenizer_digest and b.tokenizer_digest:
+        return a.tokenizer_digest == b.tokenizer_digest
+    return (
+        a.tokenizer_class is not None
+        and a.tokenizer_class == b.tokenizer_class
+        and a.vocab_size is not None
+        and a.vocab_size == b.vocab_size
+    )
+
+
+def _signature(profile: ModelProfile) -> tuple[frozenset[DataType], frozenset[DataType]]:
+    return frozenset(profile.inputs), frozenset(profile.outputs)
+
+
+def _token_ids_cross(profile: ModelProfile) -> bool:
+    return any(d.kind == _TOKENS for d in (*profile.inputs, *profile.outputs))
+
+
+def _adapter_bases(profile: ModelProfile) -> list[str]:
+    return sorted(base for base, relation in profile.bases.items() if relation == "adapter")
+
+
+def _size_gap(model: ModelProfile, other: ModelProfile) -> float:
+    """How far apart two sizes are (|log ratio|; infinite when either is unknown)."""
+    if not (model.parameters and other.parameters):
+        return math.inf
+    return abs(math.log(other.parameters / model.parameters))
+
+
+def _human(count: int) -> str:
+    for scale, unit in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if count >= scale:
+            return f"{count / scale:.3g}{unit}"
+    return str(count)
+
+
+def components(
+    index: CompatIndex, model: ModelProfile, other: ModelProfile
+) -> tuple[Component, ...]:
+    """The score of `other` as a replacement for `model`, part by part."""
+    if model.parameters and other.parameters:
+        ratio = min(model.parameters, other.parameters) / max(model.parameters, other.parameters)
+        size = Component(
+            "size", round(WEIGHTS["size"] * ratio, 4), WEIGHTS["size"],
+            f"{_human(other.parameters)} vs {_human(model.parameters)} parameters "
+            f"(ratio {ratio:.2f})",
+        )  # fmt: skip
+    else:
+        unknown = model.name if not model.parameters else other.name
+        size = Component("size", 0.0, WEIGHTS["size"], f"size of {unknown} unknown")
+    link = lineage_link(index, model, other)
+    lineage = Component(
+        "lineage", WEIGHTS["lineage"] if link else 0.0, WEIGHTS["lineage"], link or "no link"
+    )
+    same_type = other.model_type is not None and other.model_type == model.model_type
+    family = Component(
+        "family", WEIGHTS["family"] if same_type else 0.0, WEIGHTS["family"],
+        f"same model type {model.model_type}" if same_type
+        else f"model type {other.model_type or 'unknown'} vs {model.model_type or 'unknown'}",
+    )  # fmt: skip
+    shared = same_vocabulary(model, other)
+    tokenizer = Component(
+        "tokenizer", WEIGHTS["tokenizer"] if shared else 0.0, WEIGHTS["tokenizer"],
+        "same vocabulary" if shared else "different or unknown vocabulary",
+    )  # fmt: skip
+    return (size, lineage, family, tokenizer)
+
+
+def replacements(index: CompatIndex, name: str, limit: int = 20) -> list[Answer]:
+    """Drop-in replacements for `name`, best first; then adapters, each as "needs base X"."""
+    model = require(index, name)
+    if not model.tasks:
+        return []
+    candidates = set.intersection(*(index.by_task.get(task, set()) for task in model.tasks))
+    signature = _signature(model)
+    tokens = _token_ids_cross(model)
+    model_bases = set(_adapter_bases(model))
+    ranked: list[tuple[tuple[bool, float, float, bool, str], Answer]] = []
+    for iri in candidates - {model.iri}:
+        other = index.profiles[iri]
+        if _signature(other) != signature:
+            continue
+        if model.label_digest is not None and other.label_digest != model.label_digest:
+            continue
+        if tokens and not same_vocabulary(model, other):
+            continue
+        reasons = [
+            f"performs {', '.join(sorted(model.tasks))}",
+            "same inputs and outputs: "
+            + ", ".join(sorted(d.short for d in model.inputs))
+            + " -> "
+            + ", ".join(sorted(d.short for d in model.outputs)),
+        ]
+        if model.label_digest is not None:
+            reasons.append("same label set (id2label)")
+        if tokens:
+            reasons.append("same tokenizer (token ids cross the boundary)")
+        bases = _adapter_bases(other)
+        # an adapter swaps in only for another adapter of the same base
+        needs_base = bool(bases) and set(bases) != model_bases
+        if needs_base:
+            wanted = ", ".join(display_name(index, base) for base in bases)
+            reasons.insert(0, f"an adapter, not a drop-in: needs base {wanted} loaded under it")
+        parts = components(index, model, other)
+        answer = Answer.scored(
+            other.name, NEEDS_BASE if needs_base else REPLACEMENT, parts, tuple(reasons)
+        )
+        linked = parts[1].points > 0
+        key = (needs_base, -answer.score, _size_gap(model, other), not linked, other.name)
+        ranked.append((key, answer))
+    ranked.sort(key=lambda item: item[0])
+    chosen = ranked[:limit] if limit else ranked
+    return [answer for _, answer in chosen]
