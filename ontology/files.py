@@ -3,7 +3,7 @@
 The ontology is data: every file here is read at run time, never restated in Python.
 
 >>> sorted(path.name for path in ONTOLOGY_FILES)
-['catalog.ttl', 'core.ttl', 'parameters.ttl', 'tasks.ttl']
+['catalog.ttl', 'core.ttl', 'libraries.ttl', 'parameters.ttl', 'tasks.ttl']
 >>> len(ontology_quads()) > 1000
 True
 """
@@ -20,6 +20,7 @@ from ontology.catalog_version import warn_if_stale
 __all__ = [
     "CATALOG_FILE",
     "CORE_FILE",
+    "LIBRARIES_FILE",
     "ONTOLOGY_DIR",
     "ONTOLOGY_FILES",
     "ONTOLOGY_GRAPH",
@@ -42,8 +43,16 @@ PARAMETERS_FILE = ONTOLOGY_DIR / "parameters.ttl"
 CATALOG_FILE = ONTOLOGY_DIR / "catalog.ttl"
 SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"
 TASKS_FILE = ONTOLOGY_DIR / "tasks.ttl"
-ONTOLOGY_FILES: tuple[Path, ...] = (CORE_FILE, PARAMETERS_FILE, TASKS_FILE, CATALOG_FILE)
-"""The files that make up the ontology graph (TBox, parameter mappings, tasks, catalog)."""
+LIBRARIES_FILE = ONTOLOGY_DIR / "libraries.ttl"
+ONTOLOGY_FILES: tuple[Path, ...] = (
+    CORE_FILE,
+    PARAMETERS_FILE,
+    TASKS_FILE,
+    LIBRARIES_FILE,
+    CATALOG_FILE,
+)
+"""The files that make up the ontology graph (TBox, parameter mappings, tasks, libraries,
+catalog)."""
 
 ONTOLOGY_GRAPH = NamedNode("https://w3id.org/modelkg/graph/ontology")
 """The named graph that holds the ontology in a store; never written by ingest."""

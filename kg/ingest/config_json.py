@@ -18,7 +18,7 @@ from kg.errors import ConfigError
 from kg.ingest.draft import Candidate, ModelDraft, Subject
 from ontology.namespaces import MKG, RDF
 
-__all__ = ["read_config"]
+__all__ = ["read_config", "read_part_config", "write_label_set"]
 
 _DEFAULT_LABEL = re.compile(r"^LABEL_\d+$")
 _MAX_PART_DEPTH = 3
@@ -56,6 +56,15 @@ def read_config(draft: ModelDraft, config: dict[str, Any], file: str = "config.j
         )
     auto_map = config.get("auto_map")
     custom_code = isinstance(auto_map, dict) and bool(auto_map)
+    if not model_type and not architectures and not custom_code:
+        # not a transformers config (a library's own config.json): the model's library reader
+        # reads it, and a model of no known library is flagged, not rejected
+        draft.warn(
+            f"{file}: not a transformers config (no `model_type`, no `architectures`); "
+            "read only as far as its library is known"
+        )
+        draft.facts["foreign_config"] = True
+        return
     if not model_type:
         inferred = next(
             (t for a in architectures if (t := catalog.model_type_of_architecture(a))), None
@@ -103,6 +112,24 @@ def read_config(draft: ModelDraft, config: dict[str, Any], file: str = "config.j
         _read_quantization(draft, quantization, file, "quantization_config")
 
 
+def read_part_config(draft: ModelDraft, part: Subject, config: dict[str, Any], file: str) -> None:
+    """Read a component's own config (a diffusers `text_encoder/config.json`) onto `part`:
+    its model type when it names one, and its parameters, mapped as a `config.json`'s are."""
+    model_type = config.get("model_type")
+    if isinstance(model_type, str) and model_type:
+        draft.add_value(part.iri, MKG.modelType, model_type)
+        entry = draft.mapping.catalog.resolve_model_type(model_type)
+        if entry is not None:
+            draft.add(part.iri, MKG.hasModelType, _named(entry.iri))
+    architectures = config.get("architectures")
+    if isinstance(architectures, list):
+        for architecture in architectures:
+            if isinstance(architecture, str):
+                draft.add_value(part.iri, MKG.architecture, architecture)
+    typed = Subject(part.iri, part.key, model_type if isinstance(model_type, str) else None)
+    _read_parameters(draft, typed, config, file, prefix="", depth=1)
+
+
 def _named(iri: str) -> Any:
     from pyoxigraph import NamedNode
 
@@ -125,7 +152,8 @@ def _read_parameters(
         ):
             _read_part(draft, subject, key, raw, sub_configs.get(key), file, prefix, depth)
             continue
-        for resolution in mapping.resolve(file, key, subject.model_type):
+        # mappings are by file name: a component's `text_encoder/config.json` is a config.json
+        for resolution in mapping.resolve(file.rsplit("/", 1)[-1], key, subject.model_type):
             value = draft.coerce(
                 resolution.concept,
                 raw,
@@ -225,11 +253,16 @@ def _read_labels(
     explicit = config.get("num_labels")
     if default_names and not is_classifier and explicit is None:
         return  # transformers writes LABEL_0/LABEL_1 into every config: not a label set
-    concept = draft.mapping.concepts["num_labels"]
     if explicit is None:
+        concept = draft.mapping.concepts["num_labels"]
         draft.offer(
             draft.model, concept, Candidate(len(labels), "id2label", file, "transformers", 3)
         )
+    write_label_set(draft, labels)
+
+
+def write_label_set(draft: ModelDraft, labels: dict[int, str]) -> None:
+    """The model's label set: one `mkg:Label` per index, and a digest of the whole set."""
     label_set = draft.node("labels")
     draft.add(draft.model.iri, MKG.hasLabelSet, label_set)
     draft.add(label_set, RDF.type, MKG.LabelSet)

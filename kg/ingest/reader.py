@@ -18,6 +18,9 @@ from kg.ingest.adapter import read_adapter_config
 from kg.ingest.config_json import read_config, read_quantization
 from kg.ingest.draft import ModelDraft, Subject
 from kg.ingest.json_file import read_json_object, read_text_file
+from kg.ingest.libraries.dispatch import owns_config_json, read_library, record_library
+from kg.ingest.libraries.gguf import gguf_digest
+from kg.ingest.libraries.known import detect_library
 from kg.ingest.lineage import record_lineage
 from kg.ingest.model_card import read_model_card
 from kg.ingest.sentence_transformers import offer_mapped, read_sentence_transformers
@@ -38,7 +41,7 @@ __all__ = [
     "source_digest",
 ]
 
-INGEST_FORMAT = "3"
+INGEST_FORMAT = "4"
 """Bump when the graph layout changes: every source then counts as changed on re-ingest."""
 
 
@@ -72,9 +75,12 @@ def source_digest(source: ModelSource) -> tuple[str, dict[str, str]]:
     for name in sorted(source.files):
         path = source.files[name]
         try:
-            per_file[name] = (
-                safetensors_digest(path) if name.endswith(".safetensors") else _file_digest(path)
-            )
+            if name.endswith(".safetensors"):
+                per_file[name] = safetensors_digest(path)
+            elif name.endswith(".gguf"):
+                per_file[name] = gguf_digest(path)
+            else:
+                per_file[name] = _file_digest(path)
         except FileNotFoundError:
             per_file[name] = "missing"
         total.update(f"{name}\0{per_file[name]}\0".encode())
@@ -82,7 +88,14 @@ def source_digest(source: ModelSource) -> tuple[str, dict[str, str]]:
 
 
 def _identity_file(source: ModelSource) -> Path | None:
-    for name in ("config.json", "adapter_config.json", "modules.json"):
+    for name in (
+        "config.json",
+        "adapter_config.json",
+        "modules.json",
+        "model_index.json",
+        "meta.json",
+        "inference.yml",
+    ):
         if name in source.files:
             return source.files[name]
     return None
@@ -135,7 +148,8 @@ def read_source_with_quads(
         draft.add_value(model_iri, MKG.hubId, source.hub_id)
     if source.revision:
         draft.add_value(model_iri, MKG.revision, source.revision)
-    if "config.json" in files:
+    library = detect_library(files)
+    if "config.json" in files and not owns_config_json(library):
         config = read_json_object(files["config.json"])
         read_config(draft, config)
         # kept as written (canonical JSON), so sizes can be computed without the files
@@ -149,6 +163,13 @@ def read_source_with_quads(
         )
     if "README.md" in files:
         read_model_card(draft, read_text_file(files["README.md"]))
+    if set(files) <= {"README.md"}:
+        draft.warn(
+            "only a model card: ingested from what the card says (library, task, tags, base "
+            "model); no config to read"
+        )
+    read_library(draft, library, files)
+    record_library(draft, library)
     read_sentence_transformers(draft, files)
     read_tokenizer(draft, files)
     read_weights(draft, files)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kg.errors import CacheError, InputError, SourceNotFoundError
+from kg.ingest.libraries.known import is_marker_name, marker_file_names
 from kg.store.model_graph import ModelSource, SourceKind
 
 __all__ = [
@@ -48,7 +49,8 @@ KNOWN_FILES: tuple[str, ...] = (
     "model.safetensors.index.json",
     "PROVENANCE.json",
 )
-"""Metadata files read from a model folder (plus sentence-transformers module folders)."""
+"""Metadata files read from a model folder (plus sentence-transformers module folders, diffusers
+component folders, and every library's marker files, `ontology/libraries.ttl`)."""
 
 TOKENIZER_FILES: tuple[str, ...] = (
     "tokenizer.json",
@@ -61,7 +63,10 @@ TOKENIZER_FILES: tuple[str, ...] = (
 )
 """Vocabulary files: hashed (never parsed) so equal tokenizers can be recognized."""
 
-_MODEL_MARKERS = ("config.json", "adapter_config.json", "modules.json")
+CARD_FILE = "README.md"
+"""A folder with only a model card (with YAML front matter) is a model too: it ingests from its
+card, with a warning."""
+_COMPONENT_FILES = ("config.json", "scheduler_config.json", "preprocessor_config.json")
 _HUB_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9_.-]*/)?[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -130,9 +135,9 @@ def discover(argument: str, *, hub_id: str | None = None) -> Discovery:
                     SourceNotFoundError(
                         "no model found in this folder",
                         path=str(path),
-                        expected="a config.json, an adapter_config.json or modules.json, "
-                        "a folder of such model folders, or a HuggingFace cache "
-                        "(models--org--name)",
+                        expected="a model folder (a config.json, model_index.json, *.gguf, "
+                        "another library's metadata file, or a model card), a folder of such "
+                        "model folders, or a HuggingFace cache (models--org--name)",
                     ),
                 )
             )
@@ -163,17 +168,40 @@ def discover(argument: str, *, hub_id: str | None = None) -> Discovery:
 
 
 def _config_file_source(path: Path, hub_id: str | None) -> ModelSource:
+    """One file named on its own: a config.json (whatever its name), or a GGUF file."""
     return ModelSource(
         kind="config-file",
         location=path,
-        files={"config.json": path},
+        files={path.name if path.suffix == ".gguf" else "config.json": path},
         hub_id=hub_id,
         hub_id_origin="--hub-id" if hub_id else None,
     )
 
 
 def _is_model_folder(path: Path) -> bool:
-    return any((path / marker).is_file() for marker in _MODEL_MARKERS)
+    """A folder holding some library's marker file (`ontology/libraries.ttl`), or a model card."""
+    try:
+        with os.scandir(path) as entries:
+            names = [entry.name for entry in entries if not entry.is_dir()]
+    except OSError:
+        return False
+    return _names_make_a_model(names, path)
+
+
+def _names_make_a_model(names: list[str], folder: Path) -> bool:
+    if any(is_marker_name(name) for name in names):
+        return True
+    return CARD_FILE in names and _has_front_matter(folder / CARD_FILE)
+
+
+def _has_front_matter(card: Path) -> bool:
+    """Whether a README.md opens with YAML front matter, as a model card on the Hub does (a
+    plain README of a project folder is not a model)."""
+    try:
+        with card.open("rb") as handle:
+            return handle.read(4).rstrip(b"\r\n ") == b"---"
+    except OSError:
+        return False
 
 
 def _is_hf_cache(path: Path) -> bool:
@@ -210,22 +238,50 @@ def _module_folder_files(folder: Path, files: dict[str, Path]) -> None:
                 files[f"{sub}/config.json"] = candidate
 
 
-_WANTED = frozenset((*KNOWN_FILES, *TOKENIZER_FILES))
+def _component_folder_files(folder: Path, files: dict[str, Path]) -> None:
+    """Add the config of every component a diffusers `model_index.json` names (`unet/`,
+    `vae/`, `text_encoder/`, ...): the pipeline is one model, its components are its parts."""
+    index = files.get("model_index.json")
+    if index is None:
+        return
+    try:
+        entries = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # the reader reports a broken model_index.json with file and line
+    if not isinstance(entries, dict):
+        return
+    for name, value in entries.items():
+        if name.startswith("_") or not isinstance(value, list) or "/" in name or ".." in name:
+            continue
+        for file in _COMPONENT_FILES:
+            candidate = folder / name / file
+            if candidate.is_file():
+                files[f"{name}/{file}"] = candidate
+
+
+def _wanted_names() -> frozenset[str]:
+    return frozenset((*KNOWN_FILES, *TOKENIZER_FILES, *marker_file_names()))
 
 
 def _folder_files(folder: Path) -> dict[str, Path]:
     """The metadata files of a model folder, found with one directory scan."""
     files: dict[str, Path] = {}
+    wanted_names = _wanted_names()
     with os.scandir(folder) as entries:
         for entry in entries:
             name = entry.name
-            wanted = name in _WANTED or (
-                name.endswith(".safetensors")
-                and (name == "model.safetensors" or name.startswith("model-"))
+            wanted = (
+                name in wanted_names
+                or (
+                    name.endswith(".safetensors")
+                    and (name == "model.safetensors" or name.startswith("model-"))
+                )
+                or is_marker_name(name)
             )
             if wanted and not entry.is_dir():
                 files[name] = folder / name
     _module_folder_files(folder, files)
+    _component_folder_files(folder, files)
     return files
 
 
@@ -319,13 +375,13 @@ def scan_hf_cache(cache_dir: Path) -> Discovery:
                 f"{repo.repo_id}: {len(incomplete)} incomplete download(s) in blobs/ ignored"
             )
         files = _folder_files(snapshot)
-        if not any(name in files for name in _MODEL_MARKERS):
+        if not _names_make_a_model([n for n in files if "/" not in n], snapshot):
             found.problems.append(
                 (
                     repo.repo_id,
                     CacheError(
-                        "the snapshot has no config.json, adapter_config.json or modules.json "
-                        "(a partial download?)",
+                        "the snapshot has no file any known library saves a model with, and no "
+                        "model card (a partial download?)",
                         path=str(snapshot),
                         hint=f"re-download it: `hf download {repo.repo_id}`",
                     ),

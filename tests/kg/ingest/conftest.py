@@ -1,8 +1,10 @@
 """Fixtures for the ingest stories: the whole corpus ingested once, and fresh stores to ingest into.
 
 `corpus_registry` is the shared corpus (../shared/corpus/hf) ingested into one real store on disk,
-once per session (~5 s); tests only read it. `registry` is an empty store of the test's own, for
-stories that ingest files the test writes in `tmp_path`.
+once per session (~5 s); tests only read it. `extra_registry` is the same for `hf-extra` (models of
+other libraries and card-only folders), reasoned too, so tests can ask what each model does.
+`registry` is an empty store of the test's own, for stories that ingest files the test writes in
+`tmp_path`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from kg.store import EmbeddedStore, open_store
 from tests.conftest import CORPUS
 
 HUB = "https://huggingface.co/"
+EXTRA_CORPUS = CORPUS.parent / "hf-extra"
+"""The second part of the shared corpus: other libraries, more tasks, card-only folders."""
 
 
 def hub_iri(hub_id: str) -> str:
@@ -138,3 +142,21 @@ def corpus_registry(
 def registry(store: EmbeddedStore) -> Registry:
     """An empty store of this test's own."""
     return Registry(store)
+
+
+@pytest.fixture(scope="session")
+def extra_registry(
+    tmp_path_factory: pytest.TempPathFactory, fresh_store_template: Path
+) -> Iterator[Registry]:
+    """`hf-extra`, ingested and reasoned once into a store on disk (read-only for tests)."""
+    from kg.reason.run import reason_models
+
+    if not EXTRA_CORPUS.is_dir():
+        pytest.fail(f"the shared corpus is missing at {EXTRA_CORPUS}")
+    path = tmp_path_factory.mktemp("extra") / "store"
+    shutil.copytree(fresh_store_template, path)
+    registry = Registry(open_store(str(path)))
+    summary = registry.ingest(EXTRA_CORPUS)
+    reason_models(registry.store, summary.written)
+    yield registry
+    registry.store.close()

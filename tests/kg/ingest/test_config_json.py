@@ -18,7 +18,7 @@ import pytest
 from transformers.models.auto import configuration_auto
 
 from tests.conftest import CORPUS, corpus_folder
-from tests.kg.ingest.conftest import hub_id_of, hub_iri, read_json
+from tests.kg.ingest.conftest import EXTRA_CORPUS, hub_id_of, hub_iri, read_json
 
 if TYPE_CHECKING:
     from tests.kg.ingest.conftest import Registry
@@ -71,13 +71,18 @@ def _sentence_transformers_length(folder: Path, key: str) -> int | None:
     return None
 
 
-def test_the_whole_corpus_ingests_with_nothing_rejected(corpus_registry: Registry) -> None:
-    [summary] = corpus_registry.summaries
-    folders = [f for f in CORPUS.iterdir() if f.is_dir()]
+@pytest.mark.parametrize("part", ["hf", "hf-extra"])
+def test_every_folder_of_both_corpora_ingests(
+    part: str, corpus_registry: Registry, extra_registry: Registry
+) -> None:
+    registry = corpus_registry if part == "hf" else extra_registry
+    corpus = CORPUS if part == "hf" else EXTRA_CORPUS
+    [summary] = registry.summaries
+    folders = [f for f in corpus.iterdir() if f.is_dir()]
 
     assert summary.rejected == []
     assert sorted(summary.ingested) == sorted(hub_id_of(f) for f in folders)
-    assert corpus_registry.store.count_models() == len(folders)
+    assert registry.store.count_models() == len(folders)
 
 
 def test_the_corpus_has_configs_of_many_known_model_types() -> None:
