@@ -166,7 +166,12 @@ def search_command(
     hits = service.search(
         query, vector=vector_values, spec=spec, limit=limit, threshold=threshold, exact=exact
     )
+    from kg.models.paging import excluded
+
+    left_out = excluded(kg_store, spec)  # a range never drops unknown values silently
     kg_store.close()
+    for gap in left_out:
+        err_console.print(f"[yellow]note[/] {gap.reason}")
     if output == "json":
         console.print_json(json.dumps([h.__dict__ for h in hits]))
         return

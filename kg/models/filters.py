@@ -10,6 +10,8 @@ typo is an error with close names, never a silently empty page; parameter names 
 >>> print(compile_filter(f))  # doctest: +NORMALIZE_WHITESPACE
 ?m mkg:performsTask/mkg:broader* <https://huggingface.co/tasks/text-generation> .
 ?m mkg:hiddenSize ?r0 . FILTER(?r0 >= 768)
+>>> print(compile_filter(ModelFilter(primary_tasks=("translation",))))
+?m mkg:primaryTask <https://huggingface.co/tasks/translation> .
 >>> compile_filter(ModelFilter(ranges={"hiddenSiz": Range(gte=1)}))
 Traceback (most recent call last):
 ...
@@ -22,7 +24,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 
 from pyoxigraph import RdfFormat, Store
@@ -37,6 +39,7 @@ __all__ = [
     "ModelFilter",
     "Range",
     "compile_filter",
+    "compile_unknown",
     "known_modalities",
     "known_tasks",
     "numeric_parameters",
@@ -62,6 +65,8 @@ class ModelFilter:
     """Which models to list; fields combine with AND, values inside one field with OR."""
 
     tasks: tuple[str, ...] = ()
+    primary_tasks: tuple[str, ...] = ()
+    """Hub task ids a model's primary task (`mkg:primaryTask`) is one of, exactly"""
     modalities: tuple[str, ...] = ()
     libraries: tuple[str, ...] = ()
     licenses: tuple[str, ...] = ()
@@ -154,6 +159,15 @@ def compile_filter(spec: ModelFilter) -> str:
             lines.append(f"?m mkg:performsTask/mkg:broader* {iris} .")
         else:
             lines.append(f"?m mkg:performsTask/mkg:broader* ?task . VALUES ?task {{ {iris} }}")
+    for task in spec.primary_tasks:
+        if task not in known_tasks():
+            raise _unknown("task", task, "primaryTasks", sorted(known_tasks()))
+    if spec.primary_tasks:
+        iris = " ".join(f"<{TASKS}{t}>" for t in spec.primary_tasks)
+        if len(spec.primary_tasks) == 1:
+            lines.append(f"?m mkg:primaryTask {iris} .")
+        else:
+            lines.append(f"?m mkg:primaryTask ?primary . VALUES ?primary {{ {iris} }}")
     if spec.modalities:
         chosen = []
         for name in spec.modalities:
@@ -203,3 +217,18 @@ def compile_filter(spec: ModelFilter) -> str:
         test = f" FILTER({' && '.join(tests)})" if tests else ""
         lines.append(f"?m mkg:{name} ?r{index} .{test}")
     return "\n".join(lines)
+
+
+def compile_unknown(spec: ModelFilter, parameter: str) -> str:
+    """The pattern (over `?m`) for models `spec` leaves out only because `parameter`, which it
+    ranges over, is not known for them: a range cannot say whether they are in it.
+
+    >>> f = ModelFilter(ranges={"parameterCount": Range(lte=2e8)})
+    >>> print(compile_unknown(f, "parameterCount"))
+    FILTER NOT EXISTS { ?m mkg:parameterCount ?unknown }
+    """
+    if parameter not in numeric_parameters():
+        raise _unknown("parameter", parameter, parameter, sorted(numeric_parameters()))
+    rest = replace(spec, ranges={k: v for k, v in spec.ranges.items() if k != parameter})
+    missing = f"FILTER NOT EXISTS {{ ?m mkg:{parameter} ?unknown }}"
+    return f"{compile_filter(rest)}\n{missing}".lstrip("\n")

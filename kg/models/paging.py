@@ -31,24 +31,54 @@ from cachetools import LRUCache
 from pyoxigraph import Literal, NamedNode
 
 from kg.errors import InputError
-from kg.models.filters import ModelFilter, compile_filter
+from kg.models.filters import ModelFilter, compile_filter, compile_unknown
 from kg.store.base import ModelStore
 
-__all__ = ["MAX_PAGE", "ModelPage", "decode_cursor", "encode_cursor", "list_models"]
+__all__ = [
+    "MAX_PAGE",
+    "Excluded",
+    "ModelPage",
+    "decode_cursor",
+    "encode_cursor",
+    "excluded",
+    "list_models",
+]
 
 MAX_PAGE = 100
 """The largest page a client may ask for: a bound on what one request can cost."""
 
 
 @dataclass(frozen=True)
+class Excluded:
+    """Models a range left out only because the value it ranges over is not known for them."""
+
+    parameter: str
+    count: int
+
+    @property
+    def reason(self) -> str:
+        """Why, in words.
+
+        >>> Excluded("parameterCount", 3).reason
+        '3 model(s) left out: their parameterCount is not known, so the range cannot place them'
+        """
+        return (
+            f"{self.count} model(s) left out: their {self.parameter} is not known, so the range "
+            "cannot place them"
+        )
+
+
+@dataclass(frozen=True)
 class ModelPage:
-    """One page: the models (IRI, name) in order, each with its cursor, and the total."""
+    """One page: the models (IRI, name) in order, each with its cursor, and the total; and
+    how many models each range left out for want of a value."""
 
     models: list[tuple[str, str]]
     cursors: list[str]
     total: int
     has_next: bool
     has_previous: bool
+    excluded: tuple[Excluded, ...] = ()
 
 
 def encode_cursor(position: tuple[str, str], filter_digest: str, key: bytes) -> str:
@@ -122,6 +152,35 @@ def _ordered(store: ModelStore, spec: ModelFilter) -> list[tuple[str, str]]:
     return ordered
 
 
+_EXCLUDED: LRUCache[tuple[str, int, str], tuple[Excluded, ...]] = LRUCache(maxsize=64)
+
+
+def excluded(store: ModelStore, spec: ModelFilter) -> tuple[Excluded, ...]:
+    """For each range in `spec`, how many models the rest of the filter admits whose value
+    is unknown (a size filter must not drop models of unknown size silently); cached until
+    the store is written. Ranges that leave nothing out are not listed."""
+    if not spec.ranges:
+        return ()
+    key = (store.location, store.generation, spec.digest())
+    with _ORDERED_LOCK:
+        found = _EXCLUDED.get(key)
+    if found is not None:
+        return found
+    counts = []
+    for parameter in sorted(spec.ranges):
+        rows = store.select(
+            "SELECT (COUNT(DISTINCT ?m) AS ?n) WHERE { ?m a mkg:Model ; schema:name ?name .\n"
+            f"{compile_unknown(spec, parameter)} }}"
+        )
+        count = next((int(row["n"].value) for row in rows if isinstance(row["n"], Literal)), 0)
+        if count:
+            counts.append(Excluded(parameter, count))
+    answer = tuple(counts)
+    with _ORDERED_LOCK:
+        _EXCLUDED[key] = answer
+    return answer
+
+
 def list_models(
     store: ModelStore,
     spec: ModelFilter,
@@ -143,4 +202,5 @@ def list_models(
         total=len(ordered),
         has_next=start + first < len(ordered),
         has_previous=after is not None,
+        excluded=excluded(store, spec),
     )

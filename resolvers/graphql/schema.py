@@ -63,11 +63,25 @@ class ModelEdge:
     node: Model
 
 
+@strawberry.type(
+    description="Models a range left out only because the value it ranges over is not known "
+    "for them (a size filter never drops models of unknown size silently)."
+)
+class ExcludedModels:
+    parameter: str = strawberry.field(description="The ranged parameter, e.g. parameterCount.")
+    count: int = strawberry.field(description="How many models the rest of the filter admits.")
+    reason: str
+
+
 @strawberry.type(description="A page of models (Relay connection).")
 class ModelConnection:
     total_count: int = strawberry.field(description="How many models the filter admits.")
     edges: list[ModelEdge]
     page_info: PageInfo
+    excluded: list[ExcludedModels] = strawberry.field(
+        description="Per range in the filter, the models it left out for want of a value "
+        "(not counted in totalCount); empty when none were."
+    )
 
     @strawberry.field(description="The page's models, without edges.")
     def nodes(self) -> list[Model]:
@@ -154,6 +168,10 @@ class Query(SearchQuery):  # `searchModels` lives in resolvers.graphql.search
         return ModelConnection(
             total_count=page.total,
             edges=edges,
+            excluded=[
+                ExcludedModels(parameter=e.parameter, count=e.count, reason=e.reason)
+                for e in page.excluded
+            ],
             page_info=PageInfo(
                 has_next_page=page.has_next,
                 has_previous_page=page.has_previous,

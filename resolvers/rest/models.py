@@ -40,13 +40,14 @@ router = APIRouter(tags=["models"], route_class=CountedRoute)
 
 _LISTS = {
     "task": "Hub task ids (`text-generation`); narrower tasks match too.",
+    "primary_task": "Hub task ids the model's primary task (its would-be pipeline_tag) is.",
     "modality": "text, image, audio, video, tabular, document.",
     "library": "The card's library_name (`transformers`, `sentence-transformers`, ...).",
     "license": "The card's license id (`apache-2.0`, `mit`, ...).",
     "model_type": "The config's model_type (`bert`, `llama`, ...).",
     "language": "A language code from the card (`en`).",
 }
-_FILTER_FIELDS = {"tasks": "task", "modalities": "modality"}
+_FILTER_FIELDS = {"tasks": "task", "primaryTasks": "primary_task", "modalities": "modality"}
 """`kg` filter field -> the query parameter a REST client wrote."""
 
 
@@ -62,7 +63,7 @@ def _read_page(
     first: int,
     after: str | None,
     key: bytes,
-) -> tuple[list[schemas.ModelSummary], int, bool, str | None]:
+) -> tuple[list[schemas.ModelSummary], int, bool, str | None, list[schemas.Excluded]]:
     """One page: paging (2 queries), then records and tasks for the whole page (1 each)."""
     if derived_from is not None:
         try:
@@ -82,7 +83,12 @@ def _read_page(
         shape.summary(found.get(iri) or records.ModelRecord(iri, name), tasks.get(iri, []))
         for iri, name in page.models
     ]
-    return items, page.total, page.has_next, page.cursors[-1] if page.cursors else None
+    end = page.cursors[-1] if page.cursors else None
+    left_out = [
+        schemas.Excluded(parameter=e.parameter, count=e.count, reason=e.reason)
+        for e in page.excluded
+    ]
+    return items, page.total, page.has_next, end, left_out
 
 
 async def list_models_route(
@@ -91,6 +97,9 @@ async def list_models_route(
     store: StoreDep,
     settings: SettingsDep,
     task: Annotated[list[str] | None, Query(description=_LISTS["task"])] = None,
+    primary_task: Annotated[
+        list[str] | None, Query(description=_LISTS["primary_task"])
+    ] = None,
     modality: Annotated[list[str] | None, Query(description=_LISTS["modality"])] = None,
     library: Annotated[list[str] | None, Query(description=_LISTS["library"])] = None,
     license: Annotated[list[str] | None, Query(description=_LISTS["license"])] = None,
@@ -116,6 +125,7 @@ async def list_models_route(
     check_names(request.query_params.keys())
     spec = ModelFilter(
         tasks=tuple(task or ()),
+        primary_tasks=tuple(primary_task or ()),
         modalities=tuple(modality or ()),
         libraries=tuple(library or ()),
         licenses=tuple(license or ()),
@@ -124,7 +134,7 @@ async def list_models_route(
         name_contains=q or None,
         ranges=read_ranges(request.query_params.multi_items()),
     )
-    items, total, has_next, end = await run_in_threadpool(
+    items, total, has_next, end, left_out = await run_in_threadpool(
         _read_page, store, spec, derived_from, first, after, settings.cursor_key
     )
     if has_next and end is not None:
@@ -133,6 +143,7 @@ async def list_models_route(
         items=items,
         total_count=total,
         page_info=schemas.PageInfo(has_next_page=has_next, end_cursor=end),
+        excluded=left_out,
     )
 
 
@@ -235,6 +246,7 @@ def _read_model(store: ModelStore, model_id: str) -> schemas.ModelDetail:
         records.load_io(store, ids).get(iri, ([], [])),
         records.load_parts(store, ids).get(iri, []),
         (bases, derived),
+        records.load_primary_tasks(store, ids).get(iri),
     )
 
 

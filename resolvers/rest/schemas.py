@@ -23,6 +23,7 @@ __all__ = [
     "DataType",
     "ErrorBody",
     "ErrorResponse",
+    "Excluded",
     "Explanation",
     "FitsAnswer",
     "IngestReportOut",
@@ -36,6 +37,7 @@ __all__ = [
     "PageInfo",
     "Part",
     "Premise",
+    "PrimaryTask",
     "Rejection",
     "ScoreComponent",
     "Task",
@@ -88,12 +90,25 @@ class PageInfo(_Shape):
     end_cursor: str | None = Field(description="Pass as `after` for the next page.")
 
 
+class Excluded(_Shape):
+    """Models a range left out only because the value it ranges over is not known for them."""
+
+    parameter: str = Field(description="The ranged parameter, e.g. `parameterCount`.")
+    count: int = Field(description="How many models the rest of the filter admits.")
+    reason: str
+
+
 class ModelPage(_Shape):
     """One page of models, ordered by name; `Link: <...>; rel="next"` points at the next."""
 
     items: list[ModelSummary]
     total_count: int = Field(description="How many models the filter admits, on all pages.")
     page_info: PageInfo
+    excluded: list[Excluded] = Field(
+        default_factory=list,
+        description="Per range, the models it left out because their value is not known (not "
+        "in `totalCount`); a size filter never drops models of unknown size silently.",
+    )
 
 
 class Task(_Shape):
@@ -101,6 +116,15 @@ class Task(_Shape):
     label: str
     category: str | None = Field(description="nlp, audio, vision, multimodal, ...")
     iri: str
+
+
+class PrimaryTask(_Shape):
+    """The one task the Hub would show as the model's pipeline_tag, and why it was chosen."""
+
+    task: Task
+    source: str = Field(description="`card` (its pipeline_tag) or `files` (task precedence).")
+    reason: str
+    rule: str = Field(description="The rule that chose it; `/models/{id}/explanations` shows it.")
 
 
 class DataType(_Shape):
@@ -150,6 +174,9 @@ class ModelDetail(_Shape):
         description="Every normalized parameter present, by camelCase name (`hiddenSize`, ...)."
     )
     tasks: list[Task]
+    primary_task: PrimaryTask | None = Field(
+        default=None, description="Null until `modelkg reason` has run."
+    )
     inputs: list[DataType]
     outputs: list[DataType]
     modalities: list[str]
