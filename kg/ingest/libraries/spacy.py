@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from kg.errors import ConfigError
+from kg.ingest.config_json import write_label_set
 from kg.ingest.draft import ModelDraft
 from kg.ingest.json_file import read_json_object, read_text_file
-from kg.ingest.libraries.common import file_path, wrong_shape
+from kg.ingest.libraries.common import file_path, offer, wrong_shape
 from ontology.namespaces import MKG
 
 __all__ = ["read_spacy"]
@@ -37,12 +38,12 @@ def read_spacy(draft: ModelDraft, files: dict[str, Path]) -> None:
             )
         if not components:
             components = list(pipeline)
+        _read_labels(draft, meta)
         for key, predicate in (("lang", MKG.language), ("spacy_version", MKG.libraryVersion)):
             if isinstance(meta.get(key), str) and meta[key]:
                 draft.add_value(model, predicate, meta[key])
-    for index, component in enumerate(components):
+    for component in components:
         draft.add_value(model, MKG.pipelineComponent, component)
-        del index
 
 
 def _factories(draft: ModelDraft, text: str) -> list[str]:
@@ -74,3 +75,24 @@ def _factories(draft: ModelDraft, text: str) -> list[str]:
         factory = section.get("factory") if isinstance(section, dict) else None
         factories.append(factory if isinstance(factory, str) else name)
     return factories
+
+
+def _read_labels(draft: ModelDraft, meta: dict[str, Any]) -> None:
+    """The label set of the pipeline's one labelling component (`labels` in meta.json: the
+    entity types of `ner`, the categories of `textcat`); none when several components label."""
+    labels = meta.get("labels")
+    if not isinstance(labels, dict):
+        return
+    labelled = {
+        name: names
+        for name, names in labels.items()
+        if isinstance(names, list) and names and all(isinstance(n, str) for n in names)
+    }
+    if len(labelled) != 1:
+        return
+    [(component, names)] = labelled.items()
+    write_label_set(draft, dict(enumerate(names)))
+    offer(
+        draft, draft.model, "num_labels", len(names),
+        key=f"labels.{component}", file="meta.json", framework="spacy", priority=10,
+    )  # fmt: skip

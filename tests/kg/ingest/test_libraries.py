@@ -189,6 +189,7 @@ def test_a_spacy_pipeline_records_its_components_as_tasks(extra_registry: Regist
     assert extra_registry.values(hub_id, "mkg:pipelineComponent") == sorted(meta["pipeline"])
     assert extra_registry.values(hub_id, "mkg:language") == [meta["lang"]]
     assert "token-classification" in tasks_of(extra_registry, hub_id)
+    assert extra_registry.ints(hub_id, "mkg:numLabels") == [len(meta["labels"]["ner"])]
 
 
 @pytest.mark.parametrize(
@@ -356,6 +357,16 @@ def test_a_gguf_file_gives_architecture_context_quantization_and_size(
     assert registry.values(model, "mkg:quantizationType") == ["Q4_K_M"]
     assert registry.ints(model, "mkg:numKeyValueHeads") == [2]
     assert "text-generation" in tasks_of(registry, model)
+
+
+def test_a_gguf_file_named_on_its_own_is_a_model(registry: Registry, tmp_path: Path) -> None:
+    path = tmp_path / "tiny.Q8_0.gguf"
+    _write_gguf(path, file_type=LlamaFileType.MOSTLY_Q8_0)
+
+    summary = registry.ingest(path, hub_id="someone/tiny-GGUF")
+
+    assert summary.ingested == ["someone/tiny-GGUF"]
+    assert registry.values("someone/tiny-GGUF", "mkg:quantizationType") == ["Q8_0"]
 
 
 def test_a_truncated_gguf_header_is_an_error_naming_the_file_and_the_batch_goes_on(
