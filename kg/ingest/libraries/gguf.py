@@ -123,6 +123,7 @@ def read_gguf(draft: ModelDraft, files: dict[str, Path]) -> None:
     from gguf import LlamaFileType
 
     model = draft.model.iri
+    split_total, split_files = 0, []
     for name in sorted(n for n in files if n.endswith(".gguf")):
         header = read_gguf_header(files[name])
         meta = header.metadata
@@ -145,7 +146,10 @@ def read_gguf(draft: ModelDraft, files: dict[str, Path]) -> None:
             value = meta.get(key)
             if isinstance(value, int) and not isinstance(value, bool):
                 offer(draft, draft.model, canonical, value, key=key, file=name, framework="gguf")
-        if header.tensors:
+        if header.tensors and isinstance(meta.get("split.count"), int) and meta["split.count"] > 1:
+            split_total += header.parameter_count  # one shard of a split model: add them up
+            split_files.append(name)
+        elif header.tensors:
             offer(
                 draft,
                 draft.model,
@@ -168,3 +172,14 @@ def read_gguf(draft: ModelDraft, files: dict[str, Path]) -> None:
             draft.add_value(node, MKG.quantizationMethod, "gguf")
             draft.add_value(node, MKG.quantizationType, quantization)
             draft.add_value(model, MKG.quantizationType, quantization)
+    if split_files:
+        offer(
+            draft,
+            draft.model,
+            "total_parameters",
+            split_total,
+            key=f"tensor infos of {len(split_files)} shards",
+            file=split_files[0],
+            framework="gguf",
+            priority=8,
+        )

@@ -314,10 +314,18 @@ def test_a_config_json_of_no_known_library_is_ingested_and_flagged(
 
 
 def _write_gguf(
-    path: Path, *, tensors: int = 2, file_type: int = LlamaFileType.MOSTLY_Q4_K_M
+    path: Path,
+    *,
+    tensors: int = 2,
+    file_type: int = LlamaFileType.MOSTLY_Q4_K_M,
+    shard: tuple[int, int] | None = None,
 ) -> int:
-    """A small real GGUF file (llama architecture); returns its parameter count."""
+    """A small real GGUF file (llama architecture), or one `shard` (index, count) of a split
+    model as llama.cpp's gguf-split writes it; returns its parameter count."""
     writer = GGUFWriter(path, "llama")
+    if shard is not None:
+        writer.add_uint16("split.no", shard[0])
+        writer.add_uint16("split.count", shard[1])
     writer.add_context_length(4096)
     writer.add_embedding_length(64)
     writer.add_block_count(2)
@@ -327,7 +335,7 @@ def _write_gguf(
     count = 0
     for index in range(tensors):
         data = np.zeros((16, 64), dtype=np.float32)
-        writer.add_tensor(f"blk.{index}.attn_q.weight", data)
+        writer.add_tensor(f"blk.{index}.{shard[0] if shard else 0}.attn_q.weight", data)
         count += data.size
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
@@ -357,6 +365,22 @@ def test_a_gguf_file_gives_architecture_context_quantization_and_size(
     assert registry.values(model, "mkg:quantizationType") == ["Q4_K_M"]
     assert registry.ints(model, "mkg:numKeyValueHeads") == [2]
     assert "text-generation" in tasks_of(registry, model)
+
+
+def test_a_split_gguf_model_counts_the_parameters_of_all_its_shards(
+    registry: Registry, tmp_path: Path
+) -> None:
+    folder = tmp_path / "split"
+    folder.mkdir()
+    counts = [
+        _write_gguf(folder / f"model-{i + 1:05d}-of-00002.gguf", shard=(i, 2)) for i in range(2)
+    ]
+
+    summary = registry.ingest(folder, hub_id="someone/split-GGUF")
+
+    assert summary.rejected == []
+    assert registry.ints("someone/split-GGUF", "mkg:parameterCount") == [sum(counts)]
+    assert not [w for w in registry.warnings("someone/split-GGUF") if "disagree" in w]
 
 
 def test_a_gguf_file_named_on_its_own_is_a_model(registry: Registry, tmp_path: Path) -> None:
@@ -485,6 +509,39 @@ def test_a_segmentation_models_pytorch_model_is_an_image_segmenter(
     assert registry.values(model, "mkg:encoderName") == ["resnet34"]
     assert registry.ints(model, "mkg:numLabels") == [2]
     assert "image-segmentation" in tasks_of(registry, model)
+
+
+# --- from an HF cache: a cache entry ingests whatever library made it -------------------------
+
+
+def test_a_diffusers_pipeline_and_a_gguf_repo_in_the_hf_cache_ingest_by_hub_id(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from tests.kg.ingest.test_hf_cache import cache_revision, commit_of
+
+    cache = tmp_path / "hub"
+    pipeline = "anton-l/ddpm-butterflies-128"
+    folder = extra(pipeline)
+    files = {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != "PROVENANCE.json"
+    }
+    cache_revision(cache, pipeline, files, commit_of(pipeline))
+    gguf_file = tmp_path / "model.gguf"
+    _write_gguf(gguf_file)
+    gguf_repo = "someone/tiny-GGUF"
+    cache_revision(
+        cache, gguf_repo, {"tiny.Q4_K_M.gguf": gguf_file.read_bytes()}, commit_of(gguf_repo)
+    )
+
+    summary = registry.ingest(cache)
+
+    assert summary.rejected == []
+    assert sorted(summary.ingested) == sorted([pipeline, gguf_repo])
+    assert library_of(registry, pipeline) == ["diffusers"]
+    assert set(parts_of(registry, pipeline)) == {"scheduler", "unet"}
+    assert library_of(registry, gguf_repo) == ["gguf"]
 
 
 # --- bad input: the same precise error as config.json ---------------------------------------
