@@ -21,7 +21,12 @@ __all__ = ["read_paddleocr", "read_speechbrain"]
 
 def read_speechbrain(draft: ModelDraft, files: dict[str, Path]) -> None:
     """The SpeechBrain interface class a `config.json` names, if any."""
-    if "config.json" in files:
+    if "config.json" not in files:
+        draft.warn(
+            "hyperparams.yaml: SpeechBrain's HyperPyYAML builds torch objects to be read, so it "
+            "is not; ingested from the card"
+        )
+    else:
         interface = read_json_object(files["config.json"]).get("speechbrain_interface")
         if isinstance(interface, str) and interface:
             draft.add_value(draft.model.iri, MKG.architecture, interface)

@@ -208,6 +208,8 @@ def test_models_whose_config_json_is_not_transformers_ingest_with_their_library(
         [architecture] if architecture else []
     )
     assert not extra_registry.values(hub_id, "mkg:modelType")
+    if architecture is None:  # nothing but the card could be read: it says so
+        assert any("ingested from the card" in w for w in extra_registry.warnings(hub_id))
 
 
 def test_a_cross_encoder_is_recognized_by_what_sentence_transformers_wrote(
