@@ -104,8 +104,15 @@ PREFIXES: dict[str, str] = {
     "xsd": str(XSD),
     "owl": str(OWL),
     "sh": str(SH),
+    "hf": str(HF),
 }
-"""Prefixes for serializers and for the SPARQL prologue ModelKG adds to queries."""
+"""Prefixes for serializers and for the SPARQL prologue ModelKG adds to queries: every prefix
+ModelKG's output uses (`hf:` for hub models, `mkga:`/`mkgm:` for the catalog) is one a query can
+write back.
+
+>>> [p for p in ("hf", "mkga", "mkgm") if p in PREFIXES]
+['hf', 'mkga', 'mkgm']
+"""
 
 
 def sparql_prologue() -> str:

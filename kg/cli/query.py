@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pyoxigraph import (
+    Literal,
     NamedNode,
     QueryBoolean,
     QueryResultsFormat,
@@ -25,9 +26,12 @@ from kg.ingest.json_file import read_text_file
 from kg.sparql.guard import check_query
 from kg.sparql.parse import parse_query
 from kg.store import open_store, store_location
-from ontology.namespaces import PREFIXES
+from ontology.namespaces import HF, PREFIXES
 
-__all__ = ["compact", "export_command", "query_command"]
+if TYPE_CHECKING:
+    from kg.store.base import ModelStore
+
+__all__ = ["compact", "export_command", "model_names", "query_command"]
 
 RESULT_FORMATS = {
     "json": QueryResultsFormat.JSON,
@@ -59,9 +63,11 @@ def query_command(
 ) -> None:
     """Run a SPARQL 1.1 query over the store (the default graph is the union of all graphs).
 
-    The usual prefixes (mkg:, schema:, fair4ml:, prov:, rdf:, rdfs:, xsd:, owl:, sh:) are
-    predeclared. SERVICE is refused (ModelKG never fetches a URL a query names), and a query
-    larger than 1 MiB or nested deeper than 64 groups is refused before it is parsed.
+    The prefixes ModelKG writes (mkg:, mkga:, mkgm:, mkgt:, hf:, schema:, fair4ml:, prov:,
+    rdf:, rdfs:, xsd:, owl:, sh:) are predeclared. In the table, a model without a hub id is
+    shown by its name rather than its IRI. SERVICE is refused (ModelKG never fetches a URL a
+    query names), and a query larger than 1 MiB or nested deeper than 64 groups is refused
+    before it is parsed.
 
     Example:
 
@@ -82,7 +88,7 @@ def query_command(
         sys.stdout.buffer.write(result.serialize(format=GRAPH_FORMATS[fmt]) or b"")
         return
     if fmt == "table":
-        _print_table(result)
+        _print_table(result, kg_store)
         return
     if fmt not in RESULT_FORMATS:
         raise UsageError(
@@ -93,21 +99,45 @@ def query_command(
     sys.stdout.buffer.write(b"\n")
 
 
-def _print_table(result: QuerySolutions | QueryBoolean) -> None:
+def _print_table(result: QuerySolutions | QueryBoolean, store: ModelStore) -> None:
     if isinstance(result, QueryBoolean):
         console.print("true" if result else "false")
         return
     names = [v.value for v in result.variables]
+    rows = [[row[name] for name in names] for row in result]
+    known = model_names(store, {t.value for r in rows for t in r if isinstance(t, NamedNode)})
     table = Table()
     for name in names:
         table.add_column(name, overflow="fold")
-    for row in result:
-        table.add_row(*(escape(_show(row[name])) for name in names))
+    for row in rows:
+        table.add_row(*(escape(known.get(_iri(term)) or _show(term)) for term in row))
     console.print(table)
     console.print(f"{table.row_count} row(s)")
 
 
-_SHORT = {**{iri: prefix for prefix, iri in PREFIXES.items()}, "https://huggingface.co/": "hf"}
+def _iri(term: object) -> str:
+    return term.value if isinstance(term, NamedNode) else ""
+
+
+def model_names(store: ModelStore, iris: set[str]) -> dict[str, str]:
+    """The name of each model among `iris` that has no hub id: a person reads
+    `gpt2-style-lm`, not `https://w3id.org/modelkg/id/model/3cc6...` (hub models already read
+    as `hf:org/name`)."""
+    local = sorted(iri for iri in iris if not iri.startswith(str(HF)))
+    found: dict[str, str] = {}
+    for start in range(0, len(local), 500):
+        values = " ".join(f"<{iri}>" for iri in local[start : start + 500])
+        for row in store.select(
+            f"SELECT ?m ?name WHERE {{ VALUES ?m {{ {values} }} "
+            "?m a mkg:Model ; schema:name ?name }"
+        ):
+            model, name = row["m"], row["name"]
+            if isinstance(model, NamedNode) and isinstance(name, Literal):
+                found.setdefault(model.value, name.value)
+    return found
+
+
+_SHORT = {iri: prefix for prefix, iri in PREFIXES.items()}
 
 
 def compact(term: object) -> str:
