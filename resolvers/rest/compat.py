@@ -110,7 +110,8 @@ async def model_fits(
     if not profile.parameters:
         raise HttpError(
             422, "size_unknown", f"the size of `{profile.name}` is not known",
-            hint="ingest its weights' index (model.safetensors.index.json) or run `modelkg size`",
+            hint="ingest it with a config.json ModelKG can count, or its weights' index "
+            "(model.safetensors.index.json)",
         )  # fmt: skip
     estimate = estimate_memory(
         parameters=profile.parameters, dtype=parse_dtype(dtype), layers=profile.layers,
