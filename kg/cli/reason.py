@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 
 from kg.cli.common import StoreOption, console
-from kg.reason.explain import explain
+from kg.reason.explain import explain, primary_task
 from kg.reason.run import reason
 from kg.store import open_store, store_location
 
@@ -61,7 +61,9 @@ def explain_command(
 ) -> None:
     """List every inferred fact about a model with the rule and premises that produced it.
 
-    A premise read from a file names the file and the key (config.json: n_embd).
+    First the model's primary task (the one the Hub would show as its pipeline_tag) and why it
+    was chosen; then every fact. A premise read from a file names the file and the key
+    (config.json: n_embd).
 
     Example:
 
@@ -70,6 +72,12 @@ def explain_command(
     """
     kg_store = open_store(store_location(store), read_only=True)
     explanations = explain(kg_store, model)
+    primary = primary_task(kg_store, model)
+    if primary is not None:
+        console.print(
+            f"[bold]primary task: {escape(primary.task.id)}[/]  ({escape(primary.reason)}; "
+            f"rule {primary.rule})"
+        )
     for item in explanations:
         console.print(f"[bold]{escape(_show(item.fact))}[/]  (rule {item.rule})")
         for premise in item.premises:

@@ -29,11 +29,13 @@ __all__ = [
     "DataTypeRef",
     "ModelRecord",
     "PartRef",
+    "PrimaryTaskRef",
     "TaskRef",
     "find_models",
     "load_io",
     "load_lineage",
     "load_parts",
+    "load_primary_tasks",
     "load_records",
     "load_tasks",
 ]
@@ -71,6 +73,17 @@ class TaskRef:
     id: str
     label: str
     category: str | None
+
+
+@dataclass(frozen=True)
+class PrimaryTaskRef:
+    """A model's primary task (the one the Hub would show as its pipeline_tag) and why."""
+
+    task: TaskRef
+    source: str
+    """`card` (its pipeline_tag) or `files` (the task of highest precedence among its tasks)"""
+    reason: str
+    rule: str = "primary-task"
 
 
 @dataclass(frozen=True)
@@ -213,6 +226,45 @@ def load_tasks(store: ModelStore, iris: Sequence[str]) -> dict[str, list[TaskRef
             refs = found[model.value]
             if all(ref.iri != task.value for ref in refs):
                 refs.append(TaskRef(task.value, task_id, label, category))
+    return found
+
+
+def load_primary_tasks(store: ModelStore, iris: Sequence[str]) -> dict[str, PrimaryTaskRef]:
+    """Each model's primary task (`mkg:primaryTask`, inferred by ontology/rules/primary-task.rq)
+    with the reason it was chosen, in one query. A model not reasoned over yet has none."""
+    found: dict[str, PrimaryTaskRef] = {}
+    if not iris:
+        return found
+    rows = store.select(
+        f"SELECT ?m ?t ?id ?label ?category ?tag ?rank "
+        f"(GROUP_CONCAT(DISTINCT ?otherId; separator=' ') AS ?others) WHERE {{ "
+        f"{_iri_values(iris)} ?m mkg:primaryTask ?t . OPTIONAL {{ ?t mkg:taskId ?id }} "
+        "OPTIONAL { ?t rdfs:label ?label } OPTIONAL { ?t mkg:taskCategory ?category } "
+        "OPTIONAL { ?m mkg:pipelineTag ?tag } OPTIONAL { ?t mkg:primaryPrecedence ?rank } "
+        "OPTIONAL { ?m mkg:performsTask ?other FILTER(?other != ?t) ?other mkg:taskId ?otherId } "
+        "} GROUP BY ?m ?t ?id ?label ?category ?tag ?rank"
+    )
+    for row in rows:
+        model, task = row["m"], row["t"]
+        if not isinstance(model, NamedNode) or not isinstance(task, NamedNode):
+            continue
+        task_id = str(_python(row["id"])) if row["id"] else _local(task.value)
+        ref = TaskRef(
+            task.value,
+            task_id,
+            str(_python(row["label"])) if row["label"] else task_id,
+            str(_python(row["category"])) if row["category"] else None,
+        )
+        if row["tag"] is not None:
+            reason = f"the card's pipeline_tag is `{_python(row['tag'])}`"
+            found[model.value] = PrimaryTaskRef(ref, "card", reason)
+            continue
+        others = sorted(str(_python(row["others"])).split()) if row["others"] else []
+        rank = f" (precedence {_python(row['rank'])})" if row["rank"] is not None else ""
+        reason = f"no pipeline_tag on a card; `{task_id}`{rank} is the most specific of its tasks"
+        if others:
+            reason += f", ahead of {', '.join(f'`{o}`' for o in others)}"
+        found[model.value] = PrimaryTaskRef(ref, "files", reason)
     return found
 
 

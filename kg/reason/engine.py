@@ -101,13 +101,15 @@ class Reasoner:
         facts: list[dict[Triple, None]] = [{} for _ in models]
         reasons: list[dict[str, list[Quad]]] = [{} for _ in models]
         try:
-            for _ in range(MAX_ROUNDS):
-                fresh = self._round(owner, facts, reasons, models)
-                if not fresh:
-                    break
-                scratch.extend(
-                    Quad(t.subject, t.predicate, t.object, _SCRATCH_INFERRED) for t in fresh
-                )
+            for stratum in sorted({rule.stratum for rule in self.rules}):
+                rules = [rule for rule in self.rules if rule.stratum == stratum]
+                for _ in range(MAX_ROUNDS):
+                    fresh = self._round(rules, owner, facts, reasons, models)
+                    if not fresh:
+                        break
+                    scratch.extend(
+                        Quad(t.subject, t.predicate, t.object, _SCRATCH_INFERRED) for t in fresh
+                    )
         finally:
             for graph in loaded:
                 scratch.remove_graph(graph)
@@ -125,13 +127,14 @@ class Reasoner:
 
     def _round(
         self,
+        rules: Sequence[Rule],
         owner: _Owners,
         facts: list[dict[Triple, None]],
         reasons: list[dict[str, list[Quad]]],
         models: Sequence[ModelFacts],
     ) -> list[Triple]:
         fresh: list[Triple] = []
-        for rule in self.rules:
+        for rule in rules:
             result = self._scratch.query(rule.sparql, use_default_graph_as_union=True)
             assert isinstance(result, QueryTriples)
             whys: dict[BlankNode, dict[str, list[Triple]]] = {}

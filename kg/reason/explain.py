@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pyoxigraph import Literal, NamedNode, Triple
 
 from kg.errors import InputError
+from kg.models.records import PrimaryTaskRef, load_primary_tasks
 from kg.store.base import ModelStore
 
-__all__ = ["Explanation", "Premise", "explain", "resolve_model"]
+__all__ = ["Explanation", "Premise", "explain", "primary_task", "resolve_model"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,12 @@ def explain(store: ModelStore, name: str) -> list[Explanation]:
         Explanation(fact, rule, tuple(_locate(store, p) for p in sorted(premises, key=str)))
         for fact, rule, premises in grouped.values()
     ]
+
+
+def primary_task(store: ModelStore, name: str) -> PrimaryTaskRef | None:
+    """The model's primary task and why it was chosen (None before `modelkg reason`)."""
+    model = resolve_model(store, name)
+    return load_primary_tasks(store, [model.value]).get(model.value)
 
 
 def _locate(store: ModelStore, premise: Triple) -> Premise:

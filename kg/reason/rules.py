@@ -1,5 +1,9 @@
 """Load the inference rules: one SPARQL CONSTRUCT per `.rq` file under `ontology/rules/`.
 
+A rule may declare a stratum with a comment line `# modelkg:stratum N` (default 0): the rules of
+a stratum run to a fixpoint before those of the next, so a rule that chooses among facts
+("the task of highest precedence", primary-task.rq) sees every fact it chooses among.
+
 A rule that does not parse fails loudly at load with its file, line and column; a file that is
 an update (INSERT, DELETE, LOAD, DROP, ...) is refused, so no rule can write into a source graph.
 
@@ -24,6 +28,7 @@ __all__ = ["RULES_DIR", "RULE_NAMESPACE", "Rule", "RuleError", "load_rules"]
 
 RULES_DIR = ONTOLOGY_DIR / "rules"
 RULE_NAMESPACE = "https://w3id.org/modelkg/rules/"
+_STRATUM = re.compile(r"^#\s*modelkg:stratum\s+(\d+)\s*$", re.MULTILINE)
 
 
 class RuleError(ModelKGError):
@@ -37,6 +42,7 @@ class Rule:
     name: str
     path: Path
     sparql: str
+    stratum: int = 0
 
     @property
     def iri(self) -> NamedNode:
@@ -77,10 +83,15 @@ def parse_rule(path: Path) -> Rule:
             path=str(path),
             expected="a SPARQL CONSTRUCT query",
         )
-    return Rule(path.stem, path, text)
+    found = _STRATUM.search(text)
+    return Rule(path.stem, path, text, int(found.group(1)) if found else 0)
 
 
 @cache
 def load_rules(directory: Path = RULES_DIR) -> tuple[Rule, ...]:
-    """Every rule in `directory`, sorted by name."""
+    """Every rule in `directory`, sorted by name.
+
+    >>> [rule.name for rule in load_rules() if rule.stratum > 0]
+    ['primary-task']
+    """
     return tuple(parse_rule(path) for path in sorted(directory.glob("*.rq")))

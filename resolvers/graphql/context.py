@@ -51,6 +51,9 @@ class GraphQLContext(BaseContext):
         self.tasks: DataLoader[str, list[records.TaskRef]] = _loader(
             store, records.load_tasks, list
         )
+        self.primary_task: DataLoader[str, records.PrimaryTaskRef | None] = _loader(
+            store, records.load_primary_tasks, lambda: None
+        )
         self.io: DataLoader[str, tuple[list[records.DataTypeRef], list[records.DataTypeRef]]] = (
             _loader(store, records.load_io, lambda: ([], []))
         )

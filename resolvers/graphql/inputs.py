@@ -25,6 +25,10 @@ class NumberRange:
 
 _LISTS = {
     "task": ("tasks", "Hub task ids, e.g. `feature-extraction`; narrower tasks match too."),
+    "primary_task": (
+        "primary_tasks",
+        "Hub task ids the model's primary task (its would-be pipeline_tag) is, exactly.",
+    ),
     "modality": ("modalities", "text, image, audio, video, tabular, document."),
     "library": ("libraries", "The card's library_name."),
     "license": ("licenses", "The card's license id."),

@@ -19,12 +19,21 @@ from kg.compat import lookups
 from kg.compat.memory import estimate_memory, parse_dtype, parse_memory, verdict
 from kg.errors import InputError
 from kg.models.filters import wide_parameters
-from kg.models.records import DataTypeRef, ModelRecord, PartRef, TaskRef
+from kg.models.records import DataTypeRef, ModelRecord, PartRef, PrimaryTaskRef, TaskRef
 from kg.reason.explain import explain
 from ontology.parameters import load_parameter_mapping
 from resolvers.graphql.context import GraphQLContext
 
-__all__ = ["LONG_SCALAR", "CompatAnswer", "LineageEdge", "Long", "MemoryFit", "Model", "Task"]
+__all__ = [
+    "LONG_SCALAR",
+    "CompatAnswer",
+    "LineageEdge",
+    "Long",
+    "MemoryFit",
+    "Model",
+    "PrimaryTask",
+    "Task",
+]
 
 Long = NewType("Long", int)
 LONG_SCALAR = strawberry.scalar(
@@ -46,6 +55,23 @@ class Task:
     @classmethod
     def of(cls, ref: TaskRef) -> "Task":
         return cls(id=ref.id, label=ref.label, category=ref.category, iri=ref.iri)
+
+
+@strawberry.type(
+    description="The one task the Hub would show for a model (its pipeline_tag), and why it was "
+    "chosen: the card's pipeline_tag, else the most specific of the tasks its files imply."
+)
+class PrimaryTask:
+    task: Task
+    source: str = strawberry.field(
+        description="`card` (the card's pipeline_tag) or `files` (highest task precedence)."
+    )
+    reason: str = strawberry.field(description="Why this task, in words.")
+    rule: str = strawberry.field(description="The rule that chose it (`modelkg explain`).")
+
+    @classmethod
+    def of(cls, ref: PrimaryTaskRef) -> "PrimaryTask":
+        return cls(task=Task.of(ref.task), source=ref.source, reason=ref.reason, rule=ref.rule)
 
 
 @strawberry.type(description="An input or output of a model: data kind, modality and shape.")
@@ -232,6 +258,14 @@ class _ModelFields:
     @strawberry.field(description="Tasks the model performs, asserted or inferred.")
     async def tasks(self, info: Info) -> list[Task]:
         return [Task.of(ref) for ref in await _context(info).tasks.load(self.iri)]
+
+    @strawberry.field(
+        description="The task the Hub would show as the model's pipeline_tag, with its reason "
+        "(null until `modelkg reason` has run)."
+    )
+    async def primary_task(self, info: Info) -> PrimaryTask | None:
+        ref = await _context(info).primary_task.load(self.iri)
+        return PrimaryTask.of(ref) if ref is not None else None
 
     @strawberry.field(description="What the model accepts.")
     async def inputs(self, info: Info) -> list[DataType]:

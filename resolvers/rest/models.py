@@ -97,9 +97,7 @@ async def list_models_route(
     store: StoreDep,
     settings: SettingsDep,
     task: Annotated[list[str] | None, Query(description=_LISTS["task"])] = None,
-    primary_task: Annotated[
-        list[str] | None, Query(description=_LISTS["primary_task"])
-    ] = None,
+    primary_task: Annotated[list[str] | None, Query(description=_LISTS["primary_task"])] = None,
     modality: Annotated[list[str] | None, Query(description=_LISTS["modality"])] = None,
     library: Annotated[list[str] | None, Query(description=_LISTS["library"])] = None,
     license: Annotated[list[str] | None, Query(description=_LISTS["license"])] = None,

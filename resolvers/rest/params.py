@@ -1,8 +1,9 @@
 """The model list's query string, read strictly into a `kg.models` filter.
 
 A typo in a query parameter must not widen the answer: `?hiddenSise.gte=768` silently ignored
-would list every model. So every parameter is checked: the filter names (`task`, `modality`,
-`library`, `license`, `model_type`, `language`, `q`, `derived_from`), paging (`first`,
+would list every model. So every parameter is checked: the filter names (`task`,
+`primary_task`, `modality`, `library`, `license`, `model_type`, `language`, `q`,
+`derived_from`), paging (`first`,
 `after`), and ranges written `<parameter>.<bound>` with a bound of `gte`, `lte`, `gt`, `lt` on
 any numeric normalized parameter (`hiddenSize.gte=768`, `parameterCount.lte=1e9`). Anything
 else is a 400 that names the parameter and the closest real ones.
@@ -29,6 +30,7 @@ __all__ = ["BOUNDS", "LIST_PARAMETERS", "SCALAR_PARAMETERS", "check_names", "rea
 
 LIST_PARAMETERS = {
     "task": "tasks",
+    "primary_task": "primary_tasks",
     "modality": "modalities",
     "library": "libraries",
     "license": "licenses",

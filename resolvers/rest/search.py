@@ -81,6 +81,9 @@ class SearchFilter(_In):
     """Which models may be hits: fields combine with AND, values of one field with OR."""
 
     task: Names = Field(None, description="Hub task ids; narrower tasks match too.")
+    primary_task: Names = Field(
+        None, description="Hub task ids the model's primary task (its would-be pipeline_tag) is."
+    )
     modality: Names = Field(None, description="text, image, audio, video, tabular, document.")
     library: Names = Field(None, description="The card's library_name.")
     license: Names = Field(None, description="The card's license id.")
@@ -195,6 +198,7 @@ def _to_filter(store: ModelStore, given: SearchFilter | None) -> ModelFilter | N
                             hint=exc.hint) from None  # fmt: skip
     return ModelFilter(
         tasks=tuple(given.task or ()),
+        primary_tasks=tuple(given.primary_task or ()),
         modalities=tuple(given.modality or ()),
         libraries=tuple(given.library or ()),
         licenses=tuple(given.license or ()),

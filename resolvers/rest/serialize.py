@@ -21,7 +21,7 @@ from functools import cache
 
 from kg.compat import lookups
 from kg.compat.index import CompatIndex
-from kg.models.records import DataTypeRef, ModelRecord, PartRef, TaskRef
+from kg.models.records import DataTypeRef, ModelRecord, PartRef, PrimaryTaskRef, TaskRef
 from ontology.parameters import load_parameter_mapping
 from resolvers.ingest import IngestReport
 from resolvers.rest import schemas
@@ -100,12 +100,17 @@ def _edges(edges: Sequence[tuple[str, str, str]]) -> list[schemas.LineageEdge]:
     ]
 
 
+def _task(ref: TaskRef) -> schemas.Task:
+    return schemas.Task(id=ref.id, label=ref.label, category=ref.category, iri=ref.iri)
+
+
 def detail(
     record: ModelRecord,
     tasks: Sequence[TaskRef],
     io: tuple[Sequence[DataTypeRef], Sequence[DataTypeRef]],
     parts: Sequence[PartRef],
     lineage: tuple[Sequence[tuple[str, str, str]], Sequence[tuple[str, str, str]]],
+    primary: PrimaryTaskRef | None = None,
 ) -> schemas.ModelDetail:
     """Everything about one model; `lineage` is (bases, derived) as (relation, IRI, name)."""
     inputs, outputs = io
@@ -130,7 +135,15 @@ def detail(
         tags=_texts(record, "tag"),
         datasets=_texts(record, "trainedOn"),
         parameters=parameters_of(record),
-        tasks=[schemas.Task(id=t.id, label=t.label, category=t.category, iri=t.iri) for t in tasks],
+        tasks=[_task(t) for t in tasks],
+        primary_task=None
+        if primary is None
+        else schemas.PrimaryTask(
+            task=_task(primary.task),
+            source=primary.source,
+            reason=primary.reason,
+            rule=primary.rule,
+        ),
         inputs=[_data_type(ref) for ref in inputs],
         outputs=[_data_type(ref) for ref in outputs],
         modalities=sorted({ref.modality for ref in [*inputs, *outputs] if ref.modality}),

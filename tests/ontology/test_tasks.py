@@ -438,6 +438,9 @@ def test_the_task_vocabulary_is_declared(ontology: ox.Store) -> None:
         "consumes": "object property", "produces": "object property",
         "dataKind": "object property", "broader": "object property",
         "impliesTask": "object property", "forAutoMapping": "object property",
+        "hubTask": "object property", "configTaskKey": "datatype property",
+        "signatureLabel": "datatype property", "subConfigKey": "datatype property",
+        "primaryPrecedence": "datatype property",
     }  # fmt: skip
     declared = declared_kinds(TASKS_FILE)
     assert {term: declared.get(MKG + term) for term in expected} == {
