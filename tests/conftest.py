@@ -314,15 +314,25 @@ def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture
-def store_location(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
-    """A fresh, empty store of each engine (`--store`): a folder for the embedded store, the
-    server's URL, cleared, for the others (the server starts with the first test needing it)."""
+def engine_location(request: pytest.FixtureRequest, engine: str, folder: Path) -> str:
+    """A fresh, empty store of `engine` (`--store`): a folder in `folder` for the embedded
+    store, the session's server, cleared, for the others (started by the first test that
+    needs it). For a module-scoped fixture too: no test of that module may clear the server."""
     if engine == "embedded":
-        return str(tmp_path / "engine-store")
+        return str(folder / "engine-store")
     server: SparqlServer = request.getfixturevalue(f"{engine}_server")
     server.clear()
     return server.location
+
+
+@pytest.fixture
+def store_location(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A fresh, empty store of each engine (`engine_location`); a server's vector index goes
+    to this test's own cache folder, not the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return engine_location(request, engine, tmp_path)
 
 
 @pytest.fixture

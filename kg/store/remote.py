@@ -51,14 +51,15 @@ their doubles. Its endpoints for a user with the SPARQL_UPDATE role:
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
 import re
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from typing import TYPE_CHECKING, Literal, TypeGuard
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 from pyoxigraph import (
@@ -101,7 +102,7 @@ from kg.store.sparql_text import (
     vocabulary_update,
     write_models_update,
 )
-from ontology.namespaces import MKG, PREFIXES, XSD
+from ontology.namespaces import MKG, PREFIXES, RDF, XSD
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -427,15 +428,28 @@ class RemoteStore(StoreEngine):
         tally = QUERY_TALLY.get()
         if tally is not None:
             tally[0] += 1
-        if self.virtuoso and substitutions:
+        bound_triples: dict[NamedNode, Triple] = {}
+        if self.virtuoso and substitutions:  # a bound triple term goes as its IRI
+            bound_triples = {
+                _triple_iri(t): t for t in substitutions.values() if isinstance(t, Triple)
+            }
             substitutions = {name: _to_virtuoso(term) for name, term in substitutions.items()}
         bound = bind_values(sparql, substitutions or {})
-        return self._run_query(bound.text, _Sent(sparql, bound, _prologue(base_iri)))
+        sent = _Sent(sparql, bound, _prologue(base_iri))
+        return self._run_query(bound.text, sent, known=bound_triples)
 
-    def _run_query(self, text: str, sent: _Sent | None = None) -> QueryResult:
+    def _run_query(
+        self,
+        text: str,
+        sent: _Sent | None = None,
+        *,
+        triples: bool = True,
+        known: Mapping[NamedNode, Triple] | None = None,
+    ) -> QueryResult:
         """POST a query (ours when `sent` is None, sent without the prologue) URL-encoded
         (SPARQL 1.1 Protocol 2.1.2, which every server takes) and read its results as
-        pyoxigraph's own types."""
+        pyoxigraph's own types; on Virtuoso, unless not `triples`, with the IRIs that stand
+        for triple terms (`TRIPLE_IRI`) turned back into them (those bound are `known`)."""
         body = sent.text if sent else text
         accept = _ACCEPT.get(_query_form(body) or "", _ACCEPT_ANY)
         union = self._endpoints.union == "parameter" and not self.virtuoso
@@ -455,6 +469,8 @@ class RemoteStore(StoreEngine):
             if results is not None and results != QueryResultsFormat.CSV:
                 if self.virtuoso and results == QueryResultsFormat.JSON:
                     content = _virtuoso_json(content)
+                    if triples:
+                        content = self._json_triple_terms(content, known or {})
                 parsed = parse_query_results(content, results)
                 if isinstance(parsed, QuerySolutions):
                     found = False
@@ -468,9 +484,9 @@ class RemoteStore(StoreEngine):
             graph = RdfFormat.from_media_type(media) if media else None
             if graph is not None:
                 memory = Store()  # QueryTriples has no constructor: a store hands it out
-                if self.virtuoso:  # triple terms come back as the IRIs that spell them
-                    triples = parse(content, graph, base_iri=self._endpoints.query)
-                    memory.extend(_from_virtuoso(quad) for quad in triples)
+                if self.virtuoso:  # triple terms come back as the IRIs that stand for them
+                    read = list(parse(content, graph, base_iri=self._endpoints.query))
+                    memory.extend(self._with_triples(read, known or {}))
                 else:
                     memory.load(content, graph, base_iri=self._endpoints.query)
                 return memory.query("CONSTRUCT WHERE { ?s ?p ?o }")
@@ -615,13 +631,66 @@ class RemoteStore(StoreEngine):
         if isinstance(graph, DefaultGraph):
             return []
         quads = []
-        for row in expect_solutions(self._run_query(_virtuoso_graph_read(graph))):
+        read = self._run_query(_virtuoso_graph_read(graph), triples=False)
+        for row in expect_solutions(read):
             subject, predicate, obj, digits = row["s"], row["p"], row["o"], row["digits"]
             assert subject is not None and predicate is not None and obj is not None
             if digits is not None and math.isfinite(number := float(digits.value)):
                 obj = RdfLiteral(repr(number), datatype=_DOUBLE)
             quads.append(Quad(subject, predicate, obj, graph))
-        return quads
+        return self._with_triples(quads)
+
+    def _json_triple_terms(self, content: bytes, bound: Mapping[NamedNode, Triple]) -> bytes:
+        """Virtuoso's JSON results with the IRIs that stand for triple terms (`TRIPLE_IRI`)
+        written as the triple terms (those not `bound` looked up: `_reified`)."""
+        iris = {NamedNode(iri.decode()) for iri in _TRIPLE_JSON.findall(content)}
+        if not iris:
+            return content
+        known = {**bound, **self._reified(iris - bound.keys())}
+
+        def term(match: re.Match[bytes]) -> bytes:
+            iri = NamedNode(match.group(1).decode())
+            return json.dumps(_json_term(known.get(iri, iri))).encode()
+
+        return _TRIPLE_JSON.sub(term, content)
+
+    def _with_triples(
+        self, quads: Iterable[Quad], bound: Mapping[NamedNode, Triple] | None = None
+    ) -> list[Quad]:
+        """Quads read from Virtuoso with their triple terms back: the reifications among them
+        taken out, the triple IRIs they do not describe (nor `bound`) looked up (`_reified`)."""
+        rest, triples = _triples_in(quads)
+        triples = {**(bound or {}), **triples}
+        missing = {
+            term
+            for quad in rest
+            for term in (quad.subject, quad.object)
+            if _is_triple_iri(term) and term not in triples
+        }
+        if missing:
+            triples = {**triples, **self._reified(missing)}
+        return [_replaced(quad, triples) for quad in rest]
+
+    def _reified(self, iris: set[NamedNode]) -> dict[NamedNode, Triple]:
+        """The triple terms `iris` stand for on Virtuoso, read from their reifications (and
+        those of the triple terms inside them); an IRI with none stays out."""
+        found: list[Quad] = []
+        pending: set[NamedNode] = set(iris)
+        asked: set[NamedNode] = set()
+        while pending:  # each round the triple terms inside those found
+            asked |= pending
+            values = " ".join(str(iri) for iri in pending)
+            rows = expect_solutions(
+                self._run_query(
+                    f"SELECT ?t ?p ?o WHERE {{ VALUES ?t {{ {values} }} ?t ?p ?o "
+                    f"FILTER(?p IN ({', '.join(map(str, _REIFY))})) }}",
+                    triples=False,
+                )
+            )
+            for row in rows:
+                found.append(Quad(row["t"], row["p"], row["o"]))
+            pending = {q.object for q in found if _is_triple_iri(q.object)} - asked
+        return _triples_in(found)[1]
 
     def source_digests(self, graphs: Sequence[NamedNode]) -> dict[str, str]:
         """graph IRI -> stored source digest, for the graphs that exist (a query per 500)."""
@@ -739,7 +808,7 @@ class RemoteStore(StoreEngine):
                     "Virtuoso has no default graph to write into; nothing was written",
                     hint="write into a named graph",
                 )
-            quads = [_quad_to_virtuoso(quad) for quad in quads]
+            quads = _quads_to_virtuoso(quads)
             for term in (t for q in quads for t in q):
                 if isinstance(term, NamedNode) and len(term.value) > VIRTUOSO_MAX_IRI:
                     raise self._error(
@@ -866,9 +935,11 @@ def _prologue(base_iri: str | None) -> str:
 VIRTUOSO_MAX_IRI = 1879
 """Virtuoso keeps an IRI's first 1,879 characters and drops the rest, silently."""
 TRIPLE_IRI = "urn:modelkg:triple:"
-"""How an RDF 1.2 triple term is kept on Virtuoso, which has none: as an IRI that spells it
-(this prefix, then the triple in N-Triples, percent-encoded), turned back into the triple term
-in every answer."""
+"""How an RDF 1.2 triple term is kept on Virtuoso, which has none: as an IRI named by the
+triple's digest (this prefix, then SHA-256 of its N-Triples), described in the same graph by
+RDF reification (`rdf:subject`, `rdf:predicate`, `rdf:object`), and turned back into the
+triple term in every answer. (Spelling the triple in the IRI itself would not do: a reason's
+premise can hold a model's whole config, and Virtuoso cuts IRIs.)"""
 NAN_DATATYPE = "urn:modelkg:nan:"
 """How a NaN double or float is kept on Virtuoso: with this before its datatype's IRI, turned
 back in every answer. Virtuoso sorts NaN inconsistently, and after a few NaN doubles under one
@@ -880,22 +951,32 @@ _NAN_TEXT = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 """A NaN double or float written in an update's text."""
+_REIFY = (RDF.subject, RDF.predicate, RDF.object)
 _TRIPLE_JSON = re.compile(
-    rb'\{\s*"type"\s*:\s*"uri"\s*,\s*"value"\s*:\s*"'
+    rb'\{\s*"type"\s*:\s*"uri"\s*,\s*"value"\s*:\s*"('
     + re.escape(TRIPLE_IRI.encode())
-    + rb'([^"]*)"\s*\}'
+    + rb'[0-9a-f]+)"\s*\}'
 )
 
 
-def _to_virtuoso(term: Term) -> Term:
-    """`term` as Virtuoso can hold it: a triple term spelled as an IRI (`TRIPLE_IRI`), a NaN
-    double or float with its datatype marked (`NAN_DATATYPE`).
+def _triple_iri(triple: Triple) -> NamedNode:
+    """The IRI a triple term is kept as on Virtuoso (`TRIPLE_IRI`).
 
-    >>> _to_virtuoso(Triple(NamedNode("urn:x:s"), NamedNode("urn:x:p"), RdfLiteral("a b")))
-    <NamedNode value=urn:modelkg:triple:%3Curn%3Ax%3As%3E%20%3Curn%3Ax%3Ap%3E%20%22a%20b%22>
+    >>> _triple_iri(Triple(NamedNode("urn:x:s"), NamedNode("urn:x:p"), RdfLiteral("a b"))).value
+    'urn:modelkg:triple:404f983d338132d5e173fe7e3cc48415'
     """
+    return NamedNode(TRIPLE_IRI + hashlib.sha256(str(triple).encode()).hexdigest()[:32])
+
+
+def _is_triple_iri(term: object) -> TypeGuard[NamedNode]:
+    return isinstance(term, NamedNode) and term.value.startswith(TRIPLE_IRI)
+
+
+def _to_virtuoso(term: Term) -> Term:
+    """`term` as Virtuoso can hold it: a triple term as its IRI (`TRIPLE_IRI`), a NaN double
+    or float with its datatype marked (`NAN_DATATYPE`)."""
     if isinstance(term, Triple):
-        return NamedNode(TRIPLE_IRI + quote(str(term), safe=""))
+        return _triple_iri(term)
     if isinstance(term, RdfLiteral) and term.datatype in _FLOATS and _is_nan(term.value):
         return RdfLiteral(term.value, datatype=NamedNode(NAN_DATATYPE + term.datatype.value))
     return term
@@ -905,34 +986,69 @@ def _is_nan(lexical: str) -> bool:
     return lexical.strip().lower() in ("nan", "+nan", "-nan")
 
 
-def _quad_to_virtuoso(quad: Quad) -> Quad:
-    """`quad` with its terms as Virtuoso can hold them (`_to_virtuoso`)."""
-    subject, obj = _to_virtuoso(quad.subject), _to_virtuoso(quad.object)
-    if subject is quad.subject and obj is quad.object:
-        return quad
-    return Quad(subject, quad.predicate, obj, quad.graph_name)  # type: ignore[arg-type]
+def _unmarked(term: Term) -> Term:
+    """A NaN literal read from Virtuoso with its own datatype again."""
+    if isinstance(term, RdfLiteral) and term.datatype.value.startswith(NAN_DATATYPE):
+        return RdfLiteral(term.value, datatype=NamedNode(term.datatype.value[len(NAN_DATATYPE) :]))
+    return term
 
 
-def _spelled(term: object) -> Triple | None:
-    """The triple term an IRI from `_to_virtuoso` spells (None for any other term)."""
-    if isinstance(term, NamedNode) and term.value.startswith(TRIPLE_IRI):
-        text = unquote(term.value.removeprefix(TRIPLE_IRI))
-        for quad in parse(f"{text} .", RdfFormat.N_TRIPLES):
-            triple: Triple = quad.triple
-            return triple
-    return None
+def _quads_to_virtuoso(quads: Iterable[Quad]) -> list[Quad]:
+    """`quads` as Virtuoso can hold them (`_to_virtuoso`), each triple term's reification
+    beside it in its graph."""
+    kept: list[Quad] = []
+    described: set[tuple[NamedNode, Graph]] = set()
+
+    def held(term: Term, graph: Graph) -> Term:
+        if not isinstance(term, Triple):
+            return _to_virtuoso(term)
+        iri = _triple_iri(term)
+        if (iri, graph) not in described:
+            described.add((iri, graph))
+            for predicate, part in zip(_REIFY, term, strict=True):
+                kept.append(Quad(iri, predicate, held(part, graph), graph))
+        return iri
+
+    for quad in quads:
+        graph = quad.graph_name
+        assert isinstance(graph, NamedNode | DefaultGraph)
+        subject, obj = held(quad.subject, graph), held(quad.object, graph)
+        kept.append(Quad(subject, quad.predicate, obj, graph))  # type: ignore[arg-type]
+    return kept
 
 
-def _from_virtuoso(quad: Quad) -> Quad:
-    """A quad read from Virtuoso, with the terms `_to_virtuoso` changed turned back."""
-    subject: Term = _spelled(quad.subject) or quad.subject
-    obj: Term = _spelled(quad.object) or quad.object
-    if isinstance(obj, RdfLiteral) and obj.datatype.value.startswith(NAN_DATATYPE):
-        datatype = NamedNode(obj.datatype.value.removeprefix(NAN_DATATYPE))
-        obj = RdfLiteral(obj.value, datatype=datatype)
-    if subject is quad.subject and obj is quad.object:
-        return quad
-    return Quad(subject, quad.predicate, obj, quad.graph_name)  # type: ignore[arg-type]
+def _triples_in(quads: Iterable[Quad]) -> tuple[list[Quad], dict[NamedNode, Triple]]:
+    """Quads read from Virtuoso without the reifications `_quads_to_virtuoso` added, and the
+    triple terms those describe."""
+    parts: dict[NamedNode, dict[NamedNode, Term]] = {}
+    rest: list[Quad] = []
+    for quad in quads:
+        if _is_triple_iri(quad.subject) and quad.predicate in _REIFY:
+            parts.setdefault(quad.subject, {})[quad.predicate] = quad.object
+        else:
+            rest.append(quad)
+    triples: dict[NamedNode, Triple] = {}
+
+    def resolve(term: Term) -> Term:
+        if not _is_triple_iri(term):
+            return _unmarked(term)
+        if term not in triples and len(found := parts.get(term, {})) == 3:
+            subject, predicate, obj = (resolve(found[r]) for r in _REIFY)
+            triples[term] = Triple(subject, predicate, obj)  # type: ignore[arg-type]
+        return triples.get(term, term)
+
+    for iri in parts:
+        resolve(iri)
+    return rest, triples
+
+
+def _replaced(quad: Quad, triples: Mapping[NamedNode, Triple]) -> Quad:
+    """`quad` with the triple IRIs `triples` knows as triple terms, NaN marks removed."""
+
+    def back(term: Term) -> Term:
+        return triples.get(term, term) if _is_triple_iri(term) else _unmarked(term)
+
+    return Quad(back(quad.subject), quad.predicate, back(quad.object), quad.graph_name)  # type: ignore[arg-type]
 
 
 def _json_term(term: Term) -> dict[str, object]:
@@ -955,12 +1071,6 @@ def _json_term(term: Term) -> dict[str, object]:
     return found
 
 
-def _spelled_json(match: re.Match[bytes]) -> bytes:
-    triple = _spelled(NamedNode(TRIPLE_IRI + match.group(1).decode()))
-    assert triple is not None
-    return json.dumps(_json_term(triple)).encode()
-
-
 _VIRTUOSO_FIXES = (
     (re.compile(rb'("type": "bnode", "value": ")nodeID://'), rb"\1"),
     (
@@ -976,14 +1086,13 @@ _VIRTUOSO_FIXES = (
 
 def _virtuoso_json(content: bytes) -> bytes:
     """Virtuoso's JSON results as the standard writes them: a blank node `nodeID://b1` is
-    `b1` (no valid label otherwise), a stored boolean `"1"` is `"true"`, an IRI that spells a
-    triple term (`TRIPLE_IRI`) is that triple term. (Its XML results are
-    right, but pyoxigraph's XML reader trims the spaces around a literal.) A JSON string
-    holds no unescaped quote, so these patterns never match inside a value."""
+    `b1` (no valid label otherwise), a stored boolean `"1"` is `"true"`, a NaN's datatype is
+    its own (`NAN_DATATYPE`). (Its XML results are right, but pyoxigraph's XML reader trims
+    the spaces around a literal.) A JSON string holds no unescaped quote, so these patterns
+    never match inside a value."""
     for pattern, replacement in _VIRTUOSO_FIXES:
         content = pattern.sub(replacement, content)
-    content = content.replace(b'"datatype": "' + NAN_DATATYPE.encode(), b'"datatype": "')
-    return _TRIPLE_JSON.sub(_spelled_json, content)
+    return content.replace(b'"datatype": "' + NAN_DATATYPE.encode(), b'"datatype": "')
 
 
 def _query_form(text: str) -> str | None:

@@ -1,7 +1,9 @@
-"""What the corpus's well-known models can do, as the rules infer it from their metadata."""
+"""What the corpus's well-known models can do, as the rules infer it from their metadata, on
+every store engine."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,28 +11,31 @@ from pyoxigraph import QuerySolutions
 
 from kg.ingest.pipeline import ingest
 from kg.reason.run import reason
-from kg.store import open_store
-from kg.store.embedded import EmbeddedStore
-from tests.conftest import CORPUS
+from kg.store import ModelStore, open_store
+from tests.conftest import CORPUS, ENGINES, engine_location
 
 TASKS = "https://huggingface.co/tasks/"
 
 
-@pytest.fixture(scope="module")
-def corpus_store(tmp_path_factory: pytest.TempPathFactory) -> EmbeddedStore:
-    store = open_store(str(tmp_path_factory.mktemp("reasoned") / "store"))
-    ingest([str(CORPUS)], store)
-    reason(store)
-    return store
+@pytest.fixture(scope="module", params=ENGINES)
+def corpus_store(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ModelStore]:
+    """The corpus ingested and reasoned, in a store of each engine."""
+    folder = tmp_path_factory.mktemp("reasoned")
+    with open_store(engine_location(request, request.param, folder)) as store:
+        ingest([str(CORPUS)], store)
+        reason(store)
+        yield store
 
 
-def _values(store: EmbeddedStore, sparql: str) -> set[str]:
+def _values(store: ModelStore, sparql: str) -> set[str]:
     result = store.query(sparql)
     assert isinstance(result, QuerySolutions)
     return {row[0].value for row in result if row[0] is not None}
 
 
-def tasks_of(store: EmbeddedStore, hub_id: str) -> set[str]:
+def tasks_of(store: ModelStore, hub_id: str) -> set[str]:
     found = _values(
         store, f"SELECT ?t WHERE {{ <https://huggingface.co/{hub_id}> mkg:performsTask ?t }}"
     )
@@ -46,12 +51,12 @@ def tasks_of(store: EmbeddedStore, hub_id: str) -> set[str]:
         "mistralai/Mistral-7B-Instruct-v0.2",
     ],
 )
-def test_decoder_language_models_generate_text(corpus_store: EmbeddedStore, hub_id: str) -> None:
+def test_decoder_language_models_generate_text(corpus_store: ModelStore, hub_id: str) -> None:
     assert "text-generation" in tasks_of(corpus_store, hub_id)
 
 
 def test_a_sequence_classifier_classifies_text_into_its_own_labels(
-    corpus_store: EmbeddedStore,
+    corpus_store: ModelStore,
 ) -> None:
     hub_id = "nlptown/bert-base-multilingual-uncased-sentiment"
     assert "text-classification" in tasks_of(corpus_store, hub_id)
@@ -63,7 +68,7 @@ def test_a_sequence_classifier_classifies_text_into_its_own_labels(
     assert labels == {"1 star", "2 stars", "3 stars", "4 stars", "5 stars"}
 
 
-def test_all_minilm_embeds_text_into_384_dimensions(corpus_store: EmbeddedStore) -> None:
+def test_all_minilm_embeds_text_into_384_dimensions(corpus_store: ModelStore) -> None:
     hub_id = "sentence-transformers/all-MiniLM-L6-v2"
     assert {"feature-extraction", "sentence-similarity"} <= tasks_of(corpus_store, hub_id)
     dims = _values(
@@ -81,7 +86,7 @@ def test_all_minilm_embeds_text_into_384_dimensions(corpus_store: EmbeddedStore)
 
 
 @pytest.mark.parametrize("hub_id", ["openai/whisper-base", "openai/whisper-large-v3"])
-def test_whisper_turns_audio_into_text(corpus_store: EmbeddedStore, hub_id: str) -> None:
+def test_whisper_turns_audio_into_text(corpus_store: ModelStore, hub_id: str) -> None:
     assert "automatic-speech-recognition" in tasks_of(corpus_store, hub_id)
     kinds = _values(
         corpus_store,
@@ -91,7 +96,7 @@ def test_whisper_turns_audio_into_text(corpus_store: EmbeddedStore, hub_id: str)
     assert "https://w3id.org/modelkg/ontology#Audio" in kinds
 
 
-def test_clip_takes_images_and_text(corpus_store: EmbeddedStore) -> None:
+def test_clip_takes_images_and_text(corpus_store: ModelStore) -> None:
     kinds = _values(
         corpus_store,
         """SELECT ?k WHERE { <https://huggingface.co/openai/clip-vit-base-patch32>
@@ -103,7 +108,7 @@ def test_clip_takes_images_and_text(corpus_store: EmbeddedStore) -> None:
     } <= kinds
 
 
-def test_reasoning_the_corpus_twice_is_a_no_op(corpus_store: EmbeddedStore, tmp_path: Path) -> None:
+def test_reasoning_the_corpus_twice_is_a_no_op(corpus_store: ModelStore, tmp_path: Path) -> None:
     summary = reason(corpus_store)
     assert summary.derived == 0
     assert summary.unchanged > 100
@@ -112,9 +117,7 @@ def test_reasoning_the_corpus_twice_is_a_no_op(corpus_store: EmbeddedStore, tmp_
 @pytest.mark.parametrize(
     "hub_id", ["openai/clip-vit-base-patch32", "openai/clip-vit-large-patch14"]
 )
-def test_clip_embeds_images_and_text_into_one_space(
-    corpus_store: EmbeddedStore, hub_id: str
-) -> None:
+def test_clip_embeds_images_and_text_into_one_space(corpus_store: ModelStore, hub_id: str) -> None:
     iri = f"<https://huggingface.co/{hub_id}>"
     assert _values(corpus_store, f"SELECT ?c WHERE {{ {iri} a ?c }}") >= {
         "https://w3id.org/modelkg/ontology#JointEmbeddingModel"

@@ -114,8 +114,8 @@ def test_a_fresh_store_gets_the_ontology_and_no_models(any_store: ModelStore) ->
 def test_a_vocabulary_from_older_files_is_replaced_on_open(
     server: SparqlServer, remote: RemoteStore, twin: EmbeddedStore
 ) -> None:
-    ontology = sorted(map(str, twin.graph_quads(ONTOLOGY_GRAPH)))
-    assert sorted(map(str, remote.graph_quads(ONTOLOGY_GRAPH))) == ontology
+    ontology = canonical(twin.graph_quads(ONTOLOGY_GRAPH))
+    assert canonical(remote.graph_quads(ONTOLOGY_GRAPH)) == ontology
     with server.client() as client:
         client.post(
             server.update,
@@ -127,7 +127,7 @@ def test_a_vocabulary_from_older_files_is_replaced_on_open(
 
     RemoteStore.open(server.location).close()
 
-    assert sorted(map(str, remote.graph_quads(ONTOLOGY_GRAPH))) == ontology
+    assert canonical(remote.graph_quads(ONTOLOGY_GRAPH)) == ontology
 
 
 # --- writing models ------------------------------------------------------------------------

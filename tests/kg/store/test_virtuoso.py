@@ -431,31 +431,33 @@ def test_what_virtuoso_cannot_hold_is_refused_whole(
     assert not store.has_graph(GRAPH)
 
 
-def test_triple_terms_are_kept_as_iris_that_spell_them(
+def test_triple_terms_are_kept_as_reified_iris(
     server: SparqlServer, client: httpx.Client, store: RemoteStore
 ) -> None:
     """RDF 1.2 and SPARQL 1.2 have triple terms (ModelKG's reasons are made of them: `?why
-    mkg:concludes <<( ?model mkg:performsTask ?task )>>`). Virtuoso 7 has none: `<<(` is a
-    syntax error. ModelKG writes each as an IRI that spells it (`TRIPLE_IRI`, the triple in
-    N-Triples, percent-encoded) and turns it back into the triple term in every answer; a
-    query that takes triple terms apart (`TRIPLE()`, `<<( ?s ?p ?o )>>`) cannot run there."""
-    fact = Triple(NamedNode(EX + "m"), NamedNode(EX + "performsTask"), Literal('a "task"'))
-    why, concludes = NamedNode(EX + "why"), NamedNode(EX + "concludes")
-    spelled = f"INSERT DATA {{ GRAPH {GRAPH} {{ {why} {concludes} <<( {fact} )>> }} }}"
+    mkg:concludes <<( ?model mkg:performsTask ?task )>>`, a premise can hold a whole config).
+    Virtuoso 7 has none: `<<(` is a syntax error. ModelKG keeps each as an IRI named by the
+    triple's digest (`TRIPLE_IRI`), described beside it by RDF reification, and turns it back
+    into the triple term in every answer; a query that takes triple terms apart (`TRIPLE()`,
+    `<<( ?s ?p ?o )>>`) cannot run there, and a query over everything sees the reification."""
+    config = Literal('{"note": "' + "long " * 1000 + '"}')  # longer than any IRI Virtuoso keeps
+    fact = Triple(NamedNode(EX + "m"), NamedNode(EX + "configJSON"), config)
+    why, premise = NamedNode(EX + "why"), NamedNode(EX + "premise")
+    spelled = f"INSERT DATA {{ GRAPH {GRAPH} {{ {why} {premise} <<( {fact} )>> }} }}"
     assert update(server, client, spelled).status_code == 400
 
-    store.post_graph(GRAPH, [Triple(why, concludes, fact)])
+    store.post_graph(GRAPH, [Triple(why, premise, fact)])
 
-    listing = f"SELECT ?o WHERE {{ GRAPH {GRAPH} {{ ?s ?p ?o }} }}"
+    listing = f"SELECT ?p ?o WHERE {{ GRAPH {GRAPH} {{ {why} ?p ?o }} }}"
     (raw,) = rows(query(server, client, listing, "application/json"))
     assert raw["o"].startswith(TRIPLE_IRI)
-    (quad,) = store.graph_quads(GRAPH)
-    assert quad.object == fact
+    assert store.graph_quads(GRAPH) == [Quad(why, premise, fact, GRAPH)]
     solutions = store.query(
         "SELECT ?why ?fact WHERE { ?why ?p ?fact }", substitutions={Variable("fact"): fact}
     )
     assert isinstance(solutions, QuerySolutions)
-    assert [row["why"] for row in solutions] == [why]
+    assert [(row["why"], row["fact"]) for row in solutions] == [(why, fact)]
+    assert store.ask(f"ASK {{ ?t rdf:subject {fact.subject} ; rdf:object ?config }}")
 
 
 def test_a_syntax_error_names_a_line_and_no_column(store: RemoteStore) -> None:
