@@ -76,6 +76,9 @@ def replacements_command(
 ) -> None:
     """Drop-in replacements for MODEL: same tasks, inputs, outputs, labels and tokenizer.
 
+    Ranked by size + lineage + family + tokenizer (each part printed with its points), then
+    by closeness in size, lineage and name. Adapters come last, as "needs base X".
+
     Example:
 
     \b

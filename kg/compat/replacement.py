@@ -11,6 +11,17 @@ the same base ranks above an unrelated model ten times larger.
 
 >>> sorted(WEIGHTS.items())
 [('family', 0.2), ('lineage', 0.3), ('size', 0.4), ('tokenizer', 0.1)]
+>>> from kg.compat.index import ModelProfile as P
+>>> text, out = DataType(_MKG + "Text"), DataType(_MKG + "GeneratedText")
+>>> def lm(name, size, **more):
+...     return P(name, name, "llama", {"text-generation"}, {text}, {out}, parameters=size, **more)
+>>> index = CompatIndex({p.iri: p for p in (
+...     lm("base-7b", 7 * 10**9), lm("chat-7b", 7 * 10**9), lm("big-70b", 70 * 10**9),
+...     lm("lora", None, bases={"base-7b": "adapter"}))})
+>>> [(a.model, a.case, a.score) for a in replacements(index, "base-7b")]
+[('chat-7b', 'replacement', 0.6), ('big-70b', 'replacement', 0.24), ('lora', 'needs base', 0.5)]
+>>> replacements(index, "base-7b")[0].breakdown
+'size 0.4/0.4 + lineage 0/0.3 + family 0.2/0.2 + tokenizer 0/0.1'
 """
 
 from __future__ import annotations
@@ -38,7 +49,8 @@ WEIGHTS: dict[str, float] = {
 
 REPLACEMENT = "replacement"
 NEEDS_BASE = "needs base"
-_TOKENS = "https://w3id.org/modelkg/ontology#Tokens"
+_MKG = "https://w3id.org/modelkg/ontology#"
+_TOKENS = f"{_MKG}Tokens"
 
 
 def same_vocabulary(a: ModelProfile, b: ModelProfile) -> bool:
