@@ -1,5 +1,6 @@
 """Compatibility stories over the shared corpus: what feeds what, what replaces what, which
-models share a tokenizer or an embedding space, what fits in memory, each with its reasons."""
+models share a tokenizer or an embedding space, what fits in memory, each with its reasons;
+the same answers whichever engine holds the store."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from kg.errors import InputError
 from kg.ingest.pipeline import ingest
 from kg.reason.run import reason
 from kg.store import open_store
-from tests.conftest import CORPUS, corpus_folder
+from tests.conftest import CORPUS, ENGINES, corpus_folder, engine_location
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -38,16 +39,18 @@ def _minilm_finetune(root: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory: pytest.TempPathFactory) -> CompatIndex:
+@pytest.fixture(scope="module", params=ENGINES)
+def index(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> CompatIndex:
+    """The corpus (and a fine-tune of all-MiniLM) ingested, sized and reasoned in a store of
+    each engine, and the compatibility index built from it."""
     root = tmp_path_factory.mktemp("compat")
-    store = open_store(str(root / "store"))
     llama = corpus_folder("meta-llama/Llama-2-7b-hf")
-    ingest([str(CORPUS), str(_minilm_finetune(root))], store)
-    size_models(store)
-    reason(store)
-    assert llama.is_dir()
-    return CompatIndex.build(store)
+    with open_store(engine_location(request, request.param, root)) as store:
+        ingest([str(CORPUS), str(_minilm_finetune(root))], store)
+        size_models(store)
+        reason(store)
+        assert llama.is_dir()
+        return CompatIndex.build(store)
 
 
 def test_speech_recognition_output_feeds_text_models(index: CompatIndex) -> None:
