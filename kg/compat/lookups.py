@@ -37,6 +37,7 @@ __all__ = [
     "require",
     "same_embedding_space",
     "same_tokenizer",
+    "unsized",
 ]
 
 _MKG = "https://w3id.org/modelkg/ontology#"
@@ -230,6 +231,27 @@ def chain(index: CompatIndex, names: Sequence[str]) -> list[ChainStep]:
     return steps
 
 
+def _pool(index: CompatIndex, task: str | None) -> set[str]:
+    """Every model, or those performing `task` (an unknown task is an error naming close ones)."""
+    if task is not None and task not in index.by_task:
+        close = difflib.get_close_matches(task, sorted(index.by_task), n=3)
+        raise InputError(
+            f"no model in the registry performs `{task}`",
+            path=task,
+            hint=f"did you mean {', '.join(close)}?"
+            if close
+            else "see tasks in ontology/tasks.ttl",
+        )
+    return set(index.by_task[task]) if task is not None else set(index.profiles)
+
+
+def unsized(index: CompatIndex, task: str | None = None) -> list[ModelProfile]:
+    """The models (performing `task`) whose size is not known, by name: what `fits` and a
+    range on parameterCount cannot place, so they say so instead of dropping them."""
+    found = (index.profiles[iri] for iri in _pool(index, task))
+    return sorted((p for p in found if not p.parameters), key=lambda p: p.name)
+
+
 def fits(
     index: CompatIndex,
     budget: int,
@@ -249,16 +271,7 @@ def fits(
     from kg.compat.memory import DTYPE_BYTES, estimate_memory, kv_dtype_for, parse_dtype, verdict
 
     canonical = parse_dtype(dtype)
-    if task is not None and task not in index.by_task:
-        close = difflib.get_close_matches(task, sorted(index.by_task), n=3)
-        raise InputError(
-            f"no model in the registry performs `{task}`",
-            path=task,
-            hint=f"did you mean {', '.join(close)}?"
-            if close
-            else "see tasks in ontology/tasks.ttl",
-        )
-    pool = index.by_task[task] if task is not None else set(index.profiles)
+    pool = _pool(index, task)
     weight_bytes = DTYPE_BYTES[canonical]
     cache_bytes = DTYPE_BYTES[kv_dtype_for(canonical)]
     totals: dict[str, float] = {}

@@ -191,6 +191,15 @@ class Query(SearchQuery):  # `searchModels` lives in resolvers.graphql.search
         )
         return _answers(answers, index)
 
+    @strawberry.field(
+        description="Models whose size is not known (optionally only those performing "
+        "`task`): what `fits` and a parameterCount range leave out. Empty once every model's "
+        "size is counted."
+    )
+    async def unsized_models(self, info: Info, task: str | None = None) -> list[Model]:
+        index = await _context(info).compat()
+        return [Model(key=p.iri, known_name=p.name) for p in lookups.unsized(index, task)]
+
     @strawberry.field(description="Does each model's output feed the next one's input?")
     async def chain(self, info: Info, models: list[strawberry.ID]) -> list[ChainStep]:
         index = await _context(info).compat()

@@ -79,3 +79,17 @@ def test_the_cli_search_notes_what_it_left_out(store_path: str, cli) -> None:  #
 
     assert result.code == 0, result.err
     assert "1 model(s) left out: their parameterCount is not known" in result.err
+
+
+def test_graphql_lists_the_models_of_unknown_size(server: str) -> None:
+    query = '{ unsizedModels { id } generators: unsizedModels(task: "text-generation") { id } }'
+    data = httpx.post(f"{server}/graphql", json={"query": query}, timeout=60).json()["data"]
+
+    assert data["unsizedModels"] == data["generators"] == [{"id": "lora-adapter"}]
+
+
+def test_rest_fits_lists_the_models_it_could_not_place(server: str) -> None:
+    answer = httpx.get(f"{server}/api/v1/fits", params={"memory": "1GB"}, timeout=60).json()
+
+    assert "gpt2-style-lm" in {a["model"]["id"] for a in answer["items"]}
+    assert answer["unsized"] == ["lora-adapter"]
