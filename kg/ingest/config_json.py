@@ -56,7 +56,12 @@ def read_config(draft: ModelDraft, config: dict[str, Any], file: str = "config.j
         )
     auto_map = config.get("auto_map")
     custom_code = isinstance(auto_map, dict) and bool(auto_map)
-    if not model_type and not architectures and not custom_code:
+    if (
+        not model_type
+        and not architectures
+        and not custom_code
+        and not _transformers_keys(draft, config)
+    ):
         # not a transformers config (a library's own config.json): the model's library reader
         # reads it, and a model of no known library is flagged, not rejected
         draft.warn(
@@ -110,6 +115,16 @@ def read_config(draft: ModelDraft, config: dict[str, Any], file: str = "config.j
     quantization = config.get("quantization_config")
     if quantization is not None:
         _read_quantization(draft, quantization, file, "quantization_config")
+
+
+def _transformers_keys(draft: ModelDraft, config: dict[str, Any]) -> bool:
+    """Whether `config` holds keys transformers itself defines (`hidden_size`, ...): then it is
+    a transformers config missing its `model_type`, an error, not another library's file."""
+    return any(
+        resolution.priority >= 2
+        for key in config
+        for resolution in draft.mapping.resolve("config.json", key, None)
+    )
 
 
 def read_part_config(draft: ModelDraft, part: Subject, config: dict[str, Any], file: str) -> None:
