@@ -19,7 +19,7 @@ from kg.compat.index import CompatIndex, ModelProfile
 from kg.errors import InputError
 from kg.iris import hub_id_of_iri
 
-__all__ = ["Answer", "Component", "display_name", "lineage_link", "require"]
+__all__ = ["Answer", "Component", "display_name", "lineage_family", "lineage_link", "require"]
 
 
 @dataclass(frozen=True)
@@ -94,3 +94,28 @@ def lineage_link(index: CompatIndex, a: ModelProfile, b: ModelProfile) -> str | 
     if shared:
         return f"both derive from {display_name(index, sorted(shared)[0])}"
     return None
+
+
+def lineage_family(index: CompatIndex, model: ModelProfile) -> set[str]:
+    """Models linked to `model` by fine-tune/adapter/quantization (either way), transitively;
+    a merge is not a link (its vectors and token ids follow none of its parents).
+
+    >>> base = ModelProfile("base", "base")
+    >>> chat = ModelProfile("chat", "chat", bases={"base": "fine-tune"})
+    >>> gptq = ModelProfile("gptq", "gptq", bases={"chat": "quantization"})
+    >>> index = CompatIndex({p.iri: p for p in (base, chat, gptq)})
+    >>> sorted(lineage_family(index, gptq)), display_name(index, "chat")
+    (['base', 'chat'], 'chat')
+    """
+    seen = {model.iri}
+    frontier = [model.iri]
+    while frontier:
+        current = frontier.pop()
+        profile = index.profiles.get(current)
+        neighbours = set(index.derived.get(current, {}))
+        if profile is not None:
+            neighbours |= {b for b, r in profile.bases.items() if r != "merge"}
+        for iri in neighbours - seen:
+            seen.add(iri)
+            frontier.append(iri)
+    return seen - {model.iri}

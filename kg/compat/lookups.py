@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
-from kg.compat.answers import Answer, Component, lineage_link, require
+from kg.compat.answers import Answer, Component, lineage_family, lineage_link, require
 from kg.compat.index import CompatIndex, DataType, ModelProfile
 from kg.compat.replacement import replacements, same_vocabulary
 from kg.errors import InputError
@@ -135,7 +135,7 @@ def same_tokenizer(index: CompatIndex, name: str, limit: int = 50) -> list[Answe
         answers[iri] = Answer.scored(
             other.name, "tokenizer", (Component("vocabulary", 1.0, 1.0, why),), (why,)
         )
-    for iri in _lineage_family(index, model):
+    for iri in lineage_family(index, model):
         if iri in answers or iri == model.iri or iri not in index.profiles:
             continue
         other = index.profiles[iri]
@@ -152,22 +152,6 @@ def same_tokenizer(index: CompatIndex, name: str, limit: int = 50) -> list[Answe
     return _ranked(answers.values(), limit)
 
 
-def _lineage_family(index: CompatIndex, model: ModelProfile) -> set[str]:
-    """Models linked to `model` by fine-tune/adapter/quantization (either way), transitively."""
-    seen = {model.iri}
-    frontier = [model.iri]
-    while frontier:
-        current = frontier.pop()
-        profile = index.profiles.get(current)
-        neighbours = set(index.derived.get(current, {}))
-        if profile is not None:
-            neighbours |= {b for b, r in profile.bases.items() if r != "merge"}
-        for iri in neighbours - seen:
-            seen.add(iri)
-            frontier.append(iri)
-    return seen - {model.iri}
-
-
 def same_embedding_space(index: CompatIndex, name: str, limit: int = 50) -> list[Answer]:
     """Other models whose vectors can be compared with `name`'s, and which case makes them so
     (a model always shares its own space; it is not listed)."""
@@ -179,7 +163,7 @@ def same_embedding_space(index: CompatIndex, name: str, limit: int = 50) -> list
             hint="embedding spaces are known for sentence-transformers models",
         )
     answers = []
-    for iri in _lineage_family(index, model):
+    for iri in lineage_family(index, model):
         other = index.profiles.get(iri)
         if other is None:
             continue
@@ -200,7 +184,7 @@ def same_embedding_space(index: CompatIndex, name: str, limit: int = 50) -> list
 def unrelated_same_dimension(index: CompatIndex, name: str) -> list[str]:
     """Embedding models with the same dimension but no stated link: NOT the same space."""
     model = require(index, name)
-    family = _lineage_family(index, model) | {model.iri}
+    family = lineage_family(index, model) | {model.iri}
     return sorted(
         p.name
         for p in index.profiles.values()

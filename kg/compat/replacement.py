@@ -28,7 +28,14 @@ from __future__ import annotations
 
 import math
 
-from kg.compat.answers import Answer, Component, display_name, lineage_link, require
+from kg.compat.answers import (
+    Answer,
+    Component,
+    display_name,
+    lineage_family,
+    lineage_link,
+    require,
+)
 from kg.compat.index import CompatIndex, DataType, ModelProfile
 
 __all__ = ["NEEDS_BASE", "REPLACEMENT", "WEIGHTS", "components", "replacements", "same_vocabulary"]
@@ -92,9 +99,13 @@ def _human(count: int) -> str:
 
 
 def components(
-    index: CompatIndex, model: ModelProfile, other: ModelProfile
+    index: CompatIndex,
+    model: ModelProfile,
+    other: ModelProfile,
+    family: set[str] | None = None,
 ) -> tuple[Component, ...]:
-    """The score of `other` as a replacement for `model`, part by part."""
+    """The score of `other` as a replacement for `model`, part by part (`family`: the models
+    linked to `model` by lineage, transitively, when the caller has it)."""
     if model.parameters and other.parameters:
         ratio = min(model.parameters, other.parameters) / max(model.parameters, other.parameters)
         size = Component(
@@ -106,11 +117,13 @@ def components(
         unknown = model.name if not model.parameters else other.name
         size = Component("size", 0.0, WEIGHTS["size"], f"size of {unknown} unknown")
     link = lineage_link(index, model, other)
+    if link is None and other.iri in (family if family is not None else set()):
+        link = "same lineage (through other models)"
     lineage = Component(
         "lineage", WEIGHTS["lineage"] if link else 0.0, WEIGHTS["lineage"], link or "no link"
     )
     same_type = other.model_type is not None and other.model_type == model.model_type
-    family = Component(
+    kin = Component(
         "family", WEIGHTS["family"] if same_type else 0.0, WEIGHTS["family"],
         f"same model type {model.model_type}" if same_type
         else f"model type {other.model_type or 'unknown'} vs {model.model_type or 'unknown'}",
@@ -120,7 +133,7 @@ def components(
         "tokenizer", WEIGHTS["tokenizer"] if shared else 0.0, WEIGHTS["tokenizer"],
         "same vocabulary" if shared else "different or unknown vocabulary",
     )  # fmt: skip
-    return (size, lineage, family, tokenizer)
+    return (size, lineage, kin, tokenizer)
 
 
 def replacements(index: CompatIndex, name: str, limit: int = 20) -> list[Answer]:
@@ -132,6 +145,7 @@ def replacements(index: CompatIndex, name: str, limit: int = 20) -> list[Answer]
     signature = _signature(model)
     tokens = _token_ids_cross(model)
     model_bases = set(_adapter_bases(model))
+    lineage = lineage_family(index, model)
     ranked: list[tuple[tuple[bool, float, float, bool, str], Answer]] = []
     for iri in candidates - {model.iri}:
         other = index.profiles[iri]
@@ -158,7 +172,7 @@ def replacements(index: CompatIndex, name: str, limit: int = 20) -> list[Answer]
         if needs_base:
             wanted = ", ".join(display_name(index, base) for base in bases)
             reasons.insert(0, f"an adapter, not a drop-in: needs base {wanted} loaded under it")
-        parts = components(index, model, other)
+        parts = components(index, model, other, lineage)
         answer = Answer.scored(
             other.name, NEEDS_BASE if needs_base else REPLACEMENT, parts, tuple(reasons)
         )
