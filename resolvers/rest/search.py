@@ -24,12 +24,13 @@ from pydantic.alias_generators import to_camel
 
 from kg.errors import InputError
 from kg.models.filters import ModelFilter, Range, numeric_parameters
+from kg.models.paging import excluded
 from kg.search.embedder import BUNDLED_MODEL, MAX_BATCH, MAX_TEXT_CHARS
 from kg.search.service import MAX_QUERY_CHARS, MAX_RESULTS
 from kg.store.base import ModelStore
 from resolvers.errors import HttpError
 from resolvers.rest.context import ERRORS, CountedRoute, find_model
-from resolvers.rest.schemas import ModelRef
+from resolvers.rest.schemas import Excluded, ModelRef
 from resolvers.search_state import SearchAnswer, SearchState
 from resolvers.services import services
 
@@ -136,6 +137,11 @@ class SearchOut(_Out):
     items: list[SearchHitOut]
     model: str = Field(description="The embedding model of the index.")
     metric: str = Field(description="cosine, ip or l2 (l2 scores are minus the distance).")
+    excluded: list[Excluded] = Field(
+        default_factory=list,
+        description="Per range in the filter, the models it left out because their value is "
+        "not known (a size range never drops models of unknown size silently).",
+    )
 
 
 class EmbeddingRequest(_In):
@@ -212,12 +218,19 @@ def _to_filter(store: ModelStore, given: SearchFilter | None) -> ModelFilter | N
     )
 
 
-def _search(state: SearchState, body: SearchRequest) -> SearchAnswer:
+def _search(state: SearchState, body: SearchRequest) -> tuple[SearchAnswer, list[Excluded]]:
     spec = _to_filter(state.store, body.filter)
-    return state.search(
+    answer = state.search(
         body.query, vector=body.vector, spec=spec, limit=body.first,
         threshold=body.threshold, exact=body.exact,
     )  # fmt: skip
+    if spec is None:
+        return answer, []
+    left_out = [
+        Excluded(parameter=e.parameter, count=e.count, reason=e.reason)
+        for e in excluded(state.store, spec)
+    ]
+    return answer, left_out
 
 
 @router.post(
@@ -235,7 +248,7 @@ async def search(request: Request, body: SearchRequest) -> SearchOut:
     step with the store; later ones take milliseconds.
     """
     try:
-        answer = await run_in_threadpool(_search, _state(request), body)
+        answer, left_out = await run_in_threadpool(_search, _state(request), body)
     except InputError as exc:
         raise _bad(exc) from None
     return SearchOut(
@@ -247,6 +260,7 @@ async def search(request: Request, body: SearchRequest) -> SearchOut:
         ],
         model=answer.model,
         metric=answer.metric,
+        excluded=left_out,
     )
 
 

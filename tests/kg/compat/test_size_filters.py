@@ -93,3 +93,11 @@ def test_rest_fits_lists_the_models_it_could_not_place(server: str) -> None:
 
     assert "gpt2-style-lm" in {a["model"]["id"] for a in answer["items"]}
     assert answer["unsized"] == ["lora-adapter"]
+
+
+def test_rest_search_says_what_its_size_range_left_out(server: str) -> None:
+    body = {"query": "a small text model", "filter": {"ranges": {"parameterCount": {"lte": 1e9}}}}
+    answer = httpx.post(f"{server}/api/v1/search", json=body, timeout=120).json()
+
+    assert "lora-adapter" not in {hit["model"]["id"] for hit in answer["items"]}
+    assert [(e["parameter"], e["count"]) for e in answer["excluded"]] == [("parameterCount", 1)]
