@@ -1,4 +1,5 @@
-"""Finding models in plain words: real all-MiniLM-L6-v2, real hnswlib index, real store."""
+"""Finding models in plain words: real all-MiniLM-L6-v2, real hnswlib index, real store of each
+engine (embedded, Oxigraph, Virtuoso), the same hits from each."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from kg.search.embedder import EmbeddingService, available_models
 from kg.search.index import VectorIndex
 from kg.search.service import SearchService, index_folder
 from kg.store import open_store
-from tests.conftest import CliResult, corpus_folder
+from kg.store.remote import parse_location
+from tests.conftest import ENGINES, CliResult, corpus_folder, engine_location
 
 SPEECH = ("openai/whisper-base", "openai/whisper-large-v3", "othrif/wav2vec2-large-xlsr-arabic")
 TEXT_CLASSIFIERS = (
@@ -38,15 +40,22 @@ _EMBEDDINGS = EmbeddingService(available_models(None))
 """One encoder for the module: loading it once is what the service promises too."""
 
 
-@pytest.fixture(scope="module")
-def store_path(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("search") / "store"
-    store = open_store(str(path))
-    ingest([str(corpus_folder(m)) for m in MODELS], store)
-    reason(store)
-    size_models(store)
-    store.close()
-    return str(path)
+@pytest.fixture(scope="module", params=ENGINES)
+def store_path(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The models ingested, reasoned and sized in a store of each engine (a server's vector
+    index in this module's own cache folder)."""
+    folder = tmp_path_factory.mktemp("search")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(folder / "cache"))
+        path = engine_location(request, request.param, folder)
+        store = open_store(path)
+        ingest([str(corpus_folder(m)) for m in MODELS], store)
+        reason(store)
+        size_models(store)
+        store.close()
+        yield path
 
 
 @pytest.fixture
@@ -54,6 +63,22 @@ def service(store_path: str) -> Iterator[SearchService]:
     store = open_store(store_path)
     yield SearchService(store, _EMBEDDINGS)
     store.close()
+
+
+def index_of(store_path: str) -> Path:
+    """Where the index of the store at `store_path` lives: a server's is keyed by its URL as
+    the store shows it, the password masked."""
+    return index_folder(parse_location(store_path).display if "://" in store_path else store_path)
+
+
+def on_virtuoso_paths_lose_rows(request: pytest.FixtureRequest) -> None:
+    """Virtuoso loses solutions of `*` property paths joined with other patterns (README,
+    "Engines"; tests/kg/store/test_virtuoso.py), and ModelKG's task and modality filters are
+    such paths."""
+    if "virtuoso" in request.node.callspec.id:
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason="Virtuoso's `*` paths lose rows in joins")
+        )
 
 
 def names(hits: list[object]) -> list[str]:
@@ -89,8 +114,10 @@ def test_each_hit_says_which_text_was_embedded(service: SearchService) -> None:
     ],
 )  # fmt: skip
 def test_filters_exclude_what_they_should(
-    service: SearchService, spec: ModelFilter, admitted: set[str]
+    service: SearchService, spec: ModelFilter, admitted: set[str], request: pytest.FixtureRequest
 ) -> None:
+    if spec.modalities or spec.ranges:
+        on_virtuoso_paths_lose_rows(request)
     service.sync()
     found = set(names(service.search("speech recognition", spec=spec, limit=50)))
     assert found
@@ -130,7 +157,7 @@ def test_a_corrupt_index_is_rebuilt_with_a_warning_never_served(
     first = SearchService(store, _EMBEDDINGS)
     first.sync()
     expected = names(first.search("speech recognition", limit=3))
-    vectors = index_folder(store_path) / "vectors.npy"
+    vectors = index_of(store_path) / "vectors.npy"
     vectors.write_bytes(vectors.read_bytes()[:-64] + b"\0" * 64)  # flipped bytes, same size
     second = SearchService(store, _EMBEDDINGS)
     assert second.stale() or second.warnings
@@ -181,7 +208,7 @@ def test_models_that_leave_the_store_leave_the_index(tmp_path: Path) -> None:
 
 def test_the_index_survives_a_restart(service: SearchService, store_path: str) -> None:
     service.sync()
-    reloaded = VectorIndex.load(index_folder(store_path))
+    reloaded = VectorIndex.load(index_of(store_path))
     assert len(reloaded) == len(MODELS)
 
 
@@ -206,8 +233,9 @@ def test_bad_search_input_gets_a_clear_error(
 
 
 def test_the_cli_searches_with_filters_and_prints_json(
-    cli: Callable[..., CliResult], store_path: str
+    cli: Callable[..., CliResult], store_path: str, request: pytest.FixtureRequest
 ) -> None:
+    on_virtuoso_paths_lose_rows(request)
     result = cli(
         "search", "small multilingual sentence embedding model", "--task", "feature-extraction",
         "--max-params", "200M", "--limit", "10", "--threshold", "0.3", "--format", "json",
@@ -226,7 +254,7 @@ def test_other_metrics_rebuild_the_index(cli: Callable[..., CliResult], store_pa
                      "--limit", "3", "--store", store_path)  # fmt: skip
         assert result.code == 0, result.err
         assert json.loads(result.out)[0]["name"] in SPEECH
-        assert VectorIndex.load(index_folder(store_path)).meta.parameters.metric == metric
+        assert VectorIndex.load(index_of(store_path)).meta.parameters.metric == metric
 
 
 def test_ingest_keeps_an_existing_index_in_step(
