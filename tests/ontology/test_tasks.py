@@ -440,7 +440,7 @@ def test_the_task_vocabulary_is_declared(ontology: ox.Store) -> None:
         "impliesTask": "object property", "forAutoMapping": "object property",
         "hubTask": "object property", "configTaskKey": "datatype property",
         "signatureLabel": "datatype property", "subConfigKey": "datatype property",
-        "primaryPrecedence": "datatype property",
+        "primaryPrecedence": "datatype property", "classSuffix": "datatype property",
     }  # fmt: skip
     declared = declared_kinds(TASKS_FILE)
     assert {term: declared.get(MKG + term) for term in expected} == {

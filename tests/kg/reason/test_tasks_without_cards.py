@@ -153,6 +153,8 @@ RULES = [
     ("Qwen/Qwen-VL-Chat-Int4", "text-generation", "task-from-auto-map"),
     ("openbmb/MiniCPM-V-2", "text-generation", "task-from-auto-map"),
     ("briaai/RMBG-1.4", "image-segmentation", "task-from-model-type-name"),
+    ("Wiola-OSCOWL-ai/Wiola360M", "text-generation", "task-from-class-suffix"),
+    ("david188888/Audio-Emotion", "audio-classification", "task-from-class-suffix"),
     ("cross-encoder/ms-marco-MiniLM-L-2-v2", "text-ranking", "task-text-ranking"),
 ]  # fmt: skip
 
