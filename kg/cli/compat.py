@@ -157,7 +157,8 @@ def fits_command(
     if unsized:
         notes = (
             f"{len(unsized)} model(s) left out: their size is not known (no parameter count "
-            f"stated, in the weights' headers or countable from the config): " + ", ".join(unsized),
+            "stated or in a weights header, and none countable from a config): "
+            + ", ".join(unsized),
         )
     _print(answers, f"nothing fits in {format_bytes(budget)}", fmt, notes)
 
