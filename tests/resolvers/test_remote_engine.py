@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pyoxigraph import CanonicalizationAlgorithm, Dataset, RdfFormat, parse
 
 from tests.conftest import CliResult
 from tests.resolvers.conftest import serve
@@ -73,3 +74,39 @@ def test_the_server_over_a_remote_store_answers_and_still_refuses_service(
     assert answers[0] == answers[1]
     assert answers[0][0]["models"]["totalCount"] == 4
     assert answers[0][2] == 403
+
+
+def test_a_model_reads_the_same_over_rest_from_either_engine(
+    twins: tuple[str, str], request: pytest.FixtureRequest
+) -> None:
+    if "virtuoso" in request.node.callspec.id:  # README, "Engines"
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="Virtuoso computes BIND(true AS ?in) as 1, so kg/models/records.py "
+                "puts inputs among outputs; resolvers/rest/models.py's graph query asks for "
+                "isTRIPLE, which Virtuoso's SPARQL lacks (a 400)",
+            )
+        )
+    answers = []
+    for store in twins:
+        for base in serve(store, token=None, response_cache_mb=0):
+            model = httpx.get(f"{base}/api/v1/models/gpt2-style-lm")
+            turtle = httpx.get(
+                f"{base}/api/v1/models/gpt2-style-lm/graph", headers={"Accept": "text/turtle"}
+            )
+            assert model.status_code == turtle.status_code == 200, model.text + turtle.text
+            answers.append((model.json(), canonical(turtle.content)))
+
+    assert answers[0] == answers[1]
+    assert answers[0][0]["name"] == "gpt2-style-lm"
+    assert answers[0][1]
+
+
+def canonical(turtle: bytes) -> list[str]:
+    """A Turtle graph's triples but when each model was ingested, blank nodes labelled
+    canonically, sorted."""
+    triples = parse(turtle, RdfFormat.TURTLE)
+    dataset = Dataset(q for q in triples if not q.predicate.value.endswith("#ingestedAt"))
+    dataset.canonicalize(CanonicalizationAlgorithm.UNSTABLE)
+    return sorted(map(str, dataset))
