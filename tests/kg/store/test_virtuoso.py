@@ -210,6 +210,10 @@ def test_a_block_of_insert_data_holds_fewer_than_5000_triples(
     refused = update(server, client, f"INSERT DATA {{ GRAPH {GRAPH} {{ {triples} }} }}")
     assert refused.status_code == 400
     assert "memory exhausted" in refused.text
+    blanks = "\n".join(f"_:b{i} <{EX}p> {i} ." for i in range(1500))
+    template = update(server, client, f"INSERT {{ GRAPH {GRAPH} {{ {blanks} }} }} WHERE {{}}")
+    assert template.status_code == 400
+    assert "exceeded 10000 lines of code" in template.text
 
     many = [
         Quad(NamedNode(f"{EX}s{i}"), NamedNode(EX + "p"), Literal(i), GRAPH) for i in range(6000)
@@ -378,10 +382,13 @@ def test_nan_doubles_break_virtuosos_index_for_good(
 def test_a_computed_boolean_is_an_integer(store: RemoteStore) -> None:
     """SPARQL 1.1 Query 17.2: `true` and comparisons are xsd:boolean. Virtuoso computes them
     as xsd:integer 1 and 0; ModelKG cannot tell them from numbers, and leaves them so."""
-    solutions = store.query("SELECT ?yes ?more WHERE { BIND(true AS ?yes) BIND(2 > 1 AS ?more) }")
+    solutions = store.query(
+        "SELECT ?yes ?more ?typed WHERE { BIND(true AS ?yes) BIND(2 > 1 AS ?more) "
+        'BIND("true"^^xsd:boolean AS ?typed) }'
+    )
     assert isinstance(solutions, QuerySolutions)
     (row,) = list(solutions)
-    assert row["yes"] == row["more"] == Literal(1)
+    assert row["yes"] == row["more"] == row["typed"] == Literal(1)
 
 
 def test_lexical_forms_are_not_kept(store: RemoteStore) -> None:
