@@ -7,15 +7,12 @@ settings, all read back against the adapter config in the corpus folder.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 
+from kg.store import ModelStore
 from tests.conftest import CORPUS, corpus_folder
-from tests.kg.ingest.conftest import hub_id_of, hub_iri, read_json
-
-if TYPE_CHECKING:
-    from tests.kg.ingest.conftest import Registry
+from tests.kg.ingest.conftest import Registry, hub_id_of, hub_iri, read_json
 
 ADAPTERS_WITHOUT_CONFIG = sorted(
     f for f in CORPUS.glob("*/adapter_config.json") if not (f.parent / "config.json").exists()
@@ -26,6 +23,12 @@ HUB_BASED_ADAPTERS = [
     for f in sorted(CORPUS.glob("*/adapter_config.json"))
     if not str(read_json(f)["base_model_name_or_path"]).startswith((".", "/"))
 ]
+
+
+@pytest.fixture
+def any_registry(any_store: ModelStore) -> Registry:
+    """An empty store of this test's own, of each engine (`store_location`)."""
+    return Registry(any_store)  # type: ignore[arg-type]  # any ModelStore reads as well
 
 
 @pytest.mark.parametrize(
@@ -85,14 +88,14 @@ def test_an_adapter_of_a_local_base_is_ingested_with_a_warning_and_no_lineage(
     assert any(str(base) in w for w in corpus_registry.warnings(colpali))
 
 
-def test_an_adapter_in_a_fresh_store_needs_nothing_else(registry: Registry) -> None:
+def test_an_adapter_in_a_fresh_store_needs_nothing_else(any_registry: Registry) -> None:
     folder = corpus_folder("3L0L0/FLAN-T5-Motivation-Model")
 
-    summary = registry.ingest(folder)
+    summary = any_registry.ingest(folder)
 
     assert summary.ingested == ["3L0L0/FLAN-T5-Motivation-Model"]
     assert summary.rejected == []
-    assert registry.store.count_models() == 1
-    assert registry.values("3L0L0/FLAN-T5-Motivation-Model", "mkg:adapterOf") == [
+    assert any_registry.store.count_models() == 1
+    assert any_registry.values("3L0L0/FLAN-T5-Motivation-Model", "mkg:adapterOf") == [
         hub_iri("google/flan-t5-base")
     ]

@@ -12,16 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 from transformers.models.auto import configuration_auto
 
+from kg.store import ModelStore
 from tests.conftest import CORPUS, corpus_folder
-from tests.kg.ingest.conftest import EXTRA_CORPUS, hub_id_of, hub_iri, read_json
-
-if TYPE_CHECKING:
-    from tests.kg.ingest.conftest import Registry
+from tests.kg.ingest.conftest import EXTRA_CORPUS, Registry, hub_id_of, hub_iri, read_json
 
 # transformers does not re-export this name for type checkers; read it as plain data.
 CONFIG_MAPPING_NAMES: dict[str, str] = dict(vars(configuration_auto)["CONFIG_MAPPING_NAMES"])
@@ -41,6 +38,12 @@ ALIASED_CONCEPTS = {
     "num_key_value_heads": "mkg:numKeyValueHeads",
     "head_dim": "mkg:headDim",
 }
+
+
+@pytest.fixture
+def any_registry(any_store: ModelStore) -> Registry:
+    """An empty store of this test's own, of each engine (`store_location`)."""
+    return Registry(any_store)  # type: ignore[arg-type]  # any ModelStore reads as well
 
 
 def _is_int(value: object) -> bool:
@@ -389,36 +392,36 @@ TINY_BERT = {
 
 
 def test_a_config_without_model_type_gets_it_from_its_architecture(
-    registry: Registry, tmp_path: Path
+    any_registry: Registry, tmp_path: Path
 ) -> None:
     config = tmp_path / "tiny-bert" / "config.json"
     config.parent.mkdir()
     config.write_text(json.dumps(TINY_BERT), encoding="utf-8")
 
-    summary = registry.ingest(config)
+    summary = any_registry.ingest(config)
 
     assert summary.rejected == []
     assert len(summary.ingested) == 1
     digest = hashlib.sha256(config.read_bytes()).hexdigest()
     model = f"https://w3id.org/modelkg/id/model/{digest}"
-    assert registry.values(model, "mkg:modelType") == ["bert"]
-    assert registry.store.ask(f"ASK {{ <{model}> mkg:hasModelType ?t }}")
-    assert not registry.store.ask(f"ASK {{ <{model}> a mkg:UnrecognizedModel }}")
-    assert registry.ints(model, "mkg:hiddenSize") == [256]
+    assert any_registry.values(model, "mkg:modelType") == ["bert"]
+    assert any_registry.store.ask(f"ASK {{ <{model}> mkg:hasModelType ?t }}")
+    assert not any_registry.store.ask(f"ASK {{ <{model}> a mkg:UnrecognizedModel }}")
+    assert any_registry.ints(model, "mkg:hiddenSize") == [256]
     assert any("inferred `bert`" in w for _, w in summary.warnings)
 
 
 def test_a_lone_config_named_with_a_hub_id_is_that_hub_model(
-    registry: Registry, tmp_path: Path
+    any_registry: Registry, tmp_path: Path
 ) -> None:
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"model_type": "bert", **TINY_BERT}), encoding="utf-8")
 
-    summary = registry.ingest(config, hub_id="someone/tiny-bert")
+    summary = any_registry.ingest(config, hub_id="someone/tiny-bert")
 
     assert summary.ingested == ["someone/tiny-bert"]
-    assert registry.ints("someone/tiny-bert", "mkg:numHiddenLayers") == [2]
-    kinds = registry.rows(
+    assert any_registry.ints("someone/tiny-bert", "mkg:numHiddenLayers") == [2]
+    kinds = any_registry.rows(
         f"""SELECT ?kind WHERE {{
             ?graph mkg:describes <{hub_iri("someone/tiny-bert")}> ; mkg:sourceKind ?kind }}"""
     )

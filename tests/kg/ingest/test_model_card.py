@@ -15,16 +15,14 @@ import math
 from collections import Counter
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from kg.store import ModelStore
 from tests.conftest import CORPUS, corpus_folder
-from tests.kg.ingest.conftest import hub_iri, index_rows, read_json
-
-if TYPE_CHECKING:
-    from tests.kg.ingest.conftest import Registry
+from tests.kg.ingest.conftest import Registry, hub_iri, index_rows, read_json
 
 logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
 
@@ -35,6 +33,12 @@ RELATION_PROPERTIES = {
     "merge": "mkg:mergedFrom",
 }
 LINEAGE = "|".join(RELATION_PROPERTIES.values())
+
+
+@pytest.fixture
+def any_registry(any_store: ModelStore) -> Registry:
+    """An empty store of this test's own, of each engine (`store_location`)."""
+    return Registry(any_store)  # type: ignore[arg-type]  # any ModelStore reads as well
 
 
 @cache
@@ -169,28 +173,28 @@ def write_model(folder: Path, card: str, *, config: dict[str, Any] | None = None
     ],
 )
 def test_a_stated_relation_wins_over_the_inferred_one(
-    registry: Registry, tmp_path: Path, front_matter: str, property_: str
+    any_registry: Registry, tmp_path: Path, front_matter: str, property_: str
 ) -> None:
     folder = write_model(tmp_path / "m", f"---\n{front_matter}\n---\n# A model\n")
 
-    summary = registry.ingest(folder, hub_id="me/model")
+    summary = any_registry.ingest(folder, hub_id="me/model")
 
     assert summary.rejected == []
-    assert hub_iri("org/base") in registry.values("me/model", property_)
+    assert hub_iri("org/base") in any_registry.values("me/model", property_)
     others = set(RELATION_PROPERTIES.values()) - {property_}
-    assert all(registry.values("me/model", other) == [] for other in others)
+    assert all(any_registry.values("me/model", other) == [] for other in others)
 
 
 def test_an_unknown_stated_relation_is_inferred_with_a_warning(
-    registry: Registry, tmp_path: Path
+    any_registry: Registry, tmp_path: Path
 ) -> None:
     folder = write_model(
         tmp_path / "m", "---\nbase_model: org/base\nbase_model_relation: distilled\n---\n"
     )
 
-    summary = registry.ingest(folder, hub_id="me/model")
+    summary = any_registry.ingest(folder, hub_id="me/model")
 
-    assert registry.values("me/model", "mkg:fineTunedFrom") == [hub_iri("org/base")]
+    assert any_registry.values("me/model", "mkg:fineTunedFrom") == [hub_iri("org/base")]
     assert any("distilled" in warning for _, warning in summary.warnings)
 
 

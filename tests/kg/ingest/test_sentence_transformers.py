@@ -13,7 +13,7 @@ import importlib.resources
 import json
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 from sentence_transformers import SentenceTransformer
@@ -24,14 +24,18 @@ from sentence_transformers.sentence_transformer.modules.pooling import (
 )
 
 from kg.ingest.sentence_transformers import pooled_dimension
+from kg.store import ModelStore
 from ontology.parameters import load_parameter_mapping
 from tests.conftest import CORPUS, corpus_folder
-from tests.kg.ingest.conftest import hub_id_of, read_json
-
-if TYPE_CHECKING:
-    from tests.kg.ingest.conftest import Registry
+from tests.kg.ingest.conftest import Registry, hub_id_of, read_json
 
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@pytest.fixture
+def any_registry(any_store: ModelStore) -> Registry:
+    """An empty store of this test's own, of each engine (`store_location`)."""
+    return Registry(any_store)  # type: ignore[arg-type]  # any ModelStore reads as well
 
 
 def _module_paths(folder: Path, short_type: str) -> list[str]:
@@ -228,7 +232,7 @@ def test_the_bundled_package_model_ingests_as_the_sentence_transformer_it_is(
     assert registry.ints(MINILM, "mkg:maxPositionEmbeddings") == [model.max_seq_length]
 
 
-def test_a_dense_layer_sets_the_embedding_dimension(registry: Registry, tmp_path: Path) -> None:
+def test_a_dense_layer_sets_the_embedding_dimension(any_registry: Registry, tmp_path: Path) -> None:
     folder = tmp_path / "minilm-256"
     shutil.copytree(corpus_folder(MINILM), folder, ignore=shutil.ignore_patterns("PROVENANCE.json"))
     modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
@@ -246,11 +250,11 @@ def test_a_dense_layer_sets_the_embedding_dimension(registry: Registry, tmp_path
     }
     (folder / "2_Dense" / "config.json").write_text(json.dumps(dense), encoding="utf-8")
 
-    summary = registry.ingest(folder, hub_id="someone/minilm-256")
+    summary = any_registry.ingest(folder, hub_id="someone/minilm-256")
 
     assert summary.rejected == []
-    assert registry.ints("someone/minilm-256", "mkg:embeddingDimension") == [256]
-    [setting] = registry.settings("someone/minilm-256", "mkg:embeddingDimension")
+    assert any_registry.ints("someone/minilm-256", "mkg:embeddingDimension") == [256]
+    [setting] = any_registry.settings("someone/minilm-256", "mkg:embeddingDimension")
     assert (setting["file"], setting["key"], setting["value"]) == (
         "2_Dense/config.json",
         "out_features",
