@@ -49,3 +49,4 @@ def read_paddleocr(draft: ModelDraft, files: dict[str, Path]) -> None:
     name = glob.get("model_name") if isinstance(glob, dict) else None
     if isinstance(name, str) and name:
         draft.add_value(draft.model.iri, MKG.architecture, name)
+        draft.add_value(draft.model.iri, MKG.libraryModelName, name)

@@ -212,6 +212,23 @@ def test_models_whose_config_json_is_not_transformers_ingest_with_their_library(
         assert any("ingested from the card" in w for w in extra_registry.warnings(hub_id))
 
 
+def test_a_paddleocr_text_recognizer_reads_text_in_images_without_its_card(
+    store: EmbeddedStore, tmp_path: Path
+) -> None:
+    hub_id = "PaddlePaddle/latin_PP-OCRv5_mobile_rec"
+    folder = tmp_path / "ocr"
+    shutil.copytree(extra(hub_id), folder, ignore=shutil.ignore_patterns("README.md"))
+
+    done = register([str(folder)], store)
+
+    assert done.ingest.rejected == []
+    from tests.kg.ingest.conftest import Registry
+
+    registry = Registry(store)
+    [row] = registry.rows("SELECT ?m WHERE { ?m mkg:libraryModelName ?name }")
+    assert tasks_of(registry, row["m"]) == {"image-to-text"}
+
+
 def test_a_cross_encoder_is_recognized_by_what_sentence_transformers_wrote(
     corpus_registry: Registry,
 ) -> None:

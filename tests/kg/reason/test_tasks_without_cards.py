@@ -26,8 +26,6 @@ from tests.conftest import CORPUS, corpus_folder
 
 CORPORA = (CORPUS, CORPUS.parent / "hf-extra")
 TASKS = "https://huggingface.co/tasks/"
-FLOOR = 0.96
-"""Primary-task agreement where the files can tell (the rules reach 25/26 today)."""
 
 CARD_ONLY = {
     "KoichiYasuoka/roberta-base-english-upos": "token-classification",
@@ -48,12 +46,6 @@ CARD_CONTRADICTS_FILES = {
 }
 """Cards whose pipeline_tag their own files contradict (MistralForCausalLM generates text from
 a prompt; a sentence-transformers BertModel embeds text): no reading of the files agrees."""
-
-NOT_YET = {
-    "PaddlePaddle/latin_PP-OCRv5_mobile_rec": ("image-to-text", None),
-}
-"""Files that could tell, and do not yet: a PaddleOCR recognizer (`inference.yml`) is ingested
-as a PaddleOCR model with no task; its library reader does not record that it reads text."""
 
 
 def _tags() -> dict[str, tuple[Path, str]]:
@@ -114,11 +106,10 @@ def test_the_primary_task_agrees_with_the_card_where_the_files_can_tell(
     assert misses == {
         **{hub_id: (tag, None) for hub_id, tag in CARD_ONLY.items()},
         **CARD_CONTRADICTS_FILES,
-        **NOT_YET,
     }
     tellable = set(tagged) - set(CARD_ONLY) - set(CARD_CONTRADICTS_FILES)
     agreed = sum(primary.get(hub_id) == tagged[hub_id] for hub_id in tellable)
-    assert agreed / len(tellable) >= FLOOR
+    assert agreed == len(tellable)  # every model whose files can tell
     for hub_id in CARD_ONLY:
         assert {p.name for p in _tags()[hub_id][0].iterdir()} == {"README.md", "PROVENANCE.json"}
 
