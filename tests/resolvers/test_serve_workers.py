@@ -45,7 +45,7 @@ def _half_written(base: str) -> int:
         f"{base}/sparql",
         data={"query": HALF_WRITTEN},
         headers={"Accept": "application/sparql-results+json"},
-        timeout=30,
+        timeout=120,
     )
     assert answer.status_code == 200, answer.text
     return int(answer.json()["results"]["bindings"][0]["n"]["value"])
@@ -57,7 +57,7 @@ def _total(base: str) -> int:
         f"{base}/graphql",
         content=TOTAL,
         headers={"Content-Type": "application/json"},
-        timeout=30,
+        timeout=120,
     )
     assert answer.status_code == 200, answer.text
     return int(answer.json()["data"]["models"]["totalCount"])
@@ -76,7 +76,7 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Ite
         env={**os.environ, "HF_HUB_OFFLINE": "1", "MODELKG_TOKEN": TOKEN},
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180
     try:
         while True:
             try:
@@ -84,7 +84,7 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Ite
                 break
             except httpx.TransportError:
                 assert process.poll() is None, (tmp_path / "serve.log").read_text()
-                assert time.monotonic() < deadline, "the server did not start within 90 s"
+                assert time.monotonic() < deadline, "the server did not start within 180 s"
                 time.sleep(0.2)
         yield base
     finally:
@@ -126,7 +126,7 @@ def test_readers_never_see_a_half_written_model_nor_an_answer_older_than_the_las
                 f"{base}/api/v1/ingest",
                 json={"paths": [str(corpus_folder(hub_id))]},
                 headers={"Authorization": f"Bearer {TOKEN}"},
-                timeout=120,
+                timeout=300,
             )
             assert written.status_code == 200, written.text
             acknowledged += 1
@@ -136,6 +136,6 @@ def test_readers_never_see_a_half_written_model_nor_an_answer_older_than_the_las
     finally:
         stop.set()
         for reader in readers:
-            reader.join(timeout=60)
+            reader.join(timeout=180)
     assert problems == []
     assert reads[0] > len(WRITTEN)  # the readers did read while the writes went on
