@@ -477,7 +477,8 @@ def test_a_zero_or_more_path_joined_with_more_patterns_loses_rows(
 ) -> None:
     """SPARQL 1.1 Query 9.3: `?m mkg:performsTask/mkg:broader* <task>` matches every model
     performing the task or a narrower one, whatever else the query joins. Virtuoso answers
-    each pattern alone right, and loses rows once a `*` path is joined with others. ModelKG
+    each pattern alone right, and can lose rows once a `*` path is joined with others (here,
+    on these three models, it does; on other data its plan may not). ModelKG
     does not rewrite queries: its search filters by task and modality are such paths, and on
     Virtuoso they miss models (tests/search/test_search.py marks them)."""
     hub_ids = ["sentence-transformers/all-MiniLM-L6-v2", "moka-ai/m3e-small", "openai/whisper-base"]
