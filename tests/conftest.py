@@ -237,8 +237,8 @@ ServerRoot    = {data}
 ServerThreads = 10
 
 [SPARQL]
-; Debian's virtuoso.ini cuts every answer at 10,000 rows (ResultSetMaxRows) and stops queries
-; after 60 s: left out here, as a ModelKG deployment must (README, "Engines").
+; Debian's virtuoso.ini sets ResultSetMaxRows = 10000 and MaxQueryExecutionTime = 60 here,
+; which cut long answers: left out, as in a ModelKG deployment (README, "Engines").
 """
 """The server's configuration: its database, ports and HTTP server in one temporary folder."""
 

@@ -37,14 +37,19 @@ the next answer on that connection, so existence is asked with `ASK { GRAPH <g> 
 relative IRI resolves against the endpoint's URL where the embedded store refuses it.
 
 Virtuoso (Debian's `virtuoso-opensource` 7.2), recognised by its `Server:` header or by its
-answer to an ASK, departs from the standards in ways the README's table "Engines: where
-Virtuoso departs from the standard" lists, each checked by tests/kg/store/test_virtuoso.py;
-this module absorbs them: queries are sent URL-encoded (a query POSTed as
-`application/sparql-query` is never answered) and answered as XML results (its JSON writes
-`true` as `"1"`), ASK's one-row answer becomes a boolean, its `nodeID://` blank nodes plain
-ones, its own graphs are left out of queries, and ModelKG's writes are split into blocks its
-parser takes, blank nodes written through INSERT templates, graphs read with every digit of
-their doubles. Its endpoints for a user with the SPARQL_UPDATE role:
+answer to an ASK (`RemoteStore.virtuoso`), departs from the standards in ways the README's
+table "Engines: where Virtuoso departs from the standard" lists, each shown on a real server
+by tests/kg/store/test_virtuoso.py. What this module absorbs there: queries go URL-encoded
+(every server takes that; Virtuoso never answers a query POSTed directly) with an `Accept`
+for their form; its JSON answers are read as the standard writes them (ASK's one row, its
+`nodeID://` blank nodes, its `"1"` booleans); ModelKG's writes go in operations its parser
+and SQL generator take, blank nodes through INSERT templates, triple terms as reified IRIs
+(`TRIPLE_IRI`), NaN doubles marked (`NAN_DATATYPE`), never into the default graph it lacks;
+graphs are read with every digit of their doubles, without its own graphs
+(`VIRTUOSO_GRAPHS`). A failed update there says what stayed applied: Virtuoso applies a
+request's operations one by one, so a write is wholly old or wholly new only on a server
+that applies a request as one transaction. Its endpoints for a user with the SPARQL_UPDATE
+role:
 
     sparql+http://USER:PASSWORD@HOST:8890?query=/sparql-auth&update=/sparql-auth&store=/sparql-graph-crud-auth
 """
@@ -727,7 +732,8 @@ class RemoteStore(StoreEngine):
 
     def write_models(self, models: Sequence[ModelGraph], *, replace: Sequence[NamedNode]) -> None:
         """Write the models' graphs, replacing the `replace` graphs, in one update request:
-        each model's graph is wholly old or wholly new, and a failed request wrote nothing."""
+        each model's graph is wholly old or wholly new, and a failed request wrote nothing
+        (on a server that applies a request as one transaction: not Virtuoso)."""
         self._check_targets([m.graph_iri for m in models])
         if models or replace:
             self._apply(write_models_update(models, replace))
