@@ -28,6 +28,8 @@ Value = int | float | str | bool
 
 _TRUE = Literal("true", datatype=XSD.boolean)
 _FALSE = Literal("false", datatype=XSD.boolean)
+_XSD_SPECIAL = {"nan": "NaN", "inf": "INF", "-inf": "-INF"}
+"""Python's spellings of the special doubles -> XSD's (`"nan"^^xsd:double` is ill-typed)."""
 
 
 @lru_cache(maxsize=1 << 16)
@@ -41,13 +43,15 @@ def literal(value: Value) -> Literal:
 
     >>> literal(768).datatype.value, literal(True).value, literal(0.1).datatype.value
     ('http://www.w3.org/2001/XMLSchema#integer', 'true', 'http://www.w3.org/2001/XMLSchema#double')
+    >>> literal(float("nan")).value, literal(float("-inf")).value   # XSD's spellings, not Python's
+    ('NaN', '-INF')
     """
     if isinstance(value, bool):
         return _TRUE if value else _FALSE
     if isinstance(value, int):
         return Literal(str(value), datatype=XSD.integer)
     if isinstance(value, float):
-        return Literal(repr(value), datatype=XSD.double)
+        return Literal(_XSD_SPECIAL.get(repr(value), repr(value)), datatype=XSD.double)
     return Literal(value)
 
 

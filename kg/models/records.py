@@ -285,9 +285,10 @@ def load_io(
     ):
         labels[str(_python(row["d"]))].append(str(_python(row["label"])))
     rows = store.select(
-        f"SELECT DISTINCT ?m ?in ?d ?kind ?dim WHERE {{ {values} "
-        "{ ?m mkg:acceptsInput ?d BIND(true AS ?in) } UNION "
-        "{ ?m mkg:producesOutput ?d BIND(false AS ?in) } "
+        f"SELECT DISTINCT ?m ?way ?d ?kind ?dim WHERE {{ {values} "
+        # strings, not booleans: Virtuoso computes `true` as the integer 1
+        '{ ?m mkg:acceptsInput ?d BIND("in" AS ?way) } UNION '
+        '{ ?m mkg:producesOutput ?d BIND("out" AS ?way) } '
         "?d mkg:dataKind ?kind OPTIONAL { ?d mkg:dimension ?dim } } ORDER BY ?m ?kind"
     )
     for row in rows:
@@ -302,7 +303,7 @@ def load_io(
             tuple(sorted(set(labels.get(str(_python(row["d"])), [])))),
         )
         inputs, outputs = found[model.value]
-        target = inputs if _python(row["in"]) is True else outputs
+        target = inputs if _python(row["way"]) == "in" else outputs
         if ref not in target:
             target.append(ref)
     return found

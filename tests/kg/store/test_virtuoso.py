@@ -343,7 +343,7 @@ def test_nan_doubles_break_virtuosos_index_for_good(
     insert fails ("Insert stopped because out of seg data"). Shown on a Virtuoso of its own.
     ModelKG keeps a NaN double there with a marked datatype (`NAN_DATATYPE`), turned back in
     every answer, and refuses an update whose text writes one."""
-    nan = Literal("nan", datatype=XSD.double)  # how Python spells it, as ModelKG's ingest does
+    nan = Literal("nan", datatype=XSD.double)  # how Python spells it
     scores = " ".join(
         f'<{EX}m{i}> <{EX}score> "{v}"^^{XSD.double} .'
         for i, v in enumerate(["nan", "0.5", "NaN", "1.5"] * 150)
