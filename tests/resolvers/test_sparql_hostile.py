@@ -210,11 +210,15 @@ def test_a_query_past_its_timeout_is_killed_and_frees_its_core(target: str) -> N
 
 def _busy_workers(seconds: float = 1.0) -> list[int]:
     """The server's worker processes that kept a core busy over the next `seconds`."""
-    workers = psutil.Process().children(recursive=True)
+    workers = [  # the query workers, not a database server a session fixture started
+        child for child in psutil.Process().children(recursive=True) if "python" in child.name()
+    ]
     for worker in workers:
         worker.cpu_percent(None)
     time.sleep(seconds)
-    return [w.pid for w in workers if w.is_running() and w.cpu_percent(None) > 50]
+    # idle workers use ~0%; the query's worker well over 10% even on a machine whose two cores
+    # are shared by a dozen busy processes (CI running the tests two at a time)
+    return [w.pid for w in workers if w.is_running() and w.cpu_percent(None) > 10]
 
 
 def test_a_client_that_hangs_up_stops_its_query(target: str) -> None:
@@ -235,7 +239,7 @@ def test_a_worker_killed_under_a_query_is_a_clear_error_and_the_next_query_runs(
     cross = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         pending = pool.submit(_query, target, cross)
-        deadline = time.monotonic() + 2
+        deadline = time.monotonic() + 2.5  # the query's timeout is 3 s
         busy: list[int] = []
         while not busy and time.monotonic() < deadline:
             busy = _busy_workers(0.2)
