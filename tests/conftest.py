@@ -256,7 +256,7 @@ def running_virtuoso(data: Path) -> Iterator[SparqlServer]:
     """A real Virtuoso (Debian's `virtuoso-t`) on free ports of 127.0.0.1 with a fresh
     database in `data`, a user `modelkg` with a random password granted what SPARQL UPDATE
     needs; stopped on leaving."""
-    from kg.store.remote import VIRTUOSO_GRAPHS
+    from kg.store.virtuoso import VIRTUOSO_GRAPHS
 
     binary, isql = shutil.which("virtuoso-t"), shutil.which("isql-vt")
     if binary is None or isql is None:

@@ -56,19 +56,17 @@ role:
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
 import re
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, TypeGuard
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import httpx
 from pyoxigraph import (
-    BlankNode,
     DefaultGraph,
     NamedNode,
     Quad,
@@ -102,19 +100,37 @@ from kg.store.sparql_text import (
     bind_values,
     edit_graph_update,
     insert_quads_update,
-    ntriples,
     vocabulary_marker,
     vocabulary_update,
     write_models_update,
 )
-from ontology.namespaces import MKG, PREFIXES, RDF, XSD
+from kg.store.virtuoso import (
+    ASK_RETVAL,
+    BOOLEANS,
+    NAN_TEXT,
+    REIFY,
+    TRIPLE_JSON,
+    VIRTUOSO_GRAPHS,
+    VIRTUOSO_MAX_IRI,
+    is_triple_iri,
+    json_term,
+    quads_to_virtuoso,
+    replaced,
+    to_virtuoso,
+    triple_iri,
+    triples_in,
+    virtuoso_graph_read,
+    virtuoso_inserts,
+    virtuoso_json,
+)
+from ontology.namespaces import MKG, PREFIXES, XSD
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
 
     from kg.store.model_graph import ModelGraph
 
-__all__ = ["SCHEMES", "VIRTUOSO_GRAPHS", "Endpoints", "RemoteStore", "parse_location"]
+__all__ = ["SCHEMES", "Endpoints", "RemoteStore", "parse_location"]
 
 SCHEMES = ("sparql+http://", "sparql+https://")
 """How a store location says it is a remote store."""
@@ -149,41 +165,6 @@ _FORM = re.compile(
     re.IGNORECASE | re.DOTALL | re.VERBOSE,
 )
 """A query's form: the first keyword outside comments, strings, IRIs and prefixed names."""
-VIRTUOSO_GRAPHS = (
-    NamedNode("http://www.openlinksw.com/schemas/virtrdf#"),
-    NamedNode("http://www.w3.org/ns/ldp#"),
-    NamedNode("http://localuriqaserver/sparql"),
-)
-"""The graphs a fresh Virtuoso holds for itself (its RDF views' metadata, the LDP vocabulary,
-its service description): part of what its queries see, never of what ModelKG reads out
-(`quads`: export, migrate)."""
-VIRTUOSO_BLOCK = 500
-"""Triples per INSERT DATA operation sent to Virtuoso: its SPARQL parser runs out of stack near
-4,990 triples in one block ("SP030 ... memory exhausted"), and the SQL it makes of one operation
-may not pass 10,000 lines ("SP031 ... exceeded 10000 lines of code"), which a few thousand
-triples of many graphs reach."""
-VIRTUOSO_TEMPLATE = 400
-"""Triples per INSERT template (how Virtuoso takes blank nodes), whose generated SQL exceeds
-Virtuoso's 10,000-line limit near 1,400 triples ("SP031 ... exceeded 10000 lines of code")."""
-_DOUBLE = XSD.double
-
-
-def _virtuoso_graph_read(graph: NamedNode) -> str:
-    """A query for a graph's triples as Virtuoso can give them whole: its serializations print
-    a double with six significant digits ("54.0343"), its `sprintf` all seventeen."""
-    return (
-        f"SELECT ?s ?p ?o (IF(isLiteral(?o) && DATATYPE(?o) = {_DOUBLE}, "
-        f"bif:sprintf('%.17g', ?o), ?none) AS ?digits) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}"
-    )
-
-
-_ASK_RETVAL = Variable("__ASK_RETVAL")
-"""The one variable of Virtuoso's answer to an ASK: a row when true, none when false, in place
-of the SPARQL results' boolean."""
-_BOOLEANS = {
-    answer: parse_query_results(f'{{"boolean":{str(answer).lower()}}}', QueryResultsFormat.JSON)
-    for answer in (False, True)
-}
 _PROLOGUE = " ".join(f"PREFIX {prefix}: <{iri}>" for prefix, iri in PREFIXES.items())
 """ModelKG's prefixes on one line, so a position on the caller's line N is the server's N+1."""
 _PATHS_HINT = (
@@ -436,9 +417,9 @@ class RemoteStore(StoreEngine):
         bound_triples: dict[NamedNode, Triple] = {}
         if self.virtuoso and substitutions:  # a bound triple term goes as its IRI
             bound_triples = {
-                _triple_iri(t): t for t in substitutions.values() if isinstance(t, Triple)
+                triple_iri(t): t for t in substitutions.values() if isinstance(t, Triple)
             }
-            substitutions = {name: _to_virtuoso(term) for name, term in substitutions.items()}
+            substitutions = {name: to_virtuoso(term) for name, term in substitutions.items()}
         bound = bind_values(sparql, substitutions or {})
         sent = _Sent(sparql, bound, _prologue(base_iri))
         return self._run_query(bound.text, sent, known=bound_triples)
@@ -473,7 +454,7 @@ class RemoteStore(StoreEngine):
             results = QueryResultsFormat.from_media_type(media) if media else None
             if results is not None and results != QueryResultsFormat.CSV:
                 if self.virtuoso and results == QueryResultsFormat.JSON:
-                    content = _virtuoso_json(content)
+                    content = virtuoso_json(content)
                     if triples:
                         content = self._json_triple_terms(content, known or {})
                 parsed = parse_query_results(content, results)
@@ -481,9 +462,9 @@ class RemoteStore(StoreEngine):
                     found = False
                     for _ in parsed:  # read it all once here: a broken answer fails now
                         found = True
-                    if parsed.variables == [_ASK_RETVAL]:  # Virtuoso's ASK: true is one row
+                    if parsed.variables == [ASK_RETVAL]:  # Virtuoso's ASK: true is one row
                         self.virtuoso = True
-                        return _BOOLEANS[found]
+                        return BOOLEANS[found]
                     parsed = parse_query_results(content, results)
                 return parsed
             graph = RdfFormat.from_media_type(media) if media else None
@@ -636,45 +617,45 @@ class RemoteStore(StoreEngine):
         if isinstance(graph, DefaultGraph):
             return []
         quads = []
-        read = self._run_query(_virtuoso_graph_read(graph), triples=False)
+        read = self._run_query(virtuoso_graph_read(graph), triples=False)
         for row in expect_solutions(read):
             subject, predicate, obj, digits = row["s"], row["p"], row["o"], row["digits"]
             assert subject is not None and predicate is not None and obj is not None
             if digits is not None and math.isfinite(number := float(digits.value)):
-                obj = RdfLiteral(repr(number), datatype=_DOUBLE)
+                obj = RdfLiteral(repr(number), datatype=XSD.double)
             quads.append(Quad(subject, predicate, obj, graph))
         return self._with_triples(quads)
 
     def _json_triple_terms(self, content: bytes, bound: Mapping[NamedNode, Triple]) -> bytes:
         """Virtuoso's JSON results with the IRIs that stand for triple terms (`TRIPLE_IRI`)
         written as the triple terms (those not `bound` looked up: `_reified`)."""
-        iris = {NamedNode(iri.decode()) for iri in _TRIPLE_JSON.findall(content)}
+        iris = {NamedNode(iri.decode()) for iri in TRIPLE_JSON.findall(content)}
         if not iris:
             return content
         known = {**bound, **self._reified(iris - bound.keys())}
 
         def term(match: re.Match[bytes]) -> bytes:
             iri = NamedNode(match.group(1).decode())
-            return json.dumps(_json_term(known.get(iri, iri))).encode()
+            return json.dumps(json_term(known.get(iri, iri))).encode()
 
-        return _TRIPLE_JSON.sub(term, content)
+        return TRIPLE_JSON.sub(term, content)
 
     def _with_triples(
         self, quads: Iterable[Quad], bound: Mapping[NamedNode, Triple] | None = None
     ) -> list[Quad]:
         """Quads read from Virtuoso with their triple terms back: the reifications among them
         taken out, the triple IRIs they do not describe (nor `bound`) looked up (`_reified`)."""
-        rest, triples = _triples_in(quads)
+        rest, triples = triples_in(quads)
         triples = {**(bound or {}), **triples}
         missing = {
             term
             for quad in rest
             for term in (quad.subject, quad.object)
-            if _is_triple_iri(term) and term not in triples
+            if is_triple_iri(term) and term not in triples
         }
         if missing:
             triples = {**triples, **self._reified(missing)}
-        return [_replaced(quad, triples) for quad in rest]
+        return [replaced(quad, triples) for quad in rest]
 
     def _reified(self, iris: set[NamedNode]) -> dict[NamedNode, Triple]:
         """The triple terms `iris` stand for on Virtuoso, read from their reifications (and
@@ -688,14 +669,14 @@ class RemoteStore(StoreEngine):
             rows = expect_solutions(
                 self._run_query(
                     f"SELECT ?t ?p ?o WHERE {{ VALUES ?t {{ {values} }} ?t ?p ?o "
-                    f"FILTER(?p IN ({', '.join(map(str, _REIFY))})) }}",
+                    f"FILTER(?p IN ({', '.join(map(str, REIFY))})) }}",
                     triples=False,
                 )
             )
             for row in rows:
                 found.append(Quad(row["t"], row["p"], row["o"]))
-            pending = {q.object for q in found if _is_triple_iri(q.object)} - asked
-        return _triples_in(found)[1]
+            pending = {q.object for q in found if is_triple_iri(q.object)} - asked
+        return triples_in(found)[1]
 
     def source_digests(self, graphs: Sequence[NamedNode]) -> dict[str, str]:
         """graph IRI -> stored source digest, for the graphs that exist (a query per 500)."""
@@ -723,7 +704,7 @@ class RemoteStore(StoreEngine):
         """A SPARQL update as one request (one transaction on Oxigraph) under the writer lock;
         callers guard which graphs it may touch, holding `writer()` across check and write."""
         self._check_writable()
-        if self.virtuoso and _NAN_TEXT.search(sparql):
+        if self.virtuoso and NAN_TEXT.search(sparql):
             raise self._error(
                 "Virtuoso's quad index breaks for good on NaN doubles; nothing was written",
                 hint="leave NaN out of the update (ModelKG's own writes mark it for Virtuoso)",
@@ -814,7 +795,7 @@ class RemoteStore(StoreEngine):
                     "Virtuoso has no default graph to write into; nothing was written",
                     hint="write into a named graph",
                 )
-            quads = _quads_to_virtuoso(quads)
+            quads = quads_to_virtuoso(quads)
             for term in (t for q in quads for t in q):
                 if isinstance(term, NamedNode) and len(term.value) > VIRTUOSO_MAX_IRI:
                     raise self._error(
@@ -822,7 +803,7 @@ class RemoteStore(StoreEngine):
                         f"{term.value[:60]}... has {len(term.value)}; nothing was written",
                         hint="shorten the IRI",
                     )
-            operations.extend(_virtuoso_inserts(quads))
+            operations.extend(virtuoso_inserts(quads))
         return ";\n".join(operations)
 
     # --- HTTP --------------------------------------------------------------------------------
@@ -938,169 +919,6 @@ def _prologue(base_iri: str | None) -> str:
     return f"BASE {base} {_PROLOGUE}"
 
 
-VIRTUOSO_MAX_IRI = 1879
-"""Virtuoso keeps an IRI's first 1,879 characters and drops the rest, silently."""
-TRIPLE_IRI = "urn:modelkg:triple:"
-"""How an RDF 1.2 triple term is kept on Virtuoso, which has none: as an IRI named by the
-triple's digest (this prefix, then SHA-256 of its N-Triples), described in the same graph by
-RDF reification (`rdf:subject`, `rdf:predicate`, `rdf:object`), and turned back into the
-triple term in every answer. (Spelling the triple in the IRI itself would not do: a reason's
-premise can hold a model's whole config, and Virtuoso cuts IRIs.)"""
-NAN_DATATYPE = "urn:modelkg:nan:"
-"""How a NaN double or float is kept on Virtuoso: with this before its datatype's IRI, turned
-back in every answer. Virtuoso sorts NaN inconsistently, and after a few NaN doubles under one
-predicate its quad index is broken for good: every later insert fails ("out of seg data")."""
-_FLOATS = (XSD.double, XSD.float)
-_NAN_TEXT = re.compile(
-    r"""["']\s*[+-]?nan\s*["']\s*\^\^\s*
-        (?:xsd:(?:double|float)\b|<http://www\.w3\.org/2001/XMLSchema\#(?:double|float)>)""",
-    re.IGNORECASE | re.VERBOSE,
-)
-"""A NaN double or float written in an update's text."""
-_REIFY = (RDF.subject, RDF.predicate, RDF.object)
-_TRIPLE_JSON = re.compile(
-    rb'\{\s*"type"\s*:\s*"uri"\s*,\s*"value"\s*:\s*"('
-    + re.escape(TRIPLE_IRI.encode())
-    + rb'[0-9a-f]+)"\s*\}'
-)
-
-
-def _triple_iri(triple: Triple) -> NamedNode:
-    """The IRI a triple term is kept as on Virtuoso (`TRIPLE_IRI`).
-
-    >>> _triple_iri(Triple(NamedNode("urn:x:s"), NamedNode("urn:x:p"), RdfLiteral("a b"))).value
-    'urn:modelkg:triple:404f983d338132d5e173fe7e3cc48415'
-    """
-    return NamedNode(TRIPLE_IRI + hashlib.sha256(str(triple).encode()).hexdigest()[:32])
-
-
-def _is_triple_iri(term: object) -> TypeGuard[NamedNode]:
-    return isinstance(term, NamedNode) and term.value.startswith(TRIPLE_IRI)
-
-
-def _to_virtuoso(term: Term) -> Term:
-    """`term` as Virtuoso can hold it: a triple term as its IRI (`TRIPLE_IRI`), a NaN double
-    or float with its datatype marked (`NAN_DATATYPE`)."""
-    if isinstance(term, Triple):
-        return _triple_iri(term)
-    if isinstance(term, RdfLiteral) and term.datatype in _FLOATS and _is_nan(term.value):
-        return RdfLiteral(term.value, datatype=NamedNode(NAN_DATATYPE + term.datatype.value))
-    return term
-
-
-def _is_nan(lexical: str) -> bool:
-    return lexical.strip().lower() in ("nan", "+nan", "-nan")
-
-
-def _unmarked(term: Term) -> Term:
-    """A NaN literal read from Virtuoso with its own datatype again."""
-    if isinstance(term, RdfLiteral) and term.datatype.value.startswith(NAN_DATATYPE):
-        return RdfLiteral(term.value, datatype=NamedNode(term.datatype.value[len(NAN_DATATYPE) :]))
-    return term
-
-
-def _quads_to_virtuoso(quads: Iterable[Quad]) -> list[Quad]:
-    """`quads` as Virtuoso can hold them (`_to_virtuoso`), each triple term's reification
-    beside it in its graph."""
-    kept: list[Quad] = []
-    described: set[tuple[NamedNode, Graph]] = set()
-
-    def held(term: Term, graph: Graph) -> Term:
-        if not isinstance(term, Triple):
-            return _to_virtuoso(term)
-        iri = _triple_iri(term)
-        if (iri, graph) not in described:
-            described.add((iri, graph))
-            for predicate, part in zip(_REIFY, term, strict=True):
-                kept.append(Quad(iri, predicate, held(part, graph), graph))
-        return iri
-
-    for quad in quads:
-        graph = quad.graph_name
-        assert isinstance(graph, NamedNode | DefaultGraph)
-        subject, obj = held(quad.subject, graph), held(quad.object, graph)
-        kept.append(Quad(subject, quad.predicate, obj, graph))  # type: ignore[arg-type]
-    return kept
-
-
-def _triples_in(quads: Iterable[Quad]) -> tuple[list[Quad], dict[NamedNode, Triple]]:
-    """Quads read from Virtuoso without the reifications `_quads_to_virtuoso` added, and the
-    triple terms those describe."""
-    parts: dict[NamedNode, dict[NamedNode, Term]] = {}
-    rest: list[Quad] = []
-    for quad in quads:
-        if _is_triple_iri(quad.subject) and quad.predicate in _REIFY:
-            parts.setdefault(quad.subject, {})[quad.predicate] = quad.object
-        else:
-            rest.append(quad)
-    triples: dict[NamedNode, Triple] = {}
-
-    def resolve(term: Term) -> Term:
-        if not _is_triple_iri(term):
-            return _unmarked(term)
-        if term not in triples and len(found := parts.get(term, {})) == 3:
-            subject, predicate, obj = (resolve(found[r]) for r in _REIFY)
-            triples[term] = Triple(subject, predicate, obj)  # type: ignore[arg-type]
-        return triples.get(term, term)
-
-    for iri in parts:
-        resolve(iri)
-    return rest, triples
-
-
-def _replaced(quad: Quad, triples: Mapping[NamedNode, Triple]) -> Quad:
-    """`quad` with the triple IRIs `triples` knows as triple terms, NaN marks removed."""
-
-    def back(term: Term) -> Term:
-        return triples.get(term, term) if _is_triple_iri(term) else _unmarked(term)
-
-    return Quad(back(quad.subject), quad.predicate, back(quad.object), quad.graph_name)  # type: ignore[arg-type]
-
-
-def _json_term(term: Term) -> dict[str, object]:
-    """A term as SPARQL 1.2 JSON results write it."""
-    if isinstance(term, NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, Triple):
-        parts = ("subject", "predicate", "object")
-        return {
-            "type": "triple",
-            "value": {n: _json_term(t) for n, t in zip(parts, term, strict=True)},
-        }
-    found: dict[str, object] = {"type": "literal", "value": term.value}
-    if term.language:
-        found["xml:lang"] = term.language
-    elif term.datatype.value != XSD.string.value:
-        found["datatype"] = term.datatype.value
-    return found
-
-
-_VIRTUOSO_FIXES = (
-    (re.compile(rb'("type": "bnode", "value": ")nodeID://'), rb"\1"),
-    (
-        re.compile(rb'("datatype": "http://www.w3.org/2001/XMLSchema#boolean", "value": )"1"'),
-        rb'\1"true"',
-    ),
-    (
-        re.compile(rb'("datatype": "http://www.w3.org/2001/XMLSchema#boolean", "value": )"0"'),
-        rb'\1"false"',
-    ),
-)
-
-
-def _virtuoso_json(content: bytes) -> bytes:
-    """Virtuoso's JSON results as the standard writes them: a blank node `nodeID://b1` is
-    `b1` (no valid label otherwise), a stored boolean `"1"` is `"true"`, a NaN's datatype is
-    its own (`NAN_DATATYPE`). (Its XML results are right, but pyoxigraph's XML reader trims
-    the spaces around a literal.) A JSON string holds no unescaped quote, so these patterns
-    never match inside a value."""
-    for pattern, replacement in _VIRTUOSO_FIXES:
-        content = pattern.sub(replacement, content)
-    return content.replace(b'"datatype": "' + NAN_DATATYPE.encode(), b'"datatype": "')
-
-
 def _query_form(text: str) -> str | None:
     """SELECT, CONSTRUCT, DESCRIBE or ASK: the first such keyword outside comments, strings,
     IRIs and prefixed names (None when there is none).
@@ -1112,53 +930,6 @@ def _query_form(text: str) -> str | None:
         if match.group("form"):
             return match.group("form").upper()
     return None
-
-
-def _virtuoso_inserts(quads: Sequence[Quad]) -> Iterator[str]:
-    """The operations that insert `quads` (all in named graphs) into Virtuoso: INSERT DATA of
-    `VIRTUOSO_BLOCK` triples without blank nodes, INSERT templates for the rest."""
-    plain: dict[NamedNode, list[Quad]] = {}
-    blank: dict[NamedNode, list[Quad]] = {}
-    for quad in quads:
-        graph = quad.graph_name
-        assert isinstance(graph, NamedNode)
-        has_blank = isinstance(quad.subject, BlankNode) or isinstance(quad.object, BlankNode)
-        (blank if has_blank else plain).setdefault(graph, []).append(quad)
-    for graph, group in plain.items():
-        for start in range(0, len(group), VIRTUOSO_BLOCK):
-            block = ntriples(group[start : start + VIRTUOSO_BLOCK])
-            yield f"INSERT DATA {{ GRAPH {graph} {{\n{block}}} }}"
-    for graph, group in blank.items():  # one graph per template: two make Virtuoso fail
-        template: list[Quad] = []
-        for component in _blank_components(group):
-            if template and len(template) + len(component) > VIRTUOSO_TEMPLATE:
-                yield f"INSERT {{ GRAPH {graph} {{\n{ntriples(template)}}} }} WHERE {{}}"
-                template = []
-            template.extend(component)
-        if template:
-            yield f"INSERT {{ GRAPH {graph} {{\n{ntriples(template)}}} }} WHERE {{}}"
-
-
-def _blank_components(quads: Iterable[Quad]) -> list[list[Quad]]:
-    """`quads` grouped so that the triples of connected blank nodes share a group."""
-    parent: dict[BlankNode, BlankNode] = {}
-
-    def root(node: BlankNode) -> BlankNode:
-        while (up := parent.setdefault(node, node)) != node:
-            node = up
-        return node
-
-    def nodes(quad: Quad) -> list[BlankNode]:
-        return [t for t in (quad.subject, quad.object) if isinstance(t, BlankNode)]
-
-    for quad in quads:
-        first, *others = nodes(quad)
-        for other in others:
-            parent[root(other)] = root(first)
-    groups: dict[BlankNode, list[Quad]] = {}
-    for quad in quads:
-        groups.setdefault(root(nodes(quad)[0]), []).append(quad)
-    return list(groups.values())
 
 
 def _graph_param(graph: Graph) -> dict[str, str]:

@@ -33,13 +33,8 @@ from kg.ingest.pipeline import ingest
 from kg.reason.run import reason
 from kg.store import ModelStore
 from kg.store.embedded import EmbeddedStore
-from kg.store.remote import (
-    TRIPLE_IRI,
-    VIRTUOSO_BLOCK,
-    VIRTUOSO_GRAPHS,
-    VIRTUOSO_MAX_IRI,
-    RemoteStore,
-)
+from kg.store.remote import RemoteStore
+from kg.store.virtuoso import TRIPLE_IRI, VIRTUOSO_BLOCK, VIRTUOSO_GRAPHS, VIRTUOSO_MAX_IRI
 from ontology.namespaces import XSD
 from tests.conftest import SparqlServer, corpus_folder, running_virtuoso
 
