@@ -83,9 +83,8 @@ def test_a_model_reads_the_same_over_rest_from_either_engine(
         request.applymarker(
             pytest.mark.xfail(
                 strict=True,
-                reason="Virtuoso computes BIND(true AS ?in) as 1, so kg/models/records.py "
-                "puts inputs among outputs; resolvers/rest/models.py's graph query asks for "
-                "isTRIPLE, which Virtuoso's SPARQL lacks (a 400)",
+                reason="resolvers/rest/models.py's graph query asks for isTRIPLE, which "
+                "Virtuoso's SPARQL lacks (a 400)",
             )
         )
     answers = []
