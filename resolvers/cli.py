@@ -38,6 +38,9 @@ def serve_command(**given: Any) -> None:
     """
     settings = ServerSettings.from_environment(**given)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    from kg.store import check_servable
+
+    check_servable(settings.store)  # a clear error now, not a traceback from uvicorn's start-up
     if settings.workers == 1:
         from resolvers.app import create_app
 

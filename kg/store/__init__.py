@@ -14,13 +14,14 @@ from kg.errors import UsageError
 from kg.store.base import ModelStore, QueryResult
 from kg.store.embedded import EmbeddedStore
 from kg.store.holder import current_holder
-from kg.store.shared import SharedStore
+from kg.store.shared import SharedStore, refuse_if_served
 
 __all__ = [
     "DEFAULT_STORE",
     "EmbeddedStore",
     "ModelStore",
     "QueryResult",
+    "check_servable",
     "open_store",
     "serve_store",
     "store_location",
@@ -52,6 +53,16 @@ def open_store(location: str | None = None, *, read_only: bool = False) -> Model
         # a server shares it: read its published checkpoint, write under its lock file
         return SharedStore.attach(where, read_only=read_only)
     return EmbeddedStore.open(Path(where), read_only=read_only)
+
+
+def check_servable(location: str) -> None:
+    """Fail now, with ModelKG's error, where a server process would fail to open the store:
+    another server shares it, or another process holds it for writing. `modelkg serve` asks
+    before it starts uvicorn, whose start-up would print the error as a traceback."""
+    if location == ":memory:" or "://" in location:
+        return
+    refuse_if_served(location)
+    EmbeddedStore.open(Path(location)).close()  # RocksDB's lock, named as EmbeddedStore does
 
 
 def serve_store(location: str, *, grace_seconds: float, write_timeout: float) -> ModelStore:

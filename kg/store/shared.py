@@ -65,11 +65,24 @@ if TYPE_CHECKING:
 
     from kg.store.model_graph import ModelGraph
 
-__all__ = ["SharedStore", "shared_folder"]
+__all__ = ["SharedStore", "refuse_if_served", "shared_folder"]
 
 STATE = "state.json"
 WRITE_LOCK = "write.lock"
 WRITER = "writer.json"
+
+
+def refuse_if_served(location: str) -> None:
+    """A `StoreError` when a running `modelkg serve` already shares the store at `location`:
+    a second server on it is refused, with the first one's address."""
+    holder = current_holder(location)
+    if holder is not None:
+        raise StoreError(
+            f"`modelkg serve` (pid {holder['pid']}) already serves this store at {holder['url']}",
+            path=location,
+            hint="use that server, or stop it first; for more processes serving one store "
+            "give it --workers N",
+        )
 
 
 def shared_folder(location: str) -> Path:
@@ -124,15 +137,7 @@ class SharedStore(StoreBase):
         """Share the store at `location` (created if needed) from now on: the first process
         of a server. Fails while another process holds the store for writing."""
         where = str(location)
-        holder = current_holder(where)
-        if holder is not None:
-            raise StoreError(
-                f"`modelkg serve` (pid {holder['pid']}) already serves this store at "
-                f"{holder['url']}",
-                path=where,
-                hint="use that server, or stop it first; for more processes serving one store "
-                "give it --workers N",
-            )
+        refuse_if_served(where)
         root = shared_folder(where)
         with EmbeddedStore.open(where) as live:  # the lock error names a server holding it
             shutil.rmtree(root, ignore_errors=True)  # left by a server that died

@@ -194,3 +194,21 @@ def test_help_lists_every_setting_with_its_flag_variable_and_description(cli: Cl
     assert "[envvar:MODELKG_CORS_ORIGINS,comma-separated]" in text
     assert "preferthevariable:flagsshowin`ps`" in text  # the token's advice
     assert "modelkgserve--ingest-root/srv/models--cors-originhttps://dash.example.org" in text
+
+
+def test_a_second_server_on_the_same_store_is_refused_with_the_first_ones_address(
+    cli: Cli, store_path: Path, served: list[ServerSettings]
+) -> None:
+    """`modelkg serve` twice on one store: the second says which server has it, in one line,
+    before uvicorn starts (its start-up would print a traceback)."""
+    from kg.store.holder import record_holder, release_holder
+
+    record_holder(str(store_path), "http://127.0.0.1:8001")  # as the first server does
+    try:
+        refused = cli("serve", "--store", str(store_path), "--port", "8002")
+    finally:
+        release_holder(str(store_path))
+    assert refused.code == 1
+    assert "already serves this store at http://127.0.0.1:8001" in refused.err
+    assert "Traceback" not in refused.err
+    assert served == []  # uvicorn was never started
