@@ -131,16 +131,7 @@ def read_part_config(draft: ModelDraft, part: Subject, config: dict[str, Any], f
     """Read a component's own config (a diffusers `text_encoder/config.json`) onto `part`:
     its model type when it names one, and its parameters, mapped as a `config.json`'s are."""
     model_type = config.get("model_type")
-    if isinstance(model_type, str) and model_type:
-        draft.add_value(part.iri, MKG.modelType, model_type)
-        entry = draft.mapping.catalog.resolve_model_type(model_type)
-        if entry is not None:
-            draft.add(part.iri, MKG.hasModelType, _named(entry.iri))
-    architectures = config.get("architectures")
-    if isinstance(architectures, list):
-        for architecture in architectures:
-            if isinstance(architecture, str):
-                draft.add_value(part.iri, MKG.architecture, architecture)
+    _name_part(draft, part, model_type if isinstance(model_type, str) else None, config)
     typed = Subject(part.iri, part.key, model_type if isinstance(model_type, str) else None)
     _read_parameters(draft, typed, config, file, prefix="", depth=1)
 
@@ -195,6 +186,22 @@ def _is_part(
     return any(draft.mapping.resolve("config.json", k, part_type) for k in raw)
 
 
+def _name_part(
+    draft: ModelDraft, part: Subject, model_type: str | None, config: dict[str, Any]
+) -> None:
+    """A part's model type (with the catalog's entry for it) and architectures."""
+    if model_type:
+        draft.add_value(part.iri, MKG.modelType, model_type)
+        entry = draft.mapping.catalog.resolve_model_type(model_type)
+        if entry is not None:
+            draft.add(part.iri, MKG.hasModelType, _named(entry.iri))
+    architectures = config.get("architectures")
+    if isinstance(architectures, list):
+        for architecture in architectures:
+            if isinstance(architecture, str):
+                draft.add_value(part.iri, MKG.architecture, architecture)
+
+
 def _read_part(
     draft: ModelDraft,
     parent: Subject,
@@ -211,16 +218,7 @@ def _read_part(
     draft.add(parent.iri, MKG.hasPart, part.iri)
     draft.add(part.iri, RDF.type, MKG.ModelComponent)
     draft.add_value(part.iri, MKG.configKey, prefix + key)
-    if part_type:
-        draft.add_value(part.iri, MKG.modelType, part_type)
-        entry = draft.mapping.catalog.resolve_model_type(part_type)
-        if entry is not None:
-            draft.add(part.iri, MKG.hasModelType, _named(entry.iri))
-    architectures = raw.get("architectures")
-    if isinstance(architectures, list):
-        for architecture in architectures:
-            if isinstance(architecture, str):
-                draft.add_value(part.iri, MKG.architecture, architecture)
+    _name_part(draft, part, part_type, raw)
     _read_parameters(draft, part, raw, file, prefix=f"{prefix}{key}.", depth=depth + 1)
 
 

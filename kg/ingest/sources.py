@@ -219,15 +219,21 @@ def _model_folders_below(path: Path, depth: int = 3) -> Iterator[Path]:
                 yield from _model_folders_below(child, depth - 1)
 
 
+def _index_of(files: dict[str, Path], name: str) -> object:
+    """The JSON of a file that lists a model's module or component folders, or None when it
+    is missing or broken (its reader reports a broken one with file and line)."""
+    path = files.get(name)
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def _module_folder_files(folder: Path, files: dict[str, Path]) -> None:
     """Add the config files of sentence-transformers modules listed in modules.json."""
-    modules = files.get("modules.json")
-    if modules is None:
-        return
-    try:
-        entries = json.loads(modules.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # the reader reports a broken modules.json with file and line
+    entries = _index_of(files, "modules.json")
     if not isinstance(entries, list):
         return
     for entry in entries:
@@ -241,13 +247,7 @@ def _module_folder_files(folder: Path, files: dict[str, Path]) -> None:
 def _component_folder_files(folder: Path, files: dict[str, Path]) -> None:
     """Add the config of every component a diffusers `model_index.json` names (`unet/`,
     `vae/`, `text_encoder/`, ...): the pipeline is one model, its components are its parts."""
-    index = files.get("model_index.json")
-    if index is None:
-        return
-    try:
-        entries = json.loads(index.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return  # the reader reports a broken model_index.json with file and line
+    entries = _index_of(files, "model_index.json")
     if not isinstance(entries, dict):
         return
     for name, value in entries.items():
