@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from pyoxigraph import NamedNode, Triple
 from rich.markup import escape
 
 from kg.cli.common import StoreOption, console
@@ -78,18 +79,31 @@ def explain_command(
             f"[bold]primary task: {escape(primary.task.id)}[/]  ({escape(primary.reason)}; "
             f"rule {primary.rule})"
         )
+    from kg.cli.query import model_names
+
+    triples = [t for item in explanations for t in (item.fact, *(p.triple for p in item.premises))]
+    named = {
+        part.value
+        for triple in triples
+        for part in (triple.subject, triple.object)
+        if isinstance(part, NamedNode)
+    }
+    names = model_names(kg_store, named)  # a local model by its name, not its hash IRI
     for item in explanations:
-        console.print(f"[bold]{escape(_show(item.fact))}[/]  (rule {item.rule})")
+        console.print(f"[bold]{escape(_show(item.fact, names))}[/]  (rule {item.rule})")
         for premise in item.premises:
             where = (
                 f"  [{premise.source_file}: {premise.source_key}]" if premise.source_file else ""
             )
-            console.print(f"    because {escape(_show(premise.triple))}{escape(where)}")
+            console.print(f"    because {escape(_show(premise.triple, names))}{escape(where)}")
     console.print(f"{len(explanations)} inferred fact(s)")
 
 
-def _show(triple: object) -> str:
+def _show(triple: Triple, names: dict[str, str]) -> str:
     from kg.cli.query import compact
 
-    parts = [getattr(triple, name) for name in ("subject", "predicate", "object")]
-    return " ".join(compact(part) for part in parts)
+    parts = (triple.subject, triple.predicate, triple.object)
+    return " ".join(
+        names.get(part.value, compact(part)) if isinstance(part, NamedNode) else compact(part)
+        for part in parts
+    )

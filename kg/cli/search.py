@@ -41,6 +41,12 @@ def search_command(
         str | None, typer.Argument(help="What you are looking for, in plain words.")
     ] = None,
     task: Annotated[list[str] | None, typer.Option("--task", help="A Hub task id.")] = None,
+    primary_task: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--primary-task", help="A Hub task id the model's primary task (pipeline_tag) is."
+        ),
+    ] = None,
     modality: Annotated[list[str] | None, typer.Option("--modality")] = None,
     library: Annotated[list[str] | None, typer.Option("--library")] = None,
     license_: Annotated[list[str] | None, typer.Option("--license")] = None,
@@ -151,7 +157,8 @@ def search_command(
             lte=parse_count(max_params) if max_params else None,
         )
     spec = ModelFilter(
-        tasks=tuple(task or ()), modalities=tuple(modality or ()), libraries=tuple(library or ()),
+        tasks=tuple(task or ()), primary_tasks=tuple(primary_task or ()),
+        modalities=tuple(modality or ()), libraries=tuple(library or ()),
         licenses=tuple(license_ or ()), languages=tuple(language or ()), ranges=ranges,
         derived_from=resolve_model(kg_store, derived_from).value if derived_from else None,
     )  # fmt: skip

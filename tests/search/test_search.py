@@ -247,6 +247,19 @@ def test_the_cli_searches_with_filters_and_prints_json(
     assert hits and all(h["score"] >= 0.3 for h in hits)
 
 
+def test_the_cli_filters_by_primary_task(cli: Callable[..., CliResult], store_path: str) -> None:
+    def names(*primary: str) -> set[str]:
+        flags = [part for task in primary for part in ("--primary-task", task)]
+        result = cli("search", "speech recognition", *flags, "--limit", "20", "--format",
+                     "json", "--store", store_path)  # fmt: skip
+        assert result.code == 0, result.err
+        return {hit["name"] for hit in json.loads(result.out)}
+
+    speech = names("automatic-speech-recognition")
+    assert speech and speech <= set(SPEECH)
+    assert not names("text-generation") & set(SPEECH)
+
+
 def test_other_metrics_rebuild_the_index(cli: Callable[..., CliResult], store_path: str) -> None:
     for metric in ("l2", "ip", "cosine"):
         result = cli("search", "speech recognition", "--metric", metric, "--format", "json",

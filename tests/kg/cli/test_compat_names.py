@@ -68,3 +68,10 @@ def test_query_tables_show_names_and_take_the_prefixes_they_show(store: Path, cl
     assert f"hf:{MINILM}" in names.out
     assert HASHED not in names.out
     assert hub.code == 0 and MINILM in hub.out
+
+
+def test_explain_names_a_local_model_not_its_hash_iri(store: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("explain", "gpt2-style-lm", "--store", store)
+    assert result.code == 0, result.err
+    assert "gpt2-style-lm mkg:derivedFrom hf:openai-community/gpt2" in result.out
+    assert "/id/model/" not in result.out
