@@ -183,8 +183,13 @@ def compile_filter(spec: ModelFilter) -> str:
             for iri in chosen
         )
         lines.append(f"FILTER EXISTS {{ {branches} }}")
+    if spec.libraries:  # the library the files show (mkg:library), or the card's library_name
+        lines.append(
+            "FILTER EXISTS { { ?m mkg:libraryName ?libraryName } UNION "
+            "{ ?m mkg:library/mkg:libraryId ?libraryName } "
+            f"{_values('?libraryName', spec.libraries)} }}"
+        )
     for values, predicate in (
-        (spec.libraries, "libraryName"),
         (spec.licenses, "license"),
         (spec.model_types, "modelType"),
         (spec.languages, "language"),

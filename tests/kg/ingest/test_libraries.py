@@ -629,3 +629,20 @@ def test_an_open_clip_config_without_its_dimension_names_the_field(
 
     [(_, reason)] = summary.rejected
     assert "field `model_cfg.embed_dim`" in reason
+
+
+def test_the_library_filter_finds_a_model_by_the_library_its_files_show(
+    extra_registry: Registry,
+) -> None:
+    """PixArt's card names no library_name; its model_index.json makes it a diffusers
+    pipeline, and a search or list filtered to diffusers finds it."""
+    from kg.models.filters import ModelFilter, compile_filter
+
+    rows = extra_registry.store.select(
+        "SELECT ?id WHERE { ?m a mkg:Model ; schema:name ?name ; mkg:hubId ?id .\n"
+        f"{compile_filter(ModelFilter(libraries=('diffusers',)))} }}"
+    )
+    found = {row["id"].value for row in rows}  # type: ignore[union-attr]
+    assert "PixArt-alpha/PixArt-XL-2-1024-MS" in found
+    assert "stabilityai/stable-diffusion-2-1" in found
+    assert "laion/CLIP-ViT-bigG-14-laion2B-39B-b160k" not in found
