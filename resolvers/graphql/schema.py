@@ -139,7 +139,10 @@ class Query(SearchQuery):  # `searchModels` lives in resolvers.graphql.search
     @strawberry.field(description="A model by hub id, name or IRI; null when there is none.")
     async def model(self, info: Info, id: strawberry.ID) -> Model | None:
         iri = await _iri_of(info, str(id))
-        return Model(key=iri) if iri else None
+        if not iri:
+            return None
+        record = await _context(info).records.load(iri)  # batched with the fields' reads
+        return Model(key=iri, known_name=record.name if record else None)
 
     @strawberry.field(description="Models, filtered, as a Relay connection ordered by name.")
     async def models(

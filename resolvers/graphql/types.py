@@ -177,8 +177,10 @@ def _answers(answers: list[lookups.Answer], index: Any) -> list[CompatAnswer]:
             ScoreComponent(name=c.name, points=c.points, weight=c.weight, why=c.why)
             for c in answer.components
         ]
-        out.append(CompatAnswer(model=Model(key=iri), score=answer.score, case=answer.case,
-                                reasons=list(answer.reasons), components=parts))  # fmt: skip
+        name = profile.name if profile is not None else answer.model
+        out.append(CompatAnswer(model=Model(key=iri, known_name=name), score=answer.score,
+                                case=answer.case, reasons=list(answer.reasons),
+                                components=parts))  # fmt: skip
     return out
 
 
@@ -233,16 +235,15 @@ class _ModelFields:
     def iri_field(self) -> str:
         return self.key
 
+    # id and name are plain (not async) fields: whoever makes a Model knows its name, and an
+    # async field per model costs graphql-core a coroutine and a gather (a page has ~40)
     @strawberry.field(description="The hub id (or name) of the model: what `model(id:)` takes.")
-    async def id(self, info: Info) -> strawberry.ID:
-        if self.known_name is not None:
-            return strawberry.ID(self.known_name)
-        record = await _record(self, info)
-        return strawberry.ID(record.name if record else self.iri)
+    def id(self) -> strawberry.ID:
+        return strawberry.ID(self.known_name or self.key)
 
     @strawberry.field(description="The model's name (its hub id when it has one).")
-    async def name(self, info: Info) -> str:
-        return str(await self.id(info))
+    def name(self) -> str:
+        return self.known_name or self.key
 
     @strawberry.field(description="Every model's classes: Model, SentenceTransformer, ...")
     async def kinds(self, info: Info) -> list[str]:
