@@ -25,10 +25,8 @@ from kg.compat.index import CompatIndex
 from kg.sparql.forwarded import ForwardedQueries
 from kg.sparql.isolation import IsolatedQueries
 from kg.store import ModelStore, serve_store
-from kg.store.embedded import EmbeddedStore
 from kg.store.holder import record_holder, release_holder
 from kg.store.shared import SharedStore
-from kg.store.snapshots import PublishedCheckpoints, Snapshots
 from resolvers.search_state import SearchState
 from resolvers.settings import ServerSettings
 
@@ -118,19 +116,14 @@ def _client_queries(
 ) -> IsolatedQueries | ForwardedQueries:
     """Where clients' SPARQL runs: in worker processes killed at the timeout over the
     embedded store (`kg.sparql.isolation`), on the remote server's engine over a remote one."""
-    if isinstance(store, SharedStore | EmbeddedStore):
-        checkpoints = (
-            PublishedCheckpoints(store)
-            if isinstance(store, SharedStore)
-            else Snapshots(store, grace_seconds=settings.query_timeout + 5)
-        )
+    if isinstance(store, SharedStore):
         # two per core, shared among the serving processes: while the server hands one
         # worker's answer back and the next job over (~1 ms), the core has another worker's
         # query to run; with one per core, 10 clients of a 5 ms lookup kept each worker idle
         # ~30% of the time
         per_core = 2 * (os.cpu_count() or 1)
         return IsolatedQueries(
-            checkpoints,
+            store,
             workers=settings.query_workers or max(2, per_core // settings.workers),
             timeout=settings.query_timeout,
             max_per_client=settings.max_queries_per_client,

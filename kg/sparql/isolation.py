@@ -2,7 +2,7 @@
 
 pyoxigraph cannot interrupt a query: one that computes for long before its first row (a big
 aggregate over a cross product) keeps a core busy after its client got a 503. So a client's
-query runs in a worker process, over a checkpoint of the store (`kg.store.snapshots`), and the
+query runs in a worker process, over the store's published checkpoint (`kg.store.shared`), and the
 worker is killed (SIGKILL) when the query outlives its timeout or its client; the next query
 starts a fresh one. This also lets queries use every core instead of sharing one interpreter,
 and keeps the engine's own parser away from the server process: a query that still crashed it
@@ -18,10 +18,9 @@ Bounds: at most `max_per_client` queries of one client run or wait at once (the 
 `TooBusyError` with `per_client=True`: HTTP 429), and at most `max_waiting` in all (503).
 
 >>> import tempfile, asyncio
->>> from kg.store.embedded import EmbeddedStore
->>> from kg.store.snapshots import Snapshots
->>> store = EmbeddedStore.open(tempfile.mkdtemp() + "/kg")
->>> queries = IsolatedQueries(Snapshots(store, grace_seconds=35), workers=1, timeout=30)
+>>> from kg.store.shared import SharedStore
+>>> store = SharedStore.create(tempfile.mkdtemp() + "/kg", grace_seconds=35)
+>>> queries = IsolatedQueries(store, workers=1, timeout=30)
 >>> outcome = asyncio.run(queries.run("ASK { ?s a owl:Ontology }",
 ...     media_type="application/sparql-results+json", client="doc"))
 >>> outcome.body
@@ -47,7 +46,7 @@ from ontology.namespaces import PREFIXES
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from kg.store.snapshots import Checkpoints
+    from kg.store.shared import SharedStore
 
 __all__ = ["Admission", "IsolatedQueries"]
 
@@ -83,11 +82,11 @@ class Admission:
 
 
 class IsolatedQueries:
-    """A pool of query workers over the store's `checkpoints`."""
+    """A pool of query workers over the published checkpoints of `store`."""
 
     def __init__(
         self,
-        checkpoints: Checkpoints,
+        store: SharedStore,
         *,
         workers: int,
         timeout: float,
@@ -103,7 +102,7 @@ class IsolatedQueries:
         self._spares = anyio.CapacityLimiter(max(1, workers))
         self._unbounded = anyio.CapacityLimiter(math.inf)  # `_limiter` is taken first
         self._warming: set[asyncio.Task[None]] = set()
-        self._snapshots = checkpoints
+        self._store = store
         self._admission = Admission(max_per_client, max_waiting)
 
     async def run(
@@ -134,10 +133,7 @@ class IsolatedQueries:
     async def _in_worker(self, job_on: Callable[[str], QueryJob], client: str) -> Outcome:
         self._admission.admit(client)
         try:
-            # after a write, a new checkpoint (~15 ms, off the event loop); else the last one
-            snapshot = self._snapshots.fresh()
-            if snapshot is None:
-                snapshot = await asyncio.to_thread(self._snapshots.current)
+            snapshot = self._store.checkpoint_folder()  # the last write published it
             job = job_on(snapshot)
             with anyio.fail_after(self.timeout):
                 async with self._limiter:  # a worker is ours from here on
@@ -176,6 +172,6 @@ class IsolatedQueries:
         task.add_done_callback(self._warming.discard)
 
     def close(self) -> None:
-        """Delete the checkpoints. The workers belong to the event loop that started them:
-        AnyIO kills them when it shuts down, a query still running with them."""
-        self._snapshots.close()
+        """Nothing to release: the workers belong to the event loop that started them (AnyIO
+        kills them when it shuts down, a query still running with them), and the checkpoints
+        to the process that shares the store."""

@@ -59,8 +59,9 @@ def check_servable(location: str) -> None:
     """Fail now, with ModelKG's error, where a server process would fail to open the store:
     another server shares it, or another process holds it for writing. `modelkg serve` asks
     before it starts uvicorn, whose start-up would print the error as a traceback."""
-    if location == ":memory:" or "://" in location:
+    if "://" in location:
         return
+    _refuse_memory(location)
     refuse_if_served(location)
     EmbeddedStore.open(Path(location)).close()  # RocksDB's lock, named as EmbeddedStore does
 
@@ -69,10 +70,20 @@ def serve_store(location: str, *, grace_seconds: float, write_timeout: float) ->
     """The store as a server process opens it. A folder is shared (`kg.store.shared`): by
     the server's process, or, under `modelkg serve --workers N`, by the parent of the worker
     processes, which attach to it. Writes wait at most `write_timeout` seconds for another
-    process's write to end. A remote store or `:memory:` opens as `open_store` opens it."""
-    if location == ":memory:" or "://" in location:
+    process's write to end. A remote store opens as `open_store` opens it."""
+    if "://" in location:
         return open_store(location)
+    _refuse_memory(location)
     holder = current_holder(location)
     if holder is not None and holder.get("pid") == os.getppid():
         return SharedStore.attach(location, write_timeout=write_timeout)
     return SharedStore.create(location, grace_seconds=grace_seconds, write_timeout=write_timeout)
+
+
+def _refuse_memory(location: str) -> None:
+    if location == ":memory:":
+        raise UsageError(
+            "a server cannot serve an in-memory store: clients' queries run in worker "
+            "processes, over checkpoints of a store on disk",
+            hint="give --store a folder, or a sparql+http:// server",
+        )

@@ -312,7 +312,7 @@ class EmbeddedStore(StoreEngine):
     def checkpoint(self, directory: Path) -> None:
         """A consistent read-only copy of the store in `directory` (RocksDB hard-links its
         files, so it costs milliseconds and little disk): what query workers read
-        (`kg.store.snapshots`)."""
+        (`kg.store.shared`)."""
         if self.location == ":memory:":
             raise StoreError("an in-memory store has no files to checkpoint", path=self.location)
         try:

@@ -121,7 +121,6 @@ class SharedStore(StoreBase):
         self._state = _State(0, "", 0.0)
         self._reader: EmbeddedStore | None = None
         self._reader_checkpoint = ""
-        self._checkpoint_path = ""
         self._live: EmbeddedStore | None = None
         """the store opened for writing, during a writer block (its thread reads it too)"""
         self._live_thread: int | None = None
@@ -166,9 +165,8 @@ class SharedStore(StoreBase):
         return (shared_folder(str(location)) / STATE).exists()
 
     # -- the published state ------------------------------------------------------------------
-    def _current(self) -> EmbeddedStore:
-        """The reader over the published checkpoint, reopened when a write published a new
-        one: a `stat` of the state file when nothing moved."""
+    def _published(self) -> _State:
+        """What the state file says now: a `stat` of it when nothing moved, else read again."""
         try:
             status = os.stat(self._state_path)  # noqa: PTH116 - a str path: ~1 us, not ~10
         except OSError as exc:
@@ -178,34 +176,36 @@ class SharedStore(StoreBase):
                 hint="run the command again: it opens the store directly now",
             ) from exc
         seen = (status.st_ino, status.st_mtime_ns)
+        if seen != self._seen:
+            with self._refresh:
+                if seen != self._seen:
+                    self._state = _read_state(self._root)
+                    self._seen = seen
+        return self._state
+
+    def _current(self) -> EmbeddedStore:
+        """The reader over the published checkpoint, reopened when a write published a new
+        one (the old reader stays alive while a query still iterates its results)."""
+        checkpoint = self._published().checkpoint
         reader = self._reader
-        if seen == self._seen and reader is not None:
+        if reader is not None and checkpoint == self._reader_checkpoint:
             return reader
         with self._refresh:
-            if seen != self._seen or self._reader is None:
-                self._state = _read_state(self._root)
-                self._seen = seen
-                if self._state.checkpoint != self._reader_checkpoint or self._reader is None:
-                    # the old reader stays alive while a query still iterates its results
-                    self._reader = EmbeddedStore.open(
-                        self._root / self._state.checkpoint, read_only=True
-                    )
-                    self._reader_checkpoint = self._state.checkpoint
-                    self._checkpoint_path = str(self._root / self._state.checkpoint)
-            assert self._reader is not None
+            if self._reader is None or checkpoint != self._reader_checkpoint:
+                self._reader = EmbeddedStore.open(self._root / checkpoint, read_only=True)
+                self._reader_checkpoint = checkpoint
             return self._reader
 
     @property
     def generation(self) -> int:
         """Twice the published generation, plus one while this process writes: it moves
         before and after each write, as `ModelStore.generation` says."""
-        self._current()
-        return 2 * self._state.generation + (1 if self._depth else 0)
+        return 2 * self._published().generation + (1 if self._depth else 0)
 
     def checkpoint_folder(self) -> str:
-        """The published checkpoint's folder: what query worker processes open."""
-        self._current()
-        return self._checkpoint_path
+        """The published checkpoint's folder: what query worker processes open (no reader
+        is opened here, so the event loop may ask)."""
+        return str(self._root / self._published().checkpoint)
 
     def _read(self) -> EmbeddedStore:
         live = self._live

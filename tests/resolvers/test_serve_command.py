@@ -212,3 +212,12 @@ def test_a_second_server_on_the_same_store_is_refused_with_the_first_ones_addres
     assert "already serves this store at http://127.0.0.1:8001" in refused.err
     assert "Traceback" not in refused.err
     assert served == []  # uvicorn was never started
+
+
+def test_an_in_memory_store_is_refused_with_what_to_give_instead(
+    cli: Cli, served: list[ServerSettings]
+) -> None:
+    refused = cli("serve", "--store", ":memory:")
+    assert refused.code == 2  # a usage error
+    assert "cannot serve an in-memory store" in refused.err and "folder" in refused.err
+    assert served == []
