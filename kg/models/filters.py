@@ -24,6 +24,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 
@@ -147,27 +148,25 @@ def _values(variable: str, items: tuple[str, ...]) -> str:
     return f"VALUES {variable} {{ {' '.join(string_term(i) for i in items)} }}"
 
 
+def _task_pattern(tasks: Sequence[str], field: str, path: str) -> list[str]:
+    """`?m path <task>` for one known Hub task (oxigraph plans a constant fast), a VALUES
+    variable for several; an unknown task is an error naming the filter `field`."""
+    for task in tasks:
+        if task not in known_tasks():
+            raise _unknown("task", task, field, sorted(known_tasks()))
+    iris = " ".join(f"<{TASKS}{t}>" for t in tasks)
+    if not tasks:
+        return []
+    if len(tasks) == 1:
+        return [f"?m {path} {iris} ."]
+    return [f"?m {path} ?task_{field} . VALUES ?task_{field} {{ {iris} }}"]
+
+
 def compile_filter(spec: ModelFilter) -> str:
     """The SPARQL group pattern (over `?m`) selecting the models `spec` admits."""
     lines: list[str] = []
-    for task in spec.tasks:
-        if task not in known_tasks():
-            raise _unknown("task", task, "tasks", sorted(known_tasks()))
-    if spec.tasks:
-        iris = " ".join(f"<{TASKS}{t}>" for t in spec.tasks)
-        if len(spec.tasks) == 1:
-            lines.append(f"?m mkg:performsTask/mkg:broader* {iris} .")
-        else:
-            lines.append(f"?m mkg:performsTask/mkg:broader* ?task . VALUES ?task {{ {iris} }}")
-    for task in spec.primary_tasks:
-        if task not in known_tasks():
-            raise _unknown("task", task, "primaryTasks", sorted(known_tasks()))
-    if spec.primary_tasks:
-        iris = " ".join(f"<{TASKS}{t}>" for t in spec.primary_tasks)
-        if len(spec.primary_tasks) == 1:
-            lines.append(f"?m mkg:primaryTask {iris} .")
-        else:
-            lines.append(f"?m mkg:primaryTask ?primary . VALUES ?primary {{ {iris} }}")
+    lines += _task_pattern(spec.tasks, "tasks", "mkg:performsTask/mkg:broader*")
+    lines += _task_pattern(spec.primary_tasks, "primaryTasks", "mkg:primaryTask")
     if spec.modalities:
         chosen = []
         for name in spec.modalities:

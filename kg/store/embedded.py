@@ -141,15 +141,13 @@ class EmbeddedStore(StoreEngine):
                 store = Store(str(path))
         except (OSError, RuntimeError) as exc:
             holder = current_holder(location)
-            if holder is not None:
-                url = holder["url"]
+            if holder is not None:  # it shares the store, and a write of it holds it now
                 raise StoreError(
-                    f"`modelkg serve` (pid {holder['pid']}) holds this store for writing and "
-                    f"serves it at {url}; reads work beside it, writes go through it",
+                    f"`modelkg serve` (pid {holder['pid']}) serves this store at "
+                    f"{holder['url']} and was writing it",
                     path=location,
-                    hint=f"send the write to the server: POST {url}/api/v1/ingest with the "
-                    "operator's token (or the GraphQL ingest mutation, or SPARQL UPDATE at "
-                    f"{url}/sparql); or stop the server and run the command again",
+                    hint="run the command again: beside a running server, commands share the "
+                    "store with it (kg.store.shared)",
                 ) from exc
             raise StoreError(
                 f"cannot open the store: {exc}",
