@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import math
 
+from pyoxigraph import RdfFormat, Store
+
 from kg.compat.answers import (
     Answer,
     Component,
@@ -37,22 +39,27 @@ from kg.compat.answers import (
     require,
 )
 from kg.compat.index import CompatIndex, DataType, ModelProfile
+from ontology.files import CORE_FILE, select, text_of
+from ontology.namespaces import sparql_prologue
 
 __all__ = ["NEEDS_BASE", "REPLACEMENT", "WEIGHTS", "components", "replacements", "same_vocabulary"]
 
-WEIGHTS: dict[str, float] = {
-    "size": 0.4,
-    "lineage": 0.3,
-    "family": 0.2,
-    "tokenizer": 0.1,
-}
-"""What a replacement's score is made of, and how much each part can earn (the sum is 1).
 
-- size: the ratio of the smaller parameter count to the larger (0 when either is unknown);
-- lineage: the two are linked by fine-tune, adapter or quantization, or share a base;
-- family: the same model type (architecture family);
-- tokenizer: the same vocabulary (files' digest, or tokenizer class and vocabulary size).
-"""
+def _weights() -> dict[str, float]:
+    store = Store()
+    store.load(path=str(CORE_FILE), format=RdfFormat.TURTLE)
+    rows = select(
+        store,
+        sparql_prologue() + "SELECT ?name ?weight { ?c a mkg:ScoreComponent ; "
+        "mkg:componentName ?name ; mkg:scoreWeight ?weight }",
+    )
+    return {text_of(row["name"]): float(text_of(row["weight"])) for row in rows}
+
+
+WEIGHTS: dict[str, float] = _weights()
+"""What a replacement's score is made of, and how much each part can earn (the sum is 1): the
+`mkg:ScoreComponent` individuals of `ontology/core.ttl`, each described there (size, lineage,
+family, tokenizer)."""
 
 REPLACEMENT = "replacement"
 NEEDS_BASE = "needs base"
