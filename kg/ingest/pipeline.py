@@ -1,11 +1,15 @@
 """Ingest: sources in, validated named graphs out, atomic batches.
 
     discover (parent) -> chunks of sources -> worker processes: digest, skip unchanged, read,
-    validate the chunk with SHACL -> parent: write batches (new graphs in one atomic bulk load,
-    replaced graphs in one transaction)
+    validate the chunk with SHACL, derive each valid model's inferred graph and size graph ->
+    parent: write batches (new graphs in one atomic bulk load, replaced graphs in one
+    transaction), each model with the graphs derived from it
 
-Reading and validating run in the workers, in parallel with the parent's writes; a worker's
-result is plain data (N-Quads bytes, findings), cheap to send between processes. A rejected
+Reading, validating and deriving run in the workers, in parallel with the parent's writes; a
+worker's result is plain data (N-Quads bytes, findings), cheap to send between processes.
+Deriving before the write means a model is never in the store without its inferences, and a
+remote store gets one request per batch, not a read and a write per model; the few models
+whose bases were not in their chunk are derived again after the write (`register`). A rejected
 model changes nothing in the store. Without `strict`, one bad model does not stop the others;
 with `strict`, any finding (SHACL warnings too, e.g. an unknown model type) rejects its model
 and nothing at all is written when anything was rejected.
@@ -17,15 +21,16 @@ import os
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from pyoxigraph import Quad
+from pyoxigraph import NamedNode, Quad, RdfFormat, serialize
 
 from kg.errors import InputError, ShapeViolation
 from kg.ingest.reader import plan_source, read_source_with_quads
 from kg.ingest.sources import Discovery, ModelSource, discover_all
 from kg.iris import IriMinter
+from kg.reason.run import FreshModel, Settled, derive_fresh
 from kg.store.model_graph import ModelGraph
 from kg.validate import ValidationResult, validate_models
 
@@ -57,6 +62,12 @@ class IngestSummary:
     triples: int = 0
     written: list[str] = field(default_factory=list)
     """IRIs of the models whose graphs were written (ingested or updated)"""
+    settled: dict[str, Settled] = field(default_factory=dict)
+    """written models whose inferred graphs were derived and written with them (`derive`)"""
+    sized: int = 0
+    """written models whose parameter count was computed and written with them (`size`)"""
+    sizing_failed: list[tuple[str, str]] = field(default_factory=list)
+    """(model IRI, why) for configs whose parameters could not be counted"""
 
     @property
     def ok(self) -> bool:
@@ -76,15 +87,25 @@ class Outcome:
     results: tuple[ValidationResult, ...] = ()
     error: str | None = None
     unchanged: bool = False
+    settled: Settled | None = None
+    sized: bool = False
+    sizing_error: str | None = None
 
 
 ChunkResult = list[Outcome]
 
 
 def process_chunk(
-    chunk: Sequence[ModelSource], ids: IriMinter, known: dict[str, str], engine: str
+    chunk: Sequence[ModelSource],
+    ids: IriMinter,
+    known: dict[str, str],
+    engine: str,
+    *,
+    derive: bool = False,
+    size: bool = False,
 ) -> ChunkResult:
-    """Digest, read and validate a chunk of sources (runs in a worker process).
+    """Digest, read and validate a chunk of sources (runs in a worker process); with `derive`
+    and `size`, add each valid model's inferred and size graphs to what is written with it.
 
     `known` maps graph IRIs to the digests already stored, so unchanged sources are not read.
     """
@@ -124,12 +145,77 @@ def process_chunk(
         graphs.append(graph)
         built.append(quads)
     findings = iter(validate_models(graphs, engine, built))
-    return [
-        Outcome(o.name, o.graph, tuple(next(findings)), o.error, o.unchanged)
-        if o.graph is not None
-        else o
-        for o in outcomes
+    checked = [
+        replace(o, results=tuple(next(findings))) if o.graph is not None else o for o in outcomes
     ]
+    if derive or size:
+        quads_of = {g.graph_iri.value: q for g, q in zip(graphs, built, strict=True)}
+        checked = _with_derived(checked, quads_of, derive=derive, size=size)
+    return checked
+
+
+def _with_derived(
+    outcomes: list[Outcome], quads_of: dict[str, list[Quad]], *, derive: bool, size: bool
+) -> list[Outcome]:
+    """Outcomes whose valid models carry their inferred graph (`derive`) and size graph
+    (`size`) in their N-Quads. A model with a SHACL violation gets neither: it will not be
+    written, and its chunk's other models must not be derived as if it were."""
+    valid = [
+        o.graph
+        for o in outcomes
+        if o.graph is not None and not any(r.severity == "Violation" for r in o.results)
+    ]
+    extra: dict[str, list[Quad]] = {g.graph_iri.value: [] for g in valid}
+    owned: dict[str, list[NamedNode]] = {g.graph_iri.value: [] for g in valid}
+    settled: dict[str, Settled] = {}
+    failures: dict[str, str] = {}
+    sized: set[str] = set()
+    if size:
+        from kg.compat.sizing import size_graph_of, sizes_of_model  # imports transformers
+
+        for graph in valid:
+            key = graph.graph_iri.value
+            found, failure = sizes_of_model(graph.graph_iri, graph.model_iri, quads_of[key])
+            extra[key].extend(found)
+            owned[key].append(size_graph_of(graph.graph_iri))
+            if found:
+                sized.add(key)
+            if failure is not None:
+                failures[key] = failure
+    if derive and valid:
+        fresh = [
+            FreshModel(g.model_iri, g.graph_iri, g.digest, quads_of[g.graph_iri.value])
+            for g in valid
+        ]
+        for graph, (derivation, done) in zip(valid, derive_fresh(fresh), strict=True):
+            key = graph.graph_iri.value
+            extra[key].extend(derivation.quads)
+            owned[key].append(derivation.graph)
+            settled[key] = done
+    result = []
+    for outcome in outcomes:
+        read = outcome.graph
+        if read is None or read.graph_iri.value not in extra:
+            result.append(outcome)
+            continue
+        key = read.graph_iri.value
+        added = extra[key]
+        widened = replace(
+            read,
+            nquads=read.nquads + (serialize(added, format=RdfFormat.N_QUADS) or b""),
+            count=read.count + len(added),
+            derived_graphs=tuple(owned[key]),
+        )
+        result.append(
+            replace(
+                outcome,
+                graph=widened,
+                settled=settled.get(key),
+                sized=key in sized,
+                sizing_error=failures.get(key),
+            )
+        )
+    return result
 
 
 def _chunks(sources: Sequence[ModelSource], size: int) -> list[Sequence[ModelSource]]:
@@ -148,6 +234,9 @@ def _run_chunks(
     store: ModelStore,
     engine: str,
     workers: int,
+    *,
+    derive: bool,
+    size: bool,
 ) -> Iterator[tuple[int, ChunkResult]]:
     """Process chunks in order, in worker processes when there is enough work for them."""
     chunks = _chunks(sources, CHUNK_SIZE)
@@ -155,7 +244,7 @@ def _run_chunks(
     known = store.source_digests(list(graph_of.values()))
     if workers <= 1 or len(sources) < MIN_SOURCES_FOR_WORKERS:
         for chunk in chunks:
-            yield len(chunk), process_chunk(chunk, ids, known, engine)
+            yield len(chunk), process_chunk(chunk, ids, known, engine, derive=derive, size=size)
         return
     with ProcessPoolExecutor(max_workers=workers, initializer=_lower_priority) as pool:
         futures = [
@@ -169,6 +258,8 @@ def _run_chunks(
                     if s.hub_id and (g := graph_of[s.hub_id]).value in known
                 },
                 engine,
+                derive=derive,
+                size=size,
             )
             for chunk in chunks
         ]
@@ -188,8 +279,12 @@ def ingest(
     on_progress: ProgressCallback | None = None,
     on_total: Callable[[int], None] | None = None,
     discovery: Discovery | None = None,
+    derive: bool = False,
+    size: bool = False,
 ) -> IngestSummary:
-    """Ingest every model behind `arguments` into `store`; see the module docstring."""
+    """Ingest every model behind `arguments` into `store`; see the module docstring. With
+    `derive` and `size`, each model is written with its inferred facts and its computed
+    parameter count (`kg.ingest.register` adds the models built on them)."""
     ids = ids or IriMinter.from_environment()
     found = discovery or discover_all(arguments, hub_id=hub_id)
     summary = IngestSummary(notes=list(found.notes))
@@ -199,47 +294,53 @@ def ingest(
     if on_total is not None:
         on_total(len(sources))
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
-    pending: list[ModelGraph] = []
+    pending: list[Outcome] = []
     pending_quads = 0
     taken: dict[str, ModelSource] = {}
-    for count, outcomes in _run_chunks(sources, ids, store, engine, workers):
+    chunks = _run_chunks(sources, ids, store, engine, workers, derive=derive, size=size)
+    for count, outcomes in chunks:
         accepted = []
-        for graph in _settle(outcomes, summary, strict=strict):
+        for outcome in _settle(outcomes, summary, strict=strict):
+            graph = outcome.graph
+            assert graph is not None
             first = taken.setdefault(graph.graph_iri.value, graph.source)
             if first is graph.source:
-                accepted.append(graph)
+                accepted.append(outcome)
             else:
                 summary.rejected.append((graph.source.display, _same_model(graph.source, first)))
-        existing = store.source_digests([graph.graph_iri for graph in accepted])
-        for graph in accepted:
+        existing = store.source_digests([o.graph.graph_iri for o in accepted if o.graph])
+        for outcome in accepted:
+            graph = outcome.graph
+            assert graph is not None
             if existing.get(graph.graph_iri.value) == graph.digest:
                 summary.unchanged.append(graph.source.display)  # a local model, read again
                 continue
             if pending_quads + graph.count > BATCH_QUADS and pending and not strict:
                 _write(store, pending, summary)
                 pending, pending_quads = [], 0
-            pending.append(graph)
+            pending.append(outcome)
             pending_quads += graph.count
         if on_progress is not None:
             on_progress(count)
     if strict and summary.rejected:
         summary.notes.append("--strict: something was rejected, so nothing was written")
         return summary
-    batch: list[ModelGraph] = []
-    size = 0
-    for graph in pending:
-        if size + graph.count > BATCH_QUADS and batch:
+    batch: list[Outcome] = []
+    quads = 0
+    for outcome in pending:
+        assert outcome.graph is not None
+        if quads + outcome.graph.count > BATCH_QUADS and batch:
             _write(store, batch, summary)
-            batch, size = [], 0
-        batch.append(graph)
-        size += graph.count
+            batch, quads = [], 0
+        batch.append(outcome)
+        quads += outcome.graph.count
     _write(store, batch, summary)
     return summary
 
 
-def _settle(outcomes: ChunkResult, summary: IngestSummary, *, strict: bool) -> list[ModelGraph]:
-    """Record each outcome in the summary; return the graphs to write."""
-    accepted: list[ModelGraph] = []
+def _settle(outcomes: ChunkResult, summary: IngestSummary, *, strict: bool) -> list[Outcome]:
+    """Record each outcome in the summary; return those whose graphs are to be written."""
+    accepted: list[Outcome] = []
     for outcome in outcomes:
         if outcome.unchanged:
             summary.unchanged.append(outcome.name)
@@ -256,7 +357,7 @@ def _settle(outcomes: ChunkResult, summary: IngestSummary, *, strict: bool) -> l
             continue
         for result in outcome.results:
             summary.warnings.append((outcome.name, result.describe()))
-        accepted.append(graph)
+        accepted.append(outcome)
     return accepted
 
 
@@ -304,8 +405,10 @@ def _rejection(
     )
 
 
-def _write(store: ModelStore, graphs: list[ModelGraph], summary: IngestSummary) -> None:
-    """Write new graphs (one atomic bulk load) and replaced ones (one transaction)."""
+def _write(store: ModelStore, outcomes: list[Outcome], summary: IngestSummary) -> None:
+    """Write new graphs (one atomic bulk load) and replaced ones (one transaction), each model
+    with the graphs derived from it."""
+    graphs = [o.graph for o in outcomes if o.graph is not None]
     if not graphs:
         return
     existing = store.source_digests([graph.graph_iri for graph in graphs])
@@ -315,7 +418,15 @@ def _write(store: ModelStore, graphs: list[ModelGraph], summary: IngestSummary) 
         store.write_models(fresh, replace=[])
         summary.ingested.extend(g.source.display for g in fresh)
     if changed:
-        store.write_models(changed, replace=[g.graph_iri for g in changed])
+        store.write_models(changed, replace=[name for g in changed for name in g.graphs])
         summary.updated.extend(g.source.display for g in changed)
     summary.triples += sum(g.count for g in graphs)
     summary.written.extend(g.model_iri.value for g in graphs)
+    for outcome in outcomes:
+        graph = outcome.graph
+        assert graph is not None
+        if outcome.settled is not None:
+            summary.settled[graph.model_iri.value] = outcome.settled
+        if outcome.sizing_error is not None:
+            summary.sizing_failed.append((graph.model_iri.value, outcome.sizing_error))
+        summary.sized += outcome.sized

@@ -54,30 +54,30 @@ def register(
     sync_index: IndexSync | None = None,
     **options: Any,
 ) -> Registration:
-    """Ingest `arguments` (`kg.ingest.pipeline.ingest`, which takes `options`), then, when
-    anything was written, count the parameters of those that state none (`size`: exactly, on the
-    meta device, so a size filter sees them at once), re-derive those models and the ones built
-    on them (`derive`) and sync the search index (`sync_index`), all under one hold of the
-    writer lock."""
+    """Ingest `arguments` (`kg.ingest.pipeline.ingest`, which takes `options`), each model
+    written with its inferred facts (`derive`) and, when its metadata states none, its exact
+    parameter count (`size`: on the meta device, so a size filter sees it at once); then
+    re-derive the models built on what was written, and sync the search index (`sync_index`),
+    all under one hold of the writer lock."""
     with store.writer():
-        summary = ingest(arguments, store, **options)
+        summary = ingest(arguments, store, derive=derive, size=size, **options)
         reasoning = None
         synced = None
         sized = None
         if summary.written:
             if size:
-                sized = _size(store, summary.written)
+                sized = _sizing(summary)
             if derive:
-                reasoning = reason_models(store, summary.written)
+                reasoning = reason_models(store, summary.written, settled=summary.settled)
             if sync_index is not None:
                 synced = sync_index()
     return Registration(summary, reasoning, synced, sized)
 
 
-def _size(store: ModelStore, models: list[str]) -> SizingSummary:
-    from kg.compat.sizing import size_models  # transformers is imported only when needed
+def _sizing(summary: IngestSummary) -> SizingSummary:
+    from kg.compat.sizing import SizingSummary  # transformers is imported only when needed
 
-    return size_models(store, models)
+    return SizingSummary(counted=summary.sized, failed=list(summary.sizing_failed))
 
 
 def sync_index_on_disk(store: ModelStore) -> IndexSync:

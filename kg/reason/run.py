@@ -8,16 +8,23 @@ re-ingesting one model re-derives that model and the models built on it, nothing
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
-from pyoxigraph import Literal, NamedNode
+from pyoxigraph import Literal, NamedNode, Quad
 
-from kg.reason.engine import ModelFacts, Reasoner, inferred_graph_of
+from kg.reason.engine import Derivation, ModelFacts, Reasoner, inferred_graph_of
 from kg.store.base import ModelStore
 from ontology.namespaces import MKG
 
-__all__ = ["ReasonSummary", "reason"]
+__all__ = [
+    "FreshModel",
+    "ReasonSummary",
+    "Settled",
+    "derive_fresh",
+    "reason",
+    "reason_models",
+]
 
 BATCH = 200
 _LINEAGE = ("fineTunedFrom", "adapterOf", "quantizedFrom", "mergedFrom")
@@ -63,40 +70,69 @@ def _sources(store: ModelStore, only: set[str] | None = None) -> dict[str, _Sour
 
 
 def _bases(store: ModelStore, source: _Source) -> list[str]:
+    return _lineage_of(source.model, store.subject_quads(source.model, source.graph))
+
+
+def _lineage_of(model: NamedNode, quads: Iterable[Quad]) -> list[str]:
+    """The models `model` derives from, as its graph's lineage statements name them."""
     lineage = {MKG[name] for name in _LINEAGE}
     return sorted(
         {
             quad.object.value
-            for quad in store.subject_quads(source.model, source.graph)
-            if quad.predicate in lineage and isinstance(quad.object, NamedNode)
+            for quad in quads
+            if quad.subject == model
+            and quad.predicate in lineage
+            and isinstance(quad.object, NamedNode)
         }
     )
 
 
 def _stamp(source: _Source, bases: Sequence[_Source]) -> str:
-    text = "\n".join([source.digest, *sorted(base.digest for base in bases)])
+    return _stamp_of(source.digest, [base.digest for base in bases])
+
+
+def _stamp_of(digest: str, base_digests: Iterable[str]) -> str:
+    """What an inferred graph was derived from: its model's source and its bases' sources."""
+    text = "\n".join([digest, *sorted(base_digests)])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
 def reason_models(
-    store: ModelStore, models: Sequence[str], *, reasoner: Reasoner | None = None
+    store: ModelStore,
+    models: Sequence[str],
+    *,
+    reasoner: Reasoner | None = None,
+    settled: Mapping[str, Settled] | None = None,
 ) -> ReasonSummary:
     """Re-derive just these models and the models built on them (after an ingest of them).
 
     No scan of the whole store: this is what keeps re-deriving one model fast at any size.
+    `settled` names the models whose inferred graphs the ingest derived and wrote with them
+    (`derive_fresh`): such a model is derived again only when a base it could not see is in
+    the store after all. The summary counts them with the models derived here.
     """
     reasoner = reasoner or Reasoner.default()
     summary = ReasonSummary(rules=len(reasoner.rules))
-    wanted = set(models)
-    values = " ".join(f"<{m}>" for m in wanted)
+    settled = settled or {}
+    wanted = {m for m in models if m not in settled}
+    values = " ".join(f"<{m}>" for m in models)
     lineage = " ".join(f"mkg:{name}" for name in _LINEAGE)
     if values:
         for row in store.select(
             f"SELECT ?d WHERE {{ VALUES ?base {{ {values} }} VALUES ?p {{ {lineage} }} "
             "?d ?p ?base }",
         ):
-            if isinstance(row["d"], NamedNode):
+            # a settled model saw its base if the base was read with it, else it is unseen
+            if isinstance(row["d"], NamedNode) and row["d"].value not in settled:
                 wanted.add(row["d"].value)
+    unseen = {base for done in settled.values() for base in done.unseen_bases}
+    present = set(_sources(store, unseen)) if unseen else set()
+    wanted |= {m for m, done in settled.items() if present.intersection(done.unseen_bases)}
+    for model, done in settled.items():
+        if model not in wanted:
+            summary.derived += 1
+            summary.facts += done.facts
+            summary.models.append(model)
     sources = _sources(store, wanted)
     todo = []
     for source in sources.values():
@@ -104,6 +140,55 @@ def reason_models(
         todo.append((source, bases, _stamp(source, bases)))
     _derive(store, reasoner, todo, summary, None)
     return summary
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A model whose inferred graph was derived before it was written (`derive_fresh`)."""
+
+    facts: int
+    unseen_bases: tuple[str, ...]
+    """the bases it names that the derivation could not see"""
+
+
+@dataclass(frozen=True)
+class FreshModel:
+    """A model just read, not yet in the store: what `derive_fresh` needs of it."""
+
+    model: NamedNode
+    graph: NamedNode
+    digest: str
+    quads: Sequence[Quad]
+
+
+def derive_fresh(
+    models: Sequence[FreshModel], reasoner: Reasoner | None = None
+) -> list[tuple[Derivation, Settled]]:
+    """The inferred graphs of models just read (an ingest worker's chunk), derived before they
+    are written so that each is written with its model, in the same write. Each comes with
+    the bases it names that are not among `models`: derived without them, it must be derived
+    again if one of them is in the store (`reason_models`'s `settled`).
+
+    Each inferred graph states its own kind (`mkg:graphKind mkg:InferredGraph`), as a store's
+    `replace_graphs` would write it.
+    """
+    reasoner = reasoner or Reasoner.default()
+    by_iri = {m.model.value: m for m in models}
+    facts: list[ModelFacts] = []
+    outside: list[tuple[str, ...]] = []
+    for model in models:
+        bases = _lineage_of(model.model, model.quads)
+        inside = [by_iri[b] for b in bases if b in by_iri]
+        stamp = _stamp_of(model.digest, [base.digest for base in inside])
+        facts.append(ModelFacts(model.model, model.graph, stamp, tuple(model.quads)))
+        outside.append(tuple(b for b in bases if b not in by_iri))
+    derived = []
+    for derivation, unseen in zip(reasoner.derive(facts), outside, strict=True):
+        graph = derivation.graph
+        kind = Quad(graph, MKG.graphKind, MKG.InferredGraph, graph)
+        done = Settled(derivation.facts, unseen)
+        derived.append((replace(derivation, quads=(*derivation.quads, kind)), done))
+    return derived
 
 
 def reason(

@@ -225,7 +225,7 @@ class EmbeddedStore(StoreEngine):
         the speed of a transaction. Replacing graphs needs deletes, so a write that replaces
         anything is one SPARQL update (one transaction: DROP the old graphs, INSERT all data).
         """
-        self._check_targets([m.graph_iri for m in models])
+        self._check_targets([name for m in models for name in m.graphs])
         if not models and not replace:
             return
         if replace:

@@ -1,4 +1,5 @@
-"""The unit a store writes: one model's graph, with the source it was read from.
+"""The unit a store writes: one model's graph, with the source it was read from (and the graphs
+derived from it, when the ingest derived them before the write).
 
 It lives with the store, below ingest and validation, so the store engines, the validators and
 the ingest pipeline all import it without a cycle.
@@ -51,6 +52,14 @@ class ModelGraph:
     nquads: bytes
     count: int
     warnings: tuple[str, ...]
+    derived_graphs: tuple[NamedNode, ...] = ()
+    """graphs derived from this one (its inferred facts, its size) that travel with it: their
+    quads are in `nquads` too, and a write that replaces the model replaces them as well"""
+
+    @property
+    def graphs(self) -> tuple[NamedNode, ...]:
+        """Every graph this write owns: the model's own and those derived from it."""
+        return (self.graph_iri, *self.derived_graphs)
 
     @property
     def quads(self) -> list[Quad]:

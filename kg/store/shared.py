@@ -70,6 +70,8 @@ __all__ = ["SharedStore", "refuse_if_served", "shared_folder"]
 STATE = "state.json"
 WRITE_LOCK = "write.lock"
 WRITER = "writer.json"
+READ_ATTEMPTS = 5
+"""Opens of the published checkpoint tried while writes keep retiring the one just read."""
 
 
 def refuse_if_served(location: str) -> None:
@@ -186,15 +188,24 @@ class SharedStore(StoreBase):
     def _current(self) -> EmbeddedStore:
         """The reader over the published checkpoint, reopened when a write published a new
         one (the old reader stays alive while a query still iterates its results)."""
-        checkpoint = self._published().checkpoint
-        reader = self._reader
-        if reader is not None and checkpoint == self._reader_checkpoint:
-            return reader
-        with self._refresh:
-            if self._reader is None or checkpoint != self._reader_checkpoint:
-                self._reader = EmbeddedStore.open(self._root / checkpoint, read_only=True)
-                self._reader_checkpoint = checkpoint
-            return self._reader
+        for attempt in range(READ_ATTEMPTS):
+            checkpoint = self._published().checkpoint
+            reader = self._reader
+            if reader is not None and checkpoint == self._reader_checkpoint:
+                return reader
+            try:
+                with self._refresh:
+                    if self._reader is None or checkpoint != self._reader_checkpoint:
+                        self._reader = EmbeddedStore.open(self._root / checkpoint, read_only=True)
+                        self._reader_checkpoint = checkpoint
+                    return self._reader
+            except StoreError:
+                # retired and deleted between reading the state and opening it (a reader
+                # slower than the grace): when a newer one is published, read that one
+                self._seen = None
+                if attempt + 1 == READ_ATTEMPTS or self._published().checkpoint == checkpoint:
+                    raise
+        raise AssertionError("unreachable")  # the last attempt returns or raises
 
     @property
     def generation(self) -> int:

@@ -112,7 +112,12 @@ def drop_graphs_update(graphs: Sequence[NamedNode]) -> str:
 def write_models_update(models: Sequence[ModelGraph], replace: Sequence[NamedNode]) -> str:
     """One update that drops the `replace` graphs and inserts the models' graphs: applied as
     one transaction, each model's graph is wholly old or wholly new."""
-    data = "\n".join(in_graph(m.graph_iri, ntriples(m.quads)) for m in models)
+    by_graph: dict[NamedNode, list[Quad]] = {}
+    for model in models:  # its own graph, and those derived from it that travel with it
+        for quad in model.quads:
+            assert isinstance(quad.graph_name, NamedNode)
+            by_graph.setdefault(quad.graph_name, []).append(quad)
+    data = "\n".join(in_graph(graph, ntriples(quads)) for graph, quads in by_graph.items())
     return f"{drop_graphs_update(replace)}INSERT DATA {{\n{data}\n}}"
 
 

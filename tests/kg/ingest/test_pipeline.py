@@ -1,5 +1,6 @@
-"""Large ingests run in worker processes: the graph they write is the one a serial ingest
-writes, unchanged sources are skipped, and `--strict` still writes nothing when one model is bad.
+"""Large ingests run in worker processes: the graph they write (inferences included) is the one
+a serial ingest writes, unchanged sources are skipped, and `--strict` still writes nothing when
+one model is bad.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def many_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _ingest(source: Path, store_path: Path, *, workers: int) -> tuple[list[str], IngestSummary]:
     store = open_store(str(store_path))
-    summary = ingest([str(source)], store, workers=workers)
+    summary = ingest([str(source)], store, workers=workers, derive=True)
     store.close()
     timeless = [_INGESTED_AT.sub('"T"^^', quad) for quad in dump(store_path)]
     return timeless, summary

@@ -10,6 +10,7 @@ import pytest
 from pyoxigraph import QuerySolutions, Triple
 
 from kg.ingest.pipeline import ingest
+from kg.ingest.register import register
 from kg.reason.explain import explain
 from kg.reason.rules import RuleError, parse_rule
 from kg.reason.run import reason
@@ -17,6 +18,8 @@ from kg.store import ModelStore
 from tests.conftest import corpus_folder
 
 MODELS = ["google/medgemma-27b-it", "google/gemma-3-27b-pt", "openai-community/gpt2"]
+LINEAGE = ("salmanahmad5962-sketch/Fruit-Vision-Ai", "microsoft/resnet-50")
+"""a fine-tune and its base, both in the corpus"""
 
 
 def _inferred(store: ModelStore) -> list[str]:
@@ -82,6 +85,57 @@ def test_reingesting_one_model_rederives_only_it(registry: ModelStore, tmp_path:
     assert summary.models == ["https://huggingface.co/openai-community/gpt2"]
     kv = [e for e in explain(registry, "openai-community/gpt2") if e.rule == "kv-heads-default"]
     assert kv[0].fact.object.value == "16"
+
+
+def test_an_ingest_writes_each_model_with_its_inferences_as_reason_would(
+    any_store: ModelStore,
+) -> None:
+    """Derived before the write, in the same write: a reader never sees a model without its
+    inferred facts, and they are what `reason` would derive (nothing left stale)."""
+    folders = [str(corpus_folder(m)) for m in (*LINEAGE, "openai-community/gpt2")]
+    summary = ingest(folders, any_store, derive=True)
+    assert len(summary.settled) == 3
+    written = _inferred(any_store)
+
+    again = reason(any_store)
+    assert (again.derived, again.unchanged) == (0, 3)
+    reason(any_store, full=True)
+    assert _inferred(any_store) == written
+
+
+@pytest.mark.parametrize("first", ["the fine-tune first", "its base first"])
+def test_a_fine_tune_and_its_base_registered_apart_are_derived_with_each_other(
+    any_store: ModelStore, first: str
+) -> None:
+    """A base written in another ingest than its fine-tune is seen all the same: the
+    fine-tune is derived again when its base arrives, or derived with it when it is there."""
+    tune, base = LINEAGE
+    order = [tune, base] if first == "the fine-tune first" else [base, tune]
+    for hub_id in order:
+        register([str(corpus_folder(hub_id))], any_store, size=False)
+    registered = _inferred(any_store)
+
+    assert reason(any_store).derived == 0  # nothing stale
+    reason(any_store, full=True)
+    assert _inferred(any_store) == registered
+
+
+def test_a_model_registered_again_after_a_change_keeps_no_stale_inference(
+    any_store: ModelStore, tmp_path: Path
+) -> None:
+    folder = tmp_path / "gpt2"
+    shutil.copytree(corpus_folder("openai-community/gpt2"), folder)
+    (folder / "config.json").chmod(0o644)
+    register([str(folder)], any_store, size=False)
+    config = (folder / "config.json").read_text().replace('"n_head": 12', '"n_head": 16')
+    (folder / "config.json").write_text(config)
+
+    done = register([str(folder)], any_store, size=False)
+
+    assert done.ingest.updated == ["openai-community/gpt2"]
+    kv = [e for e in explain(any_store, "openai-community/gpt2") if e.rule == "kv-heads-default"]
+    assert [e.fact.object.value for e in kv] == ["16"]
+    assert reason(any_store).derived == 0
 
 
 def test_a_rule_with_a_syntax_error_fails_loudly_with_file_and_line(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import pytest
 
 from kg.errors import StoreError
 from kg.store import open_store
+from kg.store.embedded import EmbeddedStore
 from kg.store.holder import record_holder, release_holder
 from kg.store.shared import SharedStore, shared_folder
 
@@ -89,6 +90,29 @@ def test_writes_from_several_processes_are_serialized_and_none_is_lost(
         _, err = worker.communicate(timeout=120)
         assert worker.returncode == 0, err
     assert _counter(served) == 45
+
+
+def test_a_reader_that_loses_the_race_to_a_write_reads_the_newer_checkpoint(
+    served: SharedStore, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between reading which checkpoint is published and opening it, a reader may find it
+    retired and deleted by the next write: it reads the newer one, and never fails."""
+    reader = SharedStore.attach(store_path, read_only=True)
+    served.update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> 1 } }")
+    opening = EmbeddedStore.open
+    raced: list[str] = []
+
+    def open_as_another_write_lands(location: str, **options: bool) -> EmbeddedStore:
+        if not raced:  # the reader is about to open the checkpoint the state named...
+            raced.append(str(location))
+            served.update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> 2 } }")  # ...retired
+        return opening(location, **options)
+
+    monkeypatch.setattr(EmbeddedStore, "open", staticmethod(open_as_another_write_lands))
+
+    assert reader.ask("ASK { <urn:a> <urn:b> 2 }")
+    assert raced and not Path(raced[0]).exists()
+    reader.close()
 
 
 def test_a_reader_sees_a_write_of_several_steps_whole_or_not_at_all(served: SharedStore) -> None:
