@@ -20,6 +20,8 @@ Each carries what a user needs to act: the `path` of the file, the `field` insid
     ├── QueryKilledError                   a query stopped at its timeout, or crashed its worker
     ├── TooBusyError                       too many queries running (per client, or in all)
     ├── UsageError (ValueError)            a bad option value (format, engine, ...)
+    ├── CodegenError (ValueError)          a model the graph cannot turn into code (unknown,
+    │                                      no task, no type mapping, a name that cannot be)
     └── StoreError (OSError)               the store cannot be opened or written
 
 >>> err = ConfigError("expected an integer", path="m/config.json", field="hidden_size",
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 __all__ = [
     "CacheError",
+    "CodegenError",
     "ConfigError",
     "EncodingError",
     "FileTooLargeError",
@@ -184,3 +187,9 @@ class UsageError(ModelKGError, ValueError):
 
 class StoreError(ModelKGError, OSError):
     """The store cannot be opened or written (locked by another process, disk full, ...)."""
+
+
+class CodegenError(ModelKGError, ValueError):
+    """A model the graph cannot turn into code: not in the graph, no known task, a task with no
+    type mapping, or a name that cannot be a Python or tool name; the message names the model
+    and the missing fact."""

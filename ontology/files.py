@@ -3,7 +3,7 @@
 The ontology is data: every file here is read at run time, never restated in Python.
 
 >>> sorted(path.name for path in ONTOLOGY_FILES)
-['catalog.ttl', 'core.ttl', 'libraries.ttl', 'parameters.ttl', 'tasks.ttl']
+['catalog.ttl', 'codegen.ttl', 'core.ttl', 'libraries.ttl', 'parameters.ttl', 'tasks.ttl']
 >>> len(ontology_quads()) > 1000
 True
 """
@@ -19,6 +19,7 @@ from ontology.catalog_version import warn_if_stale
 
 __all__ = [
     "CATALOG_FILE",
+    "CODEGEN_FILE",
     "CORE_FILE",
     "LIBRARIES_FILE",
     "ONTOLOGY_DIR",
@@ -44,11 +45,13 @@ CATALOG_FILE = ONTOLOGY_DIR / "catalog.ttl"
 SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"
 TASKS_FILE = ONTOLOGY_DIR / "tasks.ttl"
 LIBRARIES_FILE = ONTOLOGY_DIR / "libraries.ttl"
+CODEGEN_FILE = ONTOLOGY_DIR / "codegen.ttl"
 ONTOLOGY_FILES: tuple[Path, ...] = (
     CORE_FILE,
     PARAMETERS_FILE,
     TASKS_FILE,
     LIBRARIES_FILE,
+    CODEGEN_FILE,
     CATALOG_FILE,
 )
 """The files that make up the ontology graph (TBox, parameter mappings, tasks, libraries,

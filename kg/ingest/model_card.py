@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 from huggingface_hub.repocard_data import ModelCardData
+from markdown_it import MarkdownIt
 
 from kg.errors import ModelCardError
 from kg.ingest.draft import ModelDraft
@@ -25,6 +26,9 @@ BASE_MODEL_RELATIONS = ("adapter", "merge", "quantized", "finetune")
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _HUB_PREFIXES = ("https://huggingface.co/", "http://huggingface.co/", "hf.co/", "huggingface.co/")
+_INTENDED_USE = re.compile(r"^(intended uses?\b|uses$|direct use$|how to use$)", re.IGNORECASE)
+_LIMITATIONS = re.compile(r"(limitations|bias, risks|risks and)", re.IGNORECASE)
+_PLACEHOLDER = "more information needed"  # the Hub's and Trainer's card templates, unfilled
 _MARKDOWN_NOISE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<[^>]+>|\[([^\]]*)\]\([^)]*\)")
 
 
@@ -174,6 +178,10 @@ def read_model_card(draft: ModelDraft, text: str, file: str = "README.md") -> No
     description = _description(body)
     if description:
         draft.add_value(model, MKG.description, description)
+    for predicate, heading in ((MKG.intendedUse, _INTENDED_USE), (MKG.limitations, _LIMITATIONS)):
+        section = _section(body, heading)
+        if section:
+            draft.add_value(model, predicate, section)
 
 
 def _read_eval_results(draft: ModelDraft, card_data: ModelCardData) -> None:
@@ -197,6 +205,34 @@ def _read_eval_results(draft: ModelDraft, card_data: ModelCardData) -> None:
             draft.add_value(node, MKG.metricValue, float(value))
         elif value is not None:
             draft.add_value(node, MKG.metricValue, str(value))
+
+
+def _section(body: str, heading: re.Pattern[str], limit: int = 600) -> str:
+    r"""The prose under the first heading `heading` matches (its own and its subsections'
+    paragraphs and list items, up to `limit` characters), markdown parsed by markdown-it.
+
+    >>> card = "# M\n## Intended uses & limitations\nSort reviews.\n\n## Training\nx"
+    >>> _section(card, _INTENDED_USE)
+    'Sort reviews.'
+    """
+    tokens = MarkdownIt().parse(body)
+    level: int | None = None
+    texts: list[str] = []
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open":
+            depth = int(token.tag[1:])
+            if level is not None and depth <= level:
+                break
+            if level is None and heading.search(tokens[index + 1].content.strip()):
+                level = depth
+            continue
+        if level is None or token.type != "inline" or tokens[index - 1].type == "heading_open":
+            continue
+        cleaned = " ".join(_MARKDOWN_NOISE.sub(lambda m: m.group(1) or "", token.content).split())
+        if cleaned and cleaned.strip("[]. ").lower() != _PLACEHOLDER:
+            texts.append(cleaned)
+    text = " ".join(texts)
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 def _description(body: str, limit: int = 600) -> str:

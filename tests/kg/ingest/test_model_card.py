@@ -301,3 +301,41 @@ def test_a_model_index_with_no_results_yet_is_not_reported_as_unreadable(
 
     assert corpus_registry.values(hub_id, "mkg:hasEvaluation") == []
     assert not any("could not be read" in w for w in corpus_registry.warnings(hub_id))
+
+
+@pytest.mark.parametrize(
+    ("card", "use", "limits"),
+    [
+        (
+            "# M\n\n## Intended uses & limitations\n\nSort [reviews](http://x) by mood.\n\n"
+            "## Training\n\nOn reviews.\n",
+            "Sort reviews by mood.",
+            "Sort reviews by mood.",  # one section about both: both read it
+        ),
+        (
+            "# M\n\n## Uses\n\n### Direct Use\n\nTag parts of speech.\n\n"
+            "## Bias, Risks, and Limitations\n\n- English only.\n- News text.\n",
+            "Tag parts of speech.",
+            "English only. News text.",
+        ),
+        ("# M\n\n## Uses\n\n[More Information Needed]\n", None, None),
+    ],
+)
+def test_the_cards_intended_use_and_limitations_are_kept(
+    registry: Registry, tmp_path: Path, card: str, use: str | None, limits: str | None
+) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "README.md").write_text("---\nlicense: mit\n---\n" + card)
+    (folder / "PROVENANCE.json").write_text(json.dumps({"hub_id": "someone/m"}))
+    registry.ingest(folder)
+
+    found = {
+        row["p"].value.rsplit("#", 1)[-1]: row["o"].value
+        for row in registry.store.select(
+            "SELECT ?p ?o WHERE { <https://huggingface.co/someone/m> ?p ?o "
+            "VALUES ?p { mkg:intendedUse mkg:limitations } }"
+        )
+    }
+    assert found.get("intendedUse") == use
+    assert found.get("limitations") == limits

@@ -1,0 +1,130 @@
+"""`modelkg codegen ...`: a model's interface, and the code and schemas made from it.
+
+`register` adds the `codegen` group to the `modelkg` command (`resolvers.command`); each kind of
+output adds its own command to `codegen_app` here.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from kg.cli.common import StoreOption, console, err_console
+from kg.errors import CodegenError
+
+if TYPE_CHECKING:
+    from codegen.interface import ModelInterface
+
+__all__ = ["codegen_app", "register"]
+
+codegen_app = typer.Typer(
+    help="Code from the graph: a model's interface description (describe), how two differ by "
+    "semver (diff), typed UDF packages, LLM tool schemas and MCP servers.\n\n"
+    "Example:\n\n\b\n"
+    "    modelkg codegen describe sentence-transformers/all-MiniLM-L6-v2 -o v1.json\n"
+    "    modelkg codegen diff v1.json sentence-transformers/all-MiniLM-L6-v2",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `modelkg codegen ...` to `app`."""
+    app.add_typer(codegen_app, name="codegen")
+
+
+Models = Annotated[list[str], typer.Argument(help="Hub ids (org/name), model names or IRIs.")]
+Output = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+]
+
+
+@codegen_app.command("describe")
+def describe_command(models: Models, store: StoreOption = None, output: Output = None) -> None:
+    """Print the interface description of each model as JSON (a list): the functions code can
+    call it through, their typed arguments and results, from the graph. Save one to compare
+    it later with `modelkg codegen diff`.
+
+    Example:
+
+    \b
+        modelkg codegen describe distilbert/distilbert-base-uncased-finetuned-sst-2-english
+    """
+    from codegen.interface import describe_many
+    from kg.store import open_store, store_location
+
+    with open_store(store_location(store), read_only=True) as opened:
+        interfaces = describe_many(opened, models)
+    text = json.dumps([i.model_dump(mode="json") for i in interfaces], indent=2) + "\n"
+    if output is None:
+        console.print(escape(text), end="")
+        return
+    output.write_text(text, encoding="utf-8")
+    err_console.print(f"wrote {len(interfaces)} interface(s) to {escape(str(output))}")
+
+
+@codegen_app.command("diff")
+def diff_command(
+    old: Annotated[str, typer.Argument(help="A saved description (.json) or a model.")],
+    new: Annotated[str, typer.Argument(help="A saved description (.json) or a model.")],
+    store: StoreOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="text (for people) or json (for tools).")
+    ] = "text",
+) -> None:
+    """Compare two interface descriptions and classify every change as major, minor or patch.
+    Each side is a file `modelkg codegen describe -o` saved, or a model in the store (two
+    models, or a snapshot and the model now). Exits 1 on a breaking (major) change, so CI can
+    gate on it.
+
+    Example:
+
+    \b
+        modelkg codegen describe my-org/classifier -o before.json
+        modelkg ingest ./classifier-v2 --hub-id my-org/classifier
+        modelkg codegen diff before.json my-org/classifier || echo "breaking"
+    """
+    from codegen.diff import compare
+
+    if fmt not in ("text", "json"):
+        raise CodegenError(f"unknown format {fmt!r}", field="--format", expected="text or json")
+    report = compare(_side(old, store), _side(new, store))
+    if fmt == "json":
+        data = {
+            "old": report.old,
+            "new": report.new,
+            "bump": report.bump,
+            "breaking": report.breaking,
+            "changes": [vars(c) for c in report.changes],
+        }
+        console.print_json(json.dumps(data))
+    else:
+        for change in report.changes:
+            console.print(escape(change.describe()))
+        console.print(f"bump: {report.bump}")
+    if report.breaking:
+        raise typer.Exit(1)
+
+
+def _side(name: str, store: str | None) -> ModelInterface:
+    from codegen.interface import ModelInterface, describe
+    from kg.store import open_store, store_location
+
+    path = Path(name)
+    if path.suffix == ".json" and path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, list) and len(data) == 1:
+                data = data[0]
+            return ModelInterface.model_validate(data)
+        except (ValueError, TypeError) as exc:
+            raise CodegenError(
+                f"not an interface description: {exc}",
+                path=str(path),
+                hint="save one with `modelkg codegen describe MODEL -o FILE` (one model)",
+            ) from exc
+    with open_store(store_location(store), read_only=True) as opened:
+        return describe(opened, name)
