@@ -128,3 +128,62 @@ def _side(name: str, store: str | None) -> ModelInterface:
             ) from exc
     with open_store(store_location(store), read_only=True) as opened:
         return describe(opened, name)
+
+
+@codegen_app.command("tools")
+def tools_command(
+    models: Models,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="openai, anthropic, mcp or jsonschema (one JSON Schema each)."
+        ),
+    ] = "openai",
+    store: StoreOption = None,
+    output: Output = None,
+) -> None:
+    """Print LLM tool schemas for the models as JSON (a list): one tool per model and function,
+    named after the model (`all_minilm_l6_v2_embed`), described from its card and facts, its
+    arguments typed, bounded and exemplified; MCP and jsonschema describe the result too.
+
+    Example:
+
+    \b
+        modelkg codegen tools sentence-transformers/all-MiniLM-L6-v2 openai-community/gpt2 \\
+            --format anthropic -o tools.json
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from codegen.interface import describe_many
+    from codegen.tools import tool_format, tool_schemas
+    from kg.store import open_store, store_location
+
+    known = tool_format(fmt)  # a bad format fails before the store is opened
+    interfaces = []
+    with (
+        open_store(store_location(store), read_only=True) as opened,
+        Progress(
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console,
+            transient=True,
+            disable=len(models) < 2,
+        ) as progress,
+    ):
+        task = progress.add_task("describing", total=len(models))
+        for start in range(0, len(models), _TOOLS_CHUNK):  # batched reads, a bar that moves
+            chunk = models[start : start + _TOOLS_CHUNK]
+            interfaces.extend(describe_many(opened, chunk))
+            progress.advance(task, len(chunk))
+    tools = tool_schemas(interfaces, known)
+    text = json.dumps(tools, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        console.print(escape(text), end="")
+        return
+    output.write_text(text, encoding="utf-8")
+    err_console.print(f"wrote {len(tools)} {known} tool(s) to {escape(str(output))}")
+
+
+_TOOLS_CHUNK = 50
+"""models described per batch of reads by `modelkg codegen tools`"""
