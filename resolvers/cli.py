@@ -1,5 +1,6 @@
-"""The network face's own commands: `modelkg serve` (the app under uvicorn) and
-`modelkg graphql-schema`. `register` adds them to the `modelkg` command (`resolvers.command`).
+"""The network face's own commands: `modelkg serve` (the app under uvicorn),
+`modelkg graphql-schema` and `modelkg mcp` (the registry for LLM agents over MCP). `register`
+adds them to the `modelkg` command (`resolvers.command`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import typer
 from kg.cli.common import StoreOption
 from resolvers.settings import ServerSettings, bounds_of, flag_of, variable_of
 
-__all__ = ["graphql_schema_command", "register", "serve_command"]
+__all__ = ["graphql_schema_command", "mcp_command", "register", "serve_command"]
 
 
 def serve_command(**given: Any) -> None:
@@ -133,7 +134,33 @@ def graphql_schema_command(
         typer.echo(f"wrote {output}")
 
 
+def mcp_command(store: StoreOption = None) -> None:
+    """Serve the registry to LLM agents over MCP (the Model Context Protocol) on stdin/stdout.
+
+    An MCP client (Claude Desktop, an IDE, an agent framework) starts this command and calls
+    its tools: search_models (plain words), model (a model's record), consumers,
+    replacements, same_tokenizer, same_embedding_space, fits (a memory budget), chain,
+    explain (why an inferred fact holds) and sparql (read-only, guarded, capped). The store
+    is opened read-only for each call, so answers follow `modelkg ingest`, and the command
+    works beside a running `modelkg serve`. Bad input comes back as a tool error saying what
+    to fix; the server keeps answering. Logs go to stderr.
+
+    Example, the entry an MCP client's config (Claude Desktop's claude_desktop_config.json)
+    needs to start it (absolute paths: the client starts it from a folder of its own):
+
+    \b
+        {"mcpServers": {"modelkg": {
+            "command": "/opt/modelkg/.venv/bin/modelkg",
+            "args": ["mcp", "--store", "/srv/modelkg/store"],
+            "env": {"HF_HUB_OFFLINE": "1"}}}}
+    """
+    from resolvers.mcp_server import run_stdio
+
+    run_stdio(store)
+
+
 def register(app: typer.Typer) -> None:
     """Add the network face's commands to `app`."""
     app.command("serve")(serve_command)
     app.command("graphql-schema")(graphql_schema_command)
+    app.command("mcp")(mcp_command)
