@@ -145,10 +145,12 @@ def mcp_command(store: StoreOption = None) -> None:
     works beside a running `modelkg serve`. Bad input comes back as a tool error saying what
     to fix; the server keeps answering. Logs go to stderr.
 
-    Example, the entry an MCP client's config (Claude Desktop's claude_desktop_config.json)
-    needs to start it (absolute paths: the client starts it from a folder of its own):
+    Example: the command, and the entry an MCP client's config (Claude Desktop's
+    claude_desktop_config.json) needs to start it (absolute paths: the client starts it from
+    a folder of its own):
 
     \b
+        modelkg mcp --store /srv/modelkg/store
         {"mcpServers": {"modelkg": {
             "command": "/opt/modelkg/.venv/bin/modelkg",
             "args": ["mcp", "--store", "/srv/modelkg/store"],
