@@ -14,7 +14,9 @@ from fastapi.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
+from codegen.interface import ModelInterface, describe, describe_many
 from kg.compat.index import CompatIndex
+from kg.errors import CodegenError
 from kg.models import records
 from kg.store.base import ModelStore
 from resolvers.services import Services
@@ -34,6 +36,23 @@ def _loader(
         return [found[key] if key in found else default() for key in keys]
 
     return DataLoader(load_fn=load)
+
+
+def _describe_each(store: ModelStore, iris: Sequence[str]) -> list[ModelInterface | CodegenError]:
+    """`describe_many`, and where it refuses, each model alone: a model that cannot become code
+    fails its own field, not the page's."""
+    try:
+        return list(describe_many(store, iris))
+    except CodegenError:
+        pass
+    described: list[ModelInterface | CodegenError] = []
+    for iri in iris:
+        try:
+            described.append(describe(store, iri))
+        except CodegenError as exc:  # a fresh error: no traceback from this worker thread
+            described.append(CodegenError(exc.message, path=exc.path, field=exc.field,
+                                          expected=exc.expected, hint=exc.hint))  # fmt: skip
+    return described
 
 
 class GraphQLContext(BaseContext):
@@ -69,6 +88,11 @@ class GraphQLContext(BaseContext):
         self.by_name: DataLoader[str, str | None] = _loader(
             store, records.find_models, lambda: None
         )
+
+        async def describe_batch(iris: list[str]) -> list[ModelInterface | CodegenError]:
+            return await run_in_threadpool(_describe_each, store, iris)
+
+        self.interfaces: DataLoader[str, ModelInterface] = DataLoader(load_fn=describe_batch)
 
     async def compat(self) -> CompatIndex:
         """The compatibility index (built once per store generation, off the event loop)."""

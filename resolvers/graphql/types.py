@@ -10,11 +10,13 @@ Values that can pass 2^31 (`parameterCount`, by the shapes' `sh:maxInclusive`) a
 # Strawberry reads resolver annotations at schema build, so they must be real objects here:
 # no `from __future__ import annotations` in this module.
 
-from typing import TYPE_CHECKING, Any, NewType, cast
+from enum import Enum
+from typing import TYPE_CHECKING, Annotated, Any, NewType, cast
 
 import strawberry
 from strawberry.types import Info
 
+from codegen.tools import tool_schemas
 from kg.compat import lookups
 from kg.compat.memory import estimate_memory, parse_dtype, parse_memory, verdict
 from kg.errors import InputError
@@ -33,6 +35,7 @@ __all__ = [
     "Model",
     "PrimaryTask",
     "Task",
+    "ToolFormat",
 ]
 
 Long = NewType("Long", int)
@@ -72,6 +75,14 @@ class PrimaryTask:
     @classmethod
     def of(cls, ref: PrimaryTaskRef) -> "PrimaryTask":
         return cls(task=Task.of(ref.task), source=ref.source, reason=ref.reason, rule=ref.rule)
+
+
+@strawberry.enum(description="The shape of an LLM tool schema (`modelkg codegen tools --format`).")
+class ToolFormat(Enum):
+    OPENAI = "openai"
+    ANTHROPIC = "anthropic"
+    MCP = "mcp"
+    JSONSCHEMA = "jsonschema"
 
 
 @strawberry.type(description="An input or output of a model: data kind, modality and shape.")
@@ -310,6 +321,25 @@ class _ModelFields:
             )
             for e in found
         ]  # fmt: skip
+
+    @strawberry.field(
+        description="The model's interface description (`modelkg codegen describe`): one typed "
+        "function per task code knows, arguments bounded by the model's facts, the result's "
+        "shape; null, with an error naming the missing fact, for a model that cannot become code."
+    )
+    async def interface(self, info: Info) -> strawberry.scalars.JSON | None:
+        interface = await _context(info).interfaces.load(self.iri)
+        return cast(strawberry.scalars.JSON, interface.model_dump(mode="json"))
+
+    @strawberry.field(
+        description="The model's LLM tool schemas in `format` (`modelkg codegen tools`): a list, "
+        "one tool per function; null, with an error, for a model that cannot become code."
+    )
+    async def tool_schema(
+        self, info: Info, fmt: Annotated[ToolFormat, strawberry.argument(name="format")]
+    ) -> strawberry.scalars.JSON | None:
+        interface = await _context(info).interfaces.load(self.iri)
+        return cast(strawberry.scalars.JSON, tool_schemas([interface], fmt.value))
 
     @strawberry.field(description="Models that can take this model's output as input.")
     async def consumers(self, info: Info, first: int = 20) -> list[CompatAnswer]:

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kg import __version__
 from resolvers.errors import error_response
-from resolvers.rest import compat, ingest, models, search
+from resolvers.rest import compat, ingest, models, search, tools
 from resolvers.rest.context import CountedRoute
 from resolvers.rest.docs import install_docs
 from resolvers.rest.schemas import ApiVersion
@@ -35,6 +35,7 @@ __all__ = ["install_docs", "install_error_handlers", "router"]
 router = APIRouter(prefix="/api/v1", route_class=CountedRoute)
 # compat first: its `/models/{id}/consumers` etc. must be tried before the plain model read
 router.include_router(compat.router)
+router.include_router(tools.router)  # `/models/{id}/interface` and `/tools`: before the read too
 router.include_router(models.router)
 router.include_router(ingest.router)
 router.include_router(search.router)
