@@ -5,7 +5,7 @@ vendor reads. All four shapes come from the same `ModelInterface` (`codegen.inte
 they cannot disagree: the same name rule, the same description, the same input schema.
 
 * Names are `{module}_{function}` (`all_minilm_l6_v2_embed`), within each vendor's rule
-  (`NAME_RULES`). A name too long, or one two models share (`org-a/bert` and `org-b/bert`),
+  (`VENDOR_RULES`). A name too long, or one two models share (`org-a/bert` and `org-b/bert`),
   becomes `{module, cut}_{hash of the model id}_{function}`: still readable, always the same,
   never shared in one list.
 * Descriptions say what the model is for (the card's summary, intended use, limitations,
@@ -46,10 +46,10 @@ if TYPE_CHECKING:
     from codegen.interface import Argument, Function, ModelInterface, Result
 
 __all__ = [
-    "NAME_RULES",
     "TOOL_FORMATS",
-    "NameRule",
+    "VENDOR_RULES",
     "ToolFormat",
+    "VendorRule",
     "tool_examples",
     "tool_format",
     "tool_schemas",
@@ -64,8 +64,8 @@ RESULT = "result"
 
 
 @dataclass(frozen=True)
-class NameRule:
-    """What a vendor accepts as a tool name, and how long a description may be."""
+class VendorRule:
+    """What a vendor accepts: a tool name (pattern, length) and a description's length."""
 
     pattern: str
     max_length: int
@@ -78,18 +78,18 @@ class NameRule:
 
 
 _PORTABLE = r"[a-zA-Z0-9_-]{1,64}"
-NAME_RULES: dict[ToolFormat, NameRule] = {
-    "openai": NameRule(
+VENDOR_RULES: dict[ToolFormat, VendorRule] = {
+    "openai": VendorRule(
         _PORTABLE, 64, 1024, "openai.types.shared.FunctionDefinition.name; the API refuses a "
         "function.description over 1,024 characters (string_above_max_length)",
     ),
-    "anthropic": NameRule(
+    "anthropic": VendorRule(
         _PORTABLE, 64, None, "Anthropic Messages API, tools[].name: ^[a-zA-Z0-9_-]{1,64}$",
     ),
-    "mcp": NameRule(
+    "mcp": VendorRule(
         r"[A-Za-z0-9._-]{1,128}", 128, None, "MCP SEP-986 (mcp.shared.tool_name_validation)",
     ),
-    "jsonschema": NameRule(
+    "jsonschema": VendorRule(
         _PORTABLE, 64, None, "none of its own: the portable rule, so the title works anywhere",
     ),
 }  # fmt: skip
@@ -111,7 +111,7 @@ def tool_schemas(interfaces: Sequence[ModelInterface], fmt: str) -> list[dict[st
     gives its tools once.
     """
     known = tool_format(fmt)
-    rule = NAME_RULES[known]
+    rule = VENDOR_RULES[known]
     pairs = _unique_pairs(interfaces)
     names = _names(pairs, known, rule)
     shape = _SHAPES[known]
@@ -158,7 +158,7 @@ def _unique_pairs(
     return pairs
 
 
-def _names(pairs: list[tuple[ModelInterface, Function]], fmt: str, rule: NameRule) -> list[str]:
+def _names(pairs: list[tuple[ModelInterface, Function]], fmt: str, rule: VendorRule) -> list[str]:
     plain = [f"{interface.module}_{function.name}" for interface, function in pairs]
     shared = {name for name, count in Counter(plain).items() if count > 1}
     names = []
@@ -185,7 +185,7 @@ def _names(pairs: list[tuple[ModelInterface, Function]], fmt: str, rule: NameRul
     return names
 
 
-def _qualified(interface: ModelInterface, function: Function, fmt: str, rule: NameRule) -> str:
+def _qualified(interface: ModelInterface, function: Function, fmt: str, rule: VendorRule) -> str:
     """`{module}_{hash}_{function}`, the module cut to fit: the same model always gets the
     same name, and two models the same only if their ids' hashes collide."""
     digest = hashlib.sha256(interface.model_id.encode()).hexdigest()[:_HASH_LENGTH]
@@ -363,7 +363,7 @@ def tool_examples() -> dict[str, tuple[str, ...]]:
 
 
 def _openai(
-    interface: ModelInterface, function: Function, name: str, rule: NameRule
+    interface: ModelInterface, function: Function, name: str, rule: VendorRule
 ) -> dict[str, Any]:
     """`ChatCompletionFunctionToolParam`. Not `strict`: strict mode wants every argument
     required, and the options here have defaults a caller may leave out."""
@@ -378,7 +378,7 @@ def _openai(
 
 
 def _anthropic(
-    interface: ModelInterface, function: Function, name: str, rule: NameRule
+    interface: ModelInterface, function: Function, name: str, rule: VendorRule
 ) -> dict[str, Any]:
     """`anthropic.types.ToolParam`."""
     return {
@@ -389,7 +389,7 @@ def _anthropic(
 
 
 def _mcp(
-    interface: ModelInterface, function: Function, name: str, rule: NameRule
+    interface: ModelInterface, function: Function, name: str, rule: VendorRule
 ) -> dict[str, Any]:
     """`mcp.types.Tool` as it goes on the wire (camelCase); the output is an object (the
     spec asks for one at the root up to 2025-11-25) whose `result` is the value."""
@@ -408,7 +408,7 @@ def _mcp(
 
 
 def _jsonschema(
-    interface: ModelInterface, function: Function, name: str, rule: NameRule
+    interface: ModelInterface, function: Function, name: str, rule: VendorRule
 ) -> dict[str, Any]:
     """A JSON Schema 2020-12 document of the arguments, titled by the tool's name; the
     result's schema under `$defs.result`."""
@@ -421,7 +421,7 @@ def _jsonschema(
     }
 
 
-_Shape = Callable[["ModelInterface", "Function", str, NameRule], dict[str, Any]]
+_Shape = Callable[["ModelInterface", "Function", str, VendorRule], dict[str, Any]]
 _SHAPES: dict[ToolFormat, _Shape] = {
     "openai": _openai,
     "anthropic": _anthropic,

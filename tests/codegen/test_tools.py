@@ -20,7 +20,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from codegen.interface import ModelInterface, describe, describe_many
-from codegen.tools import NAME_RULES, TOOL_FORMATS, tool_schemas
+from codegen.tools import TOOL_FORMATS, VENDOR_RULES, tool_schemas
 from kg.errors import CodegenError, UsageError
 from kg.store import ModelStore
 from resolvers.command import main
@@ -111,7 +111,7 @@ def test_names_follow_the_vendors_rule_and_are_never_shared(
 ) -> None:
     names = [parts(tool, fmt)[0] for tool in tool_schemas(interfaces, fmt)]
 
-    assert all(NAME_RULES[fmt].accepts(name) for name in names)  # type: ignore[index]
+    assert all(VENDOR_RULES[fmt].accepts(name) for name in names)  # type: ignore[index]
     assert len(set(names)) == len(names)
     assert "all_minilm_l6_v2_embed" in names
 
@@ -199,7 +199,7 @@ def test_a_name_too_long_is_shortened_readably_and_stays_unique(registry: ModelS
     assert names == again  # deterministic
     assert len(set(names)) == 2
     for name in names:
-        assert len(name) <= 64 and NAME_RULES["openai"].accepts(name)
+        assert len(name) <= 64 and VENDOR_RULES["openai"].accepts(name)
         assert name.startswith("a_very_long_model_name_") and name.endswith("_embed")
     whole = long_a.module.rstrip("_")  # MCP allows 128 characters: the module stays whole
     assert all(t["name"].startswith(f"{whole}_") for t in tool_schemas([long_a, long_b], "mcp"))
