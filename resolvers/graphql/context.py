@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from codegen.interface import ModelInterface, describe, describe_many
+from codegen.interface import ModelInterface, describe_many
 from kg.compat.index import CompatIndex
 from kg.errors import CodegenError
 from kg.models import records
@@ -39,20 +39,17 @@ def _loader(
 
 
 def _describe_each(store: ModelStore, iris: Sequence[str]) -> list[ModelInterface | CodegenError]:
-    """`describe_many`, and where it refuses, each model alone: a model that cannot become code
-    fails its own field, not the page's."""
+    """`describe_many`, and where it refuses, each half again: a model that cannot become code
+    fails its own field, not the page's, and a page with k such models costs about k log n
+    batches, not a batch per model."""
     try:
         return list(describe_many(store, iris))
-    except CodegenError:
-        pass
-    described: list[ModelInterface | CodegenError] = []
-    for iri in iris:
-        try:
-            described.append(describe(store, iri))
-        except CodegenError as exc:  # a fresh error: no traceback from this worker thread
-            described.append(CodegenError(exc.message, path=exc.path, field=exc.field,
-                                          expected=exc.expected, hint=exc.hint))  # fmt: skip
-    return described
+    except CodegenError as exc:
+        if len(iris) == 1:  # a fresh error: no traceback from this worker thread
+            return [CodegenError(exc.message, path=exc.path, field=exc.field,
+                                 expected=exc.expected, hint=exc.hint)]  # fmt: skip
+    half = len(iris) // 2
+    return _describe_each(store, iris[:half]) + _describe_each(store, iris[half:])
 
 
 class GraphQLContext(BaseContext):
