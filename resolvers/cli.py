@@ -134,7 +134,18 @@ def graphql_schema_command(
         typer.echo(f"wrote {output}")
 
 
-def mcp_command(store: StoreOption = None) -> None:
+def mcp_command(
+    store: StoreOption = None,
+    query_timeout: Annotated[
+        float,
+        typer.Option(
+            "--query-timeout",
+            envvar="MODELKG_QUERY_TIMEOUT",
+            min=0.1,
+            help="Seconds a sparql tool call may run before its query is killed.",
+        ),
+    ] = 30.0,
+) -> None:
     """Serve the registry to LLM agents over MCP (the Model Context Protocol) on stdin/stdout.
 
     An MCP client (Claude Desktop, an IDE, an agent framework) starts this command and calls
@@ -158,7 +169,7 @@ def mcp_command(store: StoreOption = None) -> None:
     """
     from resolvers.mcp_server import run_stdio
 
-    run_stdio(store)
+    run_stdio(store, query_timeout=query_timeout)
 
 
 def register(app: typer.Typer) -> None:

@@ -15,8 +15,8 @@ Safe as the HTTP server is safe:
   `modelkg serve` it reads the server's published checkpoint (`kg.store.shared`). Only the
   derived vector index beside the store is written, as `modelkg search` writes it;
 - client SPARQL goes through the project's guard: bounded before parsing, parsed into algebra,
-  SERVICE refused (`kg.sparql.parse`, `kg.sparql.guard`); an update is refused before it is
-  parsed as one, and results are capped in rows;
+  updates and SERVICE refused, then run in a process killed at a timeout, its answer capped
+  (`resolvers.mcp_sparql`);
 - every `kg` error becomes an MCP tool error carrying its message and hint (what, where, how to
   fix), once, in `_as_tool_error`; the server keeps answering.
 
@@ -34,7 +34,6 @@ import inspect
 import logging
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -45,27 +44,22 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
-from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean, QueryTriples
 
 from kg.compat import lookups
 from kg.compat.index import CompatIndex
 from kg.compat.memory import format_bytes, parse_memory
-from kg.errors import ModelKGError, QueryRefused
+from kg.errors import ModelKGError
 from kg.store import ModelStore, open_store, store_location
 from kg.store.shared import SharedStore
+from resolvers.mcp_sparql import MAX_ROWS, QUERY_SECONDS, answer
 
 if TYPE_CHECKING:
     from kg.search.embedder import EmbeddingService
 
-__all__ = ["MAX_ROWS", "Registry", "build_server", "run_stdio"]
+__all__ = ["TOOL_NAMES", "Registry", "build_server", "run_stdio", "store_stamp"]
 
 log = logging.getLogger("modelkg.mcp")
 
-MAX_ROWS = 1000
-"""The most rows (or triples) one `sparql` call returns; the answer says when it stopped."""
-QUERY_SECONDS = 30.0
-"""A `sparql` call stops reading rows past this (a query that computes long before its first
-row cannot be interrupted in process; `modelkg serve` runs those in killable workers)."""
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -111,8 +105,9 @@ class Registry:
     What is costly to make is kept between calls and rebuilt when the store moves: the
     compatibility index (keyed on `store_stamp`) and the embedding model (loaded once)."""
 
-    def __init__(self, location: str) -> None:
+    def __init__(self, location: str, *, query_timeout: float = QUERY_SECONDS) -> None:
         self.location = location
+        self.query_timeout = query_timeout
         self._lock = threading.Lock()
         self._compat: tuple[object, CompatIndex] | None = None
         self._embeddings: EmbeddingService | None = None
@@ -392,71 +387,8 @@ class Registry:
         Models are mkg:Model with schema:name; normalized parameters are mkg:<camelCase>
         (mkg:hiddenSize, mkg:parameterCount). Answers are JSON rows (IRIs as strings, numbers
         as numbers), `truncated` when capped. Updates, SERVICE and LOAD are refused."""
-        from kg.sparql.guard import check_query
-        from kg.sparql.parse import parse_query
-
-        try:
-            parsed = parse_query(query)  # bounded, then parsed into algebra by a real parser
-        except QueryRefused as exc:
-            if exc.code != "wrong_operation":
-                raise
-            raise QueryRefused(
-                "wrong_operation",
-                "this is a SPARQL update; the MCP server only reads (its store is open read-only)",
-                hint="write with `modelkg ingest`, or a SPARQL UPDATE to `modelkg serve` with its "
-                "token",
-            ) from None
-        check_query(parsed)  # no SERVICE anywhere: the server never fetches a client's URL
         with self.store() as store:
-            return _rows(store.query(parsed.text), max_rows, time.monotonic() + QUERY_SECONDS)
-
-
-def _value(term: object) -> object:
-    """A term as JSON: IRIs and strings as strings, numbers and booleans as themselves, a blank
-    node as `_:id`, a triple term in N-Triples."""
-    if isinstance(term, NamedNode):
-        return term.value
-    if isinstance(term, BlankNode):
-        return f"_:{term.value}"
-    if isinstance(term, Literal):
-        kind = term.datatype.value.rsplit("#", 1)[-1]
-        try:
-            if kind in ("integer", "int", "long", "short", "nonNegativeInteger"):
-                return int(term.value)
-            if kind in ("decimal", "double", "float"):
-                return float(term.value)
-        except ValueError:
-            return term.value
-        if kind == "boolean":
-            return term.value in ("true", "1")
-        return term.value
-    return None if term is None else str(term)
-
-
-def _rows(result: object, max_rows: int, deadline: float) -> AnswerList:
-    """A query's answer as JSON, at most `max_rows` rows, read until `deadline`."""
-    if isinstance(result, QueryBoolean):
-        return {"boolean": bool(result)}
-    if isinstance(result, QueryTriples):
-        triples: list[list[object]] = []
-        truncated = False
-        for triple in result:
-            if len(triples) == max_rows or time.monotonic() > deadline:
-                truncated = True
-                break
-            triples.append(
-                [_value(triple.subject), _value(triple.predicate), _value(triple.object)]
-            )
-        return {"triples": triples, "truncated": truncated}
-    names = [v.value for v in getattr(result, "variables", [])]
-    rows: list[dict[str, object]] = []
-    truncated = False
-    for solution in result:  # type: ignore[attr-defined]
-        if len(rows) == max_rows or time.monotonic() > deadline:
-            truncated = True
-            break
-        rows.append({name: _value(solution[name]) for name in names if solution[name] is not None})
-    return {"vars": names, "rows": rows, "truncated": truncated}
+            return answer(store, query, max_rows, timeout=self.query_timeout)
 
 
 def store_stamp(store: ModelStore) -> object | None:
@@ -507,9 +439,12 @@ TOOL_NAMES = (
 """The tools, in the order an agent is shown them."""
 
 
-def build_server(location: str | None = None) -> MCPServer[Any]:
+def build_server(
+    location: str | None = None, *, query_timeout: float = QUERY_SECONDS
+) -> MCPServer[Any]:
     """The MCP server over the store at `location` (`--store`, else `$MODELKG_STORE`, else
-    `./.modelkg`), its tools registered, not yet running.
+    `./.modelkg`), its tools registered, not yet running; a `sparql` query still running after
+    `query_timeout` seconds is killed.
 
     >>> import asyncio
     >>> tools = asyncio.run(build_server("/nonexistent/store").list_tools())
@@ -518,7 +453,7 @@ def build_server(location: str | None = None) -> MCPServer[Any]:
     """
     from importlib.metadata import version
 
-    registry = Registry(store_location(location))
+    registry = Registry(store_location(location), query_timeout=query_timeout)
     server: MCPServer[Any] = MCPServer(
         "modelkg",
         title="ModelKG",
@@ -537,6 +472,6 @@ def build_server(location: str | None = None) -> MCPServer[Any]:
     return server
 
 
-def run_stdio(location: str | None = None) -> None:
+def run_stdio(location: str | None = None, *, query_timeout: float = QUERY_SECONDS) -> None:
     """Serve the registry on stdin/stdout until the client closes the pipe."""
-    build_server(location).run("stdio")
+    build_server(location, query_timeout=query_timeout).run("stdio")

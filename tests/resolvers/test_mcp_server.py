@@ -68,10 +68,10 @@ class Agent:
     """An MCP client session over `modelkg mcp`, on an event loop of its own thread, so one
     server process answers a whole module's tests."""
 
-    def __init__(self, store: str) -> None:
+    def __init__(self, store: str, *options: str) -> None:
         self.parameters = StdioServerParameters(
             command=sys.executable,
-            args=["-m", "resolvers.command", "mcp", "--store", store],
+            args=["-m", "resolvers.command", "mcp", "--store", store, *options],
             env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"},
             cwd=REPO,
         )
@@ -233,6 +233,14 @@ def test_sparql_select_gives_json_rows(agent: Agent) -> None:
     assert agent.answer("sparql", query="ASK { ?m a mkg:Model }") == {"boolean": True}
 
 
+def test_sparql_construct_gives_triples(agent: Agent) -> None:
+    query = "CONSTRUCT { ?m mkg:hiddenSize ?h } WHERE { ?m schema:name ?n ; mkg:hiddenSize ?h }"
+    found = agent.answer("sparql", query=query)
+
+    assert ["https://huggingface.co/openai-community/gpt2",
+            "https://w3id.org/modelkg/ontology#hiddenSize", 768] in found["triples"]  # fmt: skip
+
+
 REFUSED: dict[str, tuple[str, dict[str, Any], str]] = {
     "a SPARQL update": (
         "sparql",
@@ -273,6 +281,20 @@ def test_bad_input_is_a_tool_error_that_names_the_problem(agent: Agent, case: st
     assert refused.is_error
     assert message in _text(refused)
     assert agent.answer("sparql", query="ASK { ?m a mkg:Model }") == {"boolean": True}
+
+
+def test_a_query_past_its_timeout_is_killed_and_the_server_answers_on(store: str) -> None:
+    hasty = Agent(store, "--query-timeout", "1")
+    try:
+        cross = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+        killed = hasty.call("sparql", query=cross)
+        after = hasty.answer("sparql", query="ASK { ?m a mkg:Model }")
+    finally:
+        hasty.close()
+
+    assert killed.is_error
+    assert "the query did not finish within 1 s and was stopped" in _text(killed)
+    assert after == {"boolean": True}
 
 
 def test_it_answers_beside_a_running_server(store: str) -> None:
