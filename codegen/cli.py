@@ -187,3 +187,57 @@ def tools_command(
 
 _TOOLS_CHUNK = 50
 """models described per batch of reads by `modelkg codegen tools`"""
+
+
+@codegen_app.command("udf")
+def udf_command(
+    models: Models,
+    out: Annotated[Path, typer.Option("--out", help="The package's folder (must be empty).")],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name",
+            help="The package's import name (default: MODULE_udf for one model, modelkg_udf "
+            "for several).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a folder that is not empty.")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """Write a pip-installable package of typed functions for the models: one module per model,
+    one function per task (embed, classify, generate, ...), typed by the graph (an embedding's
+    length, a classifier's labels, bounds on max_new_tokens), with a README and its own tests.
+    The functions load the weights from the machine, never from the network.
+
+    Example:
+
+    \b
+        modelkg codegen udf sentence-transformers/all-MiniLM-L6-v2 --out minilm
+        pip install ./minilm
+        python -c "from all_minilm_l6_v2_udf import embed; print(len(embed('hi')))"
+    """
+    from rich.progress import Progress
+
+    from codegen.interface import describe_many
+    from codegen.udf import write_package
+    from kg.store import open_store, store_location
+
+    with open_store(store_location(store), read_only=True) as opened:
+        interfaces = describe_many(opened, models)
+    with Progress(console=err_console, transient=True, disable=len(interfaces) < 2) as progress:
+        task = progress.add_task("generating", total=len(interfaces))
+        package = write_package(
+            interfaces,
+            out,
+            name=name,
+            force=force,
+            progress=lambda interface: progress.update(
+                task, advance=1, description=escape(interface.model_id)
+            ),
+        )
+    err_console.print(
+        f"wrote package {package.name} ({len(package.modules)} model(s)) to "
+        f"{escape(str(package.folder))}; install it with: pip install {escape(str(package.folder))}"
+    )

@@ -1,0 +1,592 @@
+"""Write a pip-installable package of typed functions (UDFs) for models in the graph.
+
+The package is plain Python rendered from the Jinja2 templates beside this module: one module
+per model, one function per task, typed by the model's interface description
+(`codegen.interface`); `ruff` formats it when the generating environment has it. A package is
+written whole or not at all: it is rendered into a temporary folder beside the target and moved
+into place only when complete, so a failure leaves nothing half-written, and `force` replaces an
+old package only then.
+
+>>> import tempfile
+>>> from kg.ingest.register import register
+>>> from kg.store import open_store
+>>> from codegen.interface import describe
+>>> store = open_store(tempfile.mkdtemp() + "/kg")
+>>> _ = register(["examples/models/tiny-sentiment-classifier"], store, size=False)
+>>> out = Path(tempfile.mkdtemp()) / "sentiment"
+>>> package = write_package([describe(store, "tiny-sentiment-classifier")], out)
+>>> package.name, package.exports
+('tiny_sentiment_classifier_udf', ('classify', 'classify_batch'))
+>>> sorted(p.name for p in (out / "src" / package.name).iterdir())
+['__init__.py', '_weights.py', 'errors.py', 'py.typed', 'tiny_sentiment_classifier.py']
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import keyword
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from codegen.interface import Argument, Function, ModelInterface
+from codegen.udf.calls import PIPELINE_CLASSES, macro_name
+from kg.errors import CodegenError
+
+__all__ = ["GeneratedPackage", "default_name", "write_package"]
+
+TEMPLATES = Path(__file__).parent / "templates"
+SEVERAL_MODELS_NAME = "modelkg_udf"
+"""the package's name when it holds several models and none is given"""
+RESERVED_MODULES = frozenset({"errors", "tests"})
+"""modules every package has (or that would shadow its tests), so no model's module"""
+
+_NEEDS = {
+    "transformers": ("transformers", "torch"),
+    "sentence-transformers": ("sentence-transformers", "torch", "numpy"),
+    "Image": ("pillow",),
+    "Audio": ("numpy",),
+}
+"""runtime or data kind -> the distributions a function with it needs"""
+
+_SAMPLES = {
+    "Text": '"The battery lasts two full days and the screen is sharp."',
+    "Image": 'Image.new("RGB", (224, 224), "white")',
+    "Audio": "numpy.zeros(16000, dtype=numpy.float32)",
+    "candidate_labels": '["a photo of a cat", "a photo of a dog"]',
+}
+"""an argument's kind (or name) -> a value the package's own tests call the model with"""
+
+_KIND_WORDS = {
+    "Text": "The text.",
+    "Image": "The image.",
+    "Audio": "The audio: mono samples in [-1, 1].",
+}
+"""what an argument of a data kind is, when the ontology says nothing more"""
+
+_SHORT_TYPES = {
+    "PIL.Image.Image": "Image.Image",
+    "numpy.typing.NDArray[numpy.float32]": "NDArray[numpy.float32]",
+}
+"""a data kind's Python type -> how a generated module spells it with its imports"""
+
+
+@dataclass(frozen=True)
+class GeneratedPackage:
+    """A package `write_package` wrote: where, under which import name, what it exports."""
+
+    name: str
+    folder: Path
+    modules: tuple[str, ...]
+    exports: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Check:
+    """A range check on an argument, made before the model is loaded."""
+
+    name: str
+    minimum: int | None
+    maximum: int | None
+
+
+@dataclass(frozen=True)
+class _FunctionView:
+    """What the templates need of one function, with every name already decided."""
+
+    function: Function
+    signature: str
+    result_type: str
+    loader: str
+    loader_type: str
+    macro: str
+    label_type: str | None
+    label_check: str | None
+    labels: tuple[str, ...]
+    checks: tuple[_Check, ...]
+    batch: bool
+    samples: str
+
+    @property
+    def arguments(self) -> tuple[Argument, ...]:
+        return self.function.arguments
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        return frozenset(a.kind for a in self.function.arguments if a.kind)
+
+    @property
+    def hints(self) -> str:
+        """The function's annotations as `typing.get_type_hints` gives them, as Python."""
+        pairs = [f"{a.name!r}: {_annotation(a)}" for a in self.function.arguments]
+        return "{" + ", ".join([*pairs, f"'return': {self.result_type}"]) + "}"
+
+    @property
+    def argument_docs(self) -> tuple[str, ...]:
+        """One line per argument: what it is, its semantic name, range and default."""
+        return tuple(_argument_doc(a) for a in self.function.arguments)
+
+    @property
+    def out_of_range(self) -> tuple[tuple[str, int, str], ...]:
+        """(argument, a value just outside its range, `below` or `above`) for the tests."""
+        cases = []
+        for check in self.checks:
+            if check.minimum is not None:
+                cases.append((check.name, check.minimum - 1, "below"))
+            if check.maximum is not None:
+                cases.append((check.name, check.maximum + 1, "above"))
+        return tuple(cases)
+
+    @property
+    def choices(self) -> str | None:
+        """The candidate labels the tests pass, which the answer must be one of."""
+        return (
+            _SAMPLES["candidate_labels"] if self.arguments[-1].name == "candidate_labels" else None
+        )
+
+
+@dataclass(frozen=True)
+class _ModuleView:
+    """What the templates need of one model's module, with every name already decided."""
+
+    interface: ModelInterface
+    package: str
+    module: str
+    variable: str
+    ingested_from: str | None
+    hub_id: str | None
+    card: tuple[str, ...]
+    functions: tuple[_FunctionView, ...]
+    embedding_type: str | None
+    dimension: int | None
+    runtimes: frozenset[str]
+    kinds: frozenset[str]
+
+    @property
+    def exports(self) -> tuple[str, ...]:
+        """The functions the package re-exports."""
+        names = [
+            name
+            for view in self.functions
+            for name in (view.function.name, f"{view.function.name}_batch" if view.batch else "")
+            if name
+        ]
+        return (*names, "weights_folder")
+
+    @property
+    def loading_note(self) -> str:
+        places = [f"the folder `${self.variable}` names"]
+        if self.ingested_from:
+            places.append("the folder the model was ingested from")
+        places.append("the local HuggingFace cache")
+        return (
+            "The weights are loaded once per process, never downloaded, from the first of: "
+            + ", ".join(places)
+            + "."
+        )
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        """The module's `__all__`: its constants, types and functions."""
+        types = [self.embedding_type] if self.embedding_type else []
+        types += [v.label_type for v in self.functions if v.label_type]
+        constants = ["DIMENSION"] if self.embedding_type else []
+        return tuple(sorted({"MODEL", "PATH_VARIABLE", *constants, *types, *self.exports}))
+
+    @property
+    def imports(self) -> list[list[str]]:
+        """The module's imports in three groups (standard library, third party, own)."""
+        typing = set()
+        third_party = set()
+        if self.embedding_type:
+            typing.add("NewType")
+            third_party |= {"import numpy", "from numpy.typing import NDArray"}
+        if any(v.labels for v in self.functions):
+            typing |= {"Literal", "cast", "get_args"}
+        if "Audio" in self.kinds:
+            typing.add("cast")
+            third_party |= {"import numpy", "from numpy.typing import NDArray"}
+        if "Image" in self.kinds:
+            third_party.add("from PIL import Image")
+        if "sentence-transformers" in self.runtimes:
+            third_party.add("from sentence_transformers import SentenceTransformer")
+        pipelines = sorted(
+            {v.loader_type for v in self.functions if v.loader_type.endswith("Pipeline")}
+        )
+        if pipelines:
+            third_party.add(f"from transformers import {', '.join([*pipelines, 'pipeline'])}")
+        standard = [
+            "from __future__ import annotations",
+            "from functools import cache",
+            "from pathlib import Path",
+        ]
+        if typing:
+            standard.append(f"from typing import {', '.join(sorted(typing, key=str.lower))}")
+        own = ["from ._weights import locate"]
+        if self.embedding_type or any(v.labels for v in self.functions):
+            own.append("from .errors import OutputShapeError")
+        return [standard, sorted(third_party), own]
+
+    @property
+    def test_imports(self) -> list[list[str]]:
+        """The imports of the module's tests, in the same three groups."""
+        labelled = [v for v in self.functions if v.labels]
+        standard = ["from __future__ import annotations"]
+        if any(not a.required for v in self.functions for a in v.arguments):
+            standard.append("import inspect")
+        standard.append("from pathlib import Path")
+        typing = ["get_args", "get_type_hints"] if labelled else ["get_type_hints"]
+        standard.append(f"from typing import {', '.join(typing)}")
+        third_party = {"import pytest"}
+        if self.embedding_type or "Audio" in self.kinds:
+            third_party |= {"import numpy", "from numpy.typing import NDArray"}
+        if "Image" in self.kinds:
+            third_party.add("from PIL import Image")
+        errors = ["WeightsNotFoundError"]
+        if self.embedding_type or labelled:
+            errors.insert(0, "OutputShapeError")
+        names = [n for n in self.exports if n != "weights_folder"]
+        names += [self.embedding_type] if self.embedding_type else []
+        names += [v.label_type for v in labelled if v.label_type]
+        own = [
+            f"from {self.package} import {self.module}",
+            f"from {self.package}.errors import {', '.join(errors)}",
+            f"from {self.package}.{self.module} import {', '.join(sorted(names, key=str.lower))}",
+        ]
+        return [standard, sorted(third_party), own]
+
+
+def default_name(interfaces: Sequence[ModelInterface]) -> str:
+    """The import name of a package for `interfaces` when the caller gives none.
+
+    >>> from codegen.interface import ModelInterface
+    >>> default_name([ModelInterface.model_construct(module="gpt2")])
+    'gpt2_udf'
+    """
+    if len(interfaces) == 1:
+        return f"{interfaces[0].module}_udf"
+    return SEVERAL_MODELS_NAME
+
+
+def write_package(
+    interfaces: Sequence[ModelInterface],
+    out: Path,
+    *,
+    name: str | None = None,
+    force: bool = False,
+    progress: Callable[[ModelInterface], None] | None = None,
+) -> GeneratedPackage:
+    """Write a package of typed functions for `interfaces` into the folder `out`.
+
+    `out` must not exist or be empty, unless `force`: then it is replaced once the new package
+    is complete. `progress` is called after each model's module is rendered.
+    """
+    if not interfaces:
+        raise CodegenError("no model to generate a package for", hint="name at least one model")
+    package = name or default_name(interfaces)
+    _check_package_name(package)
+    out = out.absolute()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise CodegenError(
+            "the output folder exists and is not empty",
+            path=str(out),
+            hint="pass --force to replace it (the old one stays until the new one is complete), "
+            "or choose another --out",
+        )
+    modules = [_module_view(i, package) for i in interfaces]
+    _check_distinct(modules)
+    exports = _exports(modules)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        _render(staging, package, modules, exports, progress)
+        _format(staging)
+        _move_into_place(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return GeneratedPackage(
+        name=package,
+        folder=out,
+        modules=tuple(m.module for m in modules),
+        exports=tuple(exports),
+    )
+
+
+def _check_package_name(package: str) -> None:
+    if not package.isidentifier() or keyword.iskeyword(package) or package.startswith("_"):
+        raise CodegenError(
+            f"{package!r} cannot be a package's import name",
+            field="--name",
+            expected="a Python identifier that is not a keyword: letters, digits and _",
+            hint=f"for example {re.sub(r'[^0-9a-zA-Z]+', '_', package).strip('_') or 'my_udf'}",
+        )
+
+
+def _module_view(interface: ModelInterface, package: str) -> _ModuleView:
+    module = interface.module
+    if module in RESERVED_MODULES or module == package:
+        raise CodegenError(
+            f"model `{interface.model_id}`: its module name `{module}` is taken in package "
+            f"`{package}`",
+            hint="give the package another --name, or generate this model into a package of "
+            "its own",
+        )
+    views = tuple(_function_view(interface, f) for f in interface.functions)
+    labelled = [v for v in views if v.labels]
+    if len(labelled) > 1:
+        views = tuple(_with_prefixed_labels(v) for v in views)
+    embedding = next((f.result for f in interface.functions if f.result.kind == "Embedding"), None)
+    location = _ingested_from(interface.source_location)
+    return _ModuleView(
+        interface=interface,
+        package=package,
+        module=module,
+        variable=f"{package}_{module}_PATH".upper(),
+        ingested_from=str(location) if location else None,
+        hub_id=interface.model_id if "/" in interface.model_id else None,
+        card=_card(interface),
+        functions=views,
+        embedding_type=f"Embedding{embedding.dimension}" if embedding else None,
+        dimension=embedding.dimension if embedding else None,
+        runtimes=frozenset(f.runtime for f in interface.functions),
+        kinds=frozenset(a.kind for f in interface.functions for a in f.arguments if a.kind),
+    )
+
+
+def _check_distinct(modules: Sequence[_ModuleView]) -> None:
+    owners: dict[str, str] = {}
+    for view in modules:
+        other = owners.setdefault(view.module, view.interface.model_id)
+        if other != view.interface.model_id:
+            raise CodegenError(
+                f"model `{view.interface.model_id}`: its module name `{view.module}` is also "
+                f"`{other}`'s",
+                hint="generate one of them into a package of its own",
+            )
+
+
+def _function_view(interface: ModelInterface, function: Function) -> _FunctionView:
+    if function.runtime == "sentence-transformers":
+        loader_type, macro = "SentenceTransformer", "sentence_transformers"
+    elif function.pipeline_task in PIPELINE_CLASSES:
+        loader_type, macro = (
+            PIPELINE_CLASSES[function.pipeline_task],
+            macro_name(function.pipeline_task),
+        )
+    else:
+        raise CodegenError(
+            f"model `{interface.model_id}`: task `{function.task}` has no UDF template (its "
+            f"pipeline `{function.pipeline_task}` is not one this generator calls)",
+            hint=f"pipelines it calls: {', '.join(sorted(PIPELINE_CLASSES))}",
+        )
+    labels = tuple(dict.fromkeys(function.result.labels))
+    if function.result.kind == "Embedding":
+        result_type = f"Embedding{function.result.dimension}"
+    else:
+        result_type = "Label" if labels else function.result.python_type
+    return _FunctionView(
+        function=function,
+        signature=", ".join(_parameter(a) for a in function.arguments),
+        result_type=result_type,
+        loader=f"_{function.name}_model",
+        loader_type=loader_type,
+        macro=macro,
+        label_type="Label" if labels else None,
+        label_check="_label" if labels else None,
+        labels=labels,
+        checks=tuple(
+            _Check(a.name, a.minimum, a.maximum)
+            for a in function.arguments
+            if a.minimum is not None or a.maximum is not None
+        ),
+        batch=[a.kind for a in function.arguments] == ["Text"],
+        samples=", ".join(
+            _SAMPLES.get(a.kind or a.name, "") for a in function.arguments if a.required
+        ),
+    )
+
+
+def _with_prefixed_labels(view: _FunctionView) -> _FunctionView:
+    """Several label sets in one module: each named after its function (`ClassifyLabel`)."""
+    if not view.labels:
+        return view
+    pascal = "".join(part.title() for part in view.function.name.split("_"))
+    return replace(
+        view,
+        result_type=f"{pascal}Label",
+        label_type=f"{pascal}Label",
+        label_check=f"_{view.function.name}_label",
+    )
+
+
+def _annotation(argument: Argument) -> str:
+    """The argument's type as the module spells it (its imports are `from` imports)."""
+    return _SHORT_TYPES.get(argument.python_type, argument.python_type)
+
+
+def _parameter(argument: Argument) -> str:
+    if argument.required:
+        return f"{argument.name}: {_annotation(argument)}"
+    return f"{argument.name}: {_annotation(argument)} = {argument.default!r}"
+
+
+def _argument_doc(argument: Argument) -> str:
+    words = argument.description or _KIND_WORDS.get(argument.kind or "", "")
+    facts = []
+    if argument.semantic_name:
+        facts.append(f"semantic name: {argument.semantic_name}")
+    if argument.minimum is not None and argument.maximum is not None:
+        facts.append(f"from {argument.minimum} to {argument.maximum}")
+    elif argument.minimum is not None:
+        facts.append(f"at least {argument.minimum}")
+    if not argument.required:
+        facts.append(f"default {argument.default!r}")
+    return f"{argument.name}: {words}" + (f" ({'; '.join(facts)})" if facts else "")
+
+
+def _ingested_from(location: str | None) -> Path | None:
+    """The ingested folder as an absolute path, if it is on this machine now."""
+    if location is None:
+        return None
+    folder = Path(location).expanduser().absolute()
+    return folder if folder.is_dir() else None
+
+
+def _card(interface: ModelInterface) -> tuple[str, ...]:
+    paragraphs = [interface.summary]
+    if interface.intended_use:
+        paragraphs.append(f"Intended use: {interface.intended_use}")
+    if interface.limitations:
+        paragraphs.append(f"Limitations: {interface.limitations}")
+    paragraphs.append(f"License: {interface.license or 'not stated on the card'}.")
+    return tuple(paragraphs)
+
+
+def _exports(modules: Sequence[_ModuleView]) -> list[str]:
+    """The package's names: plain for one model, prefixed by the module for several."""
+    if len(modules) == 1:
+        return list(modules[0].exports)
+    owners: dict[str, str] = {}
+    for view in modules:
+        for export in view.exports:
+            name = f"{view.module}_{export}"
+            if name in owners:
+                raise CodegenError(
+                    f"model `{view.interface.model_id}`: `{name}` is also a name of "
+                    f"`{owners[name]}` in this package",
+                    hint="generate one of them into a package of its own",
+                )
+            owners[name] = view.interface.model_id
+    return list(owners)
+
+
+def _dependencies(modules: Sequence[_ModuleView]) -> list[str]:
+    """Requirements with lower bounds at the versions installed here (unpinned above)."""
+    needed = {"huggingface-hub"}
+    for view in modules:
+        for need in (*view.runtimes, *view.kinds):
+            needed.update(_NEEDS.get(need, ()))
+    return [_requirement(distribution) for distribution in sorted(needed)]
+
+
+def _requirement(distribution: str) -> str:
+    try:
+        installed = version(distribution)
+    except PackageNotFoundError:
+        return distribution
+    return f"{distribution}>={installed.split('+')[0]}"
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["docstring"] = _docstring
+    environment.filters["py"] = repr
+    return environment
+
+
+def _docstring(text: str, indent: int = 0, width: int = 99) -> str:
+    """`text` wrapped for a docstring at `indent`, with what would end it escaped."""
+    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    prefix = " " * indent
+    return textwrap.fill(
+        " ".join(text.split()), width=width, initial_indent=prefix, subsequent_indent=prefix
+    ).lstrip()
+
+
+def _render(
+    folder: Path,
+    package: str,
+    modules: Sequence[_ModuleView],
+    exports: Sequence[str],
+    progress: Callable[[ModelInterface], None] | None,
+) -> None:
+    environment = _environment()
+    source = folder / "src" / package
+    tests = folder / "tests"
+    source.mkdir(parents=True)
+    tests.mkdir()
+    context = {
+        "package": package,
+        "distribution": package.replace("_", "-"),
+        "modules": modules,
+        "exports": exports,
+        "several": len(modules) > 1,
+        "dependencies": _dependencies(modules),
+    }
+
+    def write(template: str, target: Path, **extra: object) -> None:
+        text = environment.get_template(template).render(**context, **extra)
+        target.write_text(text, encoding="utf-8")
+
+    write("pyproject.toml.j2", folder / "pyproject.toml")
+    write("README.md.j2", folder / "README.md")
+    write("__init__.py.j2", source / "__init__.py")
+    write("errors.py.j2", source / "errors.py")
+    write("_weights.py.j2", source / "_weights.py")
+    (source / "py.typed").write_text("", encoding="utf-8")
+    for view in modules:
+        write("module.py.j2", source / f"{view.module}.py", view=view)
+        write("test_module.py.j2", tests / f"test_{view.module}.py", view=view)
+        if progress is not None:
+            progress(view.interface)
+
+
+def _format(folder: Path) -> None:
+    """Sort imports and format with ruff, when the generating environment has it."""
+    if importlib.util.find_spec("ruff") is None:
+        return
+    ruff = [sys.executable, "-m", "ruff"]
+    for command in (["check", "--fix-only"], ["format"]):
+        subprocess.run(
+            [*ruff, *command, "--quiet", "--no-cache", "."],
+            cwd=folder,
+            check=True,
+            capture_output=True,
+        )
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    """Put the complete package at `out`; an old folder there is removed only afterwards."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+    out.rename(retired / out.name)
+    staging.rename(out)
+    shutil.rmtree(retired)
