@@ -43,6 +43,7 @@ __all__ = [
     "ModelInterface",
     "Result",
     "describe",
+    "describe_each",
     "describe_many",
     "python_name",
 ]
@@ -154,31 +155,64 @@ def describe(store: ModelStore, model_id: str) -> ModelInterface:
 
 def describe_many(store: ModelStore, model_ids: Sequence[str]) -> list[ModelInterface]:
     """`describe` for many models with a fixed number of queries (a thousand cost the same
-    handful as one)."""
-    found = records.find_models(store, list(model_ids))
-    missing = [m for m in model_ids if m not in found]
+    handful as one); raises the `CodegenError` of the first model that cannot become code,
+    or one naming every model not in the graph."""
+    described = describe_each(store, model_ids)
+    missing = [
+        m for m, d in zip(model_ids, described, strict=True) if isinstance(d, _UnknownModelError)
+    ]
     if missing:
-        raise CodegenError(
-            f"no model {', '.join(f'`{m}`' for m in missing)} in the graph",
-            hint="ingest it first (`modelkg ingest`), or list models with `modelkg search`",
-        )
-    iris = [found[m] for m in model_ids]
+        raise _unknown(missing)
+    for outcome in described:
+        if isinstance(outcome, CodegenError):
+            raise outcome
+    return [d for d in described if isinstance(d, ModelInterface)]
+
+
+def describe_each(
+    store: ModelStore, model_ids: Sequence[str]
+) -> list[ModelInterface | CodegenError]:
+    """Each model's interface, or the `CodegenError` that says why it cannot become code, in
+    one batch of queries: a page of models where some cannot be code still answers for the
+    rest (GraphQL's `interface` field fails only its own model's)."""
+    found = records.find_models(store, list(model_ids))
+    iris = sorted({found[m] for m in model_ids if m in found})
     loaded = records.load_records(store, iris)
     tasks = records.load_tasks(store, iris)
     primary = records.load_primary_tasks(store, iris)
     io = records.load_io(store, iris)
     locations = _source_locations(store, iris)
-    return [
-        _interface(
-            model_id,
-            loaded.get(iri) or records.ModelRecord(iri, model_id),
-            tasks.get(iri, []),
-            primary.get(iri),
-            io.get(iri, ([], [])),
-            locations.get(iri),
-        )
-        for model_id, iri in zip(model_ids, iris, strict=True)
-    ]
+    described: list[ModelInterface | CodegenError] = []
+    for model_id in model_ids:
+        iri = found.get(model_id)
+        if iri is None:
+            described.append(_unknown([model_id]))
+            continue
+        try:
+            described.append(
+                _interface(
+                    model_id,
+                    loaded.get(iri) or records.ModelRecord(iri, model_id),
+                    tasks.get(iri, []),
+                    primary.get(iri),
+                    io.get(iri, ([], [])),
+                    locations.get(iri),
+                )
+            )
+        except CodegenError as exc:  # kept without its traceback: it holds this thread's rows
+            described.append(exc.with_traceback(None))
+    return described
+
+
+class _UnknownModelError(CodegenError):
+    """A model that is not in the graph."""
+
+
+def _unknown(model_ids: Sequence[str]) -> _UnknownModelError:
+    return _UnknownModelError(
+        f"no model {', '.join(f'`{m}`' for m in model_ids)} in the graph",
+        hint="ingest it first (`modelkg ingest`), or list models with `modelkg search`",
+    )
 
 
 def _interface(

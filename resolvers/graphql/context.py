@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
-from codegen.interface import ModelInterface, describe_many
+from codegen.interface import ModelInterface, describe_each
 from kg.compat.index import CompatIndex
 from kg.errors import CodegenError
 from kg.models import records
@@ -36,20 +36,6 @@ def _loader(
         return [found[key] if key in found else default() for key in keys]
 
     return DataLoader(load_fn=load)
-
-
-def _describe_each(store: ModelStore, iris: Sequence[str]) -> list[ModelInterface | CodegenError]:
-    """`describe_many`, and where it refuses, each half again: a model that cannot become code
-    fails its own field, not the page's, and a page with k such models costs about k log n
-    batches, not a batch per model."""
-    try:
-        return list(describe_many(store, iris))
-    except CodegenError as exc:
-        if len(iris) == 1:  # a fresh error: no traceback from this worker thread
-            return [CodegenError(exc.message, path=exc.path, field=exc.field,
-                                 expected=exc.expected, hint=exc.hint)]  # fmt: skip
-    half = len(iris) // 2
-    return _describe_each(store, iris[:half]) + _describe_each(store, iris[half:])
 
 
 class GraphQLContext(BaseContext):
@@ -87,7 +73,7 @@ class GraphQLContext(BaseContext):
         )
 
         async def describe_batch(iris: list[str]) -> list[ModelInterface | CodegenError]:
-            return await run_in_threadpool(_describe_each, store, iris)
+            return await run_in_threadpool(describe_each, store, iris)
 
         self.interfaces: DataLoader[str, ModelInterface] = DataLoader(load_fn=describe_batch)
 
