@@ -16,7 +16,7 @@ old package only then.
 >>> out = Path(tempfile.mkdtemp()) / "sentiment"
 >>> package = write_package([describe(store, "tiny-sentiment-classifier")], out)
 >>> package.name, package.exports
-('tiny_sentiment_classifier_udf', ('classify', 'classify_batch'))
+('tiny_sentiment_classifier_udf', ('classify', 'classify_batch', 'weights_folder'))
 >>> sorted(p.name for p in (out / "src" / package.name).iterdir())
 ['__init__.py', '_weights.py', 'errors.py', 'py.typed', 'tiny_sentiment_classifier.py']
 """
@@ -525,7 +525,12 @@ def _docstring(text: str, indent: int = 0, width: int = 99) -> str:
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     prefix = " " * indent
     return textwrap.fill(
-        " ".join(text.split()), width=width, initial_indent=prefix, subsequent_indent=prefix
+        " ".join(text.split()),
+        width=width,
+        initial_indent=prefix,
+        subsequent_indent=prefix,
+        break_long_words=False,
+        break_on_hyphens=False,
     ).lstrip()
 
 
@@ -587,6 +592,12 @@ def _move_into_place(staging: Path, out: Path) -> None:
         staging.rename(out)
         return
     retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-    out.rename(retired / out.name)
-    staging.rename(out)
-    shutil.rmtree(retired)
+    try:
+        out.rename(retired / out.name)
+        try:
+            staging.rename(out)
+        except OSError:
+            (retired / out.name).rename(out)
+            raise
+    finally:
+        shutil.rmtree(retired)
