@@ -36,7 +36,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ParamSpec, TypeVar
 
@@ -51,7 +50,15 @@ from kg.compat.memory import format_bytes, parse_memory
 from kg.errors import ModelKGError
 from kg.store import ModelStore, open_store, store_location
 from kg.store.shared import SharedStore
+from resolvers.mcp_answers import (
+    ChainAnswer,
+    CompatAnswers,
+    Explanations,
+    SearchAnswer,
+    SparqlAnswer,
+)
 from resolvers.mcp_sparql import MAX_ROWS, QUERY_SECONDS, answer
+from resolvers.rest.schemas import ModelDetail
 
 if TYPE_CHECKING:
     from kg.search.embedder import EmbeddingService
@@ -72,7 +79,6 @@ ModelName = Annotated[
     ),
 ]
 Limit = Annotated[int, Field(ge=1, le=200, description="At most this many answers.")]
-AnswerList = dict[str, Any]
 
 
 def _as_tool_error(function: Callable[_P, _R]) -> Callable[_P, _R]:
@@ -93,10 +99,10 @@ def _as_tool_error(function: Callable[_P, _R]) -> Callable[_P, _R]:
     return translated
 
 
-def _answers(answers: list[lookups.Answer], notes: list[str] | None = None) -> AnswerList:
+def _answers(answers: list[lookups.Answer], notes: list[str] | None = None) -> CompatAnswers:
     """Answers as `modelkg compat --format json` writes them: each with its case, score, the
     components the score is the sum of, and its reasons."""
-    return {"answers": [asdict(answer) for answer in answers], "notes": notes or []}
+    return {"answers": answers, "notes": notes or []}
 
 
 class Registry:
@@ -167,7 +173,7 @@ class Registry:
                 "matches, 0.5 close ones.",
             ),
         ] = None,
-    ) -> AnswerList:
+    ) -> SearchAnswer:
         """Find models by describing them in plain words (semantic search over each model's
         name, tasks, size, languages and card summary), best first. Each hit has its score
         (cosine similarity) and the text that was embedded for it, so you can see why it
@@ -202,7 +208,7 @@ class Registry:
         }
 
     @_as_tool_error
-    def model(self, id: ModelName) -> AnswerList:
+    def model(self, id: ModelName) -> ModelDetail:
         """One model's record: card fields (license, library, languages, description),
         every normalized parameter (hiddenSize, parameterCount, ... in camelCase), tasks and
         its primary task with why, inputs and outputs with their kinds and shapes, parts, and
@@ -216,7 +222,7 @@ class Registry:
             iri = records.find_models(store, [id]).get(id) or resolve_model(store, id).value
             ids = [iri]
             record = records.load_records(store, ids).get(iri) or records.ModelRecord(iri, id)
-            detail = serialize.detail(
+            return serialize.detail(
                 record,
                 records.load_tasks(store, ids).get(iri, []),
                 records.load_io(store, ids).get(iri, ([], [])),
@@ -227,11 +233,9 @@ class Registry:
                 ),
                 records.load_primary_tasks(store, ids).get(iri),
             )
-        found: AnswerList = detail.model_dump(mode="json", by_alias=True)
-        return found
 
     @_as_tool_error
-    def consumers(self, model: ModelName, limit: Limit = 20) -> AnswerList:
+    def consumers(self, model: ModelName, limit: Limit = 20) -> CompatAnswers:
         """Models that can take MODEL's output as their input: the data kinds agree (text a
         model generates is text) and so do shapes (an embedding of dimension d feeds only
         what takes dimension d). Use it to build pipelines: ASR -> LLM, encoder -> classifier."""
@@ -240,7 +244,7 @@ class Registry:
         return _answers(lookups.consumers(index, model, limit))
 
     @_as_tool_error
-    def replacements(self, model: ModelName, limit: Limit = 20) -> AnswerList:
+    def replacements(self, model: ModelName, limit: Limit = 20) -> CompatAnswers:
         """Drop-in replacements for MODEL: same tasks, same input and output types and
         shapes, same label set for classifiers, same tokenizer where token ids cross the
         boundary. Ranked by size, lineage, family and tokenizer (each component's points
@@ -250,7 +254,7 @@ class Registry:
         return _answers(lookups.replacements(index, model, limit))
 
     @_as_tool_error
-    def same_tokenizer(self, model: ModelName, limit: Limit = 50) -> AnswerList:
+    def same_tokenizer(self, model: ModelName, limit: Limit = 50) -> CompatAnswers:
         """Models whose token ids mean what MODEL's mean (same tokenizer class and
         vocabulary, or lineage to the same base): token ids from one can be fed to the
         other."""
@@ -259,7 +263,7 @@ class Registry:
         return _answers(lookups.same_tokenizer(index, model, limit))
 
     @_as_tool_error
-    def same_embedding_space(self, model: ModelName, limit: Limit = 50) -> AnswerList:
+    def same_embedding_space(self, model: ModelName, limit: Limit = 50) -> CompatAnswers:
         """Other models whose vectors are comparable with MODEL's: fine-tunes, adapters and
         quantizations of the same base with the same dimension and pooling. Equal dimension
         alone is not enough; `notes` names models of the same dimension that are NOT in the
@@ -299,7 +303,7 @@ class Registry:
         ] = 4096,
         batch: Annotated[int, Field(ge=1, le=100_000, description="Sequences at once.")] = 1,
         limit: Limit = 50,
-    ) -> AnswerList:
+    ) -> CompatAnswers:
         """Models whose weights (in `dtype`) plus KV cache (for `seq_len` tokens times `batch`)
         fit in a memory budget, largest first, each with the arithmetic. `notes` says which
         models were left out because their size is unknown."""
@@ -327,16 +331,16 @@ class Registry:
                 description="Two or more models in pipeline order, e.g. an ASR model then an LLM.",
             ),
         ],
-    ) -> AnswerList:
+    ) -> ChainAnswer:
         """Check a pipeline A -> B -> C: does each model's output feed the next one's input?
         Each step says ok or where and why it breaks."""
         with self.store() as store:
             index = self.compat_index(store)
         steps = lookups.chain(index, models)
-        return {"ok": all(s.ok for s in steps), "steps": [asdict(s) for s in steps]}
+        return {"ok": all(s.ok for s in steps), "steps": steps}
 
     @_as_tool_error
-    def explain(self, model: ModelName) -> AnswerList:
+    def explain(self, model: ModelName) -> Explanations:
         """Why the registry believes what it inferred about MODEL: its primary task and why
         it was chosen, then every inferred fact with the rule that produced it and the
         premises it used, each premise with the file and key its value was read from
@@ -381,7 +385,7 @@ class Registry:
         max_rows: Annotated[
             int, Field(ge=1, le=MAX_ROWS, description="At most this many rows (or triples).")
         ] = 100,
-    ) -> AnswerList:
+    ) -> SparqlAnswer:
         """Run a read-only SPARQL query over the registry, e.g.
         SELECT ?m ?h WHERE { ?m a mkg:Model ; mkg:hiddenSize ?h } ORDER BY DESC(?h) LIMIT 5.
         Models are mkg:Model with schema:name; normalized parameters are mkg:<camelCase>
@@ -439,6 +443,21 @@ TOOL_NAMES = (
 """The tools, in the order an agent is shown them."""
 
 
+def _prose(docstring: str) -> str:
+    """A docstring as an agent reads it: paragraphs, each on one line, no source indent.
+
+    >>> print(_prose('''One model's record:
+    ...     its card.
+    ...
+    ...     Lineage too.'''))
+    One model's record: its card.
+    <BLANKLINE>
+    Lineage too.
+    """
+    paragraphs = inspect.cleandoc(docstring).split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
 def build_server(
     location: str | None = None, *, query_timeout: float = QUERY_SECONDS
 ) -> MCPServer[Any]:
@@ -467,7 +486,7 @@ def build_server(
     )
     for name in TOOL_NAMES:
         tool = getattr(registry, name)
-        description = inspect.cleandoc(tool.__doc__ or "")  # without the docstring's indent
+        description = _prose(tool.__doc__ or "")
         server.add_tool(tool, name=name, description=description, annotations=_READ_ONLY)
     return server
 

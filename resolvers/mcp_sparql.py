@@ -46,6 +46,7 @@ from kg.sparql.worker import Outcome, QueryJob, run_query
 from kg.store import EmbeddedStore, ModelStore
 from kg.store.shared import SharedStore
 from ontology.namespaces import PREFIXES
+from resolvers.mcp_answers import SparqlAnswer
 
 __all__ = ["MAX_RESULT_BYTES", "MAX_ROWS", "QUERY_SECONDS", "answer", "run_killable"]
 
@@ -66,7 +67,7 @@ _TRIPLES = "application/n-triples"
 
 def answer(
     store: ModelStore, query: str, max_rows: int, *, timeout: float = QUERY_SECONDS
-) -> dict[str, Any]:
+) -> SparqlAnswer:
     """The answer to an agent's `query` over `store` (module docstring), as JSON; a query
     still running after `timeout` seconds is killed."""
     try:
@@ -161,7 +162,7 @@ def _plain(binding: dict[str, Any]) -> object:
     return value
 
 
-def _from_json(results: dict[str, Any], max_rows: int) -> dict[str, Any]:
+def _from_json(results: dict[str, Any], max_rows: int) -> SparqlAnswer:
     if "boolean" in results:
         return {"boolean": bool(results["boolean"])}
     names = list(results["head"].get("vars", []))
@@ -183,7 +184,7 @@ def _term(term: object) -> object:
     return None if term is None else str(term)
 
 
-def _from_triples(triples: list[Triple | Quad], max_rows: int) -> dict[str, Any]:
+def _from_triples(triples: list[Triple | Quad], max_rows: int) -> SparqlAnswer:
     """Triples (or quads read back from N-Triples) as [subject, predicate, object] lists."""
     return {
         "triples": [
@@ -193,7 +194,7 @@ def _from_triples(triples: list[Triple | Quad], max_rows: int) -> dict[str, Any]
     }
 
 
-def _from_result(result: object, max_rows: int) -> dict[str, Any]:
+def _from_result(result: object, max_rows: int) -> SparqlAnswer:
     """A remote store's answer, read row by row up to the cap."""
     if isinstance(result, QueryBoolean):
         return {"boolean": bool(result)}

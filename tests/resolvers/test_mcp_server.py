@@ -26,6 +26,7 @@ from tests.conftest import corpus_folder
 from tests.resolvers.conftest import serve
 
 REPO = Path(__file__).resolve().parents[2]
+TOOLS_SNAPSHOT = Path(__file__).with_name("mcp_tools.json")
 GPT2 = "openai-community/gpt2"
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 WHISPER = "openai/whisper-base"
@@ -152,6 +153,23 @@ def test_the_agent_is_shown_every_tool_with_its_arguments(agent: Agent) -> None:
     assert fits["required"] == ["memory"]
     assert "16GiB" in fits["properties"]["memory"]["description"]
     assert fits["properties"]["seq_len"]["minimum"] == 1
+
+
+def test_what_the_agent_is_shown_is_snapshotted(agent: Agent) -> None:
+    shown = [
+        tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in agent.tools()
+    ]
+    text = json.dumps(shown, indent=2, sort_keys=True) + "\n"
+    if not TOOLS_SNAPSHOT.exists():
+        TOOLS_SNAPSHOT.write_text(text, encoding="utf-8")
+        pytest.fail(f"wrote {TOOLS_SNAPSHOT.name}: review it, then run again")
+    assert text == TOOLS_SNAPSHOT.read_text(encoding="utf-8"), (
+        "the MCP tools changed: if on purpose, delete tests/resolvers/mcp_tools.json, run this "
+        "test again and review the diff"
+    )
+    fits = next(tool for tool in shown if tool["name"] == "fits")
+    answer = fits["outputSchema"]["$defs"]["Answer"]["properties"]
+    assert {"model", "score", "case", "reasons", "components"} <= set(answer)
 
 
 def test_a_fine_tune_shares_its_base_embedding_space(agent: Agent) -> None:
