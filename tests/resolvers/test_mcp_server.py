@@ -22,7 +22,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from kg.ingest.register import register
 from kg.store import open_store
 from resolvers.mcp_server import TOOL_NAMES
-from tests.conftest import corpus_folder
+from tests.conftest import SparqlServer, corpus_folder
 from tests.resolvers.conftest import serve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -324,6 +324,25 @@ def test_it_answers_beside_a_running_server(store: str) -> None:
             beside.close()
 
     assert GPT2 in {answer["model"] for answer in found["answers"]}
+
+
+def test_over_a_sparql_server_the_server_answers_the_same(oxigraph_server: SparqlServer) -> None:
+    oxigraph_server.clear()
+    with open_store(oxigraph_server.location) as remote:
+        register([str(p) for p in sorted((REPO / "examples" / "models").iterdir())], remote)
+    over_http = Agent(oxigraph_server.location)
+    try:
+        rows = over_http.answer(
+            "sparql", query="SELECT ?n WHERE { ?m a mkg:Model ; schema:name ?n } ORDER BY ?n"
+        )
+        replacements = over_http.answer("replacements", model="gpt2-style-lm")
+        refused = over_http.call("sparql", query="SELECT * { SERVICE <http://127.0.0.1:9/> {} }")
+    finally:
+        over_http.close()
+
+    assert [row["n"] for row in rows["rows"]][:2] == ["clip-style-dual-encoder", "gpt2-style-lm"]
+    assert replacements["answers"][0]["case"] == "needs base"
+    assert refused.is_error and "is refused" in _text(refused)
 
 
 def test_a_model_ingested_during_the_session_is_seen_at_the_next_call(
