@@ -24,6 +24,7 @@ old package only then.
 from __future__ import annotations
 
 import importlib.util
+import json
 import keyword
 import re
 import shutil
@@ -127,8 +128,8 @@ class _FunctionView:
     @property
     def hints(self) -> str:
         """The function's annotations as `typing.get_type_hints` gives them, as Python."""
-        pairs = [f"{a.name!r}: {_annotation(a)}" for a in self.function.arguments]
-        return "{" + ", ".join([*pairs, f"'return': {self.result_type}"]) + "}"
+        pairs = [f"{_literal(a.name)}: {_annotation(a)}" for a in self.function.arguments]
+        return "{" + ", ".join([*pairs, f'"return": {self.result_type}']) + "}"
 
     @property
     def argument_docs(self) -> tuple[str, ...]:
@@ -204,65 +205,78 @@ class _ModuleView:
 
     @property
     def imports(self) -> list[list[str]]:
-        """The module's imports in three groups (standard library, third party, own)."""
-        typing = set()
-        third_party = set()
+        """The module's imports after `__future__`'s: standard library, third party, own."""
+        standard: _Group = {"functools": {"cache"}, "pathlib": {"Path"}}
+        third_party: _Group = {}
+        own: _Group = {"._weights": {"locate"}}
+        typing: set[str] = set()
+        if self.embedding_type or "Audio" in self.kinds:
+            third_party |= {"numpy": set(), "numpy.typing": {"NDArray"}}
         if self.embedding_type:
             typing.add("NewType")
-            third_party |= {"import numpy", "from numpy.typing import NDArray"}
         if any(v.labels for v in self.functions):
             typing |= {"Literal", "cast", "get_args"}
         if "Audio" in self.kinds:
             typing.add("cast")
-            third_party |= {"import numpy", "from numpy.typing import NDArray"}
         if "Image" in self.kinds:
-            third_party.add("from PIL import Image")
+            third_party["PIL"] = {"Image"}
         if "sentence-transformers" in self.runtimes:
-            third_party.add("from sentence_transformers import SentenceTransformer")
-        pipelines = sorted(
-            {v.loader_type for v in self.functions if v.loader_type.endswith("Pipeline")}
-        )
+            third_party["sentence_transformers"] = {"SentenceTransformer"}
+        pipelines = {v.loader_type for v in self.functions if v.loader_type.endswith("Pipeline")}
         if pipelines:
-            third_party.add(f"from transformers import {', '.join([*pipelines, 'pipeline'])}")
-        standard = [
-            "from __future__ import annotations",
-            "from functools import cache",
-            "from pathlib import Path",
-        ]
+            third_party["transformers"] = {*pipelines, "pipeline"}
         if typing:
-            standard.append(f"from typing import {', '.join(sorted(typing, key=str.lower))}")
-        own = ["from ._weights import locate"]
+            standard["typing"] = typing
         if self.embedding_type or any(v.labels for v in self.functions):
-            own.append("from .errors import OutputShapeError")
-        return [standard, sorted(third_party), own]
+            own[".errors"] = {"OutputShapeError"}
+        return [_import_lines(group) for group in (standard, third_party, own)]
 
     @property
     def test_imports(self) -> list[list[str]]:
         """The imports of the module's tests, in the same three groups."""
         labelled = [v for v in self.functions if v.labels]
-        standard = ["from __future__ import annotations"]
+        standard: _Group = {"pathlib": {"Path"}, "typing": {"get_type_hints"}}
         if any(not a.required for v in self.functions for a in v.arguments):
-            standard.append("import inspect")
-        standard.append("from pathlib import Path")
-        typing = ["get_args", "get_type_hints"] if labelled else ["get_type_hints"]
-        standard.append(f"from typing import {', '.join(typing)}")
-        third_party = {"import pytest"}
+            standard["inspect"] = set()
+        if labelled:
+            standard["typing"].add("get_args")
+        third_party: _Group = {"pytest": set()}
         if self.embedding_type or "Audio" in self.kinds:
-            third_party |= {"import numpy", "from numpy.typing import NDArray"}
+            third_party |= {"numpy": set(), "numpy.typing": {"NDArray"}}
         if "Image" in self.kinds:
-            third_party.add("from PIL import Image")
-        errors = ["WeightsNotFoundError"]
+            third_party["PIL"] = {"Image"}
+        names = {n for n in self.exports if n != "weights_folder"}
+        names |= {self.embedding_type} if self.embedding_type else set()
+        names |= {v.label_type for v in labelled if v.label_type}
+        own: _Group = {
+            self.package: {self.module},
+            f"{self.package}.errors": {"WeightsNotFoundError"},
+            f"{self.package}.{self.module}": names,
+        }
         if self.embedding_type or labelled:
-            errors.insert(0, "OutputShapeError")
-        names = [n for n in self.exports if n != "weights_folder"]
-        names += [self.embedding_type] if self.embedding_type else []
-        names += [v.label_type for v in labelled if v.label_type]
-        own = [
-            f"from {self.package} import {self.module}",
-            f"from {self.package}.errors import {', '.join(errors)}",
-            f"from {self.package}.{self.module} import {', '.join(sorted(names, key=str.lower))}",
-        ]
-        return [standard, sorted(third_party), own]
+            own[f"{self.package}.errors"].add("OutputShapeError")
+        return [_import_lines(group) for group in (standard, third_party, own)]
+
+
+_Group = dict[str, set[str]]
+"""imports of one section: module -> the names imported from it (none: `import module`)"""
+
+
+def _import_lines(group: _Group) -> list[str]:
+    """A section's import statements in the order isort (ruff's `I` rules) keeps them.
+
+    >>> _import_lines({"typing": {"cast", "Literal"}, "numpy": set(), "PIL": {"Image"}})
+    ['import numpy', 'from PIL import Image', 'from typing import Literal, cast']
+    """
+
+    def by_type(name: str) -> tuple[int, str]:
+        return (0 if name.isupper() and len(name) > 1 else 1 if name[0].isupper() else 2, name)
+
+    plain = sorted((m for m, names in group.items() if not names), key=str.lower)
+    froms = sorted((m for m, names in group.items() if names), key=str.lower)
+    return [f"import {m}" for m in plain] + [
+        f"from {m} import {', '.join(sorted(group[m], key=by_type))}" for m in froms
+    ]
 
 
 def default_name(interfaces: Sequence[ModelInterface]) -> str:
@@ -437,7 +451,7 @@ def _annotation(argument: Argument) -> str:
 def _parameter(argument: Argument) -> str:
     if argument.required:
         return f"{argument.name}: {_annotation(argument)}"
-    return f"{argument.name}: {_annotation(argument)} = {argument.default!r}"
+    return f"{argument.name}: {_annotation(argument)} = {_literal(argument.default)}"
 
 
 def _argument_doc(argument: Argument) -> str:
@@ -450,7 +464,7 @@ def _argument_doc(argument: Argument) -> str:
     elif argument.minimum is not None:
         facts.append(f"at least {argument.minimum}")
     if not argument.required:
-        facts.append(f"default {argument.default!r}")
+        facts.append(f"default {_literal(argument.default)}")
     return f"{argument.name}: {words}" + (f" ({'; '.join(facts)})" if facts else "")
 
 
@@ -490,6 +504,16 @@ def _exports(modules: Sequence[_ModuleView]) -> list[str]:
     return list(owners)
 
 
+def _reexports(modules: Sequence[_ModuleView]) -> list[tuple[str, list[str]]]:
+    """(module, names as the package's `__init__` imports them), in the order isort keeps."""
+    several = len(modules) > 1
+    found = [("errors", ["OutputShapeError", "WeightsNotFoundError"])]
+    for view in modules:
+        names = [f"{n} as {view.module}_{n}" if several else n for n in view.exports]
+        found.append((view.module, names))
+    return sorted(found)
+
+
 def _dependencies(modules: Sequence[_ModuleView]) -> list[str]:
     """Requirements with lower bounds at the versions installed here (unpinned above)."""
     needed = {"huggingface-hub"}
@@ -516,8 +540,19 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters["docstring"] = _docstring
-    environment.filters["py"] = repr
+    environment.filters["py"] = _literal
     return environment
+
+
+def _literal(value: object) -> str:
+    """`value` as Python source, strings in double quotes (as ruff writes them).
+
+    >>> print(_literal("it's"), _literal(64))
+    "it's" 64
+    """
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    return repr(value)
 
 
 def _docstring(text: str, indent: int = 0, width: int = 99) -> str:
@@ -551,6 +586,7 @@ def _render(
         "distribution": package.replace("_", "-"),
         "modules": modules,
         "exports": exports,
+        "reexports": _reexports(modules),
         "several": len(modules) > 1,
         "dependencies": _dependencies(modules),
     }
@@ -574,9 +610,9 @@ def _render(
 
 def _format(folder: Path) -> None:
     """Sort imports and format with ruff, when the generating environment has it."""
-    if importlib.util.find_spec("ruff") is None:
+    ruff = _ruff()
+    if ruff is None:
         return
-    ruff = [sys.executable, "-m", "ruff"]
     for command in (["check", "--fix-only"], ["format"]):
         subprocess.run(
             [*ruff, *command, "--quiet", "--no-cache", "."],
@@ -584,6 +620,13 @@ def _format(folder: Path) -> None:
             check=True,
             capture_output=True,
         )
+
+
+def _ruff() -> list[str] | None:
+    """How to run ruff here, or None: the templates then stand as they are written."""
+    if importlib.util.find_spec("ruff") is None:
+        return None
+    return [sys.executable, "-m", "ruff"]
 
 
 def _move_into_place(staging: Path, out: Path) -> None:

@@ -169,6 +169,22 @@ def test_the_generated_code_is_lint_clean_and_formatted(representative: Generate
         assert linted.returncode == 0, linted.stdout
 
 
+def test_without_ruff_the_templates_alone_are_lint_clean(
+    embedder: ModelInterface, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(udf_package, "_ruff", lambda: None)
+    package = write_package([embedder], tmp_path / "out")
+
+    linted = subprocess.run(
+        [str(BIN / "ruff"), "check", "--no-cache", "."],
+        cwd=package.folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert linted.returncode == 0, linted.stdout
+
+
 @pytest.mark.parametrize("source", SOURCES)
 def test_the_generated_sources_match_their_snapshot(
     representative: GeneratedPackage, source: str, snapshot: SnapshotAssertion
