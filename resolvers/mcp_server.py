@@ -114,7 +114,10 @@ class Registry:
     def __init__(self, location: str, *, query_timeout: float = QUERY_SECONDS) -> None:
         self.location = location
         self.query_timeout = query_timeout
-        self._lock = threading.Lock()
+        self._cache_lock = threading.Lock()
+        """guards what is kept between calls (the compatibility index, the embedding service)"""
+        self._search_lock = threading.Lock()
+        """one sync of the vector index at a time (a first one embeds every model)"""
         self._compat: tuple[object, CompatIndex] | None = None
         self._embeddings: EmbeddingService | None = None
 
@@ -128,11 +131,11 @@ class Registry:
     def compat_index(self, store: ModelStore) -> CompatIndex:
         """The compatibility index, built again only when the store was written since."""
         stamp = store_stamp(store)
-        with self._lock:
+        with self._cache_lock:
             if stamp is not None and self._compat is not None and self._compat[0] == stamp:
                 return self._compat[1]
         index = CompatIndex.build(store)
-        with self._lock:
+        with self._cache_lock:
             self._compat = (stamp, index)
         return index
 
@@ -140,7 +143,7 @@ class Registry:
         """The embedding service: the encoder loads at the first search, then stays."""
         from kg.search.embedder import EmbeddingService, available_models
 
-        with self._lock:
+        with self._cache_lock:
             if self._embeddings is None:
                 self._embeddings = EmbeddingService(available_models(store))
             return self._embeddings
@@ -184,7 +187,7 @@ class Registry:
 
         with self.store() as store:
             service = SearchService(store, self.embeddings(store))
-            with self._lock:  # one process syncs and saves the index at a time
+            with self._search_lock:
                 if service.stale():
                     summary = service.sync()
                     log.info("search index synced: %d model(s) embedded", summary.embedded)

@@ -21,7 +21,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 
 from kg.ingest.register import register
 from kg.store import open_store
-from resolvers.mcp_server import TOOL_NAMES
+from resolvers.mcp_server import TOOL_NAMES, Registry
 from tests.conftest import SparqlServer, corpus_folder
 from tests.resolvers.conftest import serve
 
@@ -313,6 +313,13 @@ def test_a_query_past_its_timeout_is_killed_and_the_server_answers_on(store: str
     assert killed.is_error
     assert "the query did not finish within 1 s and was stopped" in _text(killed)
     assert after == {"boolean": True}
+
+
+def test_the_compatibility_index_is_built_again_only_after_a_write(store: str) -> None:
+    registry = Registry(store)
+    with registry.store() as first, registry.store() as second:
+        index = registry.compat_index(first)
+        assert registry.compat_index(second) is index  # another call, the store unchanged
 
 
 def test_it_answers_beside_a_running_server(store: str) -> None:
