@@ -39,7 +39,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from codegen.interface import Argument, Function, ModelInterface
+from codegen.interface import Argument, Function, ModelInterface, python_name
 from codegen.udf.calls import PIPELINE_CLASSES, macro_name
 from kg.errors import CodegenError
 
@@ -48,8 +48,8 @@ __all__ = ["GeneratedPackage", "default_name", "write_package"]
 TEMPLATES = Path(__file__).parent / "templates"
 SEVERAL_MODELS_NAME = "modelkg_udf"
 """the package's name when it holds several models and none is given"""
-RESERVED_MODULES = frozenset({"errors", "tests"})
-"""modules every package has (or that would shadow its tests), so no model's module"""
+RESERVED_MODULES = frozenset({"errors"})
+"""modules every package has, so no model's (`_weights` cannot be one: no module starts with _)"""
 
 _NEEDS = {
     "transformers": ("transformers", "torch"),
@@ -287,7 +287,7 @@ def default_name(interfaces: Sequence[ModelInterface]) -> str:
     'gpt2_udf'
     """
     if len(interfaces) == 1:
-        return f"{interfaces[0].module}_udf"
+        return f"{python_name(interfaces[0].module).rstrip('_')}_udf"
     return SEVERAL_MODELS_NAME
 
 
@@ -347,8 +347,8 @@ def _check_package_name(package: str) -> None:
 
 
 def _module_view(interface: ModelInterface, package: str) -> _ModuleView:
-    module = interface.module
-    if module in RESERVED_MODULES or module == package:
+    module = python_name(interface.module)  # a saved description may carry any name
+    if module in RESERVED_MODULES:
         raise CodegenError(
             f"model `{interface.model_id}`: its module name `{module}` is taken in package "
             f"`{package}`",

@@ -356,6 +356,15 @@ def test_a_module_name_that_cannot_be_is_refused_naming_the_model(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_module_name_that_is_a_keyword_is_made_valid(
+    embedder: ModelInterface, tmp_path: Path
+) -> None:
+    package = write_package([embedder.model_copy(update={"module": "class"})], tmp_path / "out")
+
+    assert (package.name, package.modules) == ("class_udf", ("class_",))
+    assert (package.folder / "src" / "class_udf" / "class_.py").is_file()
+
+
 def test_a_package_name_must_be_an_identifier(embedder: ModelInterface, tmp_path: Path) -> None:
     with pytest.raises(CodegenError, match="'my-udfs' cannot be a package's import name"):
         write_package([embedder], tmp_path / "out", name="my-udfs")
