@@ -125,16 +125,16 @@ class EmbeddedStore(StoreEngine):
     def open(cls, path: str | Path | None, *, read_only: bool = False) -> EmbeddedStore:
         """Open (creating if needed) the store at `path`; load or refresh the ontology graphs."""
         location = str(path) if path is not None else ":memory:"
+        if read_only and path is not None and not Path(path).exists():
+            raise StoreError(
+                "no store here yet",
+                path=location,
+                hint="ingest something first: `modelkg ingest PATH`",
+            )
         try:
             if path is None:
                 store = Store()
             elif read_only:
-                if not Path(path).exists():
-                    raise StoreError(
-                        "no store here yet",
-                        path=location,
-                        hint="ingest something first: `modelkg ingest PATH`",
-                    )
                 store = _open_read_only(str(path))
             else:
                 Path(path).mkdir(parents=True, exist_ok=True)

@@ -201,6 +201,7 @@ def test_query_a_store_that_does_not_exist(tmp_path: Path, cli: Cli) -> None:
 
     assert result.code == 1
     assert "no store here yet" in result.err
+    assert "cannot open the store" not in result.err  # said once, not wrapped again
     assert not (tmp_path / "nowhere").exists()
 
 
