@@ -24,7 +24,6 @@ old package only then.
 from __future__ import annotations
 
 import importlib.util
-import json
 import keyword
 import re
 import shutil
@@ -33,14 +32,14 @@ import sys
 import tempfile
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from codegen.interface import Argument, Function, ModelInterface, python_name
-from codegen.udf.calls import PIPELINE_CLASSES, macro_name
+from codegen.interface import ModelInterface, python_name
+from codegen.udf.views import ModuleView, module_view, python_literal
 from kg.errors import CodegenError
 
 __all__ = ["GeneratedPackage", "default_name", "write_package"]
@@ -48,8 +47,6 @@ __all__ = ["GeneratedPackage", "default_name", "write_package"]
 TEMPLATES = Path(__file__).parent / "templates"
 SEVERAL_MODELS_NAME = "modelkg_udf"
 """the package's name when it holds several models and none is given"""
-RESERVED_MODULES = frozenset({"errors"})
-"""modules every package has, so no model's (`_weights` cannot be one: no module starts with _)"""
 
 _NEEDS = {
     "transformers": ("transformers", "torch"),
@@ -58,27 +55,6 @@ _NEEDS = {
     "Audio": ("numpy",),
 }
 """runtime or data kind -> the distributions a function with it needs"""
-
-_SAMPLES = {
-    "Text": '"The battery lasts two full days and the screen is sharp."',
-    "Image": 'Image.new("RGB", (224, 224), "white")',
-    "Audio": "numpy.zeros(16000, dtype=numpy.float32)",
-    "candidate_labels": '["a photo of a cat", "a photo of a dog"]',
-}
-"""an argument's kind (or name) -> a value the package's own tests call the model with"""
-
-_KIND_WORDS = {
-    "Text": "The text.",
-    "Image": "The image.",
-    "Audio": "The audio: mono samples in [-1, 1].",
-}
-"""what an argument of a data kind is, when the ontology says nothing more"""
-
-_SHORT_TYPES = {
-    "PIL.Image.Image": "Image.Image",
-    "numpy.typing.NDArray[numpy.float32]": "NDArray[numpy.float32]",
-}
-"""a data kind's Python type -> how a generated module spells it with its imports"""
 
 
 @dataclass(frozen=True)
@@ -89,194 +65,6 @@ class GeneratedPackage:
     folder: Path
     modules: tuple[str, ...]
     exports: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class _Check:
-    """A range check on an argument, made before the model is loaded."""
-
-    name: str
-    minimum: int | None
-    maximum: int | None
-
-
-@dataclass(frozen=True)
-class _FunctionView:
-    """What the templates need of one function, with every name already decided."""
-
-    function: Function
-    signature: str
-    result_type: str
-    loader: str
-    loader_type: str
-    macro: str
-    label_type: str | None
-    label_check: str | None
-    labels: tuple[str, ...]
-    checks: tuple[_Check, ...]
-    batch: bool
-    samples: str
-
-    @property
-    def arguments(self) -> tuple[Argument, ...]:
-        return self.function.arguments
-
-    @property
-    def kinds(self) -> frozenset[str]:
-        return frozenset(a.kind for a in self.function.arguments if a.kind)
-
-    @property
-    def hints(self) -> str:
-        """The function's annotations as `typing.get_type_hints` gives them, as Python."""
-        pairs = [f"{_literal(a.name)}: {_annotation(a)}" for a in self.function.arguments]
-        return "{" + ", ".join([*pairs, f'"return": {self.result_type}']) + "}"
-
-    @property
-    def argument_docs(self) -> tuple[str, ...]:
-        """One line per argument: what it is, its semantic name, range and default."""
-        return tuple(_argument_doc(a) for a in self.function.arguments)
-
-    @property
-    def out_of_range(self) -> tuple[tuple[str, int, str], ...]:
-        """(argument, a value just outside its range, `below` or `above`) for the tests."""
-        cases = []
-        for check in self.checks:
-            if check.minimum is not None:
-                cases.append((check.name, check.minimum - 1, "below"))
-            if check.maximum is not None:
-                cases.append((check.name, check.maximum + 1, "above"))
-        return tuple(cases)
-
-    @property
-    def choices(self) -> str | None:
-        """The candidate labels the tests pass, which the answer must be one of."""
-        return (
-            _SAMPLES["candidate_labels"] if self.arguments[-1].name == "candidate_labels" else None
-        )
-
-
-@dataclass(frozen=True)
-class _ModuleView:
-    """What the templates need of one model's module, with every name already decided."""
-
-    interface: ModelInterface
-    package: str
-    module: str
-    variable: str
-    ingested_from: str | None
-    hub_id: str | None
-    card: tuple[str, ...]
-    functions: tuple[_FunctionView, ...]
-    embedding_type: str | None
-    dimension: int | None
-    runtimes: frozenset[str]
-    kinds: frozenset[str]
-
-    @property
-    def exports(self) -> tuple[str, ...]:
-        """The functions the package re-exports."""
-        names = [
-            name
-            for view in self.functions
-            for name in (view.function.name, f"{view.function.name}_batch" if view.batch else "")
-            if name
-        ]
-        return (*names, "weights_folder")
-
-    @property
-    def loading_note(self) -> str:
-        places = [f"the folder `${self.variable}` names"]
-        if self.ingested_from:
-            places.append("the folder the model was ingested from")
-        places.append("the local HuggingFace cache")
-        return (
-            "The weights are loaded once per process, never downloaded, from the first of: "
-            + ", ".join(places)
-            + "."
-        )
-
-    @property
-    def all(self) -> tuple[str, ...]:
-        """The module's `__all__`: its constants, types and functions."""
-        types = [self.embedding_type] if self.embedding_type else []
-        types += [v.label_type for v in self.functions if v.label_type]
-        constants = ["DIMENSION"] if self.embedding_type else []
-        return tuple(sorted({"MODEL", "PATH_VARIABLE", *constants, *types, *self.exports}))
-
-    @property
-    def imports(self) -> list[list[str]]:
-        """The module's imports after `__future__`'s: standard library, third party, own."""
-        standard: _Group = {"functools": {"cache"}, "pathlib": {"Path"}}
-        third_party: _Group = {}
-        own: _Group = {"._weights": {"locate"}}
-        typing: set[str] = set()
-        if self.embedding_type or "Audio" in self.kinds:
-            third_party |= {"numpy": set(), "numpy.typing": {"NDArray"}}
-        if self.embedding_type:
-            typing.add("NewType")
-        if any(v.labels for v in self.functions):
-            typing |= {"Literal", "cast", "get_args"}
-        if "Audio" in self.kinds:
-            typing.add("cast")
-        if "Image" in self.kinds:
-            third_party["PIL"] = {"Image"}
-        if "sentence-transformers" in self.runtimes:
-            third_party["sentence_transformers"] = {"SentenceTransformer"}
-        pipelines = {v.loader_type for v in self.functions if v.loader_type.endswith("Pipeline")}
-        if pipelines:
-            third_party["transformers"] = {*pipelines, "pipeline"}
-        if typing:
-            standard["typing"] = typing
-        if self.embedding_type or any(v.labels for v in self.functions):
-            own[".errors"] = {"OutputShapeError"}
-        return [_import_lines(group) for group in (standard, third_party, own)]
-
-    @property
-    def test_imports(self) -> list[list[str]]:
-        """The imports of the module's tests, in the same three groups."""
-        labelled = [v for v in self.functions if v.labels]
-        standard: _Group = {"pathlib": {"Path"}, "typing": {"get_type_hints"}}
-        if any(not a.required for v in self.functions for a in v.arguments):
-            standard["inspect"] = set()
-        if labelled:
-            standard["typing"].add("get_args")
-        third_party: _Group = {"pytest": set()}
-        if self.embedding_type or "Audio" in self.kinds:
-            third_party |= {"numpy": set(), "numpy.typing": {"NDArray"}}
-        if "Image" in self.kinds:
-            third_party["PIL"] = {"Image"}
-        names = {n for n in self.exports if n != "weights_folder"}
-        names |= {self.embedding_type} if self.embedding_type else set()
-        names |= {v.label_type for v in labelled if v.label_type}
-        own: _Group = {
-            self.package: {self.module},
-            f"{self.package}.errors": {"WeightsNotFoundError"},
-            f"{self.package}.{self.module}": names,
-        }
-        if self.embedding_type or labelled:
-            own[f"{self.package}.errors"].add("OutputShapeError")
-        return [_import_lines(group) for group in (standard, third_party, own)]
-
-
-_Group = dict[str, set[str]]
-"""imports of one section: module -> the names imported from it (none: `import module`)"""
-
-
-def _import_lines(group: _Group) -> list[str]:
-    """A section's import statements in the order isort (ruff's `I` rules) keeps them.
-
-    >>> _import_lines({"typing": {"cast", "Literal"}, "numpy": set(), "PIL": {"Image"}})
-    ['import numpy', 'from PIL import Image', 'from typing import Literal, cast']
-    """
-
-    def by_type(name: str) -> tuple[int, str]:
-        return (0 if name.isupper() and len(name) > 1 else 1 if name[0].isupper() else 2, name)
-
-    plain = sorted((m for m, names in group.items() if not names), key=str.lower)
-    froms = sorted((m for m, names in group.items() if names), key=str.lower)
-    return [f"import {m}" for m in plain] + [
-        f"from {m} import {', '.join(sorted(group[m], key=by_type))}" for m in froms
-    ]
 
 
 def default_name(interfaces: Sequence[ModelInterface]) -> str:
@@ -316,7 +104,7 @@ def write_package(
             hint="pass --force to replace it (the old one stays until the new one is complete), "
             "or choose another --out",
         )
-    modules = [_module_view(i, package) for i in interfaces]
+    modules = [module_view(i, package) for i in interfaces]
     _check_distinct(modules)
     exports = _exports(modules)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -346,38 +134,7 @@ def _check_package_name(package: str) -> None:
         )
 
 
-def _module_view(interface: ModelInterface, package: str) -> _ModuleView:
-    module = python_name(interface.module)  # a saved description may carry any name
-    if module in RESERVED_MODULES:
-        raise CodegenError(
-            f"model `{interface.model_id}`: its module name `{module}` is taken in package "
-            f"`{package}`",
-            hint="give the package another --name, or generate this model into a package of "
-            "its own",
-        )
-    views = tuple(_function_view(interface, f) for f in interface.functions)
-    labelled = [v for v in views if v.labels]
-    if len(labelled) > 1:
-        views = tuple(_with_prefixed_labels(v) for v in views)
-    embedding = next((f.result for f in interface.functions if f.result.kind == "Embedding"), None)
-    location = _ingested_from(interface.source_location)
-    return _ModuleView(
-        interface=interface,
-        package=package,
-        module=module,
-        variable=f"{package}_{module}_PATH".upper(),
-        ingested_from=str(location) if location else None,
-        hub_id=interface.model_id if "/" in interface.model_id else None,
-        card=_card(interface),
-        functions=views,
-        embedding_type=f"Embedding{embedding.dimension}" if embedding else None,
-        dimension=embedding.dimension if embedding else None,
-        runtimes=frozenset(f.runtime for f in interface.functions),
-        kinds=frozenset(a.kind for f in interface.functions for a in f.arguments if a.kind),
-    )
-
-
-def _check_distinct(modules: Sequence[_ModuleView]) -> None:
+def _check_distinct(modules: Sequence[ModuleView]) -> None:
     owners: dict[str, str] = {}
     for view in modules:
         other = owners.setdefault(view.module, view.interface.model_id)
@@ -389,104 +146,7 @@ def _check_distinct(modules: Sequence[_ModuleView]) -> None:
             )
 
 
-def _function_view(interface: ModelInterface, function: Function) -> _FunctionView:
-    if function.runtime == "sentence-transformers":
-        loader_type, macro = "SentenceTransformer", "sentence_transformers"
-    elif function.pipeline_task in PIPELINE_CLASSES:
-        loader_type, macro = (
-            PIPELINE_CLASSES[function.pipeline_task],
-            macro_name(function.pipeline_task),
-        )
-    else:
-        raise CodegenError(
-            f"model `{interface.model_id}`: task `{function.task}` has no UDF template (its "
-            f"pipeline `{function.pipeline_task}` is not one this generator calls)",
-            hint=f"pipelines it calls: {', '.join(sorted(PIPELINE_CLASSES))}",
-        )
-    labels = tuple(dict.fromkeys(function.result.labels))
-    if function.result.kind == "Embedding":
-        result_type = f"Embedding{function.result.dimension}"
-    else:
-        result_type = "Label" if labels else function.result.python_type
-    return _FunctionView(
-        function=function,
-        signature=", ".join(_parameter(a) for a in function.arguments),
-        result_type=result_type,
-        loader=f"_{function.name}_model",
-        loader_type=loader_type,
-        macro=macro,
-        label_type="Label" if labels else None,
-        label_check="_label" if labels else None,
-        labels=labels,
-        checks=tuple(
-            _Check(a.name, a.minimum, a.maximum)
-            for a in function.arguments
-            if a.minimum is not None or a.maximum is not None
-        ),
-        batch=[a.kind for a in function.arguments] == ["Text"],
-        samples=", ".join(
-            _SAMPLES.get(a.kind or a.name, "") for a in function.arguments if a.required
-        ),
-    )
-
-
-def _with_prefixed_labels(view: _FunctionView) -> _FunctionView:
-    """Several label sets in one module: each named after its function (`ClassifyLabel`)."""
-    if not view.labels:
-        return view
-    pascal = "".join(part.title() for part in view.function.name.split("_"))
-    return replace(
-        view,
-        result_type=f"{pascal}Label",
-        label_type=f"{pascal}Label",
-        label_check=f"_{view.function.name}_label",
-    )
-
-
-def _annotation(argument: Argument) -> str:
-    """The argument's type as the module spells it (its imports are `from` imports)."""
-    return _SHORT_TYPES.get(argument.python_type, argument.python_type)
-
-
-def _parameter(argument: Argument) -> str:
-    if argument.required:
-        return f"{argument.name}: {_annotation(argument)}"
-    return f"{argument.name}: {_annotation(argument)} = {_literal(argument.default)}"
-
-
-def _argument_doc(argument: Argument) -> str:
-    words = argument.description or _KIND_WORDS.get(argument.kind or "", "")
-    facts = []
-    if argument.semantic_name:
-        facts.append(f"semantic name: {argument.semantic_name}")
-    if argument.minimum is not None and argument.maximum is not None:
-        facts.append(f"from {argument.minimum} to {argument.maximum}")
-    elif argument.minimum is not None:
-        facts.append(f"at least {argument.minimum}")
-    if not argument.required:
-        facts.append(f"default {_literal(argument.default)}")
-    return f"{argument.name}: {words}" + (f" ({'; '.join(facts)})" if facts else "")
-
-
-def _ingested_from(location: str | None) -> Path | None:
-    """The ingested folder as an absolute path, if it is on this machine now."""
-    if location is None:
-        return None
-    folder = Path(location).expanduser().absolute()
-    return folder if folder.is_dir() else None
-
-
-def _card(interface: ModelInterface) -> tuple[str, ...]:
-    paragraphs = [interface.summary]
-    if interface.intended_use:
-        paragraphs.append(f"Intended use: {interface.intended_use}")
-    if interface.limitations:
-        paragraphs.append(f"Limitations: {interface.limitations}")
-    paragraphs.append(f"License: {interface.license or 'not stated on the card'}.")
-    return tuple(paragraphs)
-
-
-def _exports(modules: Sequence[_ModuleView]) -> list[str]:
+def _exports(modules: Sequence[ModuleView]) -> list[str]:
     """The package's names: plain for one model, prefixed by the module for several."""
     if len(modules) == 1:
         return list(modules[0].exports)
@@ -504,7 +164,7 @@ def _exports(modules: Sequence[_ModuleView]) -> list[str]:
     return list(owners)
 
 
-def _reexports(modules: Sequence[_ModuleView]) -> list[tuple[str, list[str]]]:
+def _reexports(modules: Sequence[ModuleView]) -> list[tuple[str, list[str]]]:
     """(module, names as the package's `__init__` imports them), in the order isort keeps."""
     several = len(modules) > 1
     found = [("errors", ["OutputShapeError", "WeightsNotFoundError"])]
@@ -514,7 +174,7 @@ def _reexports(modules: Sequence[_ModuleView]) -> list[tuple[str, list[str]]]:
     return sorted(found)
 
 
-def _dependencies(modules: Sequence[_ModuleView]) -> list[str]:
+def _dependencies(modules: Sequence[ModuleView]) -> list[str]:
     """Requirements with lower bounds at the versions installed here (unpinned above)."""
     needed = {"huggingface-hub"}
     for view in modules:
@@ -540,19 +200,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters["docstring"] = _docstring
-    environment.filters["py"] = _literal
+    environment.filters["py"] = python_literal
     return environment
-
-
-def _literal(value: object) -> str:
-    """`value` as Python source, strings in double quotes (as ruff writes them).
-
-    >>> print(_literal("it's"), _literal(64))
-    "it's" 64
-    """
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    return repr(value)
 
 
 def _docstring(text: str, indent: int = 0, width: int = 99) -> str:
@@ -572,7 +221,7 @@ def _docstring(text: str, indent: int = 0, width: int = 99) -> str:
 def _render(
     folder: Path,
     package: str,
-    modules: Sequence[_ModuleView],
+    modules: Sequence[ModuleView],
     exports: Sequence[str],
     progress: Callable[[ModelInterface], None] | None,
 ) -> None:
