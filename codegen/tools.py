@@ -52,6 +52,7 @@ __all__ = [
     "VendorRule",
     "tool_examples",
     "tool_format",
+    "tool_pairs",
     "tool_schemas",
 ]
 
@@ -110,13 +111,21 @@ def tool_schemas(interfaces: Sequence[ModelInterface], fmt: str) -> list[dict[st
     vendor rule can hold is a `CodegenError` naming the model. The same model given twice
     gives its tools once.
     """
+    return [tool for _, _, tool in tool_pairs(interfaces, fmt)]
+
+
+def tool_pairs(
+    interfaces: Sequence[ModelInterface], fmt: str
+) -> list[tuple[ModelInterface, Function, dict[str, Any]]]:
+    """`tool_schemas`, each tool with the model and function it stands for (what a server
+    that exposes the tools calls)."""
     known = tool_format(fmt)
     rule = VENDOR_RULES[known]
     pairs = _unique_pairs(interfaces)
     names = _names(pairs, known, rule)
     shape = _SHAPES[known]
     return [
-        shape(interface, function, name, rule)
+        (interface, function, shape(interface, function, name, rule))
         for (interface, function), name in zip(pairs, names, strict=True)
     ]
 
