@@ -250,6 +250,7 @@ def _render(
     write("errors.py.j2", source / "errors.py")
     write("_weights.py.j2", source / "_weights.py")
     (source / "py.typed").write_text("", encoding="utf-8")
+    write("test__weights.py.j2", tests / "test__weights.py")
     for view in modules:
         write("module.py.j2", source / f"{view.module}.py", view=view)
         write("test_module.py.j2", tests / f"test_{view.module}.py", view=view)

@@ -40,6 +40,7 @@ SOURCES = [
     f"src/{PACKAGE}/errors.py",
     *(f"src/{PACKAGE}/{module}.py" for module in MODULES),
     *(f"tests/test_{module}.py" for module in MODULES),
+    "tests/test__weights.py",  # a model module never starts with _, so never collides
 ]
 BIN = Path(sys.executable).parent
 
@@ -261,6 +262,28 @@ def test_embed_runs_the_real_model_offline_and_matches_sentence_transformers(
     assert len(answer) == 384 and all(isinstance(x, float) for x in answer)
     expected = SentenceTransformer(str(minilm_dir)).encode(text)
     assert numpy.allclose(answer, expected, atol=1e-6)
+
+
+def test_on_a_machine_without_the_ingested_folder_the_hf_cache_serves(
+    minilm_package: GeneratedPackage, minilm_dir: Path, venv: Venv, tmp_path: Path
+) -> None:
+    commit = "0" * 40
+    entry = tmp_path / "hub" / f"models--{EMBEDDER.replace('/', '--')}"
+    (entry / "refs").mkdir(parents=True)
+    (entry / "refs" / "main").write_text(commit)
+    (entry / "snapshots").mkdir()
+    (entry / "snapshots" / commit).symlink_to(minilm_dir, target_is_directory=True)
+
+    called = venv.run(
+        "-c",
+        "import all_minilm_l6_v2_udf.all_minilm_l6_v2 as model\n"
+        "model.INGESTED_FROM = '/nowhere'  # as installed elsewhere\n"
+        "print(model.weights_folder(), len(model.embed('hello')))",
+        HF_HUB_CACHE=str(tmp_path / "hub"),
+    )
+
+    assert called.returncode == 0, called.stderr
+    assert called.stdout.split() == [str(entry / "snapshots" / commit), "384"]
 
 
 def test_weights_missing_from_the_named_folder_raise_the_packages_error(
