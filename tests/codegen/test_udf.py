@@ -51,11 +51,11 @@ class Venv:
     def __init__(self, folder: Path) -> None:
         subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
         self.python = folder / "bin" / "python"
-        purelib = sysconfig.get_paths(vars={"base": str(folder), "platbase": str(folder)})
-        site = Path(purelib["purelib"])
-        (site / "project.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-        self.site_packages = site
+        paths = sysconfig.get_paths(vars={"base": str(folder), "platbase": str(folder)})
+        self.site_packages = Path(paths["purelib"])
+        (self.site_packages / "project.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
         self.builds = folder.parent / "builds"
+        self.mypy_cache = folder.parent / "mypy-cache"
         if importlib.util.find_spec("PIL") is None:  # the image models' functions take PIL images
             self.pip("install", "--quiet", "pillow")
 
@@ -131,6 +131,8 @@ def test_the_installed_package_passes_mypy_strict_and_its_own_tests(
         [
             str(BIN / "mypy"),
             "--strict",
+            "--cache-dir",
+            str(venv.mypy_cache),
             "--python-executable",
             str(venv.python),
             str(venv.site_packages / PACKAGE),
@@ -237,7 +239,7 @@ def minilm_package(
 
     out = folder / "package"
     assert main(["codegen", "udf", EMBEDDER, "--store", location, "--out", str(out)]) == 0
-    package = GeneratedPackage("all_minilm_l6_v2_udf", out, ("all_minilm_l6_v2",), ())
+    package = GeneratedPackage("all_minilm_l6_v2_udf", out, ("all_minilm_l6_v2",), ("embed",))
     venv.install(package)
     yield package
 
