@@ -17,7 +17,12 @@ from kg.cli.common import StoreOption, console, err_console
 from kg.errors import CodegenError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from codegen.interface import ModelInterface
+    from codegen.udf import GeneratedPackage
+
+    WritePackage = Callable[..., GeneratedPackage]
 
 __all__ = ["codegen_app", "register"]
 
@@ -189,22 +194,21 @@ _TOOLS_CHUNK = 50
 """models described per batch of reads by `modelkg codegen tools`"""
 
 
+Out = Annotated[Path, typer.Option("--out", help="The package's folder (must be empty).")]
+Name = Annotated[
+    str | None,
+    typer.Option(
+        "--name",
+        help="The package's import name (default: MODULE_udf for one model, modelkg_udf "
+        "for several).",
+    ),
+]
+Force = Annotated[bool, typer.Option("--force", help="Replace a folder that is not empty.")]
+
+
 @codegen_app.command("udf")
 def udf_command(
-    models: Models,
-    out: Annotated[Path, typer.Option("--out", help="The package's folder (must be empty).")],
-    name: Annotated[
-        str | None,
-        typer.Option(
-            "--name",
-            help="The package's import name (default: MODULE_udf for one model, modelkg_udf "
-            "for several).",
-        ),
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace a folder that is not empty.")
-    ] = False,
-    store: StoreOption = None,
+    models: Models, out: Out, name: Name = None, force: Force = False, store: StoreOption = None
 ) -> None:
     """Write a pip-installable package of typed functions for the models: one module per model,
     one function per task (embed, classify, generate, ...), typed by the graph (an embedding's
@@ -218,17 +222,62 @@ def udf_command(
         pip install ./minilm
         python -c "from all_minilm_l6_v2_udf import embed; print(len(embed('hi')))"
     """
+    from codegen.udf import write_package
+
+    package = _generate(write_package, models, out, name=name, force=force, store=store)
+    err_console.print(
+        f"wrote package {package.name} ({len(package.modules)} model(s)) to "
+        f"{escape(str(package.folder))}; install it with: pip install {escape(str(package.folder))}"
+    )
+
+
+@codegen_app.command("mcp")
+def mcp_command(
+    models: Models, out: Out, name: Name = None, force: Force = False, store: StoreOption = None
+) -> None:
+    """Write a stdio MCP server for the models: the package `modelkg codegen udf` writes, whose
+    functions are also MCP tools (the schemas `modelkg codegen tools --format mcp` prints),
+    served by the official MCP SDK from a console script. Agents pass images and audio as
+    paths to files.
+
+    Example:
+
+    \b
+        modelkg codegen mcp sentence-transformers/all-MiniLM-L6-v2 --out minilm-mcp
+        pip install ./minilm-mcp
+        all-minilm-l6-v2-udf-mcp     # speaks MCP on stdin/stdout; give this to the client
+    """
+    from codegen.mcp_package import write_mcp_package
+
+    package = _generate(write_mcp_package, models, out, name=name, force=force, store=store)
+    server = f"{package.name.replace('_', '-')}-mcp"
+    err_console.print(
+        f"wrote MCP server {package.name} ({len(package.modules)} model(s)) to "
+        f"{escape(str(package.folder))}; install it with: pip install "
+        f"{escape(str(package.folder))}, then start it with: {server}"
+    )
+
+
+def _generate(
+    write: WritePackage,
+    models: list[str],
+    out: Path,
+    *,
+    name: str | None,
+    force: bool,
+    store: str | None,
+) -> GeneratedPackage:
+    """Describe the models, then write their package with a progress bar over several."""
     from rich.progress import Progress
 
     from codegen.interface import describe_many
-    from codegen.udf import write_package
     from kg.store import open_store, store_location
 
     with open_store(store_location(store), read_only=True) as opened:
         interfaces = describe_many(opened, models)
     with Progress(console=err_console, transient=True, disable=len(interfaces) < 2) as progress:
         task = progress.add_task("generating", total=len(interfaces))
-        package = write_package(
+        return write(
             interfaces,
             out,
             name=name,
@@ -237,7 +286,3 @@ def udf_command(
                 task, advance=1, description=escape(interface.model_id)
             ),
         )
-    err_console.print(
-        f"wrote package {package.name} ({len(package.modules)} model(s)) to "
-        f"{escape(str(package.folder))}; install it with: pip install {escape(str(package.folder))}"
-    )

@@ -17,8 +17,9 @@ old package only then.
 >>> package = write_package([describe(store, "tiny-sentiment-classifier")], out)
 >>> package.name, package.exports
 ('tiny_sentiment_classifier_udf', ('classify', 'classify_batch', 'weights_folder'))
->>> sorted(p.name for p in (out / "src" / package.name).iterdir())
-['__init__.py', '_weights.py', 'errors.py', 'py.typed', 'tiny_sentiment_classifier.py']
+>>> sorted(p.name for p in (out / "src" / package.name).iterdir())  # doctest: +NORMALIZE_WHITESPACE
+['__init__.py', '_call_log.py', '_weights.py', 'errors.py', 'py.typed',
+ 'tiny_sentiment_classifier.py']
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -41,10 +42,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from codegen.interface import ModelInterface, python_name
 from codegen.udf.views import ModuleView, module_view, python_literal
 from kg.errors import CodegenError
+from kg.iris import IriMinter
 
 __all__ = ["GeneratedPackage", "default_name", "write_package"]
 
 TEMPLATES = Path(__file__).parent / "templates"
+CALL_LOG = Path(__file__).parents[1] / "runtime" / "call_log.py"
+"""copied into every package: each call logged to a registry, when asked (MODELKG_CALL_LOG)"""
 SEVERAL_MODELS_NAME = "modelkg_udf"
 """the package's name when it holds several models and none is given"""
 
@@ -86,11 +90,16 @@ def write_package(
     name: str | None = None,
     force: bool = False,
     progress: Callable[[ModelInterface], None] | None = None,
+    extra_files: Mapping[str, str] | None = None,
+    extra_dependencies: Sequence[str] = (),
+    scripts: Mapping[str, str] | None = None,
 ) -> GeneratedPackage:
     """Write a package of typed functions for `interfaces` into the folder `out`.
 
     `out` must not exist or be empty, unless `force`: then it is replaced once the new package
-    is complete. `progress` is called after each model's module is rendered.
+    is complete. `progress` is called after each model's module is rendered. What builds on a
+    package (`codegen.mcp_package`) adds `extra_files` (name -> text, beside the modules),
+    `extra_dependencies` and console `scripts` (name -> `module:function`).
     """
     if not interfaces:
         raise CodegenError("no model to generate a package for", hint="name at least one model")
@@ -110,7 +119,14 @@ def write_package(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        _render(staging, package, modules, exports, progress)
+        _render(
+            staging,
+            package,
+            modules,
+            exports,
+            progress,
+            extras=_Extras(extra_files or {}, tuple(extra_dependencies), scripts or {}),
+        )
         _format(staging)
         _move_into_place(staging, out)
     except BaseException:
@@ -218,12 +234,23 @@ def _docstring(text: str, indent: int = 0, width: int = 99) -> str:
     ).lstrip()
 
 
+@dataclass(frozen=True)
+class _Extras:
+    """What builds on a package adds to it (`write_package`)."""
+
+    files: Mapping[str, str]
+    dependencies: tuple[str, ...]
+    scripts: Mapping[str, str]
+
+
 def _render(
     folder: Path,
     package: str,
     modules: Sequence[ModuleView],
     exports: Sequence[str],
     progress: Callable[[ModelInterface], None] | None,
+    *,
+    extras: _Extras,
 ) -> None:
     environment = _environment()
     source = folder / "src" / package
@@ -237,7 +264,9 @@ def _render(
         "exports": exports,
         "reexports": _reexports(modules),
         "several": len(modules) > 1,
-        "dependencies": _dependencies(modules),
+        "dependencies": sorted({*_dependencies(modules), *map(_requirement, extras.dependencies)}),
+        "scripts": extras.scripts,
+        "call_log_graph": f"{IriMinter.from_environment().base}graph/calls/{package}",
     }
 
     def write(template: str, target: Path, **extra: object) -> None:
@@ -250,6 +279,9 @@ def _render(
     write("errors.py.j2", source / "errors.py")
     write("_weights.py.j2", source / "_weights.py")
     (source / "py.typed").write_text("", encoding="utf-8")
+    shutil.copyfile(CALL_LOG, source / "_call_log.py")  # standard library only, tested there
+    for name, text in extras.files.items():
+        (source / name).write_text(text, encoding="utf-8")
     write("test__weights.py.j2", tests / "test__weights.py")
     for view in modules:
         write("module.py.j2", source / f"{view.module}.py", view=view)

@@ -160,7 +160,7 @@ class ModuleView:
         """The module's imports after `__future__`'s: standard library, third party, own."""
         standard: _Group = {"functools": {"cache"}, "pathlib": {"Path"}}
         third_party: _Group = {}
-        own: _Group = {"._weights": {"locate"}}
+        own: _Group = {"._weights": {"locate"}, "._call_log": {"logged"}}
         typing: set[str] = set()
         if self.embedding_type or "Audio" in self.kinds:
             third_party |= {"numpy": set(), "numpy.typing": {"NDArray"}}

