@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -25,7 +26,7 @@ from codegen.udf import GeneratedPackage
 from kg.ingest.register import register
 from kg.store import open_store
 from resolvers.command import main
-from tests.codegen.conftest import EMBEDDER, Venv
+from tests.codegen.conftest import BIN, EMBEDDER, Venv
 from tests.resolvers.conftest import TOKEN, blank_store, serve
 
 TOOL = "all_minilm_l6_v2_embed"
@@ -127,3 +128,18 @@ def test_with_call_logging_on_the_tool_call_is_an_activity_in_the_registry(
     assert [(r["function"]["value"], r["arguments"]["value"]) for r in rows] == [
         ("embed", "text: str of 6 characters")
     ]
+
+
+def test_the_server_is_typed_strictly(
+    server_package: tuple[GeneratedPackage, list[dict[str, object]]], tmp_path: Path
+) -> None:
+    package, _ = server_package
+    checked = subprocess.run(
+        [str(BIN / "mypy"), "--strict", "--cache-dir", str(tmp_path), "src"],
+        cwd=package.folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert checked.returncode == 0, checked.stdout
