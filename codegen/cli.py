@@ -247,10 +247,10 @@ def mcp_command(
         pip install ./minilm-mcp
         all-minilm-l6-v2-udf-mcp     # speaks MCP on stdin/stdout; give this to the client
     """
-    from codegen.mcp_package import write_mcp_package
+    from codegen.mcp_package import server_command, write_mcp_package
 
     package = _generate(write_mcp_package, models, out, name=name, force=force, store=store)
-    server = f"{package.name.replace('_', '-')}-mcp"
+    server = server_command(package.name)
     err_console.print(
         f"wrote MCP server {package.name} ({len(package.modules)} model(s)) to "
         f"{escape(str(package.folder))}; install it with: pip install "

@@ -30,7 +30,7 @@ from codegen.tools import tool_pairs
 from codegen.udf.package import GeneratedPackage, default_name, write_package
 from codegen.udf.views import module_view
 
-__all__ = ["write_mcp_package"]
+__all__ = ["server_command", "write_mcp_package"]
 
 TEMPLATES = Path(__file__).parent / "mcp_templates"
 _FILE_KINDS = ("Image", "Audio")
@@ -83,8 +83,18 @@ def write_mcp_package(
             "tools.json": json.dumps([tool for _, _, tool in tools], indent=2) + "\n",
         },
         extra_dependencies=("mcp",),
-        scripts={f"{package.replace('_', '-')}-mcp": f"{package}.mcp_server:main"},
+        scripts={server_command(package): f"{package}.mcp_server:main"},
     )
+
+
+def server_command(package: str) -> str:
+    """The console script that starts a package's MCP server.
+
+    >>> server_command("all_minilm_l6_v2_udf"), server_command("minilm_mcp")
+    ('all-minilm-l6-v2-udf-mcp', 'minilm-mcp')
+    """
+    name = package.replace("_", "-")
+    return name if name.endswith("-mcp") else f"{name}-mcp"
 
 
 def _instructions(interfaces: Sequence[ModelInterface]) -> str:

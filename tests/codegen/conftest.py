@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,8 +72,9 @@ class Venv:
 
     def install(self, package: GeneratedPackage) -> None:
         """Install `package` from a copy, so building leaves the generated folder as it was."""
-        copy = self.builds / package.name
-        shutil.copytree(package.folder, copy)
+        self.builds.mkdir(parents=True, exist_ok=True)
+        copy = Path(tempfile.mkdtemp(prefix=f"{package.name}-", dir=self.builds))
+        shutil.copytree(package.folder, copy, dirs_exist_ok=True)
         self.pip("install", "--quiet", "--no-deps", "--no-build-isolation", str(copy))
 
     def run(

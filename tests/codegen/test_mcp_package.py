@@ -45,8 +45,9 @@ def server_package(
         tools = tool_schemas([describe(store, EMBEDDER)], "mcp")
         location = store.location
     out = folder / "server"
-    assert main(["codegen", "mcp", EMBEDDER, "--store", location, "--out", str(out)]) == 0
-    package = GeneratedPackage("all_minilm_l6_v2_udf", out, ("all_minilm_l6_v2",), ("embed",))
+    command = ["codegen", "mcp", EMBEDDER, "--store", location, "--out", str(out)]
+    assert main([*command, "--name", "minilm_mcp"]) == 0  # beside the udf tests' package
+    package = GeneratedPackage("minilm_mcp", out, ("all_minilm_l6_v2",), ("embed",))
     venv.install(package)
     yield package, tools
 
@@ -61,7 +62,7 @@ async def _session(
 ) -> T:
     """Start the installed server as an MCP client does, and run `work` in a session."""
     server = StdioServerParameters(
-        command=str(venv.python.parent / "all-minilm-l6-v2-udf-mcp"),
+        command=str(venv.python.parent / "minilm-mcp"),
         env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
     )
     async with stdio_client(server) as (read, write), ClientSession(read, write) as session:
