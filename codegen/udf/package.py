@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import importlib.util
 import keyword
-import re
 import shutil
 import subprocess
 import sys
@@ -146,7 +145,7 @@ def _check_package_name(package: str) -> None:
             f"{package!r} cannot be a package's import name",
             field="--name",
             expected="a Python identifier that is not a keyword: letters, digits and _",
-            hint=f"for example {re.sub(r'[^0-9a-zA-Z]+', '_', package).strip('_') or 'my_udf'}",
+            hint=f"for example {python_name(package).rstrip('_')}_udf",
         )
 
 
