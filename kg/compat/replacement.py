@@ -26,7 +26,9 @@ the same base ranks above an unrelated model ten times larger.
 
 from __future__ import annotations
 
+import heapq
 import math
+from operator import itemgetter
 
 from pyoxigraph import RdfFormat, Store
 
@@ -153,7 +155,9 @@ def replacements(index: CompatIndex, name: str, limit: int = 20) -> list[Answer]
     tokens = _token_ids_cross(model)
     model_bases = set(_adapter_bases(model))
     lineage = lineage_family(index, model)
-    ranked: list[tuple[tuple[bool, float, float, bool, str], Answer]] = []
+    # rank on the numbers first; the reasons (text) are written only for the answers kept
+    ranked: list[tuple[tuple[bool, float, float, bool, str], ModelProfile, tuple[Component, ...]]]
+    ranked = []
     for iri in candidates - {model.iri}:
         other = index.profiles[iri]
         if _signature(other) != signature:
@@ -162,30 +166,41 @@ def replacements(index: CompatIndex, name: str, limit: int = 20) -> list[Answer]
             continue
         if tokens and not same_vocabulary(model, other):
             continue
-        reasons = [
-            f"performs {', '.join(sorted(model.tasks))}",
-            "same inputs and outputs: "
-            + ", ".join(sorted(d.short for d in model.inputs))
-            + " -> "
-            + ", ".join(sorted(d.short for d in model.outputs)),
-        ]
-        if model.label_digest is not None:
-            reasons.append("same label set (id2label)")
-        if tokens:
-            reasons.append("same tokenizer (token ids cross the boundary)")
         bases = _adapter_bases(other)
         # an adapter swaps in only for another adapter of the same base
         needs_base = bool(bases) and set(bases) != model_bases
-        if needs_base:
-            wanted = ", ".join(display_name(index, base) for base in bases)
-            reasons.insert(0, f"an adapter, not a drop-in: needs base {wanted} loaded under it")
         parts = components(index, model, other, lineage)
-        answer = Answer.scored(
-            other.name, NEEDS_BASE if needs_base else REPLACEMENT, parts, tuple(reasons)
-        )
+        score = round(sum(c.points for c in parts), 4)  # as Answer.scored adds them
         linked = parts[1].points > 0
-        key = (needs_base, -answer.score, _size_gap(model, other), not linked, other.name)
-        ranked.append((key, answer))
-    ranked.sort(key=lambda item: item[0])
-    chosen = ranked[:limit] if limit else ranked
-    return [answer for _, answer in chosen]
+        key = (needs_base, -score, _size_gap(model, other), not linked, other.name)
+        ranked.append((key, other, parts))
+    by_key = itemgetter(0)
+    chosen = heapq.nsmallest(limit, ranked, key=by_key) if limit else sorted(ranked, key=by_key)
+    return [_answer(index, model, other, parts, key[0], tokens) for key, other, parts in chosen]
+
+
+def _answer(
+    index: CompatIndex,
+    model: ModelProfile,
+    other: ModelProfile,
+    parts: tuple[Component, ...],
+    needs_base: bool,
+    tokens: bool,
+) -> Answer:
+    """`other` as an answer: its score's parts and why it replaces `model`."""
+    reasons = [
+        f"performs {', '.join(sorted(model.tasks))}",
+        "same inputs and outputs: "
+        + ", ".join(sorted(d.short for d in model.inputs))
+        + " -> "
+        + ", ".join(sorted(d.short for d in model.outputs)),
+    ]
+    if model.label_digest is not None:
+        reasons.append("same label set (id2label)")
+    if tokens:
+        reasons.append("same tokenizer (token ids cross the boundary)")
+    if needs_base:
+        wanted = ", ".join(display_name(index, base) for base in _adapter_bases(other))
+        reasons.insert(0, f"an adapter, not a drop-in: needs base {wanted} loaded under it")
+    case = NEEDS_BASE if needs_base else REPLACEMENT
+    return Answer.scored(other.name, case, parts, tuple(reasons))
