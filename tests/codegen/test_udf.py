@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import numpy
 import pytest
 from syrupy.assertion import SnapshotAssertion
@@ -24,6 +25,7 @@ from kg.store import ModelStore, open_store
 from resolvers.command import main
 from tests.codegen.conftest import BIN, EMBEDDER, LLM, REPRESENTATIVE, TEXT_CLASSIFIER, Venv
 from tests.conftest import CORPUS
+from tests.resolvers.conftest import TOKEN, blank_store, serve
 
 PACKAGE = "modelkg_udf"
 MODULES = [python_name(model) for model in REPRESENTATIVE]
@@ -206,6 +208,41 @@ def test_embed_runs_the_real_model_offline_and_matches_sentence_transformers(
     assert len(answer) == 384 and all(isinstance(x, float) for x in answer)
     expected = SentenceTransformer(str(minilm_dir)).encode(text)
     assert numpy.allclose(answer, expected, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A served registry, with a write token, that takes call logs."""
+    yield from serve(blank_store(tmp_path_factory, "udf-calls"), token=TOKEN)
+
+
+def test_log_calls_to_sends_each_call_to_the_registry(
+    minilm_package: GeneratedPackage, venv: Venv, registry_url: str
+) -> None:
+    called = venv.run(
+        "-c",
+        "import sys\n"
+        "from all_minilm_l6_v2_udf import embed, log_calls_to\n"
+        "log_calls_to(sys.argv[1], token=sys.argv[2])\n"
+        "embed('a logged call')",
+        registry_url,
+        TOKEN,
+    )
+    assert called.returncode == 0, called.stderr
+
+    query = (
+        "PREFIX mkg: <https://w3id.org/modelkg/ontology#> "
+        "SELECT ?function ?arguments WHERE { ?call a mkg:ModelCall ; "
+        "mkg:callFunction ?function ; mkg:callArguments ?arguments }"
+    )
+    rows = httpx.post(
+        f"{registry_url}/sparql",
+        data={"query": query},
+        headers={"Accept": "application/sparql-results+json", "Cache-Control": "no-cache"},
+    ).json()["results"]["bindings"]
+    assert [(r["function"]["value"], r["arguments"]["value"]) for r in rows] == [
+        ("embed", "text: str of 13 characters")
+    ]
 
 
 def test_on_a_machine_without_the_ingested_folder_the_hf_cache_serves(
