@@ -20,6 +20,7 @@ the descriptions. The description is plain data (pydantic), saved as JSON for sn
 from __future__ import annotations
 
 import keyword
+import math
 import re
 from collections.abc import Sequence
 from functools import cache
@@ -29,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from pyoxigraph import Literal as RdfLiteral
 from pyoxigraph import NamedNode, RdfFormat, Store
 
-from kg.compat.memory import estimate_memory
+from kg.compat.memory import DTYPE_BYTES
 from kg.errors import CodegenError
 from kg.models import records
 from kg.store.base import ModelStore
@@ -52,7 +53,6 @@ INTERFACE_VERSION = 1
 """Bumped when the description's own shape changes (a saved snapshot says which it has)."""
 
 _MKG = "https://w3id.org/modelkg/ontology#"
-_DTYPE_BYTES_NAME = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
 
 
 class _Frozen(BaseModel):
@@ -460,21 +460,12 @@ def _source_locations(store: ModelStore, iris: Sequence[str]) -> dict[str, str]:
 
 
 def _weights_bytes(record: records.ModelRecord) -> int | None:
+    """The weights' bytes in the model's dtype (float32 when it states none or one not known)."""
     parameters = _int(record.one("parameterCount"))
     if parameters is None:
         return None
-    dtype = _DTYPE_BYTES_NAME.get(str(record.one("torchDtype") or "float32"), "fp32")
-    estimate = estimate_memory(
-        parameters=parameters,
-        dtype=dtype,
-        layers=None,
-        kv_heads=None,
-        head_dim=None,
-        seq_len=1,
-        batch=1,
-        generative=False,
-    )
-    return estimate.weights_bytes
+    dtype = str(record.one("torchDtype") or "float32").lower().removeprefix("torch.")
+    return math.ceil(parameters * DTYPE_BYTES.get(dtype, DTYPE_BYTES["float32"]))
 
 
 def _local(term: object) -> str:

@@ -30,7 +30,8 @@ from kg.errors import InputError, ShapeViolation
 from kg.ingest.reader import plan_source, read_source_with_quads
 from kg.ingest.sources import Discovery, ModelSource, discover_all
 from kg.iris import IriMinter
-from kg.reason.run import FreshModel, Settled, derive_fresh
+from kg.reason.engine import ModelFacts
+from kg.reason.run import Settled, derive_fresh
 from kg.store.model_graph import ModelGraph
 from kg.validate import ValidationResult, validate_models
 
@@ -185,7 +186,7 @@ def _with_derived(
                 failures[key] = failure
     if derive and valid:
         fresh = [
-            FreshModel(g.model_iri, g.graph_iri, g.digest, quads_of[g.graph_iri.value])
+            ModelFacts(g.model_iri, g.graph_iri, g.digest, tuple(quads_of[g.graph_iri.value]))
             for g in valid
         ]
         for graph, (derivation, done) in zip(valid, derive_fresh(fresh), strict=True):

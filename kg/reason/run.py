@@ -18,7 +18,6 @@ from kg.store.base import ModelStore
 from ontology.namespaces import MKG
 
 __all__ = [
-    "FreshModel",
     "ReasonSummary",
     "Settled",
     "derive_fresh",
@@ -151,20 +150,11 @@ class Settled:
     """the bases it names that the derivation could not see"""
 
 
-@dataclass(frozen=True)
-class FreshModel:
-    """A model just read, not yet in the store: what `derive_fresh` needs of it."""
-
-    model: NamedNode
-    graph: NamedNode
-    digest: str
-    quads: Sequence[Quad]
-
-
 def derive_fresh(
-    models: Sequence[FreshModel], reasoner: Reasoner | None = None
+    models: Sequence[ModelFacts], reasoner: Reasoner | None = None
 ) -> list[tuple[Derivation, Settled]]:
-    """The inferred graphs of models just read (an ingest worker's chunk), derived before they
+    """The inferred graphs of models just read (an ingest worker's chunk; each `digest` is its
+    source's, the stamp is worked out here), derived before they
     are written so that each is written with its model, in the same write. Each comes with
     the bases it names that are not among `models`: derived without them, it must be derived
     again if one of them is in the store (`reason_models`'s `settled`).
@@ -173,14 +163,14 @@ def derive_fresh(
     `replace_graphs` would write it.
     """
     reasoner = reasoner or Reasoner.default()
-    by_iri = {m.model.value: m for m in models}
+    by_iri = {m.model_iri.value: m for m in models}
     facts: list[ModelFacts] = []
     outside: list[tuple[str, ...]] = []
     for model in models:
-        bases = _lineage_of(model.model, model.quads)
+        bases = _lineage_of(model.model_iri, model.quads)
         inside = [by_iri[b] for b in bases if b in by_iri]
         stamp = _stamp_of(model.digest, [base.digest for base in inside])
-        facts.append(ModelFacts(model.model, model.graph, stamp, tuple(model.quads)))
+        facts.append(replace(model, digest=stamp))
         outside.append(tuple(b for b in bases if b not in by_iri))
     derived = []
     for derivation, unseen in zip(reasoner.derive(facts), outside, strict=True):

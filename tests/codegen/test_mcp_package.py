@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import anyio
-import httpx
 import numpy
 import pytest
 from mcp import ClientSession, StdioServerParameters
@@ -26,8 +25,8 @@ from codegen.udf import GeneratedPackage
 from kg.ingest.register import register
 from kg.store import open_store
 from resolvers.command import main
-from tests.codegen.conftest import BIN, EMBEDDER, Venv
-from tests.resolvers.conftest import TOKEN, blank_store, serve
+from tests.codegen.conftest import BIN, EMBEDDER, Venv, logged_calls
+from tests.resolvers.conftest import TOKEN
 
 TOOL = "all_minilm_l6_v2_embed"
 T = TypeVar("T")
@@ -50,11 +49,6 @@ def server_package(
     package = GeneratedPackage("minilm_mcp", out, ("all_minilm_l6_v2",), ("embed",))
     venv.install(package)
     yield package, tools
-
-
-@pytest.fixture(scope="module")
-def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from serve(blank_store(tmp_path_factory, "mcp-calls"), token=TOKEN)
 
 
 async def _session(
@@ -115,19 +109,9 @@ def test_with_call_logging_on_the_tool_call_is_an_activity_in_the_registry(
     answer = anyio.run(_session, venv, env, work)
     assert not answer.is_error
 
-    query = (
-        "PREFIX prov: <http://www.w3.org/ns/prov#> "
-        "PREFIX mkg: <https://w3id.org/modelkg/ontology#> "
-        "SELECT ?function ?arguments WHERE { ?call a mkg:ModelCall ; mkg:callFunction ?function ; "
-        f"prov:used <https://huggingface.co/{EMBEDDER}> ; mkg:callArguments ?arguments }}"
-    )
-    rows = httpx.post(
-        f"{registry_url}/sparql",
-        data={"query": query},
-        headers={"Accept": "application/sparql-results+json", "Cache-Control": "no-cache"},
-    ).json()["results"]["bindings"]
-    assert [(r["function"]["value"], r["arguments"]["value"]) for r in rows] == [
-        ("embed", "text: str of 6 characters")
+    calls = logged_calls(registry_url)
+    assert [(c["function"], c["arguments"], c["model"]) for c in calls] == [
+        ("embed", "text: str of 6 characters", f"https://huggingface.co/{EMBEDDER}")
     ]
 
 

@@ -11,7 +11,6 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy
 import pytest
 from syrupy.assertion import SnapshotAssertion
@@ -23,9 +22,17 @@ from kg.errors import CodegenError
 from kg.ingest.register import register
 from kg.store import ModelStore, open_store
 from resolvers.command import main
-from tests.codegen.conftest import BIN, EMBEDDER, LLM, REPRESENTATIVE, TEXT_CLASSIFIER, Venv
+from tests.codegen.conftest import (
+    BIN,
+    EMBEDDER,
+    LLM,
+    REPRESENTATIVE,
+    TEXT_CLASSIFIER,
+    Venv,
+    logged_calls,
+)
 from tests.conftest import CORPUS
-from tests.resolvers.conftest import TOKEN, blank_store, serve
+from tests.resolvers.conftest import TOKEN
 
 PACKAGE = "modelkg_udf"
 MODULES = [python_name(model) for model in REPRESENTATIVE]
@@ -210,12 +217,6 @@ def test_embed_runs_the_real_model_offline_and_matches_sentence_transformers(
     assert numpy.allclose(answer, expected, atol=1e-6)
 
 
-@pytest.fixture(scope="module")
-def registry_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A served registry, with a write token, that takes call logs."""
-    yield from serve(blank_store(tmp_path_factory, "udf-calls"), token=TOKEN)
-
-
 def test_log_calls_to_sends_each_call_to_the_registry(
     minilm_package: GeneratedPackage, venv: Venv, registry_url: str
 ) -> None:
@@ -230,17 +231,8 @@ def test_log_calls_to_sends_each_call_to_the_registry(
     )
     assert called.returncode == 0, called.stderr
 
-    query = (
-        "PREFIX mkg: <https://w3id.org/modelkg/ontology#> "
-        "SELECT ?function ?arguments WHERE { ?call a mkg:ModelCall ; "
-        "mkg:callFunction ?function ; mkg:callArguments ?arguments }"
-    )
-    rows = httpx.post(
-        f"{registry_url}/sparql",
-        data={"query": query},
-        headers={"Accept": "application/sparql-results+json", "Cache-Control": "no-cache"},
-    ).json()["results"]["bindings"]
-    assert [(r["function"]["value"], r["arguments"]["value"]) for r in rows] == [
+    calls = logged_calls(registry_url)
+    assert [(c["function"], c["arguments"]) for c in calls] == [
         ("embed", "text: str of 13 characters")
     ]
 
