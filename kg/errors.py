@@ -13,7 +13,12 @@ Each carries what a user needs to act: the `path` of the file, the `field` insid
     │   ├── ConfigError                    a value of the wrong type or shape
     │   ├── ModelCardError                 broken YAML front matter
     │   ├── CacheError                     broken HF cache entries
-    │   └── ShapeViolation                 SHACL violations of a model's graph
+    │   ├── ShapeViolation                 SHACL violations of a model's graph
+    │   └── LifecycleError                 a lifecycle write refused (MLflow's error codes)
+    │       ├── NotFoundError              an unknown run, experiment, version, target
+    │       ├── AlreadyExistsError         a name taken (experiment, registered model)
+    │       └── InvalidStateError          a finished run, a rejected version, no previous
+    │                                      deployment, a cycle in lineage
     ├── QueryError (ValueError)            bad SPARQL, with line and column
     │   └── QueryRefused                   well-formed SPARQL ModelKG will not run (SERVICE,
     │                                      LOAD, a protected graph, too large or too deep)
@@ -36,15 +41,19 @@ True
 from __future__ import annotations
 
 __all__ = [
+    "AlreadyExistsError",
     "CacheError",
     "CodegenError",
     "ConfigError",
     "EncodingError",
     "FileTooLargeError",
     "InputError",
+    "InvalidStateError",
     "JSONSyntaxError",
+    "LifecycleError",
     "ModelCardError",
     "ModelKGError",
+    "NotFoundError",
     "QueryError",
     "QueryKilledError",
     "QueryRefused",
@@ -136,6 +145,32 @@ class ShapeViolation(InputError):  # noqa: N818 - the SHACL term, kept as users 
     def __init__(self, message: str, *, path: str | None, results: tuple[object, ...]) -> None:
         super().__init__(message, path=path)
         self.results = results
+
+
+class LifecycleError(InputError):
+    """A lifecycle write or look-up refused; nothing was written. `error_code` is MLflow's name
+    for the kind of error (its REST API answers with it, and the HTTP status follows from it)."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+class NotFoundError(LifecycleError, LookupError):
+    """An experiment, run, registered model, version, alias or target that does not exist."""
+
+    error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class AlreadyExistsError(LifecycleError):
+    """A name already taken: an experiment's, a registered model's."""
+
+    error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class InvalidStateError(LifecycleError):
+    """A write its target's state forbids: logging to a finished run, promoting a rejected
+    version, rolling back with nothing to roll back to, a link that would close a cycle."""
+
+    error_code = "INVALID_STATE"
 
 
 class QueryError(ModelKGError, ValueError):

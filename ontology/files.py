@@ -3,7 +3,8 @@
 The ontology is data: every file here is read at run time, never restated in Python.
 
 >>> sorted(path.name for path in ONTOLOGY_FILES)
-['catalog.ttl', 'codegen.ttl', 'core.ttl', 'libraries.ttl', 'parameters.ttl', 'tasks.ttl']
+['catalog.ttl', 'codegen.ttl', 'core.ttl', 'libraries.ttl', 'lifecycle.ttl', 'parameters.ttl',
+ 'tasks.ttl']
 >>> len(ontology_quads()) > 1000
 True
 """
@@ -22,6 +23,7 @@ __all__ = [
     "CODEGEN_FILE",
     "CORE_FILE",
     "LIBRARIES_FILE",
+    "LIFECYCLE_FILE",
     "ONTOLOGY_DIR",
     "ONTOLOGY_FILES",
     "ONTOLOGY_GRAPH",
@@ -46,16 +48,18 @@ SHAPES_FILE = ONTOLOGY_DIR / "shapes.ttl"
 TASKS_FILE = ONTOLOGY_DIR / "tasks.ttl"
 LIBRARIES_FILE = ONTOLOGY_DIR / "libraries.ttl"
 CODEGEN_FILE = ONTOLOGY_DIR / "codegen.ttl"
+LIFECYCLE_FILE = ONTOLOGY_DIR / "lifecycle.ttl"
 ONTOLOGY_FILES: tuple[Path, ...] = (
     CORE_FILE,
     PARAMETERS_FILE,
     TASKS_FILE,
     LIBRARIES_FILE,
     CODEGEN_FILE,
+    LIFECYCLE_FILE,
     CATALOG_FILE,
 )
 """The files that make up the ontology graph (TBox, parameter mappings, tasks, libraries,
-catalog)."""
+codegen bindings, the lifecycle vocabulary, catalog)."""
 
 ONTOLOGY_GRAPH = NamedNode("https://w3id.org/modelkg/graph/ontology")
 """The named graph that holds the ontology in a store; never written by ingest."""

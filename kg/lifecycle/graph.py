@@ -1,0 +1,207 @@
+"""Where lifecycle records live in the store, and how they are written.
+
+Each experiment, run, registered model (with its versions, aliases and approval decisions) and
+deployment target (with its deployments) is one named graph of the lifecycle kind, so a record is
+read with one index look-up and never mixes with model metadata. A write is one SPARQL update:
+`DELETE DATA` of the triples it replaces, then `INSERT DATA` of the new ones, so it lands whole
+or not at all. Every term is a pyoxigraph term written as N-Triples: no user text is pasted into
+SPARQL.
+
+>>> ids = LifecycleIds("https://w3id.org/modelkg/id/")
+>>> ids.run("0123456789abcdef0123456789abcdef").value
+'https://w3id.org/modelkg/id/run/0123456789abcdef0123456789abcdef'
+>>> ids.graph_of(ids.registered_model("sentiment v2")).value
+'https://w3id.org/modelkg/id/graph/lifecycle/registered-model/sentiment%20v2'
+>>> from_millis(to_millis_literal(1700000000123))
+1700000000123
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote
+
+from pyoxigraph import Literal, NamedNode, Quad
+
+from kg.errors import LifecycleError
+from kg.iris import IriMinter
+from kg.store.base import ModelStore
+from kg.store.sparql_text import in_graph, ntriples
+from ontology.namespaces import MKG, RDF, XSD
+
+__all__ = [
+    "LifecycleIds",
+    "Write",
+    "from_millis",
+    "model_node",
+    "now_millis",
+    "to_millis_literal",
+]
+
+
+def now_millis() -> int:
+    """Now, in milliseconds since the epoch (MLflow's unit)."""
+    return time.time_ns() // 1_000_000
+
+
+def to_millis_literal(millis: int) -> Literal:
+    """An xsd:dateTime literal, to the millisecond, in UTC."""
+    moment = datetime.fromtimestamp(millis / 1000, UTC)
+    return Literal(
+        moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"), datatype=XSD.dateTime
+    )
+
+
+def from_millis(term: object) -> int:
+    """Milliseconds since the epoch of an xsd:dateTime literal."""
+    assert isinstance(term, Literal)
+    return round(datetime.fromisoformat(term.value.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def _segment(text: str) -> str:
+    return quote(text, safe="-._~")
+
+
+@dataclass(frozen=True)
+class LifecycleIds:
+    """The IRIs of lifecycle things, all under the store's base."""
+
+    base: str
+
+    @classmethod
+    def from_environment(cls) -> LifecycleIds:
+        return cls(IriMinter.from_environment().base)
+
+    def experiment(self, experiment_id: str) -> NamedNode:
+        return NamedNode(f"{self.base}experiment/{_segment(experiment_id)}")
+
+    def run(self, run_id: str) -> NamedNode:
+        return NamedNode(f"{self.base}run/{_segment(run_id)}")
+
+    def registered_model(self, key: str) -> NamedNode:
+        """A registered model, by an opaque key minted once: its name can change."""
+        return NamedNode(f"{self.base}registered-model/{_segment(key)}")
+
+    @staticmethod
+    def version(registered_model: NamedNode, version: int | str) -> NamedNode:
+        return NamedNode(f"{registered_model.value}/version/{version}")
+
+    def target(self, name: str) -> NamedNode:
+        return NamedNode(f"{self.base}deployment-target/{_segment(name)}")
+
+    def deployment(self, target: str, number: int) -> NamedNode:
+        return NamedNode(f"{self.target(target).value}/deployment/{number}")
+
+    def dataset(self, name: str, digest: str) -> NamedNode:
+        return NamedNode(f"{self.base}dataset/{_segment(name)}/{_segment(digest)}")
+
+    @staticmethod
+    def part(owner: NamedNode, kind: str, key: str) -> NamedNode:
+        """A node that belongs to one record: `{owner}/{kind}/{key}` (a param, a tag, a
+        metric series, an alias, an artifact)."""
+        return NamedNode(f"{owner.value}/{kind}/{_segment(key)}")
+
+    def graph_of(self, record: NamedNode) -> NamedNode:
+        """The named graph that holds `record` (an experiment, run, registered model or
+        deployment target)."""
+        return NamedNode(f"{self.base}graph/lifecycle/{record.value.removeprefix(self.base)}")
+
+
+class Write:
+    """The triples one lifecycle operation removes and adds, applied as one update.
+
+    >>> from kg.store import EmbeddedStore
+    >>> store = EmbeddedStore.open(None)
+    >>> g, s = NamedNode("urn:g"), NamedNode("urn:s")
+    >>> w = Write(g).new_graph()
+    >>> w.add(s, MKG.name, Literal("a")).apply(store)
+    >>> Write(g).remove(s, MKG.name, Literal("a")).add(s, MKG.name, Literal("b")).apply(store)
+    >>> [q.object.value for q in store.graph_quads(g) if q.predicate == MKG.name]
+    ['b']
+    """
+
+    def __init__(self, graph: NamedNode) -> None:
+        self.graph = graph
+        self.added: list[Quad] = []
+        self.removed: list[Quad] = []
+
+    def new_graph(self) -> Write:
+        """Say what the graph is, inside it: client updates may not write it."""
+        return self.add(self.graph, MKG.graphKind, MKG.LifecycleGraph)
+
+    def add(self, subject: NamedNode, predicate: NamedNode, obj: NamedNode | Literal) -> Write:
+        self.added.append(Quad(subject, predicate, obj, self.graph))
+        return self
+
+    def add_all(
+        self, subject: NamedNode, pairs: Iterable[tuple[NamedNode, NamedNode | Literal | None]]
+    ) -> Write:
+        """Add each (predicate, object) whose object is not None."""
+        for predicate, obj in pairs:
+            if obj is not None:
+                self.add(subject, predicate, obj)
+        return self
+
+    def typed(self, subject: NamedNode, *classes: NamedNode) -> Write:
+        for cls in classes:
+            self.add(subject, RDF.type, cls)
+        return self
+
+    def remove(self, subject: NamedNode, predicate: NamedNode, obj: NamedNode | Literal) -> Write:
+        self.removed.append(Quad(subject, predicate, obj, self.graph))
+        return self
+
+    def remove_quads(self, quads: Iterable[Quad]) -> Write:
+        self.removed.extend(quads)
+        return self
+
+    def extend(self, other: Write) -> Write:
+        """Fold another write (of any graph) into this one."""
+        self.added.extend(other.added)
+        self.removed.extend(other.removed)
+        return self
+
+    def text(self) -> str:
+        """The SPARQL update: the removals, then the additions."""
+        parts = []
+        if self.removed:
+            parts.append("DELETE DATA {\n" + _by_graph(self.removed) + "}")
+        if self.added:
+            parts.append("INSERT DATA {\n" + _by_graph(self.added) + "}")
+        return " ;\n".join(parts)
+
+    def apply(self, store: ModelStore) -> None:
+        """Write it, as one transaction (nothing when there is nothing to write)."""
+        text = self.text()
+        if text:
+            store.update(text)
+
+
+def _by_graph(quads: Sequence[Quad]) -> str:
+    graphs: dict[NamedNode, list[Quad]] = {}
+    for quad in quads:
+        assert isinstance(quad.graph_name, NamedNode)
+        graphs.setdefault(quad.graph_name, []).append(quad)
+    return "".join(in_graph(graph, ntriples(group)) + "\n" for graph, group in graphs.items())
+
+
+def model_node(model: str, field: str) -> NamedNode:
+    """An ingested model named by its IRI or its hub id (`org/name`).
+
+    >>> model_node("openai-community/gpt2", "model").value
+    'https://huggingface.co/openai-community/gpt2'
+    """
+    if "://" in model:
+        try:
+            return NamedNode(model)
+        except ValueError:
+            raise LifecycleError(f"not an IRI: {model!r}", field=field) from None
+    if not re.fullmatch(r"[\w.-]+(?:/[\w.-]+)?", model):
+        raise LifecycleError(
+            f"not a hub id or an IRI: {model!r}", field=field, expected="org/name or an IRI"
+        )
+    return IriMinter().model_iri(model)

@@ -1,0 +1,66 @@
+"""MLflow's own rules for what may be logged, applied as ModelKG errors.
+
+The limits (a batch of 1,000 metrics, 100 params and tags, 1,000 entities, 1 MB; key and value
+lengths; what counts as a number, a name, an alias) are MLflow's, taken from the `mlflow` package
+that defines them rather than restated, so a client sees the same verdict from ModelKG as from
+MLflow's server: the same message, the same error code.
+
+>>> check_batch(metrics=[Metric("loss", 0.1, 1, 0)] * 1001, params=[], tags=[])
+Traceback (most recent call last):
+...
+kg.errors.LifecycleError: A batch logging request can contain at most 1000 metrics. Got 1001 ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from mlflow.entities import Metric as MlflowMetric
+from mlflow.entities import Param as MlflowParam
+from mlflow.entities import RunTag as MlflowTag
+from mlflow.exceptions import MlflowException
+from mlflow.utils import validation
+
+from kg.errors import AlreadyExistsError, InvalidStateError, LifecycleError, NotFoundError
+from kg.lifecycle.records import Metric
+
+__all__ = ["check", "check_batch", "mlflow_verdicts"]
+
+_BY_CODE: dict[str, type[LifecycleError]] = {
+    "RESOURCE_DOES_NOT_EXIST": NotFoundError,
+    "RESOURCE_ALREADY_EXISTS": AlreadyExistsError,
+    "INVALID_STATE": InvalidStateError,
+}
+
+
+@contextmanager
+def mlflow_verdicts(field: str | None = None) -> Iterator[None]:
+    """Turn MLflow's `MlflowException` inside the block into the matching `LifecycleError`,
+    keeping MLflow's message and error code."""
+    try:
+        yield
+    except MlflowException as exc:
+        error = _BY_CODE.get(exc.error_code, LifecycleError)(exc.message, field=field)
+        error.error_code = exc.error_code
+        raise error from None
+
+
+def check(rule: Callable[..., Any], *args: Any, field: str | None = None) -> None:
+    """Apply one of MLflow's validation functions (`validation._validate_param`, ...)."""
+    with mlflow_verdicts(field):
+        rule(*args)
+
+
+def check_batch(
+    *, metrics: Sequence[Metric], params: Sequence[tuple[str, str]], tags: Sequence[tuple[str, str]]
+) -> None:
+    """A log-batch as MLflow checks it: the limits first, then each metric, param and tag."""
+    with mlflow_verdicts():
+        validation._validate_batch_log_limits(metrics, params, tags)
+        validation._validate_batch_log_data(
+            [MlflowMetric(m.key, m.value, m.timestamp, m.step) for m in metrics],
+            [MlflowParam(key, value) for key, value in params],
+            [MlflowTag(key, value) for key, value in tags],
+        )

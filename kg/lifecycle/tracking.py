@@ -1,0 +1,954 @@
+"""Experiments and runs: create them, log params, metrics, tags and datasets to a run, end it.
+
+Every write checks, under the store's one writer lock, what it must not break: a finished or
+deleted run takes no more logging, a param once set never changes, a batch is within MLflow's
+limits and every item in it is valid, or nothing of it is written. What is written is one
+update, so a reader sees a batch whole or not at all, and concurrent writers to one run lose
+nothing (each write reads the run's summaries and writes the next ones under the lock).
+
+>>> from kg.store import EmbeddedStore
+>>> tracking = Tracking(EmbeddedStore.open(None))
+>>> experiment = tracking.create_experiment("sentiment")
+>>> run = tracking.create_run(experiment, run_name="baseline", seed=42)
+>>> tracking.log_batch(run.run_id, metrics=[Metric("acc", 0.91, 1000, 1)], params=[("lr", "3e-5")])
+>>> tracking.log_param(run.run_id, "lr", "1e-3")
+Traceback (most recent call last):
+...
+kg.errors.LifecycleError: field `params.lr`: Changing param values is not allowed. ...
+>>> tracking.update_run(run.run_id, status="finished").status
+'FINISHED'
+>>> tracking.get_run(run.run_id).metrics["acc"].value
+0.91
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from mlflow.entities import Experiment as MlflowExperiment
+from mlflow.entities import ExperimentTag, ViewType
+from mlflow.utils import validation
+from mlflow.utils.search_utils import SearchExperimentsUtils, SearchUtils
+from pyoxigraph import Literal, NamedNode, Quad
+
+from kg.errors import AlreadyExistsError, InvalidStateError, LifecycleError, NotFoundError
+from kg.lifecycle.graph import (
+    LifecycleIds,
+    Write,
+    from_millis,
+    model_node,
+    now_millis,
+    to_millis_literal,
+)
+from kg.lifecycle.metrics import encode_points, history, summarize
+from kg.lifecycle.records import (
+    DatasetInput,
+    Experiment,
+    LatestMetric,
+    Metric,
+    Page,
+    Run,
+    RunInfo,
+)
+from kg.lifecycle.rules import check, check_batch, mlflow_verdicts
+from kg.lifecycle.vocabulary import vocabulary
+from kg.store.base import ModelStore
+from kg.store.sparql_text import sparql_term
+from ontology.namespaces import HF_DATASETS, MKG, MLS, PROV, SCHEMA, XSD
+
+__all__ = ["DEFAULT_EXPERIMENT", "Tracking"]
+
+DEFAULT_EXPERIMENT = "0"
+"""The experiment MLflow logs to when none is named: id 0, "Default"."""
+ACTIVE, DELETED = "active", "deleted"
+TAG_RUN_NAME = "mlflow.runName"
+TAG_USER = "mlflow.user"
+TAG_COMMIT = "mlflow.source.git.commit"
+TAG_PARENT = "mlflow.parentRunId"
+TAG_NOTE = "mlflow.note.content"
+_INPUT_CONTEXT = "mlflow.data.context"
+_HUB_SOURCE = re.compile(
+    r"^(?:hf://datasets/|https://huggingface\.co/datasets/)([\w.-]+(?:/[\w.-]+)?)$"
+)
+
+
+def _lit(text: str) -> Literal:
+    return Literal(text)
+
+
+def _int(value: int) -> Literal:
+    return Literal(str(int(value)), datatype=XSD.integer)
+
+
+def _double(value: float) -> Literal:
+    return Literal(value)
+
+
+def _value(term: object) -> str:
+    assert isinstance(term, Literal | NamedNode)
+    return term.value
+
+
+@dataclass
+class _Record:
+    """The triples of one named graph, by subject then predicate."""
+
+    quads: list[Quad]
+    by_subject: dict[NamedNode, dict[NamedNode, list[object]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for quad in self.quads:
+            if quad.predicate == MKG.points:
+                continue
+            subject = quad.subject
+            assert isinstance(subject, NamedNode)
+            self.by_subject.setdefault(subject, {}).setdefault(quad.predicate, []).append(
+                quad.object
+            )
+
+    def one(self, subject: NamedNode, predicate: NamedNode) -> str | None:
+        values = self.by_subject.get(subject, {}).get(predicate)
+        return _value(values[0]) if values else None
+
+    def term(self, subject: NamedNode, predicate: NamedNode) -> object | None:
+        values = self.by_subject.get(subject, {}).get(predicate)
+        return values[0] if values else None
+
+    def all(self, subject: NamedNode, predicate: NamedNode) -> list[object]:
+        return self.by_subject.get(subject, {}).get(predicate, [])
+
+    def pairs(self, subject: NamedNode, link: NamedNode) -> dict[str, str]:
+        """key -> value of the key/value nodes `subject` links to (params, tags)."""
+        found = {}
+        for node in self.all(subject, link):
+            assert isinstance(node, NamedNode)
+            key, value = self.one(node, MKG.key), self.one(node, MKG.value)
+            if key is not None and value is not None:
+                found[key] = value
+        return found
+
+    def about(self, subject: NamedNode) -> list[Quad]:
+        return [q for q in self.quads if q.subject == subject]
+
+
+@dataclass
+class _RunState:
+    """What a write to a run must check: its status and stage, its params, tags and metric
+    summaries (never the points)."""
+
+    status: str
+    stage: str
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, tuple[NamedNode, Literal]] = field(default_factory=dict)
+    series: dict[str, tuple[NamedNode, LatestMetric, list[Quad]]] = field(default_factory=dict)
+
+
+_RUN_STATE = """
+SELECT ?kind ?node ?key ?value ?last ?step ?ts ?min ?max ?count WHERE { GRAPH %(g)s {
+  { %(run)s mkg:runStatus ?value BIND("status" AS ?kind) }
+  UNION { %(run)s mkg:lifecycleStage ?value BIND("stage" AS ?kind) }
+  UNION { %(run)s mkg:hasParam ?node . ?node mkg:key ?key ; mkg:value ?value
+          BIND("param" AS ?kind) }
+  UNION { %(run)s mkg:hasTag ?node . ?node mkg:key ?key ; mkg:value ?value BIND("tag" AS ?kind) }
+  UNION { %(run)s mkg:hasMetric ?node . ?node mkg:key ?key ; mkg:lastValue ?last ;
+            mkg:lastStep ?step ; mkg:lastTimestamp ?ts ; mkg:pointCount ?count
+          OPTIONAL { ?node mkg:minValue ?min ; mkg:maxValue ?max } BIND("metric" AS ?kind) }
+} }
+"""
+
+_SUMMARY = (
+    MKG.lastValue,
+    MKG.lastStep,
+    MKG.lastTimestamp,
+    MKG.minValue,
+    MKG.maxValue,
+    MKG.pointCount,
+)
+
+
+class Tracking:
+    """Experiments and runs in one store (embedded or remote), under MLflow's rules."""
+
+    def __init__(self, store: ModelStore, ids: LifecycleIds | None = None) -> None:
+        self.store = store
+        self.ids = ids or LifecycleIds.from_environment()
+        self.words = vocabulary()
+
+    # -- experiments ---------------------------------------------------------------------------
+    def create_experiment(
+        self,
+        name: str,
+        *,
+        artifact_location: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        description: str | None = None,
+    ) -> str:
+        """A new experiment; its id. A name may be used by one experiment only (a deleted one
+        keeps its name until it is restored or renamed, as in MLflow)."""
+        check(validation._validate_experiment_name, name, field="name")
+        tags = dict(tags or {})
+        if description is not None:
+            tags[TAG_NOTE] = description
+        for key, value in tags.items():
+            check(validation._validate_experiment_tag, key, value, field="tags")
+        with self.store.writer():
+            if self._experiment_named(name) is not None:
+                raise AlreadyExistsError(
+                    f"Experiment(name={name}) already exists.",
+                    field="name",
+                    hint="choose another name, or log to the existing experiment",
+                )
+            experiment_id = self._next_experiment_id(name)
+            self._write_experiment(experiment_id, name, artifact_location, tags)
+        return experiment_id
+
+    def _next_experiment_id(self, name: str) -> str:
+        if name == "Default" and not self.store.has_graph(
+            self.ids.graph_of(self.ids.experiment(DEFAULT_EXPERIMENT))
+        ):
+            return DEFAULT_EXPERIMENT
+        rows = self.store.select(
+            "SELECT (MAX(xsd:integer(?id)) AS ?top) "
+            "WHERE { ?e a mkg:Experiment ; mkg:experimentId ?id }"
+        )
+        top = next(iter(rows))["top"]
+        return str(int(_value(top)) + 1) if top is not None else "1"
+
+    def _write_experiment(
+        self, experiment_id: str, name: str, location: str | None, tags: Mapping[str, str]
+    ) -> None:
+        experiment = self.ids.experiment(experiment_id)
+        now = to_millis_literal(now_millis())
+        write = Write(self.ids.graph_of(experiment)).new_graph()
+        write.typed(experiment, MKG.Experiment, MLS.Experiment)
+        write.add_all(
+            experiment,
+            [
+                (MKG.experimentId, _lit(experiment_id)),
+                (MKG.name, _lit(name)),
+                (MKG.artifactLocation, _lit(location or f"mlflow-artifacts:/{experiment_id}")),
+                (MKG.lifecycleStage, _lit(ACTIVE)),
+                (MKG.createdAt, now),
+                (MKG.updatedAt, now),
+            ],
+        )
+        for key, value in tags.items():
+            self._tag(write, experiment, key, value)
+        write.apply(self.store)
+
+    def ensure_default_experiment(self) -> None:
+        """Experiment 0, "Default", as MLflow's server creates it at start."""
+        graph = self.ids.graph_of(self.ids.experiment(DEFAULT_EXPERIMENT))
+        if self.store.has_graph(graph):
+            return
+        with self.store.writer():
+            if not self.store.has_graph(graph) and self._experiment_named("Default") is None:
+                self._write_experiment(DEFAULT_EXPERIMENT, "Default", None, {})
+
+    def _experiment_named(self, name: str) -> str | None:
+        rows = self.store.select(
+            f"SELECT ?id WHERE {{ ?e a mkg:Experiment ; mkg:name {sparql_term(_lit(name))} ; "
+            "mkg:experimentId ?id } LIMIT 1"
+        )
+        for row in rows:
+            return _value(row["id"])
+        return None
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment, or `NotFoundError`."""
+        experiment = self.ids.experiment(experiment_id)
+        record = _Record(self.store.graph_quads(self.ids.graph_of(experiment)))
+        if record.one(experiment, MKG.name) is None:
+            raise NotFoundError(
+                f"No Experiment with id={experiment_id} exists", field="experiment_id"
+            )
+        return Experiment(
+            experiment_id,
+            record.one(experiment, MKG.name) or "",
+            record.one(experiment, MKG.artifactLocation) or "",
+            record.one(experiment, MKG.lifecycleStage) or ACTIVE,
+            from_millis(record.term(experiment, MKG.createdAt)),
+            from_millis(record.term(experiment, MKG.updatedAt)),
+            record.pairs(experiment, MKG.hasTag),
+            experiment.value,
+        )
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment of that name (active or deleted), else None."""
+        found = self._experiment_named(name)
+        return self.get_experiment(found) if found is not None else None
+
+    def experiments(self) -> list[Experiment]:
+        """Every experiment, active and deleted."""
+        rows = self.store.select("SELECT ?id WHERE { ?e a mkg:Experiment ; mkg:experimentId ?id }")
+        return [self.get_experiment(_value(row["id"])) for row in rows]
+
+    def search_experiments(
+        self,
+        *,
+        view: str = "active_only",
+        filter_string: str | None = None,
+        max_results: int = 1000,
+        order_by: Sequence[str] = (),
+        page_token: str | None = None,
+    ) -> Page[Experiment]:
+        """Experiments as MLflow's `search_experiments` finds them: its filter grammar on name,
+        tags and times, its orderings and page tokens (MLflow's own in-memory search)."""
+        with mlflow_verdicts("filter"):
+            view_type = ViewType.from_string(view.lower())
+            wanted = {
+                ViewType.ACTIVE_ONLY: {ACTIVE},
+                ViewType.DELETED_ONLY: {DELETED},
+                ViewType.ALL: {ACTIVE, DELETED},
+            }[view_type]
+            found = [e for e in self.experiments() if e.lifecycle_stage in wanted]
+            by_id = {e.experiment_id: e for e in found}
+            entities = [
+                MlflowExperiment(
+                    e.experiment_id,
+                    e.name,
+                    e.artifact_location,
+                    e.lifecycle_stage,
+                    [ExperimentTag(k, v) for k, v in e.tags.items()],
+                    e.creation_time,
+                    e.last_update_time,
+                )
+                for e in found
+            ]
+            entities = SearchExperimentsUtils.filter(entities, filter_string)
+            entities = SearchExperimentsUtils.sort(
+                entities, list(order_by) or ["creation_time DESC", "experiment_id ASC"]
+            )
+            start = SearchUtils.parse_start_offset_from_page_token(page_token)
+            chosen = entities[start : start + max_results]
+            more = start + max_results < len(entities)
+            token = SearchUtils.create_page_token(start + max_results) if more else None
+        return Page([by_id[e.experiment_id] for e in chosen], token)
+
+    def update_experiment(self, experiment_id: str, *, name: str) -> None:
+        """Rename an active experiment (the new name must be free)."""
+        check(validation._validate_experiment_name, name, field="name")
+        with self.store.writer():
+            experiment = self.get_experiment(experiment_id)
+            if experiment.lifecycle_stage != ACTIVE:
+                raise InvalidStateError(
+                    "Cannot rename a non-active experiment.", field="experiment_id"
+                )
+            taken = self._experiment_named(name)
+            if taken is not None and taken != experiment_id:
+                raise AlreadyExistsError(f"Experiment(name={name}) already exists.", field="name")
+            self._replace(self.ids.experiment(experiment_id), MKG.name, _lit(name))
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        """Mark the experiment and its runs deleted (restorable)."""
+        self._set_experiment_stage(experiment_id, DELETED)
+
+    def restore_experiment(self, experiment_id: str) -> None:
+        self._set_experiment_stage(experiment_id, ACTIVE)
+
+    def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
+        with self.store.writer():
+            experiment = self.get_experiment(experiment_id)
+            if experiment_id == DEFAULT_EXPERIMENT and stage == DELETED:
+                raise InvalidStateError(
+                    "Cannot delete the default experiment '0'. This is an internally reserved "
+                    "experiment.",
+                    field="experiment_id",
+                )
+            write = self._replacing(
+                self.ids.experiment(experiment_id), MKG.lifecycleStage, _lit(stage)
+            )
+            rows = self.store.select(
+                f"SELECT ?run ?stage WHERE {{ ?run mkg:inExperiment "
+                f"{sparql_term(NamedNode(experiment.iri))} ; mkg:lifecycleStage ?stage }}"
+            )
+            for row in rows:
+                run = row["run"]
+                assert isinstance(run, NamedNode)
+                if _value(row["stage"]) != stage:
+                    graph = self.ids.graph_of(run)
+                    write.extend(
+                        Write(graph)
+                        .remove(run, MKG.lifecycleStage, row["stage"])
+                        .add(run, MKG.lifecycleStage, _lit(stage))
+                    )
+            write.apply(self.store)
+
+    def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
+        check(validation._validate_experiment_tag, key, value, field="key")
+        with self.store.writer():
+            experiment = self.get_experiment(experiment_id)
+            if experiment.lifecycle_stage != ACTIVE:
+                raise InvalidStateError(
+                    f"The experiment {experiment_id} must be in the 'active' state. "
+                    f"Current state is {experiment.lifecycle_stage}.",
+                    field="experiment_id",
+                )
+            node = self.ids.experiment(experiment_id)
+            write = Write(self.ids.graph_of(node))
+            self._tag(write, node, key, value, before=experiment.tags.get(key))
+            write.apply(self.store)
+
+    def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
+        with self.store.writer():
+            experiment = self.get_experiment(experiment_id)
+            if key not in experiment.tags:
+                raise NotFoundError(f"No tag with name: {key} in experiment {experiment_id}.")
+            node = self.ids.experiment(experiment_id)
+            write = Write(self.ids.graph_of(node))
+            self._untag(write, node, key, experiment.tags[key])
+            write.apply(self.store)
+
+    # -- runs ----------------------------------------------------------------------------------
+    def create_run(
+        self,
+        experiment_id: str,
+        *,
+        run_name: str | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        user_id: str | None = None,
+        code_version: str | None = None,
+        seed: int | None = None,
+        status: str = "running",
+    ) -> RunInfo:
+        """A new run in an active experiment (experiment 0 is made when first used)."""
+        tags = dict(tags or {})
+        for key, value in tags.items():
+            check(validation._validate_tag, key, value, field="tags")
+        run_name = run_name or tags.get(TAG_RUN_NAME) or _generated_name()
+        tags[TAG_RUN_NAME] = run_name
+        user_id = user_id or tags.get(TAG_USER) or ""
+        code_version = code_version or tags.get(TAG_COMMIT)
+        started = now_millis() if start_time is None else int(start_time)
+        run_status = self.words.run_status(status)
+        if experiment_id == DEFAULT_EXPERIMENT:
+            self.ensure_default_experiment()
+        with self.store.writer():
+            experiment = self.get_experiment(experiment_id)
+            if experiment.lifecycle_stage != ACTIVE:
+                raise InvalidStateError(
+                    f"The experiment {experiment_id} must be in the 'active' state. "
+                    f"Current state is {experiment.lifecycle_stage}.",
+                    field="experiment_id",
+                )
+            run_id = uuid.uuid4().hex
+            run = self.ids.run(run_id)
+            artifact_uri = f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts"
+            write = Write(self.ids.graph_of(run)).new_graph()
+            write.typed(run, MKG.Run, MLS.Run, PROV.Activity)
+            write.add_all(
+                run,
+                [
+                    (MKG.runId, _lit(run_id)),
+                    (MKG.inExperiment, NamedNode(experiment.iri)),
+                    (MKG.runName, _lit(run_name)),
+                    (MKG.runStatus, run_status.iri),
+                    (PROV.startedAtTime, to_millis_literal(started)),
+                    (MKG.lifecycleStage, _lit(ACTIVE)),
+                    (MKG.artifactUri, _lit(artifact_uri)),
+                    (MKG.userId, _lit(user_id)),
+                    (MKG.codeVersion, _lit(code_version) if code_version else None),
+                    (MKG.randomSeed, _int(seed) if seed is not None else None),
+                ],
+            )
+            for key, value in tags.items():
+                self._tag(write, run, key, value)
+                self._tag_effects(write, run, key, value)
+            write.apply(self.store)
+        return self.get_run_info(run_id)
+
+    def get_run_info(self, run_id: str) -> RunInfo:
+        return self.get_run(run_id).info
+
+    def get_run(self, run_id: str) -> Run:
+        """The run with its params, tags, latest metrics, datasets and artifacts, or
+        `NotFoundError`."""
+        run = self.ids.run(run_id)
+        record = _Record(self.store.graph_quads(self.ids.graph_of(run)))
+        if record.one(run, MKG.runId) is None:
+            raise NotFoundError(f"Run with id={run_id} not found", field="run_id")
+        return _run_of(record, run, self.words)
+
+    def _state(self, run_id: str) -> _RunState:
+        run = self.ids.run(run_id)
+        rows = self.store.select(
+            _RUN_STATE % {"g": sparql_term(self.ids.graph_of(run)), "run": sparql_term(run)}
+        )
+        state = _RunState("", "")
+        for row in rows:
+            kind = _value(row["kind"])
+            node = row["node"]
+            if kind == "status":
+                state.status = _value(row["value"])
+            elif kind == "stage":
+                state.stage = _value(row["value"])
+            elif kind == "param":
+                state.params[_value(row["key"])] = _value(row["value"])
+            elif kind == "tag":
+                assert isinstance(node, NamedNode) and isinstance(row["value"], Literal)
+                state.tags[_value(row["key"])] = (node, row["value"])
+            else:
+                assert isinstance(node, NamedNode)
+                key = _value(row["key"])
+                minimum, maximum = row["min"], row["max"]
+                summary = LatestMetric(
+                    key,
+                    float(_value(row["last"])),
+                    int(_value(row["ts"])),
+                    int(_value(row["step"])),
+                    float(_value(minimum)) if minimum is not None else None,
+                    float(_value(maximum)) if maximum is not None else None,
+                    int(_value(row["count"])),
+                )
+                graph = self.ids.graph_of(run)
+                old = [
+                    Quad(node, predicate, row[name], graph)
+                    for predicate, name in zip(
+                        _SUMMARY, ("last", "step", "ts", "min", "max", "count"), strict=True
+                    )
+                    if row[name] is not None
+                ]
+                state.series[key] = (node, summary, old)
+        if not state.status:
+            raise NotFoundError(f"Run with id={run_id} not found", field="run_id")
+        return state
+
+    def _active(self, run_id: str, state: _RunState) -> None:
+        """Refuse a write to a deleted or ended run."""
+        if state.stage != ACTIVE:
+            raise InvalidStateError(
+                f"The run {run_id} must be in the 'active' state. Current state is {state.stage}.",
+                field="run_id",
+                hint="restore the run first",
+            )
+        status = self.words.status_of(state.status)
+        if status.terminal:
+            raise InvalidStateError(
+                f"The run {run_id} is {status.code} ({status.mlflow_name}): a run that has "
+                "ended takes no more params, metrics or tags",
+                field="run_id",
+                hint="start a new run, or log before ending the run",
+            )
+
+    def log_batch(
+        self,
+        run_id: str,
+        *,
+        metrics: Sequence[Metric] = (),
+        params: Sequence[tuple[str, str]] = (),
+        tags: Sequence[tuple[str, str]] = (),
+    ) -> None:
+        """Log metrics, params and tags to a running run: all of them, or (on any error)
+        none. A param already set may be logged again with the same value only."""
+        check_batch(metrics=metrics, params=params, tags=tags)
+        with mlflow_verdicts("params"):
+            validation._validate_param_keys_unique([_Param(k, v) for k, v in params])
+        run = self.ids.run(run_id)
+        graph = self.ids.graph_of(run)
+        with self.store.writer():
+            state = self._state(run_id)
+            self._active(run_id, state)
+            write = Write(graph)
+            for key, value in params:
+                before = state.params.get(key)
+                if before is not None and before != value:
+                    raise LifecycleError(
+                        f"Changing param values is not allowed. Param with key='{key}' was "
+                        f"already logged with value='{before}' for run ID='{run_id}'. "
+                        f"Attempted logging new value '{value}'.",
+                        field=f"params.{key}",
+                        hint="params are set once; log the new value in a new run",
+                    )
+                if before is None:
+                    node = LifecycleIds.part(run, "param", key)
+                    write.add(run, MKG.hasParam, node).typed(node, MKG.Param)
+                    write.add(node, MKG.key, _lit(key)).add(node, MKG.value, _lit(value))
+            by_key: dict[str, list[Metric]] = {}
+            for metric in metrics:
+                by_key.setdefault(metric.key, []).append(metric)
+            for key, points in by_key.items():
+                self._add_points(write, run, key, points, state.series.get(key))
+            for key, value in tags:
+                before_tag = state.tags.get(key)
+                self._tag(
+                    write, run, key, value, before=before_tag[1].value if before_tag else None
+                )
+                self._tag_effects(write, run, key, value)
+            write.apply(self.store)
+
+    def _add_points(
+        self,
+        write: Write,
+        run: NamedNode,
+        key: str,
+        points: Sequence[Metric],
+        before: tuple[NamedNode, LatestMetric, list[Quad]] | None,
+    ) -> None:
+        if before is None:
+            node = LifecycleIds.part(run, "metric", key)
+            write.add(run, MKG.hasMetric, node).typed(node, MKG.MetricSeries)
+            write.add(node, MKG.key, _lit(key))
+            if key.startswith("system/"):
+                write.add(node, MKG.systemMetric, Literal(True))
+            summary = summarize(key, None, points)
+        else:
+            node, previous, old = before
+            write.remove_quads(old)
+            summary = summarize(key, previous, points)
+        write.add(node, MKG.points, encode_points(points))
+        write.add_all(
+            node,
+            [
+                (MKG.lastValue, _double(summary.value)),
+                (MKG.lastStep, _int(summary.step)),
+                (MKG.lastTimestamp, _int(summary.timestamp)),
+                (MKG.minValue, _double(summary.minimum) if summary.minimum is not None else None),
+                (MKG.maxValue, _double(summary.maximum) if summary.maximum is not None else None),
+                (MKG.pointCount, _int(summary.count)),
+            ],
+        )
+
+    def log_metric(
+        self, run_id: str, key: str, value: float, *, timestamp: int | None = None, step: int = 0
+    ) -> None:
+        """One metric point (a batch of one)."""
+        stamp = now_millis() if timestamp is None else timestamp
+        self.log_batch(run_id, metrics=[Metric(key, value, stamp, step)])
+
+    def log_param(self, run_id: str, key: str, value: str) -> None:
+        self.log_batch(run_id, params=[(key, value)])
+
+    def set_tag(self, run_id: str, key: str, value: str) -> None:
+        """Set a tag; unlike params, tags may change (and may be set on an ended run, as in
+        MLflow, where the end of a run is itself recorded in tags by some clients)."""
+        check(validation._validate_tag, key, value, field="key")
+        run = self.ids.run(run_id)
+        with self.store.writer():
+            state = self._state(run_id)
+            if state.stage != ACTIVE:
+                self._active(run_id, state)
+            write = Write(self.ids.graph_of(run))
+            before = state.tags.get(key)
+            self._tag(write, run, key, value, before=before[1].value if before else None)
+            self._tag_effects(write, run, key, value)
+            write.apply(self.store)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        run = self.ids.run(run_id)
+        with self.store.writer():
+            state = self._state(run_id)
+            if state.stage != ACTIVE:
+                self._active(run_id, state)
+            if key not in state.tags:
+                raise NotFoundError(f"No tag with name: {key} in run with id {run_id}", field="key")
+            write = Write(self.ids.graph_of(run))
+            self._untag(write, run, key, state.tags[key][1].value)
+            write.apply(self.store)
+
+    def metric_history(self, run_id: str, key: str) -> list[Metric]:
+        """Every point logged for `key`, by step then time."""
+        run = self.ids.run(run_id)
+        rows = self.store.select(
+            f"SELECT ?points WHERE {{ GRAPH {sparql_term(self.ids.graph_of(run))} {{ "
+            f"{sparql_term(run)} mkg:hasMetric ?s . ?s mkg:key {sparql_term(_lit(key))} ; "
+            "mkg:points ?points } }"
+        )
+        literals = [row["points"] for row in rows]
+        if not literals and not self.store.has_graph(self.ids.graph_of(run)):
+            raise NotFoundError(f"Run with id={run_id} not found", field="run_id")
+        return history(key, literals)
+
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+    ) -> RunInfo:
+        """Change a run's status (ending it records its end time), or its name."""
+        run = self.ids.run(run_id)
+        with self.store.writer():
+            state = self._state(run_id)
+            if state.stage != ACTIVE:
+                self._active(run_id, state)
+            write = Write(self.ids.graph_of(run))
+            if status is not None:
+                chosen = self.words.run_status(status)
+                write.extend(self._replacing(run, MKG.runStatus, chosen.iri))
+                if chosen.terminal:
+                    ended = now_millis() if end_time is None else int(end_time)
+                    write.extend(self._replacing(run, PROV.endedAtTime, to_millis_literal(ended)))
+            elif end_time is not None:
+                write.extend(self._replacing(run, PROV.endedAtTime, to_millis_literal(end_time)))
+            if run_name:
+                write.extend(self._replacing(run, MKG.runName, _lit(run_name)))
+                before = state.tags.get(TAG_RUN_NAME)
+                self._tag(
+                    write, run, TAG_RUN_NAME, run_name, before=before[1].value if before else None
+                )
+            write.apply(self.store)
+        return self.get_run_info(run_id)
+
+    def delete_run(self, run_id: str) -> None:
+        """Mark the run deleted (restorable; searches leave it out)."""
+        self._set_run_stage(run_id, DELETED)
+
+    def restore_run(self, run_id: str) -> None:
+        self._set_run_stage(run_id, ACTIVE)
+
+    def _set_run_stage(self, run_id: str, stage: str) -> None:
+        with self.store.writer():
+            self._state(run_id)
+            self._replace(self.ids.run(run_id), MKG.lifecycleStage, _lit(stage))
+
+    # -- datasets ------------------------------------------------------------------------------
+    def log_inputs(
+        self, run_id: str, datasets: Sequence[DatasetInput] = (), *, models: Sequence[str] = ()
+    ) -> None:
+        """Datasets the run used (`prov:used`, with their context: training, eval, ...) and
+        models it started from (IRIs of ingested models, e.g. a hub base model)."""
+        for dataset in datasets:
+            check(
+                validation._validate_dataset,
+                _DatasetProxy(dataset),
+                field="datasets",
+            )
+        run = self.ids.run(run_id)
+        graph = self.ids.graph_of(run)
+        with self.store.writer():
+            state = self._state(run_id)
+            self._active(run_id, state)
+            write = Write(graph)
+            for dataset in datasets:
+                node = self._dataset_node(write, dataset)
+                usage = LifecycleIds.part(run, "input", f"{dataset.name}/{dataset.digest}")
+                write.add(run, MKG.usedDataset, node)
+                write.add(run, PROV.qualifiedUsage, usage).typed(usage, PROV.Usage)
+                write.add(usage, PROV.entity, node)
+                if dataset.context:
+                    write.add(usage, MKG.datasetContext, _lit(dataset.context))
+            for model in models:
+                write.add(run, MKG.usedModel, model_node(model, "models"))
+            write.apply(self.store)
+
+    def log_outputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        """Datasets the run produced (`prov:wasGeneratedBy` the run)."""
+        run = self.ids.run(run_id)
+        with self.store.writer():
+            state = self._state(run_id)
+            self._active(run_id, state)
+            write = Write(self.ids.graph_of(run))
+            for dataset in datasets:
+                node = self._dataset_node(write, dataset)
+                write.add(node, PROV.wasGeneratedBy, run)
+            write.apply(self.store)
+
+    def _dataset_node(self, write: Write, dataset: DatasetInput) -> NamedNode:
+        hub = _HUB_SOURCE.match(dataset.source or "")
+        node = HF_DATASETS[hub.group(1)] if hub else self.ids.dataset(dataset.name, dataset.digest)
+        write.typed(node, SCHEMA.Dataset, PROV.Entity)
+        write.add_all(
+            node,
+            [
+                (MKG.name, _lit(dataset.name)),
+                (MKG.datasetDigest, _lit(dataset.digest)),
+                (MKG.datasetSource, _lit(dataset.source) if dataset.source else None),
+                (MKG.key, _lit(dataset.source_type) if dataset.source_type else None),
+            ],
+        )
+        return node
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _tag(
+        self, write: Write, owner: NamedNode, key: str, value: str, *, before: str | None = None
+    ) -> None:
+        node = LifecycleIds.part(owner, "tag", key)
+        if before is not None:
+            write.remove(node, MKG.value, _lit(before))
+        else:
+            write.add(owner, MKG.hasTag, node).typed(node, MKG.Tag).add(node, MKG.key, _lit(key))
+        write.add(node, MKG.value, _lit(value))
+
+    def _untag(self, write: Write, owner: NamedNode, key: str, value: str) -> None:
+        node = LifecycleIds.part(owner, "tag", key)
+        write.remove(owner, MKG.hasTag, node).remove(node, MKG.value, _lit(value))
+        write.remove(node, MKG.key, _lit(key)).remove(node, _RDF_TYPE, MKG.Tag)
+
+    def _tag_effects(self, write: Write, run: NamedNode, key: str, value: str) -> None:
+        """The tags MLflow's clients set that mean a fact of the graph: the code version, the
+        parent run."""
+        if key == TAG_COMMIT:
+            write.add(run, MKG.codeVersion, _lit(value))
+        elif key == TAG_PARENT and re.fullmatch(r"[0-9a-f]{32}", value):
+            parent = self.ids.run(value)
+            if parent == run:
+                raise InvalidStateError(
+                    "a run cannot be its own parent: the lineage would have a cycle",
+                    field=TAG_PARENT,
+                )
+            from kg.lifecycle.lineage import refuse_cycle
+
+            refuse_cycle(self.store, run, parent)
+            write.add(run, MKG.parentRun, parent)
+
+    def _replacing(
+        self, subject: NamedNode, predicate: NamedNode, obj: NamedNode | Literal
+    ) -> Write:
+        graph = self.ids.graph_of(subject)
+        write = Write(graph)
+        for quad in self.store.subject_quads(subject, graph):
+            if quad.predicate == predicate:
+                write.removed.append(quad)
+        return write.add(subject, predicate, obj)
+
+    def _replace(self, subject: NamedNode, predicate: NamedNode, obj: NamedNode | Literal) -> None:
+        """Replace one property's value; an experiment also records when it changed."""
+        write = self._replacing(subject, predicate, obj)
+        if subject.value.startswith(self.ids.experiment("").value):
+            write.extend(self._replacing(subject, MKG.updatedAt, to_millis_literal(now_millis())))
+        write.apply(self.store)
+
+
+_RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+
+
+@dataclass(frozen=True)
+class _Param:
+    key: str
+    value: str
+
+
+@dataclass(frozen=True)
+class _DatasetProxy:
+    """What MLflow's dataset validation reads."""
+
+    dataset: DatasetInput
+
+    @property
+    def name(self) -> str:
+        return self.dataset.name
+
+    @property
+    def digest(self) -> str:
+        return self.dataset.digest
+
+    @property
+    def source_type(self) -> str:
+        return self.dataset.source_type or "local"
+
+    @property
+    def source(self) -> str:
+        return self.dataset.source or "{}"
+
+    @property
+    def schema(self) -> str | None:
+        return self.dataset.schema or None
+
+    @property
+    def profile(self) -> str | None:
+        return self.dataset.profile or None
+
+
+_ADJECTIVES = (
+    "bold",
+    "calm",
+    "eager",
+    "gentle",
+    "keen",
+    "lucid",
+    "merry",
+    "nimble",
+    "quiet",
+    "swift",
+)
+_NOUNS = ("otter", "heron", "lynx", "finch", "panda", "wren", "koala", "ibis", "yak", "gecko")
+
+
+def _generated_name() -> str:
+    """A readable run name when none is given, as MLflow makes one."""
+    pick = uuid.uuid4().int
+    return f"{_ADJECTIVES[pick % 10]}-{_NOUNS[(pick // 10) % 10]}-{pick % 1000}"
+
+
+def _run_of(record: _Record, run: NamedNode, words: object) -> Run:
+    from kg.lifecycle.vocabulary import Vocabulary
+
+    assert isinstance(words, Vocabulary)
+    status = words.status_of(record.one(run, MKG.runStatus) or MKG.StatusRunning.value)
+    ended = record.term(run, PROV.endedAtTime)
+    seed = record.one(run, MKG.randomSeed)
+    experiment = record.one(run, MKG.inExperiment) or ""
+    info = RunInfo(
+        run_id=record.one(run, MKG.runId) or "",
+        experiment_id=experiment.rsplit("/", 1)[-1],
+        run_name=record.one(run, MKG.runName) or "",
+        status=status.mlflow_name,
+        start_time=from_millis(record.term(run, PROV.startedAtTime)),
+        end_time=from_millis(ended) if ended is not None else None,
+        lifecycle_stage=record.one(run, MKG.lifecycleStage) or ACTIVE,
+        artifact_uri=record.one(run, MKG.artifactUri) or "",
+        user_id=record.one(run, MKG.userId) or "",
+        code_version=record.one(run, MKG.codeVersion),
+        seed=int(seed) if seed is not None else None,
+        iri=run.value,
+    )
+    metrics = {}
+    for node in record.all(run, MKG.hasMetric):
+        assert isinstance(node, NamedNode)
+        key = record.one(node, MKG.key) or ""
+        minimum, maximum = record.one(node, MKG.minValue), record.one(node, MKG.maxValue)
+        metrics[key] = LatestMetric(
+            key,
+            float(record.one(node, MKG.lastValue) or "nan"),
+            int(record.one(node, MKG.lastTimestamp) or 0),
+            int(record.one(node, MKG.lastStep) or 0),
+            float(minimum) if minimum is not None else None,
+            float(maximum) if maximum is not None else None,
+            int(record.one(node, MKG.pointCount) or 0),
+        )
+    contexts = {}
+    for usage in record.all(run, PROV.qualifiedUsage):
+        assert isinstance(usage, NamedNode)
+        contexts[record.one(usage, PROV.entity)] = record.one(usage, MKG.datasetContext) or ""
+
+    def dataset(node: object) -> DatasetInput:
+        assert isinstance(node, NamedNode)
+        return DatasetInput(
+            name=record.one(node, MKG.name) or "",
+            digest=record.one(node, MKG.datasetDigest) or "",
+            source_type=record.one(node, MKG.key) or "",
+            source=record.one(node, MKG.datasetSource) or "",
+            context=contexts.get(node.value, ""),
+            iri=node.value,
+        )
+
+    inputs = tuple(dataset(node) for node in record.all(run, MKG.usedDataset))
+    outputs = tuple(
+        dataset(subject)
+        for subject, predicates in record.by_subject.items()
+        if run in predicates.get(PROV.wasGeneratedBy, [])
+        and SCHEMA.Dataset in predicates.get(_RDF_TYPE, [])
+    )
+    from kg.lifecycle.artifacts import artifact_of
+
+    artifacts = tuple(
+        sorted(
+            (artifact_of(record, node, words) for node in record.all(run, MKG.hasArtifact)),  # type: ignore[arg-type]
+            key=lambda a: a.path,
+        )
+    )
+    return Run(
+        info,
+        record.pairs(run, MKG.hasParam),
+        record.pairs(run, MKG.hasTag),
+        metrics,
+        inputs,
+        outputs,
+        artifacts,
+        tuple(_value(m) for m in record.all(run, MKG.usedModel)),
+    )
