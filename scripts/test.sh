@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/browser.sh
+bash scripts/graphviz.sh
 bash scripts/virtuoso.sh
 export HF_HUB_OFFLINE=1
 echo "== ruff"
