@@ -64,6 +64,11 @@ def dump(store_path: Path) -> list[str]:
     return sorted(str(q) for q in reader.quads_for_pattern(None, None, None, None))
 
 
+def snapshot(store: ModelStore) -> list[str]:
+    """Every quad of an open store (any engine), sorted: what queries see, byte for byte."""
+    return sorted(str(q) for q in store.quads())
+
+
 @dataclass
 class CliResult:
     code: int

@@ -27,9 +27,11 @@ from dataclasses import dataclass, field
 from pyoxigraph import Literal, NamedNode
 
 from kg.errors import InvalidStateError, LifecycleError
+from kg.iris import hub_id_of_iri
 from kg.lifecycle.vocabulary import vocabulary
 from kg.store.base import ModelStore
 from kg.store.sparql_text import sparql_term
+from ontology.namespaces import HF_DATASETS
 
 __all__ = ["DIRECTIONS", "LineageEdge", "LineageGraph", "LineageNode", "lineage", "refuse_cycle"]
 
@@ -185,13 +187,21 @@ def _describe(store: ModelStore, depths: dict[str, int]) -> list[LineageNode]:
         elif row["label"] is not None and node not in labels:
             labels[node] = row["label"].value
     return [
-        LineageNode(node, kinds.get(node, "thing"), labels.get(node, _tail(node)), depth)
+        LineageNode(node, kinds.get(node) or _hub_kind(node), labels.get(node, _tail(node)), depth)
         for node, depth in sorted(depths.items(), key=lambda item: (item[1], item[0]))
     ]
 
 
+def _hub_kind(iri: str) -> str:
+    """What a node the store knows only by its IRI is: a hub model or dataset named by a card
+    (a base model not ingested), else a thing."""
+    if iri.startswith(HF_DATASETS.iri("")):
+        return "dataset"
+    return "model" if hub_id_of_iri(iri) else "thing"
+
+
 def _tail(iri: str) -> str:
-    return iri.removeprefix("https://huggingface.co/").rsplit("#", 1)[-1]
+    return (hub_id_of_iri(iri) or iri.removeprefix(HF_DATASETS.iri(""))).rsplit("#", 1)[-1]
 
 
 def refuse_cycle(store: ModelStore, subject: NamedNode, came_from: NamedNode) -> None:
