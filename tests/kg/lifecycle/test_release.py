@@ -175,8 +175,9 @@ def test_lineage_walks_from_a_deployment_to_the_data_and_hub_base_models(
 
     # the same walk in plain SPARQL, as a client of the endpoint writes it
     assert store.ask(
-        "ASK { ?d mkg:deployedVersion/mkg:fineTunedFrom+ <https://huggingface.co/google/pegasus-x-base> ;"
-        "        mkg:deployedVersion/prov:wasGeneratedBy/mkg:usedDataset ?data }"
+        "ASK { ?d mkg:deployedVersion/mkg:fineTunedFrom+ "
+        "<https://huggingface.co/google/pegasus-x-base> ; "
+        "mkg:deployedVersion/prov:wasGeneratedBy/mkg:usedDataset ?data }"
     )
 
     down = lineage(store, f"https://huggingface.co/{FINE_TUNED}", direction="descendants", depth=3)
