@@ -19,7 +19,7 @@ MLflow client is the run every other door shows.
 
 from kg.lifecycle.artifacts import checksum_of, log_artifact
 from kg.lifecycle.deployments import Deployments
-from kg.lifecycle.lineage import LineageEdge, LineageGraph, LineageNode, lineage
+from kg.lifecycle.lineage import LineageEdge, LineageGraph, LineageNode, lineage, resolve_node
 from kg.lifecycle.records import (
     Artifact,
     DatasetInput,
@@ -62,5 +62,6 @@ __all__ = [
     "leaderboard",
     "lineage",
     "log_artifact",
+    "resolve_node",
     "search_runs",
 ]

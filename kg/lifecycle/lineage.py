@@ -21,19 +21,28 @@ kg.errors.InvalidStateError: linking <urn:d> to <urn:v> would make lineage circu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from pyoxigraph import Literal, NamedNode
 
-from kg.errors import InvalidStateError, LifecycleError
+from kg.errors import InvalidStateError, LifecycleError, NotFoundError
 from kg.iris import hub_id_of_iri
 from kg.lifecycle.vocabulary import vocabulary
 from kg.store.base import ModelStore
 from kg.store.sparql_text import sparql_term
 from ontology.namespaces import HF_DATASETS
 
-__all__ = ["DIRECTIONS", "LineageEdge", "LineageGraph", "LineageNode", "lineage", "refuse_cycle"]
+__all__ = [
+    "DIRECTIONS",
+    "LineageEdge",
+    "LineageGraph",
+    "LineageNode",
+    "lineage",
+    "refuse_cycle",
+    "resolve_node",
+]
 
 DIRECTIONS = ("ancestors", "descendants", "both")
 MAX_DEPTH = 20
@@ -216,3 +225,43 @@ def refuse_cycle(store: ModelStore, subject: NamedNode, came_from: NamedNode) ->
             f"comes from {subject}",
             hint="a thing cannot come from itself",
         )
+
+
+_RUN_ID = re.compile(r"^(?:runs:/)?([0-9a-f]{32})/?$")
+_VERSION = re.compile(r"^models:/(?P<name>[^@]+?)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))$")
+_DEPLOYMENT = re.compile(r"^deployments:/(?P<target>[^/]+(?:/[^/]+)*?)(?:/(?P<number>\d+))?$")
+
+
+def resolve_node(store: ModelStore, text: str) -> str:
+    """The IRI a user means: an IRI, a hub id (`org/name`), a run id (`runs:/ID` or the bare
+    32 hex digits), a model version (`models:/NAME/VERSION` or `models:/NAME@ALIAS`, MLflow's
+    URIs), a deployment (`deployments:/TARGET`, its current one, or `deployments:/TARGET/N`).
+
+    >>> from kg.store import EmbeddedStore
+    >>> resolve_node(EmbeddedStore.open(None), "openai-community/gpt2")
+    'https://huggingface.co/openai-community/gpt2'
+    """
+    from kg.lifecycle.deployments import Deployments
+    from kg.lifecycle.graph import LifecycleIds, model_node
+    from kg.lifecycle.registry import Registry
+
+    text = text.strip()
+    ids = LifecycleIds.from_environment()
+    if run := _RUN_ID.match(text):
+        return ids.run(run.group(1)).value
+    if version := _VERSION.match(text):
+        registry = Registry(store, ids)
+        name = version.group("name")
+        if version.group("alias"):
+            return registry.get_version_by_alias(name, version.group("alias")).iri
+        return registry.get_model_version(name, version.group("version")).iri
+    if deployment := _DEPLOYMENT.match(text):
+        deployments = Deployments(store, ids)
+        target = deployment.group("target")
+        if deployment.group("number"):
+            return deployments.get(target, int(deployment.group("number"))).iri
+        current = deployments.current(target)
+        if current is None:
+            raise NotFoundError(f"nothing is deployed to {target!r}", field="id")
+        return current.iri
+    return model_node(text, "id").value
