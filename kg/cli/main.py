@@ -22,6 +22,7 @@ from kg.cli.ingest import ingest_command, validate_command
 from kg.cli.migrate import migrate_command
 from kg.cli.query import export_command, query_command
 from kg.cli.reason import explain_command, reason_command
+from kg.cli.runs import lineage_command, runs_app
 from kg.cli.search import search_command
 from kg.errors import ModelKGError, UsageError
 
@@ -72,6 +73,8 @@ def register(app: typer.Typer) -> None:
     app.command("search")(search_command)
     app.command("migrate")(migrate_command)
     app.add_typer(compat_app, name="compat")
+    app.add_typer(runs_app, name="runs")
+    app.command("lineage")(lineage_command)
 
 
 app = new_app()

@@ -123,7 +123,8 @@ class Deployments:
                     f"version {version} of {name!r} is {approval.code}: only an approved version "
                     "may be deployed",
                     field="version",
-                    hint=f"approve it first: modelkg runs approve {name} {version} --by NAME",
+                    hint=f"approve it first: modelkg runs decide {name} {version} approved "
+                    "--by NAME",
                 )
             target_node = self.ids.target(target)
             graph = self.ids.graph_of(target_node)
