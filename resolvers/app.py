@@ -30,6 +30,7 @@ from resolvers.graphiql import mount_graphiql_assets
 from resolvers.graphql.router import graphql_router
 from resolvers.landing import router as landing_router
 from resolvers.middleware import AccessLog, RequestLimits
+from resolvers.mlflow_api import router as mlflow_router
 from resolvers.response_cache import ResponseCache
 from resolvers.rest import install_docs, install_error_handlers
 from resolvers.rest import router as rest_router
@@ -77,6 +78,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(sparql_editor_router)
     app.include_router(graphql_router(settings))
     app.include_router(rest_router)
+    app.include_router(mlflow_router)
     mount_graphiql_assets(app)
     mount_editor_assets(app)
     install_docs(app)

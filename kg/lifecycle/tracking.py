@@ -23,6 +23,7 @@ kg.errors.LifecycleError: field `params.lr`: Changing param values is not allowe
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -258,10 +259,16 @@ class Tracking:
         return None
 
     def get_experiment(self, experiment_id: str) -> Experiment:
-        """The experiment, or `NotFoundError`."""
+        """The experiment, or `NotFoundError`. Experiment 0, "Default", always exists, as in
+        MLflow: until something is logged to it, it is not written to the store."""
         experiment = self.ids.experiment(experiment_id)
         record = _Record(self.store.graph_quads(self.ids.graph_of(experiment)))
         if record.one(experiment, MKG.name) is None:
+            if experiment_id == DEFAULT_EXPERIMENT:
+                return Experiment(
+                    DEFAULT_EXPERIMENT, "Default", f"mlflow-artifacts:/{DEFAULT_EXPERIMENT}",
+                    ACTIVE, 0, 0, {}, experiment.value,
+                )  # fmt: skip
             raise NotFoundError(
                 f"No Experiment with id={experiment_id} exists", field="experiment_id"
             )
@@ -279,12 +286,17 @@ class Tracking:
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         """The experiment of that name (active or deleted), else None."""
         found = self._experiment_named(name)
+        if found is None and name == "Default":
+            found = DEFAULT_EXPERIMENT
         return self.get_experiment(found) if found is not None else None
 
     def experiments(self) -> list[Experiment]:
-        """Every experiment, active and deleted."""
+        """Every experiment, active and deleted (Default among them)."""
         rows = self.store.select("SELECT ?id WHERE { ?e a mkg:Experiment ; mkg:experimentId ?id }")
-        return [self.get_experiment(_value(row["id"])) for row in rows]
+        ids = {_value(row["id"]) for row in rows}
+        if self._experiment_named("Default") is None:
+            ids.add(DEFAULT_EXPERIMENT)
+        return [self.get_experiment(i) for i in sorted(ids, key=int)]
 
     def search_experiments(
         self,
@@ -297,6 +309,12 @@ class Tracking:
     ) -> Page[Experiment]:
         """Experiments as MLflow's `search_experiments` finds them: its filter grammar on name,
         tags and times, its orderings and page tokens (MLflow's own in-memory search)."""
+        if not 0 < max_results <= 50_000:
+            raise LifecycleError(
+                f"Invalid value {max_results} for parameter 'max_results' supplied: it must be "
+                "between 1 and 50000",
+                field="max_results",
+            )
         with mlflow_verdicts("filter"):
             view_type = ViewType.from_string(view.lower())
             wanted = {
@@ -332,6 +350,8 @@ class Tracking:
         """Rename an active experiment (the new name must be free)."""
         check(validation._validate_experiment_name, name, field="name")
         with self.store.writer():
+            if experiment_id == DEFAULT_EXPERIMENT:
+                self.ensure_default_experiment()
             experiment = self.get_experiment(experiment_id)
             if experiment.lifecycle_stage != ACTIVE:
                 raise InvalidStateError(
@@ -351,6 +371,8 @@ class Tracking:
 
     def _set_experiment_stage(self, experiment_id: str, stage: str) -> None:
         with self.store.writer():
+            if experiment_id == DEFAULT_EXPERIMENT:
+                self.ensure_default_experiment()
             experiment = self.get_experiment(experiment_id)
             if experiment_id == DEFAULT_EXPERIMENT and stage == DELETED:
                 raise InvalidStateError(
@@ -380,6 +402,8 @@ class Tracking:
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         check(validation._validate_experiment_tag, key, value, field="key")
         with self.store.writer():
+            if experiment_id == DEFAULT_EXPERIMENT:
+                self.ensure_default_experiment()
             experiment = self.get_experiment(experiment_id)
             if experiment.lifecycle_stage != ACTIVE:
                 raise InvalidStateError(
@@ -749,8 +773,8 @@ class Tracking:
             write.apply(self.store)
 
     def _dataset_node(self, write: Write, dataset: DatasetInput) -> NamedNode:
-        hub = _HUB_SOURCE.match(dataset.source or "")
-        node = HF_DATASETS[hub.group(1)] if hub else self.ids.dataset(dataset.name, dataset.digest)
+        hub = _hub_dataset(dataset)
+        node = HF_DATASETS[hub] if hub else self.ids.dataset(dataset.name, dataset.digest)
         write.typed(node, SCHEMA.Dataset, PROV.Entity)
         write.add_all(
             node,
@@ -852,6 +876,26 @@ class _DatasetProxy:
     @property
     def profile(self) -> str | None:
         return self.dataset.profile or None
+
+
+def _hub_dataset(dataset: DatasetInput) -> str | None:
+    """The hub id of a dataset on the HuggingFace Hub, so a run's input joins the node model
+    cards name: from a URL or `hf://datasets/...` source, or the JSON source MLflow's dataset
+    classes write (`{"url": ...}`, or `{"path": ...}` for a `hugging_face` source)."""
+    source = dataset.source or ""
+    if source.startswith("{"):
+        try:
+            fields = json.loads(source)
+        except ValueError:
+            fields = {}
+        if not isinstance(fields, dict):
+            fields = {}
+        if dataset.source_type == "hugging_face" and isinstance(fields.get("path"), str):
+            path = fields["path"]
+            return path if re.fullmatch(r"[\w.-]+(?:/[\w.-]+)?", path) else None
+        source = str(fields.get("url") or fields.get("uri") or "")
+    found = _HUB_SOURCE.match(source)
+    return found.group(1) if found else None
 
 
 _ADJECTIVES = (

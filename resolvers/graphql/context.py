@@ -17,6 +17,7 @@ from strawberry.fastapi import BaseContext
 from codegen.interface import ModelInterface, describe_each
 from kg.compat.index import CompatIndex
 from kg.errors import CodegenError
+from kg.lifecycle.links import runs_of_models
 from kg.models import records
 from kg.store.base import ModelStore
 from resolvers.services import Services
@@ -71,6 +72,7 @@ class GraphQLContext(BaseContext):
         self.by_name: DataLoader[str, str | None] = _loader(
             store, records.find_models, lambda: None
         )
+        self.runs_of: DataLoader[str, list[str]] = _loader(store, runs_of_models, list)
 
         async def describe_batch(iris: list[str]) -> list[ModelInterface | CodegenError]:
             return await run_in_threadpool(describe_each, store, iris)

@@ -39,6 +39,7 @@ from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.graphql.context import GraphQLContext
 from resolvers.graphql.cost import complexity_rule
 from resolvers.graphql.inputs import ModelFilterInput, to_filter
+from resolvers.graphql.lifecycle import LifecycleMutation, LifecycleQuery
 from resolvers.graphql.search import SearchQuery
 from resolvers.graphql.types import LONG_SCALAR, CompatAnswer, Long, Model, _answers
 from resolvers.ingest import IngestReport, ingest_paths, ingest_uploads
@@ -131,7 +132,7 @@ async def _iri_of(info: Info, model_id: str) -> str | None:
 
 
 @strawberry.type
-class Query(SearchQuery):  # `searchModels` lives in resolvers.graphql.search
+class Query(SearchQuery, LifecycleQuery):  # searchModels, runs, lineage: their own modules
     @strawberry.field(description="The ModelKG version serving this API.")
     def version(self) -> str:
         return __version__
@@ -240,7 +241,7 @@ class Query(SearchQuery):  # `searchModels` lives in resolvers.graphql.search
 
 
 @strawberry.type
-class Mutation:
+class Mutation(LifecycleMutation):  # logging, registering, deploying: resolvers.graphql.lifecycle
     @strawberry.mutation(
         description="Ingest models (bearer token needed): server paths under the allowed "
         "roots, or uploaded files of one model (with `hubId`)."

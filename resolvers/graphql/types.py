@@ -14,6 +14,7 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, NewType, cast
 
 import strawberry
+from fastapi.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from codegen.tools import tool_schemas
@@ -25,6 +26,9 @@ from kg.models.records import DataTypeRef, ModelRecord, PartRef, PrimaryTaskRef,
 from kg.reason.explain import explain
 from ontology.parameters import load_parameter_mapping
 from resolvers.graphql.context import GraphQLContext
+
+if TYPE_CHECKING:
+    from resolvers.graphql.lifecycle import Run
 
 __all__ = [
     "LONG_SCALAR",
@@ -293,6 +297,21 @@ class _ModelFields:
     async def modalities(self, info: Info) -> list[str]:
         inputs, outputs = await _context(info).io.load(self.iri)
         return sorted({ref.modality for ref in inputs + outputs if ref.modality})
+
+    @strawberry.field(
+        description="Runs that used this model (fine-tuned it) or made a version of it."
+    )
+    async def runs(
+        self, info: Info
+    ) -> list[Annotated["Run", strawberry.lazy("resolvers.graphql.lifecycle")]]:
+        from kg.lifecycle.tracking import Tracking
+        from resolvers.graphql.lifecycle import Run
+
+        context = _context(info)
+        ids = await context.runs_of.load(self.iri)
+        tracking = Tracking(context.store)
+        found = await run_in_threadpool(lambda: [tracking.get_run(i) for i in ids])
+        return [Run(record=run) for run in found]
 
     @strawberry.field(description="Nested sub-models with their own parameters.")
     async def parts(self, info: Info) -> list[Part]:
