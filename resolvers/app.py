@@ -30,7 +30,7 @@ from resolvers.graphiql import mount_graphiql_assets
 from resolvers.graphql.router import graphql_router
 from resolvers.landing import router as landing_router
 from resolvers.middleware import AccessLog, RequestLimits
-from resolvers.mlflow_api import router as mlflow_router
+from resolvers.mlflow_api import install as install_mlflow_api
 from resolvers.response_cache import ResponseCache
 from resolvers.rest import install_docs, install_error_handlers
 from resolvers.rest import router as rest_router
@@ -40,6 +40,7 @@ from resolvers.settings import ServerSettings
 from resolvers.sparql import router as sparql_router
 from resolvers.sparql_editor import mount_editor_assets
 from resolvers.sparql_editor import router as sparql_editor_router
+from resolvers.web import router as web_router
 
 __all__ = ["SETTINGS_VARIABLE", "app_of_worker", "create_app"]
 
@@ -72,13 +73,16 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app = FastAPI(
         title="ModelKG", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    app.include_router(landing_router)
+    # FastAPI looks at each route in turn: the APIs programs call in loops come first, and
+    # MLflow's ~50 routes are mounted under their prefix (one check for every other request)
+    install_mlflow_api(app)
     app.include_router(sparql_router)
-    app.include_router(graph_store_router)
-    app.include_router(sparql_editor_router)
     app.include_router(graphql_router(settings))
     app.include_router(rest_router)
-    app.include_router(mlflow_router)
+    app.include_router(graph_store_router)
+    app.include_router(landing_router)
+    app.include_router(web_router)
+    app.include_router(sparql_editor_router)
     mount_graphiql_assets(app)
     mount_editor_assets(app)
     install_docs(app)

@@ -8,7 +8,10 @@ from __future__ import annotations
 from fastapi.responses import JSONResponse
 
 from kg.errors import (
+    AlreadyExistsError,
+    InvalidStateError,
     ModelKGError,
+    NotFoundError,
     QueryError,
     QueryKilledError,
     QueryRefused,
@@ -79,8 +82,20 @@ def from_modelkg_error(exc: ModelKGError) -> HttpError:
         return HttpError(400, "query_crashed", exc.message, field="query")
     if isinstance(exc, StoreError):
         return HttpError(503, "store_unavailable", str(exc), hint=exc.hint)
+    for kind, status, code in _LIFECYCLE:
+        if isinstance(exc, kind):
+            return HttpError(status, code, exc.message, field=exc.field, hint=exc.hint)
     code = "bad_option" if isinstance(exc, UsageError) else "bad_input"
     return HttpError(400, code, exc.message, field=exc.field, hint=exc.hint)
+
+
+_LIFECYCLE: tuple[tuple[type[ModelKGError], int, str], ...] = (
+    (NotFoundError, 404, "not_found"),
+    (AlreadyExistsError, 409, "already_exists"),
+    (InvalidStateError, 409, "invalid_state"),
+)
+"""Lifecycle refusals that are not bad input: an unknown record, a taken name, a state that
+forbids the write (an ended run, a rejected version)."""
 
 
 def _size(count: int) -> str:

@@ -32,6 +32,7 @@ from resolvers.services import services
 __all__ = ["CONTENT_SECURITY_POLICY", "LINKS", "STYLE", "landing_page", "router"]
 
 LINKS: tuple[tuple[str, str, str], ...] = (
+    ("/models", "Models", "Browse models: parameters with their sources, tasks, lineage pictures."),
     (
         "/sparql",
         "SPARQL editor",

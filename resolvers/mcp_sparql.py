@@ -97,6 +97,7 @@ def _folder(store: ModelStore) -> str | None:
     """The folder a query process opens: the published checkpoint of a served store, the
     store itself otherwise; None for a remote store."""
     if isinstance(store, SharedStore):
+        store.publish_pending()  # this process's latest writes, for the query's process
         return store.checkpoint_folder()
     if isinstance(store, EmbeddedStore) and Path(store.location).is_dir():
         return store.location

@@ -23,10 +23,17 @@ def style_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
-def content_security_policy(*, app: bool, inline_styles: Sequence[str] = ()) -> str:
+def content_security_policy(
+    *, app: bool, inline_styles: Sequence[str] = (), forms: bool = False
+) -> str:
     """A page's policy: `app` pages (an in-browser IDE) run scripts, load styles and fonts, and
     send requests to this origin only; other pages run nothing at all. Images may be this
-    origin's or data: URIs; the page cannot be framed, change its base, or submit forms."""
+    origin's or data: URIs; the page cannot be framed or change its base. It submits no forms,
+    unless `forms`: then only to this origin (the web pages' GET filter forms).
+
+    >>> "form-action 'self'" in content_security_policy(app=False, forms=True)
+    True
+    """
     styles = " ".join(["'self'" if app else "", *map(style_hash, inline_styles)]).strip()
     directives = ["default-src 'none'"]
     if app:
@@ -35,6 +42,7 @@ def content_security_policy(*, app: bool, inline_styles: Sequence[str] = ()) -> 
         directives += [f"style-src {styles}"]
     if app:
         directives += ["connect-src 'self'", "font-src 'self' data:"]
-    directives += ["img-src 'self' data:", "base-uri 'none'", "form-action 'none'"]
+    form_action = "'self'" if forms else "'none'"
+    directives += ["img-src 'self' data:", "base-uri 'none'", f"form-action {form_action}"]
     directives += ["frame-ancestors 'none'"]
     return "; ".join(directives)

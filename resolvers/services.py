@@ -93,6 +93,7 @@ def _open_served(settings: ServerSettings) -> ModelStore:
         settings.store,
         grace_seconds=settings.query_timeout + 5,
         write_timeout=settings.query_timeout,
+        linger=settings.write_linger if settings.workers == 1 else 0.0,
     )
     if isinstance(store, SharedStore) and store.owner:
         record_holder(store.location, f"http://{settings.host}:{settings.port}")

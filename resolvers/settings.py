@@ -167,6 +167,17 @@ class ServerSettings(BaseSettings):
             "embedded store they read checkpoints beside one writer at a time.",
         ),
     ] = 1
+    write_linger: Annotated[
+        float,
+        Field(
+            ge=0,
+            le=10,
+            description="Seconds a write over the embedded store may wait to be published with "
+            "the writes after it, the store kept open meanwhile (one server process only): a "
+            "training loop's metrics cost a transaction each. This process reads its writes at "
+            "once, clients' SPARQL publishes them first; 0 publishes every write at once.",
+        ),
+    ] = 0.2
     preload_embeddings: Annotated[
         bool,
         Field(

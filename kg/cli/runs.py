@@ -117,7 +117,7 @@ def start_command(
     Example:
 
     \b
-        modelkg runs start sentiment --name lr-3e-5 --seed 42 --code-version $(git rev-parse HEAD)
+        modelkg runs start sentiment --name lr-3e-5 --seed 42 --code-version abc123
     """
     tracking = Tracking(_store(store))
     run = tracking.create_run(
@@ -156,7 +156,7 @@ def log_command(
     Example:
 
     \b
-        modelkg runs log $run --param lr=3e-5 --metric loss=0.42@1 --dataset imdb@abc:training
+        modelkg runs log $run --param lr=3e-5 --metric loss=0.42@1
     """
     tracking = Tracking(_store(store))
     metrics, params, tags = _metrics(metric), _pairs(param, "param"), _pairs(tag, "tag")
@@ -183,7 +183,13 @@ def end_command(
     ] = "finished",
     store: StoreOption = None,
 ) -> None:
-    """End a run (nothing more can be logged to it)."""
+    """End a run (nothing more can be logged to it).
+
+    Example:
+
+    \b
+        modelkg runs end $run --status failed
+    """
     info = Tracking(_store(store)).update_run(run_id, status=status)
     console.print(f"{info.run_id} {info.status}")
 
@@ -194,7 +200,13 @@ def show_command(
     fmt: Format = "text",
     store: StoreOption = None,
 ) -> None:
-    """A run: its params, latest metrics, tags, datasets and artifacts."""
+    """A run: its params, latest metrics, tags, datasets and artifacts.
+
+    Example:
+
+    \b
+        modelkg runs show $run --format json
+    """
     run = Tracking(_store(store)).get_run(run_id)
     if fmt == "json":
         _json(run)
@@ -240,7 +252,7 @@ def list_command(
     Example:
 
     \b
-        modelkg runs list sentiment --filter "metrics.acc > 0.9" --order-by "metrics.acc DESC"
+        modelkg runs list sentiment --filter "metrics.acc > 0.9"
     """
     tracking = Tracking(_store(store))
     found = search_runs(tracking, [_experiment_id(tracking, experiment)], filter_string,
@@ -262,7 +274,13 @@ def history_command(
     fmt: Format = "text",
     store: StoreOption = None,
 ) -> None:
-    """Every point logged for one metric of a run."""
+    """Every point logged for one metric of a run.
+
+    Example:
+
+    \b
+        modelkg runs history $run loss
+    """
     points = Tracking(_store(store)).metric_history(run_id, key)
     if fmt == "json":
         _json([{"step": p.step, "timestamp": p.timestamp,
@@ -326,8 +344,7 @@ def artifact_command(
     Example:
 
     \b
-        modelkg runs artifact $run ckpt/100/model.safetensors --file out/model.safetensors \\
-            --kind checkpoint --step 100 --epoch 1 --best
+        modelkg runs artifact $run ckpt/model.bin --file model.bin --kind checkpoint
     """
     artifact = log_artifact(Tracking(_store(store)), run_id, path, kind=kind, uri=uri, file=file,
                             checksum=checksum, step=step, epoch=epoch, best=best)  # fmt: skip
@@ -357,7 +374,7 @@ def register_command(
     Example:
 
     \b
-        modelkg runs register sentiment --run $run --fine-tuned-from google-bert/bert-base-uncased
+        modelkg runs register sentiment --run $run --fine-tuned-from org/base
     """
     opened = _store(store)
     registry = Registry(opened)
@@ -393,7 +410,7 @@ def decide_command(
     Example:
 
     \b
-        modelkg runs decide sentiment 3 approved --by ana --notes "beats v2 on the holdout"
+        modelkg runs decide sentiment 3 approved --by ana --notes "beats v2"
     """
     found = Registry(_store(store)).decide(name, version, status, by=by, notes=notes)
     console.print(f"{name} version {found.version} is {found.approval}")
@@ -406,7 +423,13 @@ def alias_command(
     version: Annotated[str, typer.Argument(help="The version it points to now.")],
     store: StoreOption = None,
 ) -> None:
-    """Point an alias at a version (a rejected or deprecated one is refused)."""
+    """Point an alias at a version (a rejected or deprecated one is refused).
+
+    Example:
+
+    \b
+        modelkg runs alias sentiment champion 3
+    """
     Registry(_store(store)).set_alias(name, alias, version)
     console.print(f"{name}@{alias} -> version {version}")
 
@@ -434,8 +457,7 @@ def deploy_command(
     Example:
 
     \b
-        modelkg runs deploy prod sentiment 3 --strategy canary --traffic-share 0.1 \\
-            --sla latency_ms=150
+        modelkg runs deploy prod sentiment 3 --strategy canary --traffic-share 0.1
     """
     targets = {}
     for key, text in _pairs(sla, "sla"):
@@ -457,7 +479,13 @@ def rollback_command(
     by: Annotated[str, typer.Option("--by")] = "",
     store: StoreOption = None,
 ) -> None:
-    """Deploy again the version the current deployment replaced."""
+    """Deploy again the version the current deployment replaced.
+
+    Example:
+
+    \b
+        modelkg runs rollback prod --by oncall
+    """
     done = Deployments(_store(store)).rollback(target, by=by)
     console.print(f"{target}: rolled back to {done.name} version {done.version} "
                   f"(deployment {done.number})")  # fmt: skip
@@ -469,7 +497,13 @@ def deployments_command(
     fmt: Format = "text",
     store: StoreOption = None,
 ) -> None:
-    """A target's deployments, newest first."""
+    """A target's deployments, newest first.
+
+    Example:
+
+    \b
+        modelkg runs deployments prod
+    """
     history = Deployments(_store(store)).history(target)
     if fmt == "json":
         _json(history)

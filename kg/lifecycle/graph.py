@@ -105,6 +105,26 @@ class LifecycleIds:
         metric series, an alias, an artifact)."""
         return NamedNode(f"{owner.value}/{kind}/{_segment(key)}")
 
+    def metric_index(self, experiment_id: str, key: str, which: str) -> NamedNode:
+        """The property a run of the experiment has, while active, for one summary (`last`,
+        `min`, `max`) of one metric: a leaderboard or a filter on that metric is one
+        triple pattern over the experiment's runs, not a join per run."""
+        return NamedNode(f"{self.base}experiment/{experiment_id}/metric/{_segment(key)}/{which}")
+
+    def start_index(self, experiment_id: str) -> NamedNode:
+        """The property an active run of the experiment has for its start time: MLflow's
+        default order (newest first) is the top of one triple pattern."""
+        return NamedNode(f"{self.base}experiment/{experiment_id}/started")
+
+    def param_index(self, experiment_id: str, key: str) -> NamedNode:
+        """The property a run of the experiment has, while active, for one param's value."""
+        return NamedNode(f"{self.base}experiment/{experiment_id}/param/{_segment(key)}")
+
+    def points_graph_of(self, run: NamedNode) -> NamedNode:
+        """The graph of a run's metric points, beside the run's own: reading a run never
+        reads its points, however many were logged."""
+        return NamedNode(self.graph_of(run).value + "/points")
+
     def graph_of(self, record: NamedNode) -> NamedNode:
         """The named graph that holds `record` (an experiment, run, registered model or
         deployment target)."""

@@ -60,7 +60,7 @@ _KINDS = """
 SELECT ?node ?type ?label ?name ?version ?number WHERE {
   VALUES ?node { %s }
   OPTIONAL { ?node a ?type }
-  OPTIONAL { ?node mkg:name|mkg:runName|mkg:hubId|rdfs:label ?label }
+  OPTIONAL { ?node mkg:name|mkg:runName|mkg:hubId|mkg:artifactPath|rdfs:label ?label }
   OPTIONAL { ?node mkg:versionOf/mkg:name ?name ; mkg:versionNumber ?version }
   OPTIONAL { ?node mkg:deploymentTarget/mkg:name ?name ; mkg:deploymentNumber ?number }
 }

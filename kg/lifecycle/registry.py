@@ -29,11 +29,6 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 
-from mlflow.entities.model_registry import ModelVersion as MlflowVersion
-from mlflow.entities.model_registry import ModelVersionTag, RegisteredModelTag
-from mlflow.entities.model_registry import RegisteredModel as MlflowModel
-from mlflow.utils import validation
-from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils, SearchUtils
 from pyoxigraph import Literal, NamedNode
 
 from kg.errors import AlreadyExistsError, InvalidStateError, LifecycleError, NotFoundError
@@ -47,7 +42,13 @@ from kg.lifecycle.graph import (
 )
 from kg.lifecycle.lineage import refuse_cycle
 from kg.lifecycle.records import ModelVersion, Page, RegisteredModel
-from kg.lifecycle.rules import check, mlflow_verdicts
+from kg.lifecycle.rules import (
+    check,
+    mlflow_verdicts,
+    registry_entities,
+    search_utils,
+    validation,
+)
 from kg.lifecycle.tracking import _Record
 from kg.lifecycle.vocabulary import vocabulary
 from kg.store.base import ModelStore
@@ -183,22 +184,22 @@ class Registry:
         models = {m.name: m for m in self.registered_models()}
         with mlflow_verdicts("filter"):
             entities = [
-                MlflowModel(
+                registry_entities.RegisteredModel(
                     m.name,
                     m.creation_time,
                     m.last_updated_time,
                     m.description,
                     None,
-                    [RegisteredModelTag(k, v) for k, v in m.tags.items()],
+                    [registry_entities.RegisteredModelTag(k, v) for k, v in m.tags.items()],
                 )
                 for m in models.values()
             ]
-            entities = SearchModelUtils.filter(entities, filter_string)
-            entities = SearchModelUtils.sort(entities, list(order_by) or ["name ASC"])
-            start = SearchUtils.parse_start_offset_from_page_token(page_token)
+            entities = search_utils.SearchModelUtils.filter(entities, filter_string)
+            entities = search_utils.SearchModelUtils.sort(entities, list(order_by) or ["name ASC"])
+            start = search_utils.SearchUtils.parse_start_offset_from_page_token(page_token)
         chosen = entities[start : start + max_results]
         more = start + max_results < len(entities)
-        token = SearchUtils.create_page_token(start + max_results) if more else None
+        token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None
         return Page([models[e.name] for e in chosen], token)
 
     def update_registered_model(self, name: str, *, description: str) -> RegisteredModel:
@@ -375,7 +376,7 @@ class Registry:
         by_key = {(v.name, v.version): v for v in everything}
         with mlflow_verdicts("filter"):
             entities = [
-                MlflowVersion(
+                registry_entities.ModelVersion(
                     v.name,
                     v.version,
                     v.creation_time,
@@ -385,21 +386,21 @@ class Registry:
                     v.stage,
                     v.source,
                     v.run_id,
-                    tags=[ModelVersionTag(k, val) for k, val in v.tags.items()],
+                    tags=[registry_entities.ModelVersionTag(k, val) for k, val in v.tags.items()],
                     aliases=list(v.aliases),
                 )
                 for v in everything
             ]
-            entities = SearchModelVersionUtils.filter(entities, filter_string)
-            entities = SearchModelVersionUtils.sort(
+            entities = search_utils.SearchModelVersionUtils.filter(entities, filter_string)
+            entities = search_utils.SearchModelVersionUtils.sort(
                 entities,
                 list(order_by)
                 or ["last_updated_timestamp DESC", "name ASC", "version_number DESC"],
             )
-            start = SearchUtils.parse_start_offset_from_page_token(page_token)
+            start = search_utils.SearchUtils.parse_start_offset_from_page_token(page_token)
         chosen = entities[start : start + max_results]
         more = start + max_results < len(entities)
-        token = SearchUtils.create_page_token(start + max_results) if more else None
+        token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None
         return Page([by_key[(e.name, e.version)] for e in chosen], token)
 
     def update_model_version(
@@ -501,7 +502,6 @@ class Registry:
                     (MKG.decidedBy, _lit(by)),
                     (MKG.notes, _lit(notes) if notes else None),
                     (PROV.endedAtTime, to_millis_literal(now_millis())),
-                    (PROV.used, node),
                 ],
             )
             write.apply(self.store)

@@ -13,20 +13,50 @@ kg.errors.LifecycleError: A batch logging request can contain at most 1000 metri
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
-
-from mlflow.entities import Metric as MlflowMetric
-from mlflow.entities import Param as MlflowParam
-from mlflow.entities import RunTag as MlflowTag
-from mlflow.exceptions import MlflowException
-from mlflow.utils import validation
 
 from kg.errors import AlreadyExistsError, InvalidStateError, LifecycleError, NotFoundError
 from kg.lifecycle.records import Metric
 
-__all__ = ["check", "check_batch", "mlflow_verdicts"]
+__all__ = [
+    "check",
+    "check_batch",
+    "entities",
+    "mlflow_verdicts",
+    "registry_entities",
+    "search_utils",
+    "validation",
+]
+
+
+class _Lazy:
+    """One of mlflow's modules, imported when first used: importing mlflow takes about 2 s,
+    which every `modelkg` command (and each query process the MCP server spawns) would pay
+    whether or not it touches the lifecycle.
+
+    >>> _Lazy("json").dumps([1])
+    '[1]'
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._module: ModuleType | None = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attribute)
+
+
+validation: Any = _Lazy("mlflow.utils.validation")
+search_utils: Any = _Lazy("mlflow.utils.search_utils")
+entities: Any = _Lazy("mlflow.entities")
+registry_entities: Any = _Lazy("mlflow.entities.model_registry")
+_exceptions: Any = _Lazy("mlflow.exceptions")
 
 _BY_CODE: dict[str, type[LifecycleError]] = {
     "RESOURCE_DOES_NOT_EXIST": NotFoundError,
@@ -39,9 +69,10 @@ _BY_CODE: dict[str, type[LifecycleError]] = {
 def mlflow_verdicts(field: str | None = None) -> Iterator[None]:
     """Turn MLflow's `MlflowException` inside the block into the matching `LifecycleError`,
     keeping MLflow's message and error code."""
+    failure = _exceptions.MlflowException
     try:
         yield
-    except MlflowException as exc:
+    except failure as exc:
         error = _BY_CODE.get(exc.error_code, LifecycleError)(exc.message, field=field)
         error.error_code = exc.error_code
         raise error from None
@@ -60,7 +91,7 @@ def check_batch(
     with mlflow_verdicts():
         validation._validate_batch_log_limits(metrics, params, tags)
         validation._validate_batch_log_data(
-            [MlflowMetric(m.key, m.value, m.timestamp, m.step) for m in metrics],
-            [MlflowParam(key, value) for key, value in params],
-            [MlflowTag(key, value) for key, value in tags],
+            [entities.Metric(m.key, m.value, m.timestamp, m.step) for m in metrics],
+            [entities.Param(key, value) for key, value in params],
+            [entities.RunTag(key, value) for key, value in tags],
         )

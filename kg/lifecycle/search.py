@@ -27,14 +27,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from mlflow.utils.search_utils import SearchUtils
 from pyoxigraph import Literal, NamedNode
 
 from kg.errors import LifecycleError
+from kg.lifecycle.graph import LifecycleIds
 from kg.lifecycle.records import LeaderboardRow, Page, Run
-from kg.lifecycle.rules import mlflow_verdicts
+from kg.lifecycle.rules import mlflow_verdicts, search_utils
 from kg.lifecycle.tracking import Tracking
 from kg.store.sparql_text import sparql_term
 
@@ -109,13 +110,21 @@ def _compare(variable: str, comparator: str, value: Any, *, numeric: bool) -> st
     return f"FILTER(STR({variable}) {operator} {sparql_term(Literal(str(value)))})"
 
 
-def _clause(i: int, clause: dict[str, Any]) -> str:
+def _clause(i: int, clause: dict[str, Any], index: _Index | None = None) -> str:
     kind, key, comparator, value = (
         clause["type"],
         clause["key"],
         clause["comparator"],
         clause["value"],
     )
+    if index is not None and kind == "metric":
+        return f"?run {sparql_term(index.metric(key, 'last'))} ?x{i} . " + _compare(
+            f"?x{i}", comparator, value, numeric=True
+        )
+    if index is not None and kind == "parameter":
+        return f"?run {sparql_term(index.param(key))} ?x{i} . " + _compare(
+            f"?x{i}", comparator, value, numeric=False
+        )
     if kind == "metric":
         return (
             f"?run mkg:hasMetric ?m{i} . ?m{i} mkg:key {sparql_term(Literal(key))} ; "
@@ -151,8 +160,10 @@ def _clause(i: int, clause: dict[str, Any]) -> str:
     return pattern.format(i=i) + " " + _compare(f"?x{i}", comparator, value, numeric=False)
 
 
-def _order(i: int, kind: str, key: str) -> tuple[str, str]:
+def _order(i: int, kind: str, key: str, index: _Index | None = None) -> tuple[str, str]:
     """An OPTIONAL pattern binding ?o{i} for one ordering key, and the variable."""
+    if index is not None and kind == "metric":
+        return f"OPTIONAL {{ ?run {sparql_term(index.metric(key, 'last'))} ?o{i} }}", f"?o{i}"
     if kind == "metric":
         return (
             f"OPTIONAL {{ ?run mkg:hasMetric ?om{i} . ?om{i} mkg:key {sparql_term(Literal(key))} ; "
@@ -211,6 +222,94 @@ def _experiments(tracking: Tracking, experiment_ids: Sequence[str]) -> str:
     return f"VALUES ?experiment {{ {' '.join(nodes)} }} ?run mkg:inExperiment ?experiment ."
 
 
+@dataclass(frozen=True)
+class _Index:
+    """The index properties of one experiment's active runs (`LifecycleIds.metric_index`):
+    a search or leaderboard over them is a triple pattern, not a join per run."""
+
+    ids: LifecycleIds
+    experiment_id: str
+
+    def metric(self, key: str, which: str) -> NamedNode:
+        return self.ids.metric_index(self.experiment_id, key, which)
+
+    def param(self, key: str) -> NamedNode:
+        return self.ids.param_index(self.experiment_id, key)
+
+
+def _index(tracking: Tracking, experiment_ids: Sequence[str], view: str) -> _Index | None:
+    """The index a search may use: of its one experiment, when it wants active runs only."""
+    if len(experiment_ids) == 1 and view.lower() == "active_only":
+        return _Index(tracking.ids, str(experiment_ids[0]))
+    return None
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    run: str
+    run_id: str
+    name: str
+    value: float | str
+    """A metric's value, or a start time (ISO text, which sorts as time does)."""
+    started: str
+
+
+def _ranked(
+    tracking: Tracking, body: str, *, descending: bool, count: int, newest_first: bool
+) -> list[_Ranked]:
+    """The `count` best rows of `body` (a pattern binding ?run and ?value) by value, ties
+    broken by start time (newest or oldest first) then run id. The engine sorts the values of
+    one index property; only the rows at the top, with every tie at the cut, are looked up,
+    so the cost follows the runs that have the metric, not a join per run."""
+    order = "DESC" if descending else "ASC"
+    store = tracking.store
+    rows = list(
+        store.select(
+            f"SELECT ?run ?value WHERE {{ {body} FILTER(?value = ?value) }} "
+            f"ORDER BY {order}(?value) LIMIT {int(count)}"
+        )
+    )
+    found: dict[str, float | str] = {_text(row["run"]): _sortable(row["value"]) for row in rows}
+    if rows and len(rows) == count:
+        edge = rows[-1]["value"]
+        assert isinstance(edge, Literal)
+        for row in store.select(
+            f"SELECT ?run ?value WHERE {{ {body} FILTER(?value = {sparql_term(edge)}) }}"
+        ):
+            found.setdefault(_text(row["run"]), _sortable(row["value"]))
+    if not found:
+        return []
+    values = " ".join(sparql_term(NamedNode(run)) for run in found)
+    ranked = [
+        _Ranked(
+            _text(row["run"]),
+            _text(row["id"]),
+            _text(row["name"]),
+            found[_text(row["run"])],
+            _text(row["started"]),
+        )
+        for row in store.select(
+            f"SELECT ?run ?id ?name ?started WHERE {{ VALUES ?run {{ {values} }} "
+            "?run mkg:runId ?id ; mkg:runName ?name ; prov:startedAtTime ?started }"
+        )
+    ]
+    ranked.sort(key=lambda r: r.run_id)
+    ranked.sort(key=lambda r: r.started, reverse=newest_first)
+    ranked.sort(key=lambda r: r.value, reverse=descending)
+    return ranked[:count]
+
+
+def _sortable(term: object) -> float | str:
+    """A value as it sorts: a number as a float, a time as its text."""
+    assert isinstance(term, Literal)
+    return term.value if term.datatype.value.endswith("#dateTime") else float(term.value)
+
+
+def _text(term: object) -> str:
+    assert isinstance(term, Literal | NamedNode)
+    return term.value
+
+
 def search_runs(
     tracking: Tracking,
     experiment_ids: Sequence[str],
@@ -230,14 +329,39 @@ def search_runs(
             field="max_results",
         )
     with mlflow_verdicts("filter"):
-        clauses = SearchUtils.parse_search_filter(filter_string or "")
-        orders = [SearchUtils.parse_order_by_for_search_runs(o) for o in order_by]
-        start = SearchUtils.parse_start_offset_from_page_token(page_token)
-    patterns = [_experiments(tracking, experiment_ids), _stages(view)]
-    patterns += [_clause(i, clause) for i, clause in enumerate(clauses)]
+        clauses = search_utils.SearchUtils.parse_search_filter(filter_string or "")
+        orders = [search_utils.SearchUtils.parse_order_by_for_search_runs(o) for o in order_by]
+        start = search_utils.SearchUtils.parse_start_offset_from_page_token(page_token)
+    _experiments(tracking, experiment_ids)  # checks the ids
+    index = _index(tracking, experiment_ids, view)
+    if index is not None and not clauses and len(orders) == 1 and orders[0][0] == "metric":
+        # a leaderboard through MLflow's API: the top of one index property
+        _, key, ascending = orders[0]
+        body = f"?run {sparql_term(index.metric(key, 'last'))} ?value ."
+        (row,) = tracking.store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {body} }}")
+        if start + max_results < int(_text(row["n"])):  # a page of runs that have the metric
+            top = _ranked(tracking, body, descending=not ascending,
+                          count=start + max_results, newest_first=True)  # fmt: skip
+            chosen = top[start : start + max_results]
+            token = search_utils.SearchUtils.create_page_token(start + max_results)
+            return Page([tracking.get_run(r.run_id) for r in chosen], token)
+    if index is not None and not clauses and not orders:
+        # MLflow's default order, newest first: the top of the start-time index
+        body = f"?run {sparql_term(index.ids.start_index(index.experiment_id))} ?value ."
+        top = _ranked(tracking, body, descending=True, count=start + max_results + 1,
+                      newest_first=True)  # fmt: skip
+        chosen = top[start : start + max_results]
+        more = len(top) > start + max_results
+        token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None
+        return Page([tracking.get_run(r.run_id) for r in chosen], token)
+    indexed = index is not None and any(c["type"] in ("metric", "parameter") for c in clauses)
+    patterns = [] if indexed else [_experiments(tracking, experiment_ids), _stages(view)]
+    chosen_index = index if indexed else None
+    found = [_clause(i, clause, chosen_index) for i, clause in enumerate(clauses)]
+    patterns += sorted(found, key=lambda text: 0 if "/experiment/" in text else 1)
     keys = []
     for i, (kind, key, ascending) in enumerate(orders):
-        pattern, variable = _order(i, kind, key)
+        pattern, variable = _order(i, kind, key, chosen_index)
         patterns.append(pattern)
         # MLflow puts runs without the key last whichever the direction
         keys += [f"{'DESC' if ascending else 'ASC'}(BOUND({variable}))",
@@ -251,7 +375,7 @@ def search_runs(
     ids = [row["id"].value for row in tracking.store.select(query)]
     more = len(ids) > max_results
     runs = [tracking.get_run(run_id) for run_id in ids[:max_results]]
-    token = SearchUtils.create_page_token(start + max_results) if more else None
+    token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None
     return Page(runs, token)
 
 
@@ -275,38 +399,28 @@ def leaderboard(
     if not 0 < limit <= MAX_RESULTS:
         raise LifecycleError(f"limit must be between 1 and {MAX_RESULTS}", field="limit")
     with mlflow_verdicts("filter"):
-        clauses = SearchUtils.parse_search_filter(filter_string or "")
-    column = (
-        "mkg:lastValue"
-        if value == "last"
-        else ("mkg:maxValue" if goal == "max" else "mkg:minValue")
+        clauses = search_utils.SearchUtils.parse_search_filter(filter_string or "")
+    which = "last" if value == "last" else goal
+    index = _Index(tracking.ids, str(experiment_id))
+    _experiments(tracking, [experiment_id])
+    patterns = [f"?run {sparql_term(index.metric(metric, which))} ?value ."]
+    patterns += [_clause(i, clause, index) for i, clause in enumerate(clauses)]
+    ranked = _ranked(tracking, " ".join(patterns), descending=goal == "max", count=limit,
+                     newest_first=False)  # fmt: skip
+    steps = _steps(tracking, [r.run for r in ranked], metric)
+    return [
+        LeaderboardRow(rank, r.run_id, r.name, float(r.value), steps.get(r.run), r.run)
+        for rank, r in enumerate(ranked, start=1)
+    ]
+
+
+def _steps(tracking: Tracking, runs: Sequence[str], metric: str) -> dict[str, int]:
+    """run IRI -> the step of its latest point of `metric`."""
+    if not runs:
+        return {}
+    values = " ".join(sparql_term(NamedNode(run)) for run in runs)
+    rows = tracking.store.select(
+        f"SELECT ?run ?step WHERE {{ VALUES ?run {{ {values} }} ?run mkg:hasMetric ?s . "
+        f"?s mkg:key {sparql_term(Literal(metric))} ; mkg:lastStep ?step }}"
     )
-    patterns = [_experiments(tracking, [experiment_id]), _stages("active_only")]
-    patterns += [_clause(i, clause) for i, clause in enumerate(clauses)]
-    patterns.append(
-        f"?run mkg:hasMetric ?series . ?series mkg:key {sparql_term(Literal(metric))} ; "
-        f"{column} ?value . FILTER(?value = ?value) "
-        "OPTIONAL { ?series mkg:lastStep ?step } ?run mkg:runId ?id ; mkg:runName ?name ; "
-        "prov:startedAtTime ?started ."
-    )
-    direction = "DESC" if goal == "max" else "ASC"
-    query = (
-        "SELECT ?run ?id ?name ?value ?step WHERE { " + "\n".join(patterns)
-        + f" }} ORDER BY {direction}(?value) ASC(?started) ASC(?id) LIMIT {int(limit)}"
-    )  # fmt: skip
-    rows = []
-    for rank, row in enumerate(tracking.store.select(query), start=1):
-        step = row["step"]
-        run = row["run"]
-        assert isinstance(run, NamedNode)
-        rows.append(
-            LeaderboardRow(
-                rank,
-                row["id"].value,
-                row["name"].value,
-                float(row["value"].value),
-                int(step.value) if step is not None else None,
-                run.value,
-            )
-        )
-    return rows
+    return {_text(row["run"]): int(_text(row["step"])) for row in rows}

@@ -29,10 +29,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from mlflow.entities import Experiment as MlflowExperiment
-from mlflow.entities import ExperimentTag, ViewType
-from mlflow.utils import validation
-from mlflow.utils.search_utils import SearchExperimentsUtils, SearchUtils
 from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.errors import AlreadyExistsError, InvalidStateError, LifecycleError, NotFoundError
@@ -54,7 +50,14 @@ from kg.lifecycle.records import (
     Run,
     RunInfo,
 )
-from kg.lifecycle.rules import check, check_batch, mlflow_verdicts
+from kg.lifecycle.rules import (
+    check,
+    check_batch,
+    entities,
+    mlflow_verdicts,
+    search_utils,
+    validation,
+)
 from kg.lifecycle.vocabulary import vocabulary
 from kg.store.base import ModelStore
 from kg.store.sparql_text import sparql_term
@@ -142,6 +145,8 @@ class _RunState:
 
     status: str
     stage: str
+    experiment_id: str = ""
+    started: Literal | None = None
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, tuple[NamedNode, Literal]] = field(default_factory=dict)
     series: dict[str, tuple[NamedNode, LatestMetric, list[Quad]]] = field(default_factory=dict)
@@ -151,6 +156,8 @@ _RUN_STATE = """
 SELECT ?kind ?node ?key ?value ?last ?step ?ts ?min ?max ?count WHERE { GRAPH %(g)s {
   { %(run)s mkg:runStatus ?value BIND("status" AS ?kind) }
   UNION { %(run)s mkg:lifecycleStage ?value BIND("stage" AS ?kind) }
+  UNION { %(run)s mkg:inExperiment ?value BIND("experiment" AS ?kind) }
+  UNION { %(run)s prov:startedAtTime ?value BIND("started" AS ?kind) }
   UNION { %(run)s mkg:hasParam ?node . ?node mkg:key ?key ; mkg:value ?value
           BIND("param" AS ?kind) }
   UNION { %(run)s mkg:hasTag ?node . ?node mkg:key ?key ; mkg:value ?value BIND("tag" AS ?kind) }
@@ -159,6 +166,9 @@ SELECT ?kind ?node ?key ?value ?last ?step ?ts ?min ?max ?count WHERE { GRAPH %(
           OPTIONAL { ?node mkg:minValue ?min ; mkg:maxValue ?max } BIND("metric" AS ?kind) }
 } }
 """
+
+_INDEXED = {MKG.lastValue: "last", MKG.minValue: "min", MKG.maxValue: "max"}
+"""The summaries a run's index triples carry (`LifecycleIds.metric_index`)."""
 
 _SUMMARY = (
     MKG.lastValue,
@@ -316,47 +326,43 @@ class Tracking:
                 field="max_results",
             )
         with mlflow_verdicts("filter"):
-            view_type = ViewType.from_string(view.lower())
+            view_type = entities.ViewType.from_string(view.lower())
             wanted = {
-                ViewType.ACTIVE_ONLY: {ACTIVE},
-                ViewType.DELETED_ONLY: {DELETED},
-                ViewType.ALL: {ACTIVE, DELETED},
+                entities.ViewType.ACTIVE_ONLY: {ACTIVE},
+                entities.ViewType.DELETED_ONLY: {DELETED},
+                entities.ViewType.ALL: {ACTIVE, DELETED},
             }[view_type]
             found = [e for e in self.experiments() if e.lifecycle_stage in wanted]
             by_id = {e.experiment_id: e for e in found}
-            entities = [
-                MlflowExperiment(
+            rows = [
+                entities.Experiment(
                     e.experiment_id,
                     e.name,
                     e.artifact_location,
                     e.lifecycle_stage,
-                    [ExperimentTag(k, v) for k, v in e.tags.items()],
+                    [entities.ExperimentTag(k, v) for k, v in e.tags.items()],
                     e.creation_time,
                     e.last_update_time,
                 )
                 for e in found
             ]
-            entities = SearchExperimentsUtils.filter(entities, filter_string)
-            entities = SearchExperimentsUtils.sort(
-                entities, list(order_by) or ["creation_time DESC", "experiment_id ASC"]
+            rows = search_utils.SearchExperimentsUtils.filter(rows, filter_string)
+            rows = search_utils.SearchExperimentsUtils.sort(
+                rows, list(order_by) or ["creation_time DESC", "experiment_id ASC"]
             )
-            start = SearchUtils.parse_start_offset_from_page_token(page_token)
-            chosen = entities[start : start + max_results]
-            more = start + max_results < len(entities)
-            token = SearchUtils.create_page_token(start + max_results) if more else None
+            start = search_utils.SearchUtils.parse_start_offset_from_page_token(page_token)
+            chosen = rows[start : start + max_results]
+            more = start + max_results < len(rows)
+            token = (
+                search_utils.SearchUtils.create_page_token(start + max_results) if more else None
+            )
         return Page([by_id[e.experiment_id] for e in chosen], token)
 
     def update_experiment(self, experiment_id: str, *, name: str) -> None:
         """Rename an active experiment (the new name must be free)."""
         check(validation._validate_experiment_name, name, field="name")
         with self.store.writer():
-            if experiment_id == DEFAULT_EXPERIMENT:
-                self.ensure_default_experiment()
-            experiment = self.get_experiment(experiment_id)
-            if experiment.lifecycle_stage != ACTIVE:
-                raise InvalidStateError(
-                    "Cannot rename a non-active experiment.", field="experiment_id"
-                )
+            self._active_experiment(experiment_id)
             taken = self._experiment_named(name)
             if taken is not None and taken != experiment_id:
                 raise AlreadyExistsError(f"Experiment(name={name}) already exists.", field="name")
@@ -387,30 +393,42 @@ class Tracking:
                 f"SELECT ?run ?stage WHERE {{ ?run mkg:inExperiment "
                 f"{sparql_term(NamedNode(experiment.iri))} ; mkg:lifecycleStage ?stage }}"
             )
-            for row in rows:
+            for row in list(rows):
                 run = row["run"]
                 assert isinstance(run, NamedNode)
-                if _value(row["stage"]) != stage:
-                    graph = self.ids.graph_of(run)
-                    write.extend(
-                        Write(graph)
-                        .remove(run, MKG.lifecycleStage, row["stage"])
-                        .add(run, MKG.lifecycleStage, _lit(stage))
-                    )
+                if _value(row["stage"]) == stage:
+                    continue
+                index = self._index_quads(run, self._state(run.value.rsplit("/", 1)[-1]))
+                change = Write(self.ids.graph_of(run)).remove(
+                    run,
+                    MKG.lifecycleStage,
+                    row["stage"],
+                )
+                change.add(run, MKG.lifecycleStage, _lit(stage))
+                if stage == ACTIVE:
+                    change.added.extend(index)
+                else:
+                    change.remove_quads(index)
+                write.extend(change)
             write.apply(self.store)
+
+    def _active_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment, which must be active (experiment 0 written first if need be)."""
+        if experiment_id == DEFAULT_EXPERIMENT:
+            self.ensure_default_experiment()
+        experiment = self.get_experiment(experiment_id)
+        if experiment.lifecycle_stage != ACTIVE:
+            raise InvalidStateError(
+                f"The experiment {experiment_id} must be in the 'active' state. "
+                f"Current state is {experiment.lifecycle_stage}.",
+                field="experiment_id",
+            )
+        return experiment
 
     def set_experiment_tag(self, experiment_id: str, key: str, value: str) -> None:
         check(validation._validate_experiment_tag, key, value, field="key")
         with self.store.writer():
-            if experiment_id == DEFAULT_EXPERIMENT:
-                self.ensure_default_experiment()
-            experiment = self.get_experiment(experiment_id)
-            if experiment.lifecycle_stage != ACTIVE:
-                raise InvalidStateError(
-                    f"The experiment {experiment_id} must be in the 'active' state. "
-                    f"Current state is {experiment.lifecycle_stage}.",
-                    field="experiment_id",
-                )
+            experiment = self._active_experiment(experiment_id)
             node = self.ids.experiment(experiment_id)
             write = Write(self.ids.graph_of(node))
             self._tag(write, node, key, value, before=experiment.tags.get(key))
@@ -449,41 +467,59 @@ class Tracking:
         code_version = code_version or tags.get(TAG_COMMIT)
         started = now_millis() if start_time is None else int(start_time)
         run_status = self.words.run_status(status)
-        if experiment_id == DEFAULT_EXPERIMENT:
-            self.ensure_default_experiment()
         with self.store.writer():
-            experiment = self.get_experiment(experiment_id)
-            if experiment.lifecycle_stage != ACTIVE:
-                raise InvalidStateError(
-                    f"The experiment {experiment_id} must be in the 'active' state. "
-                    f"Current state is {experiment.lifecycle_stage}.",
-                    field="experiment_id",
-                )
+            experiment = self._active_experiment(experiment_id)
             run_id = uuid.uuid4().hex
-            run = self.ids.run(run_id)
-            artifact_uri = f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts"
-            write = Write(self.ids.graph_of(run)).new_graph()
-            write.typed(run, MKG.Run, MLS.Run, PROV.Activity)
-            write.add_all(
-                run,
-                [
-                    (MKG.runId, _lit(run_id)),
-                    (MKG.inExperiment, NamedNode(experiment.iri)),
-                    (MKG.runName, _lit(run_name)),
-                    (MKG.runStatus, run_status.iri),
-                    (PROV.startedAtTime, to_millis_literal(started)),
-                    (MKG.lifecycleStage, _lit(ACTIVE)),
-                    (MKG.artifactUri, _lit(artifact_uri)),
-                    (MKG.userId, _lit(user_id)),
-                    (MKG.codeVersion, _lit(code_version) if code_version else None),
-                    (MKG.randomSeed, _int(seed) if seed is not None else None),
-                ],
+            write = self._new_run(
+                experiment, run_id, run_name, started, run_status.iri, user_id, code_version, seed
             )
+            run = self.ids.run(run_id)
             for key, value in tags.items():
                 self._tag(write, run, key, value)
                 self._tag_effects(write, run, key, value)
             write.apply(self.store)
         return self.get_run_info(run_id)
+
+    def _new_run(
+        self,
+        experiment: Experiment,
+        run_id: str,
+        run_name: str,
+        started: int,
+        status: NamedNode,
+        user_id: str,
+        code_version: str | None,
+        seed: int | None,
+    ) -> Write:
+        """The triples of a new run (its graph marked as a lifecycle graph)."""
+        run = self.ids.run(run_id)
+        artifact_uri = f"{experiment.artifact_location.rstrip('/')}/{run_id}/artifacts"
+        write = Write(self.ids.graph_of(run)).new_graph()
+        write.typed(run, MKG.Run, MLS.Run, PROV.Activity)
+        return write.add_all(
+            run,
+            [
+                (MKG.runId, _lit(run_id)),
+                (MKG.inExperiment, NamedNode(experiment.iri)),
+                (MKG.runName, _lit(run_name)),
+                (MKG.runStatus, status),
+                (PROV.startedAtTime, to_millis_literal(started)),
+                (self.ids.start_index(experiment.experiment_id), to_millis_literal(started)),
+                (MKG.lifecycleStage, _lit(ACTIVE)),
+                (MKG.artifactUri, _lit(artifact_uri)),
+                (MKG.userId, _lit(user_id)),
+                (MKG.codeVersion, _lit(code_version) if code_version else None),
+                (MKG.randomSeed, _int(seed) if seed is not None else None),
+            ],
+        )
+
+    def _param(
+        self, write: Write, run: NamedNode, key: str, value: str, experiment_id: str
+    ) -> None:
+        node = LifecycleIds.part(run, "param", key)
+        write.add(run, MKG.hasParam, node).typed(node, MKG.Param)
+        write.add(node, MKG.key, _lit(key)).add(node, MKG.value, _lit(value))
+        write.add(run, self.ids.param_index(experiment_id, key), _lit(value))
 
     def get_run_info(self, run_id: str) -> RunInfo:
         return self.get_run(run_id).info
@@ -510,6 +546,11 @@ class Tracking:
                 state.status = _value(row["value"])
             elif kind == "stage":
                 state.stage = _value(row["value"])
+            elif kind == "experiment":
+                state.experiment_id = _value(row["value"]).rsplit("/", 1)[-1]
+            elif kind == "started":
+                assert isinstance(row["value"], Literal)
+                state.started = row["value"]
             elif kind == "param":
                 state.params[_value(row["key"])] = _value(row["value"])
             elif kind == "tag":
@@ -588,14 +629,14 @@ class Tracking:
                         hint="params are set once; log the new value in a new run",
                     )
                 if before is None:
-                    node = LifecycleIds.part(run, "param", key)
-                    write.add(run, MKG.hasParam, node).typed(node, MKG.Param)
-                    write.add(node, MKG.key, _lit(key)).add(node, MKG.value, _lit(value))
+                    self._param(write, run, key, value, state.experiment_id)
             by_key: dict[str, list[Metric]] = {}
             for metric in metrics:
                 by_key.setdefault(metric.key, []).append(metric)
             for key, points in by_key.items():
-                self._add_points(write, run, key, points, state.series.get(key))
+                self._add_points(
+                    write, run, key, points, state.series.get(key), state.experiment_id
+                )
             for key, value in tags:
                 before_tag = state.tags.get(key)
                 self._tag(
@@ -611,7 +652,12 @@ class Tracking:
         key: str,
         points: Sequence[Metric],
         before: tuple[NamedNode, LatestMetric, list[Quad]] | None,
+        experiment_id: str | None,
     ) -> None:
+        """Add points to a series and rewrite its summary (and, for an active run of
+        `experiment_id`, its index triples)."""
+        points_graph = self.ids.points_graph_of(run)
+        series = Write(points_graph)
         if before is None:
             node = LifecycleIds.part(run, "metric", key)
             write.add(run, MKG.hasMetric, node).typed(node, MKG.MetricSeries)
@@ -619,22 +665,54 @@ class Tracking:
             if key.startswith("system/"):
                 write.add(node, MKG.systemMetric, Literal(True))
             summary = summarize(key, None, points)
+            series.new_graph()
         else:
             node, previous, old = before
             write.remove_quads(old)
+            if experiment_id is not None:
+                write.remove_quads(self._metric_index(run, experiment_id, key, old))
             summary = summarize(key, previous, points)
-        write.add(node, MKG.points, encode_points(points))
-        write.add_all(
-            node,
-            [
-                (MKG.lastValue, _double(summary.value)),
-                (MKG.lastStep, _int(summary.step)),
-                (MKG.lastTimestamp, _int(summary.timestamp)),
-                (MKG.minValue, _double(summary.minimum) if summary.minimum is not None else None),
-                (MKG.maxValue, _double(summary.maximum) if summary.maximum is not None else None),
-                (MKG.pointCount, _int(summary.count)),
-            ],
-        )
+        write.extend(series.add(node, MKG.points, encode_points(points)))
+        values = [
+            (MKG.lastValue, _double(summary.value)),
+            (MKG.lastStep, _int(summary.step)),
+            (MKG.lastTimestamp, _int(summary.timestamp)),
+            (MKG.minValue, _double(summary.minimum) if summary.minimum is not None else None),
+            (MKG.maxValue, _double(summary.maximum) if summary.maximum is not None else None),
+            (MKG.pointCount, _int(summary.count)),
+        ]
+        write.add_all(node, values)
+        if experiment_id is not None:
+            graph = self.ids.graph_of(run)
+            summaries = [Quad(node, p, o, graph) for p, o in values if o is not None]
+            write.added.extend(self._metric_index(run, experiment_id, key, summaries))
+
+    def _metric_index(
+        self, run: NamedNode, experiment_id: str, key: str, summary: Sequence[Quad]
+    ) -> list[Quad]:
+        """The index triples of one series, from its summary quads (a NaN is left out)."""
+        graph = self.ids.graph_of(run)
+        found = []
+        for quad in summary:
+            which = _INDEXED.get(quad.predicate)
+            value = quad.object
+            if which is not None and isinstance(value, Literal) and value.value != "NaN":
+                index = self.ids.metric_index(experiment_id, key, which)
+                found.append(Quad(run, index, value, graph))
+        return found
+
+    def _index_quads(self, run: NamedNode, state: _RunState) -> list[Quad]:
+        """Every index triple a run has while active: its params and metric summaries."""
+        graph = self.ids.graph_of(run)
+        found = [
+            Quad(run, self.ids.param_index(state.experiment_id, key), _lit(value), graph)
+            for key, value in state.params.items()
+        ]
+        if state.started is not None:
+            found.append(Quad(run, self.ids.start_index(state.experiment_id), state.started, graph))
+        for key, (_, _, summary) in state.series.items():
+            found += self._metric_index(run, state.experiment_id, key, summary)
+        return found
 
     def log_metric(
         self, run_id: str, key: str, value: float, *, timestamp: int | None = None, step: int = 0
@@ -676,12 +754,9 @@ class Tracking:
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
         """Every point logged for `key`, by step then time."""
         run = self.ids.run(run_id)
-        rows = self.store.select(
-            f"SELECT ?points WHERE {{ GRAPH {sparql_term(self.ids.graph_of(run))} {{ "
-            f"{sparql_term(run)} mkg:hasMetric ?s . ?s mkg:key {sparql_term(_lit(key))} ; "
-            "mkg:points ?points } }"
-        )
-        literals = [row["points"] for row in rows]
+        series = LifecycleIds.part(run, "metric", key)
+        quads = self.store.subject_quads(series, self.ids.points_graph_of(run))
+        literals = [q.object for q in quads if isinstance(q.object, Literal)]
         if not literals and not self.store.has_graph(self.ids.graph_of(run)):
             raise NotFoundError(f"Run with id={run_id} not found", field="run_id")
         return history(key, literals)
@@ -726,9 +801,20 @@ class Tracking:
         self._set_run_stage(run_id, ACTIVE)
 
     def _set_run_stage(self, run_id: str, stage: str) -> None:
+        """A deleted run keeps its records but leaves the experiment's index (searches and
+        leaderboards skip it); restoring puts it back."""
+        run = self.ids.run(run_id)
         with self.store.writer():
-            self._state(run_id)
-            self._replace(self.ids.run(run_id), MKG.lifecycleStage, _lit(stage))
+            state = self._state(run_id)
+            if state.stage == stage:
+                return
+            write = self._replacing(run, MKG.lifecycleStage, _lit(stage))
+            index = self._index_quads(run, state)
+            if stage == ACTIVE:
+                write.added.extend(index)
+            else:
+                write.remove_quads(index)
+            write.apply(self.store)
 
     # -- datasets ------------------------------------------------------------------------------
     def log_inputs(

@@ -133,6 +133,8 @@ class IsolatedQueries:
     async def _in_worker(self, job_on: Callable[[str], QueryJob], client: str) -> Outcome:
         self._admission.admit(client)
         try:
+            if self._store.pending:  # writes this process made that workers cannot see yet
+                await anyio.to_thread.run_sync(self._store.publish_pending)
             snapshot = self._store.checkpoint_folder()  # the last write published it
             job = job_on(snapshot)
             with anyio.fail_after(self.timeout):

@@ -66,18 +66,23 @@ def check_servable(location: str) -> None:
     EmbeddedStore.open(Path(location)).close()  # RocksDB's lock, named as EmbeddedStore does
 
 
-def serve_store(location: str, *, grace_seconds: float, write_timeout: float) -> ModelStore:
+def serve_store(
+    location: str, *, grace_seconds: float, write_timeout: float, linger: float = 0.0
+) -> ModelStore:
     """The store as a server process opens it. A folder is shared (`kg.store.shared`): by
     the server's process, or, under `modelkg serve --workers N`, by the parent of the worker
     processes, which attach to it. Writes wait at most `write_timeout` seconds for another
-    process's write to end. A remote store opens as `open_store` opens it."""
+    process's write to end; with `linger`, the process that shares the store publishes its
+    writes in groups (`SharedStore.create`). A remote store opens as `open_store` opens it."""
     if "://" in location:
         return open_store(location)
     _refuse_memory(location)
     holder = current_holder(location)
     if holder is not None and holder.get("pid") == os.getppid():
         return SharedStore.attach(location, write_timeout=write_timeout)
-    return SharedStore.create(location, grace_seconds=grace_seconds, write_timeout=write_timeout)
+    return SharedStore.create(
+        location, grace_seconds=grace_seconds, write_timeout=write_timeout, linger=linger
+    )
 
 
 def _refuse_memory(location: str) -> None:

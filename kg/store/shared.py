@@ -16,8 +16,9 @@ What this buys:
   the server's;
 - a reader sees each write whole or not at all, even a write spanning several transactions
   (an ingest, then its inferences and search texts): it is published once, at the end;
-- `generation` is the published one, read from the state file on each use (a `stat`, ~2 us),
-  so a cache keyed on it in any process is never older than the last write.
+- `generation` moves with every write of this process and every publication of another's
+  (the state file is read on each use, a `stat`, ~2 us), so a cache keyed on it in any
+  process is never older than the last write.
 
 A checkpoint replaced by a newer one is deleted once no query can still be reading it: after
 `grace_seconds` (the server's query timeout and a margin), by whichever process publishes next.
@@ -26,8 +27,9 @@ A checkpoint replaced by a newer one is deleted once no query can still be readi
 >>> location = tempfile.mkdtemp() + "/kg"
 >>> served = SharedStore.create(location, grace_seconds=35)
 >>> beside = SharedStore.attach(location)          # another process: a worker, the CLI
+>>> before = beside.generation
 >>> served.update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> 1 } }")
->>> beside.ask("ASK { <urn:a> <urn:b> 1 }"), beside.generation == served.generation
+>>> beside.ask("ASK { <urn:a> <urn:b> 1 }"), beside.generation > before
 (True, True)
 >>> beside.close(); served.close()
 """
@@ -70,6 +72,8 @@ __all__ = ["SharedStore", "refuse_if_served", "shared_folder"]
 STATE = "state.json"
 WRITE_LOCK = "write.lock"
 WRITER = "writer.json"
+_GENERATION_SPAN = 1 << 32
+"""How far one publication moves `generation`: past any count of writes between two."""
 READ_ATTEMPTS = 5
 """Opens of the published checkpoint tried while writes keep retiring the one just read."""
 
@@ -107,7 +111,13 @@ class SharedStore(StoreBase):
     """An embedded store read from published checkpoints and written under a lock file."""
 
     def __init__(
-        self, location: str, *, read_only: bool, owner: bool, write_timeout: float | None
+        self,
+        location: str,
+        *,
+        read_only: bool,
+        owner: bool,
+        write_timeout: float | None,
+        linger: float = 0.0,
     ) -> None:
         self.location = location
         self.read_only = read_only
@@ -116,9 +126,10 @@ class SharedStore(StoreBase):
         self._write_timeout = write_timeout
         self._root = shared_folder(location)
         self._state_path = str(self._root / STATE)
-        self._file_lock = FileLock(self._root / WRITE_LOCK)
+        # not thread-local: a lingering write is published (and the lock let go) by a timer thread
+        self._file_lock = FileLock(self._root / WRITE_LOCK, thread_local=False)
         self._thread_lock = threading.RLock()
-        self._refresh = threading.Lock()
+        self._refresh = threading.RLock()
         self._seen: tuple[int, int] | None = None
         self._state = _State(0, "", 0.0)
         self._reader: EmbeddedStore | None = None
@@ -128,15 +139,40 @@ class SharedStore(StoreBase):
         self._live_thread: int | None = None
         self._depth = 0
         self._wrote = False
+        self._linger = linger
+        """seconds a write stays unpublished, the store held open for the next one (0: none)"""
+        self._pending = 0
+        """writes made since the last publication (while lingering)"""
+        self._writes = 0
+        """writes this process made, ever (each moves `generation` by 2)"""
+        self._own_publications = 0
+        """publications this process made (they do not move `generation`: its writes did)"""
+        self._live_lock = threading.Condition()
+        self._live_readers = 0
+        """calls reading the live store from outside the writer (while lingering)"""
+        self._closing = False
+        self._timer: threading.Timer | None = None
         self._current()
 
     # -- opening ------------------------------------------------------------------------------
     @classmethod
     def create(
-        cls, location: str | Path, *, grace_seconds: float, write_timeout: float | None = None
+        cls,
+        location: str | Path,
+        *,
+        grace_seconds: float,
+        write_timeout: float | None = None,
+        linger: float = 0.0,
     ) -> SharedStore:
         """Share the store at `location` (created if needed) from now on: the first process
-        of a server. Fails while another process holds the store for writing."""
+        of a server. Fails while another process holds the store for writing.
+
+        With `linger` > 0 (a server of one process), a write is published at most `linger`
+        seconds after it landed, together with the writes that came meanwhile, and the store
+        stays open for them: small writes in a row (a training loop logging metrics) cost a
+        transaction each, not an open, a checkpoint and a close. This process reads its own
+        writes at once; other processes see them when they are published, and a client's
+        SPARQL query publishes them before it runs (`publish_pending`)."""
         where = str(location)
         refuse_if_served(where)
         root = shared_folder(where)
@@ -145,7 +181,7 @@ class SharedStore(StoreBase):
             root.mkdir(parents=True)
             name = _new_checkpoint(live, root, 1)
         _write_state(root, _State(1, name, grace_seconds))
-        return cls(where, read_only=False, owner=True, write_timeout=write_timeout)
+        return cls(where, read_only=False, owner=True, write_timeout=write_timeout, linger=linger)
 
     @classmethod
     def attach(
@@ -159,7 +195,22 @@ class SharedStore(StoreBase):
                 path=where,
                 hint="start `modelkg serve`, or open the store directly",
             )
-        return cls(where, read_only=read_only, owner=False, write_timeout=write_timeout)
+        attached = cls(where, read_only=read_only, owner=False, write_timeout=write_timeout)
+        attached._barrier()
+        return attached
+
+    def _barrier(self) -> None:
+        """Wait for the writer of the moment to publish: the server's lingering writes are
+        published when it lets go of the lock file, so a command that attaches reads every
+        write made before it started (a training script's metrics, then `modelkg runs`)."""
+        try:
+            self._file_lock.acquire(
+                timeout=-1 if self._write_timeout is None else self._write_timeout
+            )
+        except Timeout:
+            return  # a long write runs: read what was published before it, as ever
+        self._file_lock.release()
+        self._seen = None  # read the state afresh
 
     @staticmethod
     def is_shared(location: str | Path) -> bool:
@@ -209,14 +260,51 @@ class SharedStore(StoreBase):
 
     @property
     def generation(self) -> int:
-        """Twice the published generation, plus one while this process writes: it moves
-        before and after each write, as `ModelStore.generation` says."""
-        return 2 * self._published().generation + (1 if self._depth else 0)
+        """Other processes' publications (scaled), plus twice this process's writes, plus one
+        while it writes: it moves before and after each write, as `ModelStore.generation`
+        says, and when another process publishes; publishing this process's own writes, which
+        already moved it, leaves it where it is (a response cached after a lingering write
+        stays valid once that write is published)."""
+        with self._refresh:
+            others = self._published().generation - self._own_publications
+            local = 2 * self._writes + (1 if self._depth else 0)
+        return _GENERATION_SPAN * others + local
 
     def checkpoint_folder(self) -> str:
         """The published checkpoint's folder: what query worker processes open (no reader
-        is opened here, so the event loop may ask)."""
+        is opened here, so the event loop may ask; `publish_pending` first, off the loop,
+        for them to see this process's latest writes)."""
         return str(self._root / self._published().checkpoint)
+
+    @property
+    def pending(self) -> bool:
+        """This process has writes that other processes do not see yet (lingering)."""
+        return self._pending > 0
+
+    @contextmanager
+    def _reading(self) -> Iterator[EmbeddedStore]:
+        """The store a read goes to: the live one for the writer's own thread, and for every
+        thread while writes linger unpublished (so this process reads its writes); else the
+        published checkpoint. A lingering live store is closed only once no read is on it."""
+        live = self._live
+        if live is not None and self._live_thread == threading.get_ident():
+            yield live  # the writer reads its own writes
+            return
+        with self._live_lock:
+            live = self._live
+            borrowed = live is not None and self._pending > 0 and not self._closing
+            if borrowed:
+                self._live_readers += 1
+        if not borrowed:
+            yield self._current()
+            return
+        assert live is not None
+        try:
+            yield live
+        finally:
+            with self._live_lock:
+                self._live_readers -= 1
+                self._live_lock.notify_all()
 
     def _read(self) -> EmbeddedStore:
         live = self._live
@@ -231,15 +319,26 @@ class SharedStore(StoreBase):
         every process, then the store itself, opened for writing. What is written inside is
         published once, at the end; re-entrant."""
         with self._thread_lock:
-            if self._depth == 0:
+            if self._depth == 0 and self._live is None:
                 self._begin()
             self._depth += 1
+            self._live_thread = threading.get_ident()
             try:
                 yield
             finally:
-                self._depth -= 1
-                if self._depth == 0:
-                    self._finish()
+                try:
+                    if self._depth == 1:
+                        if self._linger > 0 and self._wrote:
+                            self._pending += 1
+                            self._live_thread = None
+                            self._later()
+                        else:
+                            self._finish()
+                finally:
+                    # only once published: a read starting before then sees an odd
+                    # generation, so nothing it answers from the old checkpoint is kept
+                    # as current by a cache keyed on the generation
+                    self._depth -= 1
 
     def _begin(self) -> None:
         if self.read_only:
@@ -266,14 +365,38 @@ class SharedStore(StoreBase):
             self._file_lock.release()
             raise
 
+    def _later(self) -> None:
+        """Publish the lingering writes `linger` seconds after the first of them."""
+        if self._timer is None:
+            self._timer = threading.Timer(self._linger, self.publish_pending)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def publish_pending(self) -> None:
+        """Publish the writes that linger (if any) and let go of the store, now."""
+        with self._thread_lock:
+            timer, self._timer = self._timer, None
+            if timer is not None and timer is not threading.current_thread():
+                timer.cancel()
+            if self._depth == 0 and self._live is not None:
+                self._finish()
+
     def _finish(self) -> None:
-        live, self._live, self._live_thread = self._live, None, None
+        live = self._live
         assert live is not None
         try:
             if self._wrote:
-                self._publish(live)
+                self._publish(live)  # readers of the live store read on meanwhile
         finally:
+            with self._live_lock:
+                self._closing = True
+                while self._live_readers:
+                    self._live_lock.wait()
+                self._live, self._live_thread = None, None
+                self._pending = 0
+                self._closing = False
             live.close()
+            self._wrote = False
             (self._root / WRITER).unlink(missing_ok=True)
             self._file_lock.release()
 
@@ -290,7 +413,10 @@ class SharedStore(StoreBase):
                 shutil.rmtree(self._root / checkpoint, ignore_errors=True)
             else:
                 keep.append((checkpoint, since))
-        _write_state(self._root, _State(generation, name, state.grace_seconds, keep))
+        with self._refresh:  # `generation` sees the new state and its count together
+            _write_state(self._root, _State(generation, name, state.grace_seconds, keep))
+            self._own_publications += 1
+            self._state, self._seen = _State(generation, name, state.grace_seconds, keep), None
 
     @contextmanager
     def _writing(self) -> Iterator[EmbeddedStore]:
@@ -300,6 +426,7 @@ class SharedStore(StoreBase):
                 yield self._live
             finally:
                 self._wrote = True  # a failed write wrote nothing, but publishing is harmless
+                self._writes += 1
 
     def update(self, sparql: str, *, base_iri: str | None = None) -> None:
         with self._writing() as live:
@@ -343,33 +470,43 @@ class SharedStore(StoreBase):
         substitutions: Mapping[Variable, Term] | None = None,
         base_iri: str | None = None,
     ) -> QueryResult:
-        return self._read().query(sparql, substitutions=substitutions, base_iri=base_iri)
+        with self._reading() as store:
+            return store.query(sparql, substitutions=substitutions, base_iri=base_iri)
 
     def graph_quads(self, graph: Graph) -> list[Quad]:
-        return self._read().graph_quads(graph)
+        with self._reading() as store:
+            return store.graph_quads(graph)
 
     def subject_quads(self, subject: NamedNode, graph: NamedNode) -> list[Quad]:
-        return self._read().subject_quads(subject, graph)
+        with self._reading() as store:
+            return store.subject_quads(subject, graph)
 
     def serialize_graph(self, graph: Graph, output: BinaryOutput, format: RdfFormat) -> None:
-        self._read().serialize_graph(graph, output, format)
+        with self._reading() as store:
+            store.serialize_graph(graph, output, format)
 
     def has_graph(self, graph: Graph) -> bool:
-        return self._read().has_graph(graph)
+        with self._reading() as store:
+            return store.has_graph(graph)
 
     def quads(self, *, vocabulary: bool = True) -> Iterable[Quad]:
-        return self._read().quads(vocabulary=vocabulary)
+        with self._reading() as store:
+            return store.quads(vocabulary=vocabulary)
 
     def source_digests(self, graphs: Sequence[NamedNode]) -> dict[str, str]:
-        return self._read().source_digests(graphs)
+        with self._reading() as store:
+            return store.source_digests(graphs)
 
     def count_models(self) -> int:
-        return self._read().count_models()
+        with self._reading() as store:
+            return store.count_models()
 
     # -- closing ------------------------------------------------------------------------------
     def close(self) -> None:
-        """Let go of the checkpoint; the process that shared the store (`create`) also
-        deletes the checkpoints, after which commands open the store directly again."""
+        """Publish what lingers, let go of the checkpoint; the process that shared the store
+        (`create`) also deletes the checkpoints, after which commands open the store directly
+        again."""
+        self.publish_pending()
         self._reader = None
         if self.owner:
             shutil.rmtree(self._root, ignore_errors=True)
@@ -403,6 +540,15 @@ def _write_state(root: Path, state: _State) -> None:
     temporary = root / f"{STATE}.{os.getpid()}.{threading.get_ident()}.tmp"
     temporary.write_text(json.dumps(asdict(state)), encoding="utf-8")
     temporary.replace(path)
+
+
+def _holds_lock_here(root: Path) -> bool:
+    """The writer of the moment is this process."""
+    try:
+        writer = json.loads((root / WRITER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(writer, dict) and writer.get("pid") == os.getpid()
 
 
 def _who_writes(root: Path) -> str:

@@ -14,10 +14,13 @@ answers an unknown endpoint: 404 `ENDPOINT_NOT_FOUND`, in MLflow's error body.
     resolvers.mlflow_api.tracking   experiments, runs, metrics
     resolvers.mlflow_api.registry   registered models, versions, stages, aliases
 
+The API is mounted under its prefix (`install`), not included route by route: a request for
+any other path costs one prefix check instead of a look at each of its ~50 routes.
+
 >>> from fastapi import FastAPI
 >>> from fastapi.testclient import TestClient
 >>> app = FastAPI()
->>> app.include_router(router)
+>>> install(app)
 >>> answer = TestClient(app).get("/api/2.0/mlflow/artifacts/list")
 >>> answer.status_code, answer.json()["error_code"]
 (404, 'ENDPOINT_NOT_FOUND')
@@ -25,26 +28,34 @@ answers an unknown endpoint: 404 `ENDPOINT_NOT_FOUND`, in MLflow's error body.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 
 from resolvers.mlflow_api import registry, tracking
 from resolvers.mlflow_api.messages import MlflowRoute, error_response
 
-__all__ = ["PREFIX", "router"]
+__all__ = ["PREFIX", "install"]
 
 PREFIX = "/api/2.0/mlflow"
 """Where MLflow's client finds the API (`mlflow.utils.rest_utils._REST_API_PATH_PREFIX`)."""
 
-router = APIRouter(route_class=MlflowRoute)
-router.include_router(tracking.router, prefix=PREFIX)
-router.include_router(registry.router, prefix=PREFIX)
+_api = APIRouter(route_class=MlflowRoute)  # paths below PREFIX
+_api.include_router(tracking.router)
+_api.include_router(registry.router)
+_others = APIRouter(route_class=MlflowRoute)  # MLflow's other APIs, none of them served
 
 _METHODS = ["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 
-@router.api_route(f"{PREFIX}/{{path:path}}", methods=_METHODS, include_in_schema=False)
-@router.api_route("/api/3.0/mlflow/{path:path}", methods=_METHODS, include_in_schema=False)
-@router.api_route(
+def install(app: FastAPI) -> None:
+    """Serve MLflow's API from `app`: mounted under `PREFIX` (so the app stays the request's
+    app: its services and error handlers), plus MLflow's not-found for its other APIs."""
+    app.mount(PREFIX, _api)
+    app.include_router(_others)
+
+
+@_api.api_route("/{path:path}", methods=_METHODS, include_in_schema=False)
+@_others.api_route("/api/3.0/mlflow/{path:path}", methods=_METHODS, include_in_schema=False)
+@_others.api_route(
     "/api/2.0/mlflow-artifacts/{path:path}", methods=_METHODS, include_in_schema=False
 )
 async def not_served(request: Request, path: str) -> Response:

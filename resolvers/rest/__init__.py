@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kg import __version__
 from resolvers.errors import error_response
-from resolvers.rest import compat, ingest, models, search, tools
+from resolvers.rest import compat, ingest, lifecycle, models, search, tools
 from resolvers.rest.context import CountedRoute
 from resolvers.rest.docs import install_docs
 from resolvers.rest.schemas import ApiVersion
@@ -39,6 +39,7 @@ router.include_router(tools.router)  # `/models/{id}/interface` and `/tools`: be
 router.include_router(models.router)
 router.include_router(ingest.router)
 router.include_router(search.router)
+router.include_router(lifecycle.router)
 
 
 @router.get("/version", response_model=ApiVersion, tags=["meta"], summary="The API's version")

@@ -21,6 +21,7 @@ def test_the_landing_page_is_html_with_the_model_count_and_the_links(server: str
     assert httpx.get(f"{server}/health").json()["models"] == 3
     links = re.findall(r'<a href="([^"]+)"', page.text)
     assert links == [
+        "/models",
         "/sparql",
         "/graphql",
         "/docs",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import mlflow
 import pytest
 from gql import Client, gql
@@ -213,3 +214,23 @@ def test_writes_need_the_token(url: str) -> None:
     anonymous = Client(transport=HTTPXTransport(url=f"{url}/graphql", timeout=60))
     with pytest.raises(TransportQueryError, match="token"):
         ask(anonymous, 'mutation { createExperiment(name: "sneaky") { id } }')
+
+
+def test_lifecycle_graphs_are_written_only_through_the_lifecycle(
+    url: str, trained: dict[str, str]
+) -> None:
+    """A client's SPARQL UPDATE may not rewrite a run (its params never change, its batches are
+    whole): the run's graph is of the protected lifecycle kind."""
+    run_graph = f"https://w3id.org/modelkg/id/graph/lifecycle/run/{trained['best']}"
+    for update in (
+        f"DROP GRAPH <{run_graph}>",
+        f"INSERT DATA {{ GRAPH <{run_graph}> {{ <urn:x> <urn:y> 1 }} }}",
+        f"INSERT DATA {{ GRAPH <{run_graph}/points> {{ <urn:x> <urn:y> 1 }} }}",
+    ):
+        answer = httpx.post(
+            f"{url}/sparql",
+            data={"update": update},
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        )
+        assert answer.status_code == 403, (update, answer.text)
+        assert answer.json()["error"]["code"] == "protected_graph"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import mlflow
@@ -25,7 +25,7 @@ from mlflow.exceptions import MlflowException
 
 from kg.lifecycle.registry import Registry
 from kg.lifecycle.tracking import Tracking
-from kg.store import open_store
+from kg.store import ModelStore, open_store
 from tests.resolvers.conftest import TOKEN, blank_store, serve
 
 API = "/api/2.0/mlflow"
@@ -64,12 +64,17 @@ def client(url: str) -> MlflowClient:
 
 
 @pytest.fixture
-def tracking(store_path: str) -> Iterator[Tracking]:
-    """The lifecycle core over the store the server serves (attached beside the server)."""
-    store = open_store(store_path, read_only=True)
-    try:
-        yield Tracking(store)
-    finally:
+def tracking(store_path: str) -> Iterator[Callable[[], Tracking]]:
+    """The lifecycle core over the store the server serves, attached beside the server as a
+    command started now would be: it reads every write the server made before."""
+    opened: list[ModelStore] = []
+
+    def attach() -> Tracking:
+        opened.append(open_store(store_path, read_only=True))
+        return Tracking(opened[-1])
+
+    yield attach
+    for store in opened:
         store.close()
 
 
@@ -116,7 +121,9 @@ def test_a_training_script_logs_runs_and_finds_the_best(client: MlflowClient) ->
     assert [(m.step, m.value) for m in history] == [(0, 0.60), (1, 0.78), (2, 0.91)]
 
 
-def test_a_logged_run_is_modelkg_s_run(client: MlflowClient, tracking: Tracking) -> None:
+def test_a_logged_run_is_modelkg_s_run(
+    client: MlflowClient, tracking: Callable[[], Tracking]
+) -> None:
     mlflow.set_experiment("same-data")
     with mlflow.start_run(run_name="probe") as run:
         mlflow.log_params({"lr": "3e-5"})
@@ -125,7 +132,7 @@ def test_a_logged_run_is_modelkg_s_run(client: MlflowClient, tracking: Tracking)
         mlflow.set_tag("stage", "probe")
     seen = client.get_run(run.info.run_id)
 
-    ours = tracking.get_run(run.info.run_id)
+    ours = tracking().get_run(run.info.run_id)
     assert ours.info.run_name == seen.info.run_name == "probe"
     assert ours.info.status == seen.info.status == "FINISHED"
     assert ours.info.experiment_id == seen.info.experiment_id
@@ -133,7 +140,7 @@ def test_a_logged_run_is_modelkg_s_run(client: MlflowClient, tracking: Tracking)
     assert ours.tags == seen.data.tags
     assert ours.metrics["acc"].value == seen.data.metrics["acc"] == 0.75
     assert ours.metrics["acc"].count == 2
-    assert [m.value for m in tracking.metric_history(run.info.run_id, "acc")] == [0.5, 0.75]
+    assert [m.value for m in tracking().metric_history(run.info.run_id, "acc")] == [0.5, 0.75]
 
 
 def test_the_default_experiment_exists_from_the_start(client: MlflowClient) -> None:
@@ -270,7 +277,7 @@ def test_nan_and_infinity_are_numbers(client: MlflowClient, url: str) -> None:
 
 
 def test_a_batch_over_the_limits_writes_nothing(
-    client: MlflowClient, url: str, tracking: Tracking
+    client: MlflowClient, url: str, tracking: Callable[[], Tracking]
 ) -> None:
     run_id = _running(client, "refusals")
     client.log_batch(run_id, metrics=[MlflowMetric("seen", 1.0, 1, 0)])
@@ -289,7 +296,7 @@ def test_a_batch_over_the_limits_writes_nothing(
         assert answer.status_code == 400
         assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
         assert why in answer.json()["message"]
-    run = tracking.get_run(run_id)
+    run = tracking().get_run(run_id)
     assert set(run.metrics) == {"seen"} and "note" not in run.tags
 
 

@@ -264,3 +264,73 @@ def test_a_leaderboard_ranks_by_last_or_best_value(tracking: Tracking) -> None:
     ]
     with pytest.raises(LifecycleError, match="goal"):
         leaderboard(tracking, experiment, "loss", goal="highest")
+
+
+@pytest.fixture
+def sweep(tracking: Tracking) -> tuple[str, list[tuple[str, float, str, int]]]:
+    """40 runs, with ties: (run id, accuracy, batch size, start time)."""
+    experiment = tracking.create_experiment("ties")
+    runs = []
+    for i in range(40):
+        started = 1_700_000_000_000 + (i % 7) * 1000  # start times repeat too
+        run = tracking.create_run(experiment, run_name=f"r{i}", start_time=started)
+        accuracy, size = round((i * 37 % 11) / 10, 1), str(16 * (1 + i % 3))
+        tracking.log_batch(
+            run.run_id, metrics=[Metric("acc", accuracy, 1, 0)], params=[("bs", size)]
+        )
+        runs.append((run.run_id, accuracy, size, started))
+    return experiment, runs
+
+
+def test_pages_of_a_search_are_mlflows_order_ties_included(
+    tracking: Tracking, sweep: tuple[str, list[tuple[str, float, str, int]]]
+) -> None:
+    """Through the experiment's index and without it (all runs), the same order: the key,
+    then start time newest first, then run id; every run on exactly one page."""
+    experiment, runs = sweep
+    by_start = sorted(runs, key=lambda r: r[0])
+    by_start.sort(key=lambda r: r[3], reverse=True)
+    want = sorted(by_start, key=lambda r: r[1], reverse=True)
+    for view in ("active_only", "all"):
+        pages, token = [], None
+        while True:
+            page = search_runs(tracking, [experiment], order_by=["metrics.acc DESC"],
+                               max_results=7, page_token=token, view=view)  # fmt: skip
+            pages += [run.info.run_id for run in page.items]
+            token = page.next_token
+            if token is None:
+                break
+        assert pages == [r[0] for r in want], view
+    newest = search_runs(tracking, [experiment], max_results=5).items
+    assert [r.info.run_id for r in newest] == [r[0] for r in by_start[:5]]
+
+
+def test_a_filter_through_the_index_finds_what_a_scan_finds(
+    tracking: Tracking, sweep: tuple[str, list[tuple[str, float, str, int]]]
+) -> None:
+    experiment, runs = sweep
+    wanted = "metrics.acc >= 0.5 and params.bs = '32'"
+    for view in ("active_only", "all"):
+        found = search_runs(tracking, [experiment], wanted, view=view, max_results=100).items
+        assert {r.info.run_id for r in found} == {
+            r for r, acc, size, _ in runs if acc >= 0.5 and size == "32"
+        }, view
+
+
+def test_a_deleted_run_leaves_searches_and_leaderboards_and_comes_back(
+    tracking: Tracking, sweep: tuple[str, list[tuple[str, float, str, int]]]
+) -> None:
+    experiment, runs = sweep
+    best = leaderboard(tracking, experiment, "acc", limit=1)[0]
+    tracking.delete_run(best.run_id)
+    assert best.run_id not in {r.run_id for r in leaderboard(tracking, experiment, "acc")}
+    assert best.run_id not in {
+        r.info.run_id for r in search_runs(tracking, [experiment], "metrics.acc > 0").items
+    }
+    deleted = search_runs(tracking, [experiment], view="deleted_only").items
+    assert [r.info.run_id for r in deleted] == [best.run_id]
+    tracking.restore_run(best.run_id)
+    assert leaderboard(tracking, experiment, "acc", limit=1)[0].run_id == best.run_id
+    tracking.delete_experiment(experiment)
+    tracking.restore_experiment(experiment)
+    assert len(leaderboard(tracking, experiment, "acc", limit=100)) == len(runs)

@@ -240,3 +240,92 @@ def test_a_server_that_died_leaves_nothing_that_stops_the_next(store_path: Path)
     again.close()
     assert not shared_folder(str(store_path)).exists()
     assert any(store_path.iterdir())  # the store itself is untouched
+
+
+@pytest.fixture
+def lingering(store_path: Path):  # type: ignore[no-untyped-def]
+    """A server of one process: its writes linger up to a second before they are published."""
+    store = SharedStore.create(store_path, grace_seconds=0, write_timeout=10, linger=1.0)
+    record_holder(str(store_path), "http://127.0.0.1:1")
+    yield store
+    release_holder(str(store_path))
+    store.close()
+
+
+def test_lingering_writes_are_read_here_at_once_and_elsewhere_once_published(
+    lingering: SharedStore, store_path: Path
+) -> None:
+    before = lingering.generation
+    lingering.update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> 1 } }")
+    seen: list[bool] = []
+    reader = threading.Thread(
+        target=lambda: seen.append(lingering.ask("ASK { <urn:a> <urn:b> 1 }"))
+    )
+    reader.start()
+    reader.join()
+    assert seen == [True]  # another thread of this process (an HTTP request) reads it at once
+    assert lingering.pending and lingering.generation > before
+    # a reader attached before the write, in another thread of control: not published yet
+    beside = SharedStore(str(store_path), read_only=True, owner=False, write_timeout=5)
+    assert not beside.ask("ASK { <urn:a> <urn:b> 1 }")
+    lingering.publish_pending()
+    assert beside.ask("ASK { <urn:a> <urn:b> 1 }") and not lingering.pending
+    beside.close()
+
+
+def test_lingering_writes_are_published_within_the_linger(
+    lingering: SharedStore, store_path: Path
+) -> None:
+    for n in range(20):
+        lingering.update(f"INSERT DATA {{ GRAPH <urn:g> {{ <urn:a> <urn:n> {n} }} }}")
+    _run_python(f"""
+        import time
+        from kg.store.shared import SharedStore
+        beside = SharedStore.attach({str(store_path)!r})
+        deadline = time.monotonic() + 5
+        while not beside.ask("ASK {{ <urn:a> <urn:n> 19 }}"):
+            assert time.monotonic() < deadline, "not published within 5 s"
+            time.sleep(0.05)
+    """)
+    assert not lingering.pending
+
+
+def test_another_process_writes_after_the_lingering_writes_and_loses_none(
+    lingering: SharedStore, store_path: Path
+) -> None:
+    for _ in range(5):
+        with lingering.writer():
+            rows = list(lingering.select(COUNT))
+            n = int(rows[0]["n"].value) if rows else 0
+            lingering.update(
+                "DROP SILENT GRAPH <urn:counter> ; "
+                f"INSERT DATA {{ GRAPH <urn:counter> {{ <urn:c> <urn:n> {n + 1} }} }}"
+            )
+    _run_python(f"""
+        from kg.store import open_store
+        store = open_store({str(store_path)!r})
+        with store.writer():  # waits for the lingering writes to be published
+            n = int(list(store.select({COUNT!r}))[0]["n"].value) + 1
+            store.update(
+                "DROP SILENT GRAPH <urn:counter> ; "
+                f"INSERT DATA {{{{ GRAPH <urn:counter> {{{{ <urn:c> <urn:n> {{n}} }}}} }}}}"
+            )
+    """)
+    assert _counter(lingering) == 6
+
+
+def test_a_command_that_attaches_reads_every_lingering_write_before_it(
+    lingering: SharedStore, store_path: Path
+) -> None:
+    lingering.update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> 3 } }")
+    _run_python(f"""
+        from kg.store import open_store
+        assert open_store({str(store_path)!r}).ask("ASK {{ <urn:a> <urn:b> 3 }}")
+    """)
+
+
+def test_closing_publishes_what_lingers(store_path: Path) -> None:
+    store = SharedStore.create(store_path, grace_seconds=0, linger=60)
+    store.update("INSERT DATA { GRAPH <urn:g> { <urn:a> <urn:b> 2 } }")
+    store.close()
+    assert open_store(str(store_path)).ask("ASK { <urn:a> <urn:b> 2 }")
