@@ -117,13 +117,15 @@ def _clause(i: int, clause: dict[str, Any], index: _Index | None = None) -> str:
         clause["comparator"],
         clause["value"],
     )
-    if index is not None and kind == "metric":
-        return f"?run {sparql_term(index.metric(key, 'last'))} ?x{i} . " + _compare(
-            f"?x{i}", comparator, value, numeric=True
-        )
-    if index is not None and kind == "parameter":
-        return f"?run {sparql_term(index.param(key))} ?x{i} . " + _compare(
-            f"?x{i}", comparator, value, numeric=False
+    if index is not None and kind in ("metric", "parameter"):
+        # its own sub-select over one index property: the engine joins the clauses by hash,
+        # not by a look-up per run (100,000 runs: 350 -> 70 ms for two clauses)
+        numeric = kind == "metric"
+        indexed = index.metric(key, "last") if numeric else index.param(key)
+        return (
+            f"{{ SELECT ?run ?x{i} WHERE {{ GRAPH ?g{i} {{ ?run {sparql_term(indexed)} ?x{i} }} "
+            + _compare(f"?x{i}", comparator, value, numeric=numeric)
+            + " } }"
         )
     if kind == "metric":
         return (
@@ -358,7 +360,7 @@ def search_runs(
     patterns = [] if indexed else [_experiments(tracking, experiment_ids), _stages(view)]
     chosen_index = index if indexed else None
     found = [_clause(i, clause, chosen_index) for i, clause in enumerate(clauses)]
-    patterns += sorted(found, key=lambda text: 0 if "/experiment/" in text else 1)
+    patterns += sorted(found, key=lambda text: 0 if text.startswith("{ SELECT") else 1)
     keys = []
     for i, (kind, key, ascending) in enumerate(orders):
         pattern, variable = _order(i, kind, key, chosen_index)
@@ -366,13 +368,19 @@ def search_runs(
         # MLflow puts runs without the key last whichever the direction
         keys += [f"{'DESC' if ascending else 'ASC'}(BOUND({variable}))",
                  f"{'ASC' if ascending else 'DESC'}({variable})"]  # fmt: skip
-    patterns.append("?run prov:startedAtTime ?started ; mkg:runId ?id .")
-    keys += ["DESC(?started)", "ASC(?id)"]
+    if chosen_index is not None:
+        started = sparql_term(chosen_index.ids.start_index(chosen_index.experiment_id))
+        patterns.append(
+            f"{{ SELECT ?run ?started WHERE {{ GRAPH ?gs {{ ?run {started} ?started }} }} }}"
+        )
+    else:
+        patterns.append("?run prov:startedAtTime ?started .")
+    keys += ["DESC(?started)", "ASC(STR(?run))"]  # a run's IRI ends with its id
     query = (
-        "SELECT ?id WHERE { " + "\n".join(patterns) + " } ORDER BY " + " ".join(keys)
+        "SELECT ?run WHERE { " + "\n".join(patterns) + " } ORDER BY " + " ".join(keys)
         + f" OFFSET {int(start)} LIMIT {int(max_results) + 1}"
     )  # fmt: skip
-    ids = [row["id"].value for row in tracking.store.select(query)]
+    ids = [_text(row["run"]).rsplit("/", 1)[-1] for row in tracking.store.select(query)]
     more = len(ids) > max_results
     runs = [tracking.get_run(run_id) for run_id in ids[:max_results]]
     token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None

@@ -16,9 +16,8 @@ What this buys:
   the server's;
 - a reader sees each write whole or not at all, even a write spanning several transactions
   (an ingest, then its inferences and search texts): it is published once, at the end;
-- `generation` moves with every write of this process and every publication of another's
-  (the state file is read on each use, a `stat`, ~2 us), so a cache keyed on it in any
-  process is never older than the last write.
+- `generation` is the published one, read from the state file on each use (a `stat`, ~2 us),
+  so a cache keyed on it in any process is never older than the last write.
 
 A checkpoint replaced by a newer one is deleted once no query can still be reading it: after
 `grace_seconds` (the server's query timeout and a margin), by whichever process publishes next.
@@ -143,10 +142,6 @@ class SharedStore(StoreBase):
         """seconds a write stays unpublished, the store held open for the next one (0: none)"""
         self._pending = 0
         """writes made since the last publication (while lingering)"""
-        self._writes = 0
-        """writes this process made, ever (each moves `generation` by 2)"""
-        self._own_publications = 0
-        """publications this process made (they do not move `generation`: its writes did)"""
         self._live_lock = threading.Condition()
         self._live_readers = 0
         """calls reading the live store from outside the writer (while lingering)"""
@@ -260,15 +255,11 @@ class SharedStore(StoreBase):
 
     @property
     def generation(self) -> int:
-        """Other processes' publications (scaled), plus twice this process's writes, plus one
-        while it writes: it moves before and after each write, as `ModelStore.generation`
-        says, and when another process publishes; publishing this process's own writes, which
-        already moved it, leaves it where it is (a response cached after a lingering write
-        stays valid once that write is published)."""
-        with self._refresh:
-            others = self._published().generation - self._own_publications
-            local = 2 * self._writes + (1 if self._depth else 0)
-        return _GENERATION_SPAN * others + local
+        """The published generation (scaled), plus twice this process's writes not yet
+        published (while they linger), plus one while it writes: it moves before and after
+        each write, as `ModelStore.generation` says, and with every publication."""
+        local = 2 * self._pending + (1 if self._depth else 0)
+        return _GENERATION_SPAN * self._published().generation + local
 
     def checkpoint_folder(self) -> str:
         """The published checkpoint's folder: what query worker processes open (no reader
@@ -413,10 +404,7 @@ class SharedStore(StoreBase):
                 shutil.rmtree(self._root / checkpoint, ignore_errors=True)
             else:
                 keep.append((checkpoint, since))
-        with self._refresh:  # `generation` sees the new state and its count together
-            _write_state(self._root, _State(generation, name, state.grace_seconds, keep))
-            self._own_publications += 1
-            self._state, self._seen = _State(generation, name, state.grace_seconds, keep), None
+        _write_state(self._root, _State(generation, name, state.grace_seconds, keep))
 
     @contextmanager
     def _writing(self) -> Iterator[EmbeddedStore]:
@@ -426,7 +414,6 @@ class SharedStore(StoreBase):
                 yield self._live
             finally:
                 self._wrote = True  # a failed write wrote nothing, but publishing is harmless
-                self._writes += 1
 
     def update(self, sparql: str, *, base_iri: str | None = None) -> None:
         with self._writing() as live:

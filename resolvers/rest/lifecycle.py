@@ -139,6 +139,7 @@ class RollbackIn(BaseModel):
 # -- experiments and runs -----------------------------------------------------------------------
 @router.get("/experiments", summary="Experiments")
 async def experiments(shared: ServicesDep, deleted: bool = False) -> Any:
+    """Active experiments (`deleted=true`: the deleted ones), with their tags."""
     tracking = lifecycle.Tracking(shared.store)
     view = "deleted_only" if deleted else "active_only"
     page = await run_in_threadpool(tracking.search_experiments, view=view)
@@ -149,6 +150,7 @@ async def experiments(shared: ServicesDep, deleted: bool = False) -> Any:
 async def create_experiment(
     shared: ServicesDep, body: ExperimentIn, authorization: Token = None
 ) -> Any:
+    """A new experiment; its name must be free (409 otherwise)."""
     _writes(shared, authorization)
     tracking = lifecycle.Tracking(shared.store)
 
@@ -168,6 +170,7 @@ async def runs(
     first: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: str | None = None,
 ) -> Any:
+    """An experiment's runs matching an MLflow filter string, in order, a page at a time."""
     tracking = lifecycle.Tracking(shared.store)
     page = await run_in_threadpool(
         lifecycle.search_runs,
@@ -190,6 +193,7 @@ async def leaderboard(
     value: str = "last",
     first: Annotated[int, Query(ge=1, le=1000)] = 10,
 ) -> Any:
+    """An experiment's active runs ranked by a metric: `goal` max or min, `value` last or best."""
     tracking = lifecycle.Tracking(shared.store)
     rows = await run_in_threadpool(
         lifecycle.leaderboard, tracking, experiment_id, metric, goal=goal, value=value, limit=first
@@ -203,6 +207,7 @@ async def leaderboard(
 async def start_run(
     shared: ServicesDep, experiment_id: str, body: RunIn, authorization: Token = None
 ) -> Any:
+    """Start a run in an active experiment (experiment 0 is made when first used)."""
     _writes(shared, authorization)
     tracking = lifecycle.Tracking(shared.store)
     made = await run_in_threadpool(
@@ -218,6 +223,7 @@ async def start_run(
 
 @router.get("/runs/{run_id}", summary="A run: params, latest metrics, tags, datasets, artifacts")
 async def run(shared: ServicesDep, run_id: str) -> Any:
+    """A run: info, params, latest metrics, tags, datasets used and produced, artifacts."""
     return camel(await run_in_threadpool(lifecycle.Tracking(shared.store).get_run, run_id))
 
 
@@ -257,6 +263,7 @@ async def log_batch(
 async def end_run(
     shared: ServicesDep, run_id: str, body: EndIn, authorization: Token = None
 ) -> Any:
+    """End a run (finished, failed or killed): nothing more can be logged to it."""
     _writes(shared, authorization)
     tracking = lifecycle.Tracking(shared.store)
     return camel(await run_in_threadpool(tracking.update_run, run_id, status=body.status))
@@ -264,6 +271,7 @@ async def end_run(
 
 @router.get("/runs/{run_id}/metrics/{key:path}", summary="Every point of one metric")
 async def history(shared: ServicesDep, run_id: str, key: str) -> Any:
+    """Every point logged for one metric of a run, by step then time."""
     tracking = lifecycle.Tracking(shared.store)
     return camel(await run_in_threadpool(tracking.metric_history, run_id, key))
 
@@ -350,6 +358,7 @@ def _artifact_file(shared: Services, run_id: str, path: str) -> Path:
 # -- registry and deployments ---------------------------------------------------------------------
 @router.get("/registry/{name}", summary="A registered model and its versions")
 async def registered_model(shared: ServicesDep, name: str) -> Any:
+    """A registered model with its aliases and every version."""
     registry = lifecycle.Registry(shared.store)
 
     def read() -> dict[str, Any]:
@@ -365,6 +374,7 @@ async def registered_model(shared: ServicesDep, name: str) -> Any:
 async def register_version(
     shared: ServicesDep, name: str, body: VersionIn, authorization: Token = None
 ) -> Any:
+    """A new version of NAME (made if new) from a run or an ingested model."""
     _writes(shared, authorization)
     registry = lifecycle.Registry(shared.store)
 
@@ -386,6 +396,7 @@ async def register_version(
 
 @router.get("/registry/{name}/versions/{version}", summary="A version and its decisions")
 async def version(shared: ServicesDep, name: str, version: str) -> Any:
+    """One version: approval status, stage, aliases, source, run, and its decisions."""
     registry = lifecycle.Registry(shared.store)
 
     def read() -> dict[str, Any]:
@@ -399,6 +410,7 @@ async def version(shared: ServicesDep, name: str, version: str) -> Any:
 async def decide(
     shared: ServicesDep, name: str, version: str, body: DecisionIn, authorization: Token = None
 ) -> Any:
+    """Move a version's approval along an allowed transition, recording who and why."""
     _writes(shared, authorization)
     registry = lifecycle.Registry(shared.store)
     found = await run_in_threadpool(
@@ -411,6 +423,7 @@ async def decide(
 async def set_alias(
     shared: ServicesDep, name: str, alias: str, body: AliasIn, authorization: Token = None
 ) -> Any:
+    """Point an alias at a version (a rejected or deprecated one is refused: 409)."""
     _writes(shared, authorization)
     registry = lifecycle.Registry(shared.store)
 
@@ -423,6 +436,7 @@ async def set_alias(
 
 @router.get("/deployments/{target}", summary="A target's deployments, newest first")
 async def deployments(shared: ServicesDep, target: str) -> Any:
+    """A target's deployments, newest first: version, strategy, SLA, what it replaced."""
     return camel(await run_in_threadpool(lifecycle.Deployments(shared.store).history, target))
 
 
@@ -430,6 +444,7 @@ async def deployments(shared: ServicesDep, target: str) -> Any:
 async def deploy(
     shared: ServicesDep, target: str, body: DeployIn, authorization: Token = None
 ) -> Any:
+    """Deploy an approved version to the target; it replaces what runs there."""
     _writes(shared, authorization)
     done = await run_in_threadpool(
         lifecycle.Deployments(shared.store).deploy,
@@ -451,6 +466,7 @@ async def rollback(
     body: Annotated[RollbackIn, Body()] = RollbackIn(),
     authorization: Token = None,
 ) -> Any:
+    """Deploy again the version the current deployment replaced, marked as a rollback."""
     _writes(shared, authorization)
     done = await run_in_threadpool(lifecycle.Deployments(shared.store).rollback, target, by=body.by)
     return camel(done)
@@ -463,6 +479,7 @@ async def lineage(
     direction: str = "ancestors",
     depth: Annotated[int, Query(ge=1, le=20)] = 5,
 ) -> Any:
+    """What a node came from (or what came from it): versions, runs, datasets, base models."""
     store = shared.store
 
     def walk() -> lifecycle.LineageGraph:

@@ -16,8 +16,11 @@ PAGE = "{ models(first: 10) { totalCount edges { node { id name } } } }"
 
 @pytest.fixture(scope="module")
 def cached_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A live server with writes on (so tests can change the store) and the cache on."""
-    yield from serve(registry(tmp_path_factory, "cached"), token=TOKEN)
+    """A live server with writes on (so tests can change the store) and the cache on; each
+    write is published at once (a lingering write's publication, up to --write-linger later,
+    moves the generation again and empties the cache a second time, which these counts of
+    hits and misses would see)."""
+    yield from serve(registry(tmp_path_factory, "cached"), token=TOKEN, write_linger=0)
 
 
 @pytest.fixture(scope="module")
