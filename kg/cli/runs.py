@@ -171,8 +171,10 @@ def log_command(
         inputs.append(DatasetInput(short, digest or "-", source=source, context=context))
     if inputs or model:
         tracking.log_inputs(run_id, inputs, models=model or [])
-    console.print(f"logged {len(metrics)} metric(s), {len(params)} param(s), {len(tags)} tag(s), "
-                  f"{len(inputs)} dataset(s), {len(model or [])} model(s)")  # fmt: skip
+    console.print(
+        f"logged {len(metrics)} metric(s), {len(params)} param(s), {len(tags)} tag(s), "
+        f"{len(inputs)} dataset(s), {len(model or [])} model(s)"
+    )
 
 
 @runs_app.command("end")
@@ -212,8 +214,10 @@ def show_command(
         _json(run)
         return
     info = run.info
-    console.print(f"[bold]{escape(info.run_name)}[/] {info.run_id} ({info.status}) "
-                  f"in experiment {info.experiment_id}")  # fmt: skip
+    console.print(
+        f"[bold]{escape(info.run_name)}[/] {info.run_id} ({info.status}) "
+        f"in experiment {info.experiment_id}"
+    )
     if info.seed is not None or info.code_version:
         console.print(f"seed {info.seed}, code {escape(info.code_version or '-')}")
     table = Table("kind", "key", "value", "step")
@@ -228,8 +232,12 @@ def show_command(
         table.add_row("dataset", escape(dataset.name), escape(dataset.context), "")
     for artifact in run.artifacts:
         best = " (best)" if artifact.best else ""
-        table.add_row(artifact.kind, escape(artifact.path), escape(artifact.checksum or "") + best,
-                      str(artifact.step if artifact.step is not None else ""))  # fmt: skip
+        table.add_row(
+            artifact.kind,
+            escape(artifact.path),
+            escape(artifact.checksum or "") + best,
+            str(artifact.step if artifact.step is not None else ""),
+        )
     console.print(table)
 
 
@@ -255,8 +263,13 @@ def list_command(
         modelkg runs list sentiment --filter "metrics.acc > 0.9"
     """
     tracking = Tracking(_store(store))
-    found = search_runs(tracking, [_experiment_id(tracking, experiment)], filter_string,
-                        max_results=limit, order_by=order_by or [])  # fmt: skip
+    found = search_runs(
+        tracking,
+        [_experiment_id(tracking, experiment)],
+        filter_string,
+        max_results=limit,
+        order_by=order_by or [],
+    )
     if fmt == "json":
         _json(found.items)
         return
@@ -283,8 +296,16 @@ def history_command(
     """
     points = Tracking(_store(store)).metric_history(run_id, key)
     if fmt == "json":
-        _json([{"step": p.step, "timestamp": p.timestamp,
-                "value": None if math.isnan(p.value) else p.value} for p in points])  # fmt: skip
+        _json(
+            [
+                {
+                    "step": p.step,
+                    "timestamp": p.timestamp,
+                    "value": None if math.isnan(p.value) else p.value,
+                }
+                for p in points
+            ]
+        )
         return
     for point in points:
         console.print(f"{point.step}\t{point.value:g}\t{point.timestamp}")
@@ -308,15 +329,17 @@ def leaderboard_command(
         modelkg runs leaderboard sentiment loss --goal min --value best
     """
     tracking = Tracking(_store(store))
-    rows = leaderboard(tracking, _experiment_id(tracking, experiment), metric, goal=goal,
-                       value=value, limit=limit)  # fmt: skip
+    rows = leaderboard(
+        tracking, _experiment_id(tracking, experiment), metric, goal=goal, value=value, limit=limit
+    )
     if fmt == "json":
         _json(rows)
         return
     table = Table("rank", "run", "name", metric, "step")
     for row in rows:
-        table.add_row(str(row.rank), row.run_id, escape(row.run_name), f"{row.value:g}",
-                      str(row.step))  # fmt: skip
+        table.add_row(
+            str(row.rank), row.run_id, escape(row.run_name), f"{row.value:g}", str(row.step)
+        )
     console.print(table)
 
 
@@ -346,10 +369,21 @@ def artifact_command(
     \b
         modelkg runs artifact $run ckpt/model.bin --file model.bin --kind checkpoint
     """
-    artifact = log_artifact(Tracking(_store(store)), run_id, path, kind=kind, uri=uri, file=file,
-                            checksum=checksum, step=step, epoch=epoch, best=best)  # fmt: skip
-    console.print(f"{artifact.path} {artifact.checksum or ''}"
-                  f"{' (verified)' if artifact.verified else ''}")  # fmt: skip
+    artifact = log_artifact(
+        Tracking(_store(store)),
+        run_id,
+        path,
+        kind=kind,
+        uri=uri,
+        file=file,
+        checksum=checksum,
+        step=step,
+        epoch=epoch,
+        best=best,
+    )
+    console.print(
+        f"{artifact.path} {artifact.checksum or ''}{' (verified)' if artifact.verified else ''}"
+    )
 
 
 @runs_app.command("register")
@@ -385,14 +419,14 @@ def register_command(
         if not done.ingest.written:
             raise UsageError(f"{model}: nothing was ingested from this folder", field="model")
         model = done.ingest.written[0]
-    if run_id is None and model is None:
-        raise UsageError("say where the version comes from: --run RUN_ID or --model", field="run")
-    if registry._node(name) is None:
-        registry.create_registered_model(name)
-    version = registry.create_model_version(
-        name, source or (f"runs:/{run_id}/model" if run_id else str(model)), run_id=run_id,
-        model=model, fine_tuned_from=fine_tuned_from or [], description=description,
-    )  # fmt: skip
+    version = registry.register_version(
+        name,
+        run_id=run_id,
+        source=source,
+        model=model,
+        fine_tuned_from=fine_tuned_from or [],
+        description=description,
+    )
     console.print(f"{name} version {version.version} ({version.approval})")
 
 
@@ -466,11 +500,14 @@ def deploy_command(
         except ValueError:
             raise UsageError(f"--sla {key}={text}: expected a number", field="sla") from None
     deployments = Deployments(_store(store))
-    done = deployments.deploy(target, name, version, strategy=strategy,
-                              traffic_share=traffic_share, sla=targets, by=by)  # fmt: skip
+    done = deployments.deploy(
+        target, name, version, strategy=strategy, traffic_share=traffic_share, sla=targets, by=by
+    )
     replaced = f", replacing version {done.replaced_version}" if done.replaced_version else ""
-    console.print(f"{target}: deployment {done.number}, {name} version {done.version} "
-                  f"({done.strategy}){replaced}")  # fmt: skip
+    console.print(
+        f"{target}: deployment {done.number}, {name} version {done.version} "
+        f"({done.strategy}){replaced}"
+    )
 
 
 @runs_app.command("rollback")
@@ -487,8 +524,9 @@ def rollback_command(
         modelkg runs rollback prod --by oncall
     """
     done = Deployments(_store(store)).rollback(target, by=by)
-    console.print(f"{target}: rolled back to {done.name} version {done.version} "
-                  f"(deployment {done.number})")  # fmt: skip
+    console.print(
+        f"{target}: rolled back to {done.name} version {done.version} (deployment {done.number})"
+    )
 
 
 @runs_app.command("deployments")
@@ -510,9 +548,15 @@ def deployments_command(
         return
     table = Table("#", "model", "version", "strategy", "replaced", "rollback", "current")
     for d in history:
-        table.add_row(str(d.number), escape(d.name), d.version, d.strategy,
-                      d.replaced_version or "", "yes" if d.rollback else "",
-                      "*" if d.current else "")  # fmt: skip
+        table.add_row(
+            str(d.number),
+            escape(d.name),
+            d.version,
+            d.strategy,
+            d.replaced_version or "",
+            "yes" if d.rollback else "",
+            "*" if d.current else "",
+        )
     console.print(table)
 
 
@@ -547,7 +591,9 @@ def lineage_command(
     for item in graph.nodes:
         console.print(f"{'  ' * item.depth}{item.kind}: {escape(item.label)}  <{escape(item.iri)}>")
     for edge in graph.edges:
-        console.print(f"{escape(labels[edge.source].label)} --{edge.name}--> "
-                      f"{escape(labels[edge.target].label)}")  # fmt: skip
+        console.print(
+            f"{escape(labels[edge.source].label)} --{edge.name}--> "
+            f"{escape(labels[edge.target].label)}"
+        )
     if graph.truncated:
         console.print("(stopped at the node limit)")

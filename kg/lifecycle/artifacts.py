@@ -33,13 +33,13 @@ import blake3
 from pyoxigraph import Literal, NamedNode
 
 from kg.errors import LifecycleError
-from kg.lifecycle.graph import LifecycleIds, Write
+from kg.lifecycle.graph import GraphRecord, LifecycleIds, Write
 from kg.lifecycle.records import Artifact
 from kg.lifecycle.vocabulary import Vocabulary
 from ontology.namespaces import MKG, PROV, XSD
 
 if TYPE_CHECKING:
-    from kg.lifecycle.tracking import Tracking, _Record
+    from kg.lifecycle.tracking import Tracking
 
 __all__ = ["artifact_of", "checksum_of", "log_artifact"]
 
@@ -176,7 +176,7 @@ def _integer(value: int | None) -> Literal | None:
     return None if value is None else Literal(str(int(value)), datatype=XSD.integer)
 
 
-def artifact_of(record: _Record, node: NamedNode, words: Vocabulary) -> Artifact:
+def artifact_of(record: GraphRecord, node: NamedNode, words: Vocabulary) -> Artifact:
     """The artifact `node` of a run's record."""
 
     def number(predicate: NamedNode) -> int | None:

@@ -26,7 +26,7 @@ from itertools import islice
 from pyoxigraph import NamedNode
 
 from kg.errors import AlreadyExistsError, LifecycleError
-from kg.lifecycle.graph import Write, to_millis_literal
+from kg.lifecycle.graph import Write, tag, to_millis_literal
 from kg.lifecycle.records import Metric
 from kg.lifecycle.rules import check_batch
 from kg.lifecycle.tracking import TAG_RUN_NAME, Tracking
@@ -75,7 +75,7 @@ def import_runs(
             for key, value in run.params:
                 tracking._param(one, node, key, value, experiment_id)
             for key, value in (*run.tags, (TAG_RUN_NAME, run.name)):
-                tracking._tag(one, node, key, value)
+                tag(one, node, key, value)
             series: dict[str, list[Metric]] = {}
             for metric in run.metrics:
                 series.setdefault(metric.key, []).append(metric)

@@ -35,26 +35,32 @@ from collections.abc import Iterable
 from pyoxigraph import Literal, NamedNode, QuerySolution
 
 from kg.errors import InvalidStateError, LifecycleError, NotFoundError
-from kg.lifecycle.graph import LifecycleIds, Write, from_millis, now_millis, to_millis_literal
+from kg.lifecycle.graph import (
+    GraphRecord,
+    LifecycleIds,
+    Write,
+    from_millis,
+    now_millis,
+    to_millis_literal,
+)
 from kg.lifecycle.records import Deployment
 from kg.lifecycle.registry import Registry
-from kg.lifecycle.tracking import _Record
 from kg.lifecycle.vocabulary import vocabulary
 from kg.store.base import ModelStore
 from kg.store.sparql_text import sparql_term
+from ontology.files import text_of
 from ontology.namespaces import MKG, PROV, XSD
 
 __all__ = ["Deployments"]
 
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
-_SLA = {"latency_ms": MKG.slaLatencyMs, "availability": MKG.slaAvailability,
-        "error_rate": MKG.slaErrorRate}  # fmt: skip
+_SLA = {
+    "latency_ms": MKG.slaLatencyMs,
+    "availability": MKG.slaAvailability,
+    "error_rate": MKG.slaErrorRate,
+}
 _SHARES = ("availability", "error_rate")
 """SLA targets that are shares: between 0 and 1."""
-
-
-def _lit(text: str) -> Literal:
-    return Literal(text)
 
 
 class Deployments:
@@ -65,6 +71,7 @@ class Deployments:
         self.ids = ids or LifecycleIds.from_environment()
         self.registry = Registry(store, self.ids)
         self.words = vocabulary()
+        self._names: dict[str, str] = {}
 
     def deploy(
         self,
@@ -81,15 +88,17 @@ class Deployments:
         """Deploy an approved version of `name` to `target`; it replaces what runs there."""
         if not _TARGET_NAME.match(target):
             raise LifecycleError(
-                f"not a target name: {target!r}", field="target",
+                f"not a target name: {target!r}",
+                field="target",
                 expected="letters, digits, '.', '_', '-', '/', up to 128 characters",
-            )  # fmt: skip
+            )
         chosen = self.words.strategies.get(strategy.lower())
         if chosen is None:
             raise LifecycleError(
-                f"unknown deployment strategy {strategy!r}", field="strategy",
+                f"unknown deployment strategy {strategy!r}",
+                field="strategy",
                 expected="one of " + ", ".join(self.words.strategies),
-            )  # fmt: skip
+            )
         if chosen.needs_traffic_share:
             if traffic_share is None or not (0 < traffic_share <= 1):
                 raise LifecycleError(
@@ -132,7 +141,7 @@ class Deployments:
             write = Write(graph)
             if current is None and not self.store.has_graph(graph):
                 write.new_graph().typed(target_node, MKG.DeploymentTarget)
-                write.add(target_node, MKG.name, _lit(target))
+                write.add(target_node, MKG.name, Literal(target))
             number = (current.number if current is not None else self._count(target)) + 1
             node = self.ids.deployment(target, number)
             write.typed(node, MKG.Deployment, PROV.Activity)
@@ -148,7 +157,7 @@ class Deployments:
                         Literal(float(traffic_share)) if traffic_share is not None else None,
                     ),
                     (PROV.startedAtTime, to_millis_literal(now_millis())),
-                    (MKG.deployedBy, _lit(by) if by else None),
+                    (MKG.deployedBy, Literal(by) if by else None),
                     (MKG.isRollback, Literal(True) if _rollback_of is not None else None),
                 ],
             )
@@ -200,8 +209,8 @@ class Deployments:
         assert replaced is not None
         return int(replaced.rsplit("/", 1)[-1])
 
-    def _record(self, target: str) -> _Record:
-        return _Record(self.store.graph_quads(self.ids.graph_of(self.ids.target(target))))
+    def _record(self, target: str) -> GraphRecord:
+        return GraphRecord(self.store.graph_quads(self.ids.graph_of(self.ids.target(target))))
 
     def _count(self, target: str) -> int:
         record = self._record(target)
@@ -244,17 +253,24 @@ class Deployments:
         )
         return sorted(row["name"].value for row in rows)
 
-    def _deployment_of(self, record: _Record, node: NamedNode, *, current: bool) -> Deployment:
+    def _model_name(self, owner: str) -> str:
+        """The name of the registered model `owner` (an IRI), looked up once per name: a
+        target's history names the same few models again and again."""
+        if owner not in self._names:
+            rows: Iterable[QuerySolution] = (
+                self.store.select(
+                    f"SELECT ?name WHERE {{ {sparql_term(NamedNode(owner))} mkg:name ?name }}"
+                )
+                if owner
+                else []
+            )
+            self._names[owner] = next((text_of(row["name"]) for row in rows), "")
+        return self._names[owner]
+
+    def _deployment_of(self, record: GraphRecord, node: NamedNode, *, current: bool) -> Deployment:
         version_iri = record.one(node, MKG.deployedVersion) or ""
         owner, _, number = version_iri.partition("/version/")
-        names: Iterable[QuerySolution] = (
-            self.store.select(
-                f"SELECT ?name WHERE {{ {sparql_term(NamedNode(owner))} mkg:name ?name }}"
-            )
-            if owner
-            else []
-        )
-        name = next((row["name"].value for row in names), "")
+        name = self._model_name(owner)
         replaced = record.one(node, MKG.replacedVersion)
         strategy_iri = record.one(node, MKG.strategy)
         strategy = next(
@@ -283,7 +299,7 @@ class Deployments:
         )
 
 
-def record_target(record: _Record, node: NamedNode) -> NamedNode:
+def record_target(record: GraphRecord, node: NamedNode) -> NamedNode:
     target = record.one(node, MKG.deploymentTarget)
     assert target is not None
     return NamedNode(target)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote
 
@@ -31,15 +31,19 @@ from kg.errors import LifecycleError
 from kg.iris import IriMinter
 from kg.store.base import ModelStore
 from kg.store.sparql_text import in_graph, ntriples
+from ontology.files import text_of
 from ontology.namespaces import MKG, RDF, XSD
 
 __all__ = [
+    "GraphRecord",
     "LifecycleIds",
     "Write",
     "from_millis",
     "model_node",
     "now_millis",
+    "tag",
     "to_millis_literal",
+    "untag",
 ]
 
 
@@ -225,3 +229,64 @@ def model_node(model: str, field: str) -> NamedNode:
             f"not a hub id or an IRI: {model!r}", field=field, expected="org/name or an IRI"
         )
     return IriMinter().model_iri(model)
+
+
+@dataclass
+class GraphRecord:
+    """The triples of one lifecycle graph, by subject then predicate (a run's metric points
+    left out): what every lifecycle record is read from, with one index look-up."""
+
+    quads: list[Quad]
+    by_subject: dict[NamedNode, dict[NamedNode, list[object]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for quad in self.quads:
+            if quad.predicate == MKG.points:
+                continue
+            subject = quad.subject
+            assert isinstance(subject, NamedNode)
+            self.by_subject.setdefault(subject, {}).setdefault(quad.predicate, []).append(
+                quad.object
+            )
+
+    def one(self, subject: NamedNode, predicate: NamedNode) -> str | None:
+        values = self.by_subject.get(subject, {}).get(predicate)
+        return text_of(values[0]) if values else None
+
+    def term(self, subject: NamedNode, predicate: NamedNode) -> object | None:
+        values = self.by_subject.get(subject, {}).get(predicate)
+        return values[0] if values else None
+
+    def all(self, subject: NamedNode, predicate: NamedNode) -> list[object]:
+        return self.by_subject.get(subject, {}).get(predicate, [])
+
+    def pairs(self, subject: NamedNode, link: NamedNode) -> dict[str, str]:
+        """key -> value of the key/value nodes `subject` links to (params, tags)."""
+        found = {}
+        for node in self.all(subject, link):
+            assert isinstance(node, NamedNode)
+            key, value = self.one(node, MKG.key), self.one(node, MKG.value)
+            if key is not None and value is not None:
+                found[key] = value
+        return found
+
+    def about(self, subject: NamedNode) -> list[Quad]:
+        return [q for q in self.quads if q.subject == subject]
+
+
+def tag(write: Write, owner: NamedNode, key: str, value: str, *, before: str | None = None) -> None:
+    """Set `owner`'s tag `key` (an experiment's, a run's, a registered model's, a version's),
+    replacing the value `before` it had."""
+    node = LifecycleIds.part(owner, "tag", key)
+    if before is not None:
+        write.remove(node, MKG.value, Literal(before))
+    else:
+        write.add(owner, MKG.hasTag, node).typed(node, MKG.Tag).add(node, MKG.key, Literal(key))
+    write.add(node, MKG.value, Literal(value))
+
+
+def untag(write: Write, owner: NamedNode, key: str, value: str) -> None:
+    """Remove `owner`'s tag `key`, whose value is `value`."""
+    node = LifecycleIds.part(owner, "tag", key)
+    write.remove(owner, MKG.hasTag, node).remove(node, MKG.value, Literal(value))
+    write.remove(node, MKG.key, Literal(key)).remove(node, RDF.type, MKG.Tag)

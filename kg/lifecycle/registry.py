@@ -33,11 +33,13 @@ from pyoxigraph import Literal, NamedNode
 
 from kg.errors import AlreadyExistsError, InvalidStateError, LifecycleError, NotFoundError
 from kg.lifecycle.graph import (
+    GraphRecord,
     LifecycleIds,
     Write,
     from_millis,
     model_node,
     now_millis,
+    tag,
     to_millis_literal,
 )
 from kg.lifecycle.lineage import refuse_cycle
@@ -49,10 +51,10 @@ from kg.lifecycle.rules import (
     search_utils,
     validation,
 )
-from kg.lifecycle.tracking import _Record
 from kg.lifecycle.vocabulary import vocabulary
 from kg.store.base import ModelStore
 from kg.store.sparql_text import sparql_term
+from ontology.files import text_of
 from ontology.namespaces import MKG, PROV, XSD
 
 __all__ = ["STAGES", "Registry"]
@@ -62,10 +64,6 @@ STAGES = ("None", "Staging", "Production", "Archived")
 PROMOTING_STAGES = ("Staging", "Production")
 TAG_FINE_TUNED_FROM = "modelkg.fine_tuned_from"
 """A version tag an MLflow client can set to say which hub model the version was tuned from."""
-
-
-def _lit(text: str) -> Literal:
-    return Literal(text)
 
 
 class Registry:
@@ -78,9 +76,9 @@ class Registry:
 
     # -- registered models ---------------------------------------------------------------------
     def _node(self, name: str) -> NamedNode | None:
+        named = sparql_term(Literal(name))
         rows = self.store.select(
-            f"SELECT ?m WHERE {{ ?m a mkg:RegisteredModel ; mkg:name {sparql_term(_lit(name))} }} "
-            "LIMIT 1"
+            f"SELECT ?m WHERE {{ ?m a mkg:RegisteredModel ; mkg:name {named} }} LIMIT 1"
         )
         for row in rows:
             node = row["m"]
@@ -114,22 +112,22 @@ class Registry:
             write.add_all(
                 node,
                 [
-                    (MKG.name, _lit(name)),
-                    (MKG.description, _lit(description) if description else None),
+                    (MKG.name, Literal(name)),
+                    (MKG.description, Literal(description) if description else None),
                     (MKG.createdAt, now),
                     (MKG.updatedAt, now),
                 ],
             )
             for key, value in (tags or {}).items():
-                _tag(write, node, key, value, None)
+                tag(write, node, key, value)
             write.apply(self.store)
         return self.get_registered_model(name)
 
     def get_registered_model(self, name: str) -> RegisteredModel:
         node = self._existing(name)
-        return self._model_of(node, _Record(self.store.graph_quads(self.ids.graph_of(node))))
+        return self._model_of(node, GraphRecord(self.store.graph_quads(self.ids.graph_of(node))))
 
-    def _model_of(self, node: NamedNode, record: _Record) -> RegisteredModel:
+    def _model_of(self, node: NamedNode, record: GraphRecord) -> RegisteredModel:
         versions = [self._version_of(v, record) for v in self._versions(node, record)]
         aliases = {}
         for alias in record.all(node, MKG.hasAlias):
@@ -152,7 +150,7 @@ class Registry:
         )
 
     @staticmethod
-    def _versions(node: NamedNode, record: _Record) -> list[NamedNode]:
+    def _versions(node: NamedNode, record: GraphRecord) -> list[NamedNode]:
         found = [
             subject
             for subject, predicates in record.by_subject.items()
@@ -167,7 +165,7 @@ class Registry:
             node = row["m"]
             assert isinstance(node, NamedNode)
             models.append(
-                self._model_of(node, _Record(self.store.graph_quads(self.ids.graph_of(node))))
+                self._model_of(node, GraphRecord(self.store.graph_quads(self.ids.graph_of(node))))
             )
         return models
 
@@ -205,7 +203,7 @@ class Registry:
     def update_registered_model(self, name: str, *, description: str) -> RegisteredModel:
         with self.store.writer():
             node = self._existing(name)
-            self._replace(node, MKG.description, _lit(description))
+            self._replace(node, MKG.description, Literal(description))
         return self.get_registered_model(name)
 
     def rename_registered_model(self, name: str, new_name: str) -> RegisteredModel:
@@ -216,7 +214,7 @@ class Registry:
                 raise AlreadyExistsError(
                     f"Registered Model (name={new_name}) already exists.", field="new_name"
                 )
-            self._replace(node, MKG.name, _lit(new_name))
+            self._replace(node, MKG.name, Literal(new_name))
         return self.get_registered_model(new_name)
 
     def delete_registered_model(self, name: str) -> None:
@@ -238,6 +236,35 @@ class Registry:
             self._delete_tag(node, node, key)
 
     # -- versions ------------------------------------------------------------------------------
+    def register_version(
+        self,
+        name: str,
+        *,
+        run_id: str | None = None,
+        source: str | None = None,
+        model: str | None = None,
+        fine_tuned_from: Sequence[str] = (),
+        description: str = "",
+    ) -> ModelVersion:
+        """A new version of `name`, the registered model made first when it is new: what
+        `modelkg runs register`, GraphQL's `registerVersion` and REST's POST of a version do.
+        Its source defaults to the run's (`runs:/ID/model`), else the model's name."""
+        if run_id is None and model is None:
+            raise LifecycleError(
+                "say where the version comes from: a run, or an ingested model", field="run_id"
+            )
+        with self.store.writer():
+            if self._node(name) is None:
+                self.create_registered_model(name)
+            return self.create_model_version(
+                name,
+                source or (f"runs:/{run_id}/model" if run_id else str(model)),
+                run_id=run_id,
+                model=model,
+                fine_tuned_from=fine_tuned_from,
+                description=description,
+            )
+
     def create_model_version(
         self,
         name: str,
@@ -293,11 +320,11 @@ class Registry:
                 [
                     (MKG.versionOf, node),
                     (MKG.versionNumber, Literal(str(number), datatype=XSD.integer)),
-                    (MKG.versionSource, _lit(source)),
+                    (MKG.versionSource, Literal(source)),
                     (PROV.wasGeneratedBy, run),
                     (MKG.registeredFrom, registered_from),
-                    (MKG.description, _lit(description) if description else None),
-                    (MKG.stage, _lit("None")),
+                    (MKG.description, Literal(description) if description else None),
+                    (MKG.stage, Literal("None")),
                     (MKG.approvalStatus, self.words.approvals["pending"].iri),
                     (MKG.createdAt, now),
                     (MKG.updatedAt, now),
@@ -306,18 +333,20 @@ class Registry:
             for base in base_nodes:
                 write.add(version, MKG.fineTunedFrom, base).add(version, PROV.wasDerivedFrom, base)
             for key, value in tags.items():
-                _tag(write, version, key, value, None)
+                tag(write, version, key, value)
             write.extend(self._touch(node))
             write.apply(self.store)
         return self.get_model_version(name, str(number))
 
-    def _version_node(self, name: str, version: str | int) -> tuple[NamedNode, NamedNode, _Record]:
+    def _version_node(
+        self, name: str, version: str | int
+    ) -> tuple[NamedNode, NamedNode, GraphRecord]:
         if not re.fullmatch(r"\d{1,9}", str(version)):
             raise LifecycleError(
                 f"Version must be a positive integer, got {version!r}", field="version"
             )
         node = self._existing(name)
-        record = _Record(self.store.graph_quads(self.ids.graph_of(node)))
+        record = GraphRecord(self.store.graph_quads(self.ids.graph_of(node)))
         found = LifecycleIds.version(node, int(version))
         if record.one(found, MKG.versionNumber) is None:
             raise NotFoundError(
@@ -329,7 +358,7 @@ class Registry:
         _, node, record = self._version_node(name, version)
         return self._version_of(node, record)
 
-    def _version_of(self, node: NamedNode, record: _Record) -> ModelVersion:
+    def _version_of(self, node: NamedNode, record: GraphRecord) -> ModelVersion:
         owner = record.one(node, MKG.versionOf)
         name = record.one(NamedNode(owner), MKG.name) if owner else ""
         run = record.one(node, PROV.wasGeneratedBy)
@@ -354,13 +383,13 @@ class Registry:
             tags=record.pairs(node, MKG.hasTag),
             aliases=aliases,
             model=record.one(node, MKG.registeredFrom),
-            fine_tuned_from=tuple(sorted(_text(v) for v in record.all(node, MKG.fineTunedFrom))),
+            fine_tuned_from=tuple(sorted(text_of(v) for v in record.all(node, MKG.fineTunedFrom))),
             iri=node.value,
         )
 
     def versions(self, name: str) -> list[ModelVersion]:
         node = self._existing(name)
-        record = _Record(self.store.graph_quads(self.ids.graph_of(node)))
+        record = GraphRecord(self.store.graph_quads(self.ids.graph_of(node)))
         return [self._version_of(v, record) for v in self._versions(node, record)]
 
     def search_model_versions(
@@ -408,7 +437,7 @@ class Registry:
     ) -> ModelVersion:
         with self.store.writer():
             _, node, _ = self._version_node(name, version)
-            self._replace(node, MKG.description, _lit(description))
+            self._replace(node, MKG.description, Literal(description))
         return self.get_model_version(name, version)
 
     def delete_model_version(self, name: str, version: str | int) -> None:
@@ -454,11 +483,11 @@ class Registry:
             owner, node, record = self._version_node(name, version)
             if chosen in PROMOTING_STAGES:
                 self._refuse_unpromotable(name, version, record, node)
-            write = self._replacing(owner, node, MKG.stage, _lit(chosen))
+            write = self._replacing(owner, node, MKG.stage, Literal(chosen))
             if archive_existing and chosen in PROMOTING_STAGES:
                 for other in self._versions(owner, record):
                     if other != node and record.one(other, MKG.stage) == chosen:
-                        write.extend(self._replacing(owner, other, MKG.stage, _lit("Archived")))
+                        write.extend(self._replacing(owner, other, MKG.stage, Literal("Archived")))
             write.apply(self.store)
         return self.get_model_version(name, version)
 
@@ -499,8 +528,8 @@ class Registry:
                 decision,
                 [
                     (MKG.decidedStatus, chosen.iri),
-                    (MKG.decidedBy, _lit(by)),
-                    (MKG.notes, _lit(notes) if notes else None),
+                    (MKG.decidedBy, Literal(by)),
+                    (MKG.notes, Literal(notes) if notes else None),
                     (PROV.endedAtTime, to_millis_literal(now_millis())),
                 ],
             )
@@ -526,7 +555,7 @@ class Registry:
         return sorted(found, key=lambda d: int(d["number"]))
 
     def _refuse_unpromotable(
-        self, name: str, version: str | int, record: _Record, node: NamedNode
+        self, name: str, version: str | int, record: GraphRecord, node: NamedNode
     ) -> None:
         approval = self.words.approval_of(record.one(node, MKG.approvalStatus) or "")
         if not approval.promotable:
@@ -553,7 +582,7 @@ class Registry:
                 write.remove(alias_node, MKG.aliasOf, NamedNode(old))
             else:
                 write.add(owner, MKG.hasAlias, alias_node).typed(alias_node, MKG.Alias)
-                write.add(alias_node, MKG.name, _lit(alias))
+                write.add(alias_node, MKG.name, Literal(alias))
             write.add(alias_node, MKG.aliasOf, node)
             write.apply(self.store)
 
@@ -561,7 +590,7 @@ class Registry:
         with self.store.writer():
             owner = self._existing(name)
             alias_node = LifecycleIds.part(owner, "alias", alias)
-            record = _Record(self.store.graph_quads(self.ids.graph_of(owner)))
+            record = GraphRecord(self.store.graph_quads(self.ids.graph_of(owner)))
             if record.one(alias_node, MKG.aliasOf) is None:
                 raise NotFoundError(f"Registered model alias {alias} not found.", field="alias")
             write = Write(self.ids.graph_of(owner)).remove_quads(record.about(alias_node))
@@ -569,7 +598,7 @@ class Registry:
 
     def get_version_by_alias(self, name: str, alias: str) -> ModelVersion:
         owner = self._existing(name)
-        record = _Record(self.store.graph_quads(self.ids.graph_of(owner)))
+        record = GraphRecord(self.store.graph_quads(self.ids.graph_of(owner)))
         target = record.one(LifecycleIds.part(owner, "alias", alias), MKG.aliasOf)
         if target is None:
             raise NotFoundError(f"Registered model alias {alias} not found.", field="alias")
@@ -601,28 +630,18 @@ class Registry:
 
     def _set_tag(self, owner: NamedNode, subject: NamedNode, key: str, value: str) -> None:
         graph = self.ids.graph_of(owner)
-        tag = LifecycleIds.part(subject, "tag", key)
-        before = [q for q in self.store.subject_quads(tag, graph) if q.predicate == MKG.value]
-        write = Write(graph).remove_quads(before)
-        _tag(write, subject, key, value, before[0].object.value if before else None)  # type: ignore[union-attr]
+        node = LifecycleIds.part(subject, "tag", key)
+        before = [
+            q.object for q in self.store.subject_quads(node, graph) if q.predicate == MKG.value
+        ]
+        write = Write(graph)
+        tag(write, subject, key, value, before=text_of(before[0]) if before else None)
         write.apply(self.store)
 
     def _delete_tag(self, owner: NamedNode, subject: NamedNode, key: str) -> None:
         graph = self.ids.graph_of(owner)
-        tag = LifecycleIds.part(subject, "tag", key)
-        quads = self.store.subject_quads(tag, graph)
+        node = LifecycleIds.part(subject, "tag", key)
+        quads = self.store.subject_quads(node, graph)
         if not quads:
             raise NotFoundError(f"No tag with key {key!r}", field="key")
-        Write(graph).remove_quads(quads).remove(subject, MKG.hasTag, tag).apply(self.store)
-
-
-def _text(term: object) -> str:
-    assert isinstance(term, NamedNode | Literal)
-    return term.value
-
-
-def _tag(write: Write, subject: NamedNode, key: str, value: str, before: str | None) -> None:
-    tag = LifecycleIds.part(subject, "tag", key)
-    if before is None:
-        write.add(subject, MKG.hasTag, tag).typed(tag, MKG.Tag).add(tag, MKG.key, _lit(key))
-    write.add(tag, MKG.value, _lit(value))
+        Write(graph).remove_quads(quads).remove(subject, MKG.hasTag, node).apply(self.store)

@@ -36,7 +36,8 @@ __all__ = [
 class _Lazy:
     """One of mlflow's modules, imported when first used: importing mlflow takes about 2 s,
     which every `modelkg` command (and each query process the MCP server spawns) would pay
-    whether or not it touches the lifecycle.
+    whether or not it touches the lifecycle. (The standard library's `LazyLoader` does not
+    help here: finding a submodule's spec imports its parent package, `mlflow` itself.)
 
     >>> _Lazy("json").dumps([1])
     '[1]'

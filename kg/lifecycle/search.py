@@ -38,6 +38,7 @@ from kg.lifecycle.records import LeaderboardRow, Page, Run
 from kg.lifecycle.rules import mlflow_verdicts, search_utils
 from kg.lifecycle.tracking import Tracking
 from kg.store.sparql_text import sparql_term
+from ontology.files import text_of
 
 __all__ = ["GOALS", "VALUES", "leaderboard", "like_pattern", "search_runs"]
 
@@ -271,24 +272,24 @@ def _ranked(
             f"ORDER BY {order}(?value) LIMIT {int(count)}"
         )
     )
-    found: dict[str, float | str] = {_text(row["run"]): _sortable(row["value"]) for row in rows}
+    found: dict[str, float | str] = {text_of(row["run"]): _sortable(row["value"]) for row in rows}
     if rows and len(rows) == count:
         edge = rows[-1]["value"]
         assert isinstance(edge, Literal)
         for row in store.select(
             f"SELECT ?run ?value WHERE {{ {body} FILTER(?value = {sparql_term(edge)}) }}"
         ):
-            found.setdefault(_text(row["run"]), _sortable(row["value"]))
+            found.setdefault(text_of(row["run"]), _sortable(row["value"]))
     if not found:
         return []
     values = " ".join(sparql_term(NamedNode(run)) for run in found)
     ranked = [
         _Ranked(
-            _text(row["run"]),
-            _text(row["id"]),
-            _text(row["name"]),
-            found[_text(row["run"])],
-            _text(row["started"]),
+            text_of(row["run"]),
+            text_of(row["id"]),
+            text_of(row["name"]),
+            found[text_of(row["run"])],
+            text_of(row["started"]),
         )
         for row in store.select(
             f"SELECT ?run ?id ?name ?started WHERE {{ VALUES ?run {{ {values} }} "
@@ -305,11 +306,6 @@ def _sortable(term: object) -> float | str:
     """A value as it sorts: a number as a float, a time as its text."""
     assert isinstance(term, Literal)
     return term.value if term.datatype.value.endswith("#dateTime") else float(term.value)
-
-
-def _text(term: object) -> str:
-    assert isinstance(term, Literal | NamedNode)
-    return term.value
 
 
 def search_runs(
@@ -334,14 +330,14 @@ def search_runs(
         clauses = search_utils.SearchUtils.parse_search_filter(filter_string or "")
         orders = [search_utils.SearchUtils.parse_order_by_for_search_runs(o) for o in order_by]
         start = search_utils.SearchUtils.parse_start_offset_from_page_token(page_token)
-    _experiments(tracking, experiment_ids)  # checks the ids
+    scope = _experiments(tracking, experiment_ids)  # checks the ids
     index = _index(tracking, experiment_ids, view)
     if index is not None and not clauses and len(orders) == 1 and orders[0][0] == "metric":
         # a leaderboard through MLflow's API: the top of one index property
         _, key, ascending = orders[0]
         body = f"?run {sparql_term(index.metric(key, 'last'))} ?value ."
         (row,) = tracking.store.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {body} }}")
-        if start + max_results < int(_text(row["n"])):  # a page of runs that have the metric
+        if start + max_results < int(text_of(row["n"])):  # a page of runs that have the metric
             top = _ranked(tracking, body, descending=not ascending,
                           count=start + max_results, newest_first=True)  # fmt: skip
             chosen = top[start : start + max_results]
@@ -357,7 +353,7 @@ def search_runs(
         token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None
         return Page([tracking.get_run(r.run_id) for r in chosen], token)
     indexed = index is not None and any(c["type"] in ("metric", "parameter") for c in clauses)
-    patterns = [] if indexed else [_experiments(tracking, experiment_ids), _stages(view)]
+    patterns = [] if indexed else [scope, _stages(view)]
     chosen_index = index if indexed else None
     found = [_clause(i, clause, chosen_index) for i, clause in enumerate(clauses)]
     patterns += sorted(found, key=lambda text: 0 if text.startswith("{ SELECT") else 1)
@@ -380,7 +376,7 @@ def search_runs(
         "SELECT ?run WHERE { " + "\n".join(patterns) + " } ORDER BY " + " ".join(keys)
         + f" OFFSET {int(start)} LIMIT {int(max_results) + 1}"
     )  # fmt: skip
-    ids = [_text(row["run"]).rsplit("/", 1)[-1] for row in tracking.store.select(query)]
+    ids = [text_of(row["run"]).rsplit("/", 1)[-1] for row in tracking.store.select(query)]
     more = len(ids) > max_results
     runs = [tracking.get_run(run_id) for run_id in ids[:max_results]]
     token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None
@@ -431,4 +427,4 @@ def _steps(tracking: Tracking, runs: Sequence[str], metric: str) -> dict[str, in
         f"SELECT ?run ?step WHERE {{ VALUES ?run {{ {values} }} ?run mkg:hasMetric ?s . "
         f"?s mkg:key {sparql_term(Literal(metric))} ; mkg:lastStep ?step }}"
     )
-    return {_text(row["run"]): int(_text(row["step"])) for row in rows}
+    return {text_of(row["run"]): int(text_of(row["step"])) for row in rows}

@@ -33,12 +33,15 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.errors import AlreadyExistsError, InvalidStateError, LifecycleError, NotFoundError
 from kg.lifecycle.graph import (
+    GraphRecord,
     LifecycleIds,
     Write,
     from_millis,
     model_node,
     now_millis,
+    tag,
     to_millis_literal,
+    untag,
 )
 from kg.lifecycle.metrics import encode_points, history, summarize
 from kg.lifecycle.records import (
@@ -61,7 +64,8 @@ from kg.lifecycle.rules import (
 from kg.lifecycle.vocabulary import vocabulary
 from kg.store.base import ModelStore
 from kg.store.sparql_text import sparql_term
-from ontology.namespaces import HF_DATASETS, MKG, MLS, PROV, SCHEMA, XSD
+from ontology.files import text_of
+from ontology.namespaces import HF_DATASETS, MKG, MLS, PROV, RDF, SCHEMA, XSD
 
 __all__ = ["DEFAULT_EXPERIMENT", "Tracking"]
 
@@ -79,63 +83,12 @@ _HUB_SOURCE = re.compile(
 )
 
 
-def _lit(text: str) -> Literal:
-    return Literal(text)
-
-
 def _int(value: int) -> Literal:
     return Literal(str(int(value)), datatype=XSD.integer)
 
 
 def _double(value: float) -> Literal:
     return Literal(value)
-
-
-def _value(term: object) -> str:
-    assert isinstance(term, Literal | NamedNode)
-    return term.value
-
-
-@dataclass
-class _Record:
-    """The triples of one named graph, by subject then predicate."""
-
-    quads: list[Quad]
-    by_subject: dict[NamedNode, dict[NamedNode, list[object]]] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for quad in self.quads:
-            if quad.predicate == MKG.points:
-                continue
-            subject = quad.subject
-            assert isinstance(subject, NamedNode)
-            self.by_subject.setdefault(subject, {}).setdefault(quad.predicate, []).append(
-                quad.object
-            )
-
-    def one(self, subject: NamedNode, predicate: NamedNode) -> str | None:
-        values = self.by_subject.get(subject, {}).get(predicate)
-        return _value(values[0]) if values else None
-
-    def term(self, subject: NamedNode, predicate: NamedNode) -> object | None:
-        values = self.by_subject.get(subject, {}).get(predicate)
-        return values[0] if values else None
-
-    def all(self, subject: NamedNode, predicate: NamedNode) -> list[object]:
-        return self.by_subject.get(subject, {}).get(predicate, [])
-
-    def pairs(self, subject: NamedNode, link: NamedNode) -> dict[str, str]:
-        """key -> value of the key/value nodes `subject` links to (params, tags)."""
-        found = {}
-        for node in self.all(subject, link):
-            assert isinstance(node, NamedNode)
-            key, value = self.one(node, MKG.key), self.one(node, MKG.value)
-            if key is not None and value is not None:
-                found[key] = value
-        return found
-
-    def about(self, subject: NamedNode) -> list[Quad]:
-        return [q for q in self.quads if q.subject == subject]
 
 
 @dataclass
@@ -226,7 +179,7 @@ class Tracking:
             "WHERE { ?e a mkg:Experiment ; mkg:experimentId ?id }"
         )
         top = next(iter(rows))["top"]
-        return str(int(_value(top)) + 1) if top is not None else "1"
+        return str(int(text_of(top)) + 1) if top is not None else "1"
 
     def _write_experiment(
         self, experiment_id: str, name: str, location: str | None, tags: Mapping[str, str]
@@ -238,16 +191,16 @@ class Tracking:
         write.add_all(
             experiment,
             [
-                (MKG.experimentId, _lit(experiment_id)),
-                (MKG.name, _lit(name)),
-                (MKG.artifactLocation, _lit(location or f"mlflow-artifacts:/{experiment_id}")),
-                (MKG.lifecycleStage, _lit(ACTIVE)),
+                (MKG.experimentId, Literal(experiment_id)),
+                (MKG.name, Literal(name)),
+                (MKG.artifactLocation, Literal(location or f"mlflow-artifacts:/{experiment_id}")),
+                (MKG.lifecycleStage, Literal(ACTIVE)),
                 (MKG.createdAt, now),
                 (MKG.updatedAt, now),
             ],
         )
         for key, value in tags.items():
-            self._tag(write, experiment, key, value)
+            tag(write, experiment, key, value)
         write.apply(self.store)
 
     def ensure_default_experiment(self) -> None:
@@ -261,18 +214,18 @@ class Tracking:
 
     def _experiment_named(self, name: str) -> str | None:
         rows = self.store.select(
-            f"SELECT ?id WHERE {{ ?e a mkg:Experiment ; mkg:name {sparql_term(_lit(name))} ; "
+            f"SELECT ?id WHERE {{ ?e a mkg:Experiment ; mkg:name {sparql_term(Literal(name))} ; "
             "mkg:experimentId ?id } LIMIT 1"
         )
         for row in rows:
-            return _value(row["id"])
+            return text_of(row["id"])
         return None
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         """The experiment, or `NotFoundError`. Experiment 0, "Default", always exists, as in
         MLflow: until something is logged to it, it is not written to the store."""
         experiment = self.ids.experiment(experiment_id)
-        record = _Record(self.store.graph_quads(self.ids.graph_of(experiment)))
+        record = GraphRecord(self.store.graph_quads(self.ids.graph_of(experiment)))
         if record.one(experiment, MKG.name) is None:
             if experiment_id == DEFAULT_EXPERIMENT:
                 return Experiment(
@@ -303,7 +256,7 @@ class Tracking:
     def experiments(self) -> list[Experiment]:
         """Every experiment, active and deleted (Default among them)."""
         rows = self.store.select("SELECT ?id WHERE { ?e a mkg:Experiment ; mkg:experimentId ?id }")
-        ids = {_value(row["id"]) for row in rows}
+        ids = {text_of(row["id"]) for row in rows}
         if self._experiment_named("Default") is None:
             ids.add(DEFAULT_EXPERIMENT)
         return [self.get_experiment(i) for i in sorted(ids, key=int)]
@@ -366,7 +319,7 @@ class Tracking:
             taken = self._experiment_named(name)
             if taken is not None and taken != experiment_id:
                 raise AlreadyExistsError(f"Experiment(name={name}) already exists.", field="name")
-            self._replace(self.ids.experiment(experiment_id), MKG.name, _lit(name))
+            self._replace(self.ids.experiment(experiment_id), MKG.name, Literal(name))
 
     def delete_experiment(self, experiment_id: str) -> None:
         """Mark the experiment and its runs deleted (restorable)."""
@@ -387,7 +340,7 @@ class Tracking:
                     field="experiment_id",
                 )
             write = self._replacing(
-                self.ids.experiment(experiment_id), MKG.lifecycleStage, _lit(stage)
+                self.ids.experiment(experiment_id), MKG.lifecycleStage, Literal(stage)
             )
             rows = self.store.select(
                 f"SELECT ?run ?stage WHERE {{ ?run mkg:inExperiment "
@@ -396,7 +349,7 @@ class Tracking:
             for row in list(rows):
                 run = row["run"]
                 assert isinstance(run, NamedNode)
-                if _value(row["stage"]) == stage:
+                if text_of(row["stage"]) == stage:
                     continue
                 index = self._index_quads(run, self._state(run.value.rsplit("/", 1)[-1]))
                 change = Write(self.ids.graph_of(run)).remove(
@@ -404,7 +357,7 @@ class Tracking:
                     MKG.lifecycleStage,
                     row["stage"],
                 )
-                change.add(run, MKG.lifecycleStage, _lit(stage))
+                change.add(run, MKG.lifecycleStage, Literal(stage))
                 if stage == ACTIVE:
                     change.added.extend(index)
                 else:
@@ -431,7 +384,7 @@ class Tracking:
             experiment = self._active_experiment(experiment_id)
             node = self.ids.experiment(experiment_id)
             write = Write(self.ids.graph_of(node))
-            self._tag(write, node, key, value, before=experiment.tags.get(key))
+            tag(write, node, key, value, before=experiment.tags.get(key))
             write.apply(self.store)
 
     def delete_experiment_tag(self, experiment_id: str, key: str) -> None:
@@ -441,7 +394,7 @@ class Tracking:
                 raise NotFoundError(f"No tag with name: {key} in experiment {experiment_id}.")
             node = self.ids.experiment(experiment_id)
             write = Write(self.ids.graph_of(node))
-            self._untag(write, node, key, experiment.tags[key])
+            untag(write, node, key, experiment.tags[key])
             write.apply(self.store)
 
     # -- runs ----------------------------------------------------------------------------------
@@ -475,7 +428,7 @@ class Tracking:
             )
             run = self.ids.run(run_id)
             for key, value in tags.items():
-                self._tag(write, run, key, value)
+                tag(write, run, key, value)
                 self._tag_effects(write, run, key, value)
             write.apply(self.store)
         return self.get_run_info(run_id)
@@ -499,16 +452,16 @@ class Tracking:
         return write.add_all(
             run,
             [
-                (MKG.runId, _lit(run_id)),
+                (MKG.runId, Literal(run_id)),
                 (MKG.inExperiment, NamedNode(experiment.iri)),
-                (MKG.runName, _lit(run_name)),
+                (MKG.runName, Literal(run_name)),
                 (MKG.runStatus, status),
                 (PROV.startedAtTime, to_millis_literal(started)),
                 (self.ids.start_index(experiment.experiment_id), to_millis_literal(started)),
-                (MKG.lifecycleStage, _lit(ACTIVE)),
-                (MKG.artifactUri, _lit(artifact_uri)),
-                (MKG.userId, _lit(user_id)),
-                (MKG.codeVersion, _lit(code_version) if code_version else None),
+                (MKG.lifecycleStage, Literal(ACTIVE)),
+                (MKG.artifactUri, Literal(artifact_uri)),
+                (MKG.userId, Literal(user_id)),
+                (MKG.codeVersion, Literal(code_version) if code_version else None),
                 (MKG.randomSeed, _int(seed) if seed is not None else None),
             ],
         )
@@ -518,8 +471,8 @@ class Tracking:
     ) -> None:
         node = LifecycleIds.part(run, "param", key)
         write.add(run, MKG.hasParam, node).typed(node, MKG.Param)
-        write.add(node, MKG.key, _lit(key)).add(node, MKG.value, _lit(value))
-        write.add(run, self.ids.param_index(experiment_id, key), _lit(value))
+        write.add(node, MKG.key, Literal(key)).add(node, MKG.value, Literal(value))
+        write.add(run, self.ids.param_index(experiment_id, key), Literal(value))
 
     def get_run_info(self, run_id: str) -> RunInfo:
         return self.get_run(run_id).info
@@ -528,7 +481,7 @@ class Tracking:
         """The run with its params, tags, latest metrics, datasets and artifacts, or
         `NotFoundError`."""
         run = self.ids.run(run_id)
-        record = _Record(self.store.graph_quads(self.ids.graph_of(run)))
+        record = GraphRecord(self.store.graph_quads(self.ids.graph_of(run)))
         if record.one(run, MKG.runId) is None:
             raise NotFoundError(f"Run with id={run_id} not found", field="run_id")
         return _run_of(record, run, self.words)
@@ -540,34 +493,34 @@ class Tracking:
         )
         state = _RunState("", "")
         for row in rows:
-            kind = _value(row["kind"])
+            kind = text_of(row["kind"])
             node = row["node"]
             if kind == "status":
-                state.status = _value(row["value"])
+                state.status = text_of(row["value"])
             elif kind == "stage":
-                state.stage = _value(row["value"])
+                state.stage = text_of(row["value"])
             elif kind == "experiment":
-                state.experiment_id = _value(row["value"]).rsplit("/", 1)[-1]
+                state.experiment_id = text_of(row["value"]).rsplit("/", 1)[-1]
             elif kind == "started":
                 assert isinstance(row["value"], Literal)
                 state.started = row["value"]
             elif kind == "param":
-                state.params[_value(row["key"])] = _value(row["value"])
+                state.params[text_of(row["key"])] = text_of(row["value"])
             elif kind == "tag":
                 assert isinstance(node, NamedNode) and isinstance(row["value"], Literal)
-                state.tags[_value(row["key"])] = (node, row["value"])
+                state.tags[text_of(row["key"])] = (node, row["value"])
             else:
                 assert isinstance(node, NamedNode)
-                key = _value(row["key"])
+                key = text_of(row["key"])
                 minimum, maximum = row["min"], row["max"]
                 summary = LatestMetric(
                     key,
-                    float(_value(row["last"])),
-                    int(_value(row["ts"])),
-                    int(_value(row["step"])),
-                    float(_value(minimum)) if minimum is not None else None,
-                    float(_value(maximum)) if maximum is not None else None,
-                    int(_value(row["count"])),
+                    float(text_of(row["last"])),
+                    int(text_of(row["ts"])),
+                    int(text_of(row["step"])),
+                    float(text_of(minimum)) if minimum is not None else None,
+                    float(text_of(maximum)) if maximum is not None else None,
+                    int(text_of(row["count"])),
                 )
                 graph = self.ids.graph_of(run)
                 old = [
@@ -639,9 +592,7 @@ class Tracking:
                 )
             for key, value in tags:
                 before_tag = state.tags.get(key)
-                self._tag(
-                    write, run, key, value, before=before_tag[1].value if before_tag else None
-                )
+                tag(write, run, key, value, before=before_tag[1].value if before_tag else None)
                 self._tag_effects(write, run, key, value)
             write.apply(self.store)
 
@@ -661,7 +612,7 @@ class Tracking:
         if before is None:
             node = LifecycleIds.part(run, "metric", key)
             write.add(run, MKG.hasMetric, node).typed(node, MKG.MetricSeries)
-            write.add(node, MKG.key, _lit(key))
+            write.add(node, MKG.key, Literal(key))
             if key.startswith("system/"):
                 write.add(node, MKG.systemMetric, Literal(True))
             summary = summarize(key, None, points)
@@ -705,7 +656,7 @@ class Tracking:
         """Every index triple a run has while active: its params and metric summaries."""
         graph = self.ids.graph_of(run)
         found = [
-            Quad(run, self.ids.param_index(state.experiment_id, key), _lit(value), graph)
+            Quad(run, self.ids.param_index(state.experiment_id, key), Literal(value), graph)
             for key, value in state.params.items()
         ]
         if state.started is not None:
@@ -735,7 +686,7 @@ class Tracking:
                 self._active(run_id, state)
             write = Write(self.ids.graph_of(run))
             before = state.tags.get(key)
-            self._tag(write, run, key, value, before=before[1].value if before else None)
+            tag(write, run, key, value, before=before[1].value if before else None)
             self._tag_effects(write, run, key, value)
             write.apply(self.store)
 
@@ -748,7 +699,7 @@ class Tracking:
             if key not in state.tags:
                 raise NotFoundError(f"No tag with name: {key} in run with id {run_id}", field="key")
             write = Write(self.ids.graph_of(run))
-            self._untag(write, run, key, state.tags[key][1].value)
+            untag(write, run, key, state.tags[key][1].value)
             write.apply(self.store)
 
     def metric_history(self, run_id: str, key: str) -> list[Metric]:
@@ -785,11 +736,9 @@ class Tracking:
             elif end_time is not None:
                 write.extend(self._replacing(run, PROV.endedAtTime, to_millis_literal(end_time)))
             if run_name:
-                write.extend(self._replacing(run, MKG.runName, _lit(run_name)))
+                write.extend(self._replacing(run, MKG.runName, Literal(run_name)))
                 before = state.tags.get(TAG_RUN_NAME)
-                self._tag(
-                    write, run, TAG_RUN_NAME, run_name, before=before[1].value if before else None
-                )
+                tag(write, run, TAG_RUN_NAME, run_name, before=before[1].value if before else None)
             write.apply(self.store)
         return self.get_run_info(run_id)
 
@@ -808,7 +757,7 @@ class Tracking:
             state = self._state(run_id)
             if state.stage == stage:
                 return
-            write = self._replacing(run, MKG.lifecycleStage, _lit(stage))
+            write = self._replacing(run, MKG.lifecycleStage, Literal(stage))
             index = self._index_quads(run, state)
             if stage == ACTIVE:
                 write.added.extend(index)
@@ -841,7 +790,7 @@ class Tracking:
                 write.add(run, PROV.qualifiedUsage, usage).typed(usage, PROV.Usage)
                 write.add(usage, PROV.entity, node)
                 if dataset.context:
-                    write.add(usage, MKG.datasetContext, _lit(dataset.context))
+                    write.add(usage, MKG.datasetContext, Literal(dataset.context))
             for model in models:
                 write.add(run, MKG.usedModel, model_node(model, "models"))
             write.apply(self.store)
@@ -865,35 +814,20 @@ class Tracking:
         write.add_all(
             node,
             [
-                (MKG.name, _lit(dataset.name)),
-                (MKG.datasetDigest, _lit(dataset.digest)),
-                (MKG.datasetSource, _lit(dataset.source) if dataset.source else None),
-                (MKG.key, _lit(dataset.source_type) if dataset.source_type else None),
+                (MKG.name, Literal(dataset.name)),
+                (MKG.datasetDigest, Literal(dataset.digest)),
+                (MKG.datasetSource, Literal(dataset.source) if dataset.source else None),
+                (MKG.key, Literal(dataset.source_type) if dataset.source_type else None),
             ],
         )
         return node
 
     # -- helpers -------------------------------------------------------------------------------
-    def _tag(
-        self, write: Write, owner: NamedNode, key: str, value: str, *, before: str | None = None
-    ) -> None:
-        node = LifecycleIds.part(owner, "tag", key)
-        if before is not None:
-            write.remove(node, MKG.value, _lit(before))
-        else:
-            write.add(owner, MKG.hasTag, node).typed(node, MKG.Tag).add(node, MKG.key, _lit(key))
-        write.add(node, MKG.value, _lit(value))
-
-    def _untag(self, write: Write, owner: NamedNode, key: str, value: str) -> None:
-        node = LifecycleIds.part(owner, "tag", key)
-        write.remove(owner, MKG.hasTag, node).remove(node, MKG.value, _lit(value))
-        write.remove(node, MKG.key, _lit(key)).remove(node, _RDF_TYPE, MKG.Tag)
-
     def _tag_effects(self, write: Write, run: NamedNode, key: str, value: str) -> None:
         """The tags MLflow's clients set that mean a fact of the graph: the code version, the
         parent run."""
         if key == TAG_COMMIT:
-            write.add(run, MKG.codeVersion, _lit(value))
+            write.add(run, MKG.codeVersion, Literal(value))
         elif key == TAG_PARENT and re.fullmatch(r"[0-9a-f]{32}", value):
             parent = self.ids.run(value)
             if parent == run:
@@ -922,9 +856,6 @@ class Tracking:
         if subject.value.startswith(self.ids.experiment("").value):
             write.extend(self._replacing(subject, MKG.updatedAt, to_millis_literal(now_millis())))
         write.apply(self.store)
-
-
-_RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 
 
 @dataclass(frozen=True)
@@ -1005,7 +936,7 @@ def _generated_name() -> str:
     return f"{_ADJECTIVES[pick % 10]}-{_NOUNS[(pick // 10) % 10]}-{pick % 1000}"
 
 
-def _run_of(record: _Record, run: NamedNode, words: object) -> Run:
+def _run_of(record: GraphRecord, run: NamedNode, words: object) -> Run:
     from kg.lifecycle.vocabulary import Vocabulary
 
     assert isinstance(words, Vocabulary)
@@ -1062,7 +993,7 @@ def _run_of(record: _Record, run: NamedNode, words: object) -> Run:
         dataset(subject)
         for subject, predicates in record.by_subject.items()
         if run in predicates.get(PROV.wasGeneratedBy, [])
-        and SCHEMA.Dataset in predicates.get(_RDF_TYPE, [])
+        and SCHEMA.Dataset in predicates.get(RDF.type, [])
     )
     from kg.lifecycle.artifacts import artifact_of
 
@@ -1080,5 +1011,5 @@ def _run_of(record: _Record, run: NamedNode, words: object) -> Run:
         inputs,
         outputs,
         artifacts,
-        tuple(_value(m) for m in record.all(run, MKG.usedModel)),
+        tuple(text_of(m) for m in record.all(run, MKG.usedModel)),
     )

@@ -19,10 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from pyoxigraph import Literal, NamedNode, QuerySolutions, RdfFormat, Store
+from pyoxigraph import NamedNode, QuerySolutions, RdfFormat, Store
 
 from kg.errors import LifecycleError
-from ontology.files import CORE_FILE, LIFECYCLE_FILE
+from ontology.files import CORE_FILE, LIFECYCLE_FILE, text_of
 
 __all__ = ["Approval", "Code", "RunStatus", "Strategy", "Vocabulary", "vocabulary"]
 
@@ -112,13 +112,8 @@ def _rows(store: Store, sparql: str) -> QuerySolutions:
     return result
 
 
-def _text(term: object) -> str:
-    assert isinstance(term, Literal | NamedNode)
-    return term.value
-
-
 def _flag(term: object) -> bool:
-    return _text(term) == "true"
+    return text_of(term) == "true"
 
 
 @cache
@@ -128,8 +123,8 @@ def vocabulary() -> Vocabulary:
     for path in (CORE_FILE, LIFECYCLE_FILE):
         store.load(path=str(path), format=RdfFormat.TURTLE)
     statuses = {
-        _text(row["code"]): RunStatus(
-            row["s"], _text(row["code"]), _text(row["mlflow"]), _flag(row["terminal"])
+        text_of(row["code"]): RunStatus(
+            row["s"], text_of(row["code"]), text_of(row["mlflow"]), _flag(row["terminal"])
         )
         for row in _rows(
             store,
@@ -141,14 +136,14 @@ def vocabulary() -> Vocabulary:
     for row in _rows(
         store, "SELECT ?code ?next WHERE { ?s mkg:code ?code ; mkg:mayBecome/mkg:code ?next }"
     ):
-        becomes.setdefault(_text(row["code"]), set()).add(_text(row["next"]))
+        becomes.setdefault(text_of(row["code"]), set()).add(text_of(row["next"]))
     approvals = {
-        _text(row["code"]): Approval(
+        text_of(row["code"]): Approval(
             row["s"],
-            _text(row["code"]),
+            text_of(row["code"]),
             _flag(row["promotable"]),
             _flag(row["deployable"]),
-            frozenset(becomes.get(_text(row["code"]), ())),
+            frozenset(becomes.get(text_of(row["code"]), ())),
         )
         for row in _rows(
             store,
@@ -157,7 +152,7 @@ def vocabulary() -> Vocabulary:
         )
     }
     strategies = {
-        _text(row["code"]): Strategy(row["s"], _text(row["code"]), _flag(row["share"]))
+        text_of(row["code"]): Strategy(row["s"], text_of(row["code"]), _flag(row["share"]))
         for row in _rows(
             store,
             "SELECT ?s ?code ?share WHERE { ?s a mkg:DeploymentStrategy ; mkg:code ?code ; "
@@ -167,12 +162,12 @@ def vocabulary() -> Vocabulary:
 
     def codes(cls: str) -> dict[str, Code]:
         return {
-            _text(row["code"]): Code(row["s"], _text(row["code"]))
+            text_of(row["code"]): Code(row["s"], text_of(row["code"]))
             for row in _rows(store, f"SELECT ?s ?code WHERE {{ ?s a mkg:{cls} ; mkg:code ?code }}")
         }
 
     steps = frozenset(
-        _text(row["p"])
+        text_of(row["p"])
         for row in _rows(
             store,
             "SELECT DISTINCT ?p WHERE { ?step mkg:lineageStep true . "

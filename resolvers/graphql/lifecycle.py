@@ -97,6 +97,21 @@ class Artifact:
     epoch: int | None
     best: bool
 
+    @classmethod
+    def of(cls, a: lifecycle.Artifact) -> "Artifact":
+        return cls(
+            iri=a.iri,
+            path=a.path,
+            kind=a.kind,
+            uri=a.uri,
+            size=None if a.size is None else Long(a.size),
+            checksum=a.checksum,
+            verified=a.verified,
+            step=None if a.step is None else Long(a.step),
+            epoch=a.epoch,
+            best=a.best,
+        )
+
 
 @strawberry.type(description="One execution of training or evaluation code (a prov:Activity).")
 class Run:
@@ -190,21 +205,7 @@ class Run:
 
     @strawberry.field
     def artifacts(self) -> list[Artifact]:
-        return [
-            Artifact(
-                iri=a.iri,
-                path=a.path,
-                kind=a.kind,
-                uri=a.uri,
-                size=None if a.size is None else Long(a.size),
-                checksum=a.checksum,
-                verified=a.verified,
-                step=None if a.step is None else Long(a.step),
-                epoch=a.epoch,
-                best=a.best,
-            )
-            for a in self.record.artifacts
-        ]
+        return [Artifact.of(a) for a in self.record.artifacts]
 
     @strawberry.field(
         description="Models the run used (a base it fine-tuned) or made a version of."
@@ -693,6 +694,10 @@ class SlaInput:
     availability: float | None = None
     error_rate: float | None = None
 
+    def targets(self) -> dict[str, float]:
+        """The targets given, as `kg.lifecycle.Deployments.deploy` takes them."""
+        return {k: v for k, v in vars(self).items() if v is not None}
+
 
 def _writer(info: Info) -> GraphQLContext:
     context = _context(info)
@@ -813,18 +818,7 @@ class LifecycleMutation:
             epoch=epoch,
             best=best,
         )
-        return Artifact(
-            iri=a.iri,
-            path=a.path,
-            kind=a.kind,
-            uri=a.uri,
-            size=None if a.size is None else Long(a.size),
-            checksum=a.checksum,
-            verified=a.verified,
-            step=None if a.step is None else Long(a.step),
-            epoch=a.epoch,
-            best=a.best,
-        )
+        return Artifact.of(a)
 
     @strawberry.mutation(
         description="Register a new version of NAME (made if new) from a run or an ingested model."
@@ -841,19 +835,17 @@ class LifecycleMutation:
     ) -> ModelVersion:
         registry = lifecycle.Registry(_writer(info).store)
 
-        def register() -> lifecycle.ModelVersion:
-            if registry._node(name) is None:
-                registry.create_registered_model(name)
-            return registry.create_model_version(
-                name,
-                source or (f"runs:/{run_id}/model" if run_id else model or ""),
-                run_id=run_id,
-                model=model,
-                fine_tuned_from=fine_tuned_from or [],
-                description=description,
-            )
-
-        return ModelVersion(record=await run_in_threadpool(register))
+        found = await _call(
+            info,
+            registry.register_version,
+            name,
+            run_id=run_id,
+            source=source,
+            model=model,
+            fine_tuned_from=fine_tuned_from or [],
+            description=description,
+        )
+        return ModelVersion(record=found)
 
     @strawberry.mutation(description="Approve, reject or deprecate a version (allowed moves only).")
     async def decide_version(
@@ -882,17 +874,7 @@ class LifecycleMutation:
         by: str = "",
     ) -> Deployment:
         deployments = lifecycle.Deployments(_writer(info).store)
-        targets = {}
-        if sla is not None:
-            targets = {
-                k: v
-                for k, v in (
-                    ("latency_ms", sla.latency_ms),
-                    ("availability", sla.availability),
-                    ("error_rate", sla.error_rate),
-                )
-                if v is not None
-            }
+        targets = sla.targets() if sla is not None else {}
         done = await _call(
             info,
             deployments.deploy,

@@ -19,12 +19,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import Field
+from pydantic.alias_generators import to_camel
 
 from kg import lifecycle
 from kg.errors import LifecycleError
 from kg.lifecycle.graph import now_millis
 from resolvers.rest.context import ServicesDep
+from resolvers.rest.schemas import _Shape
 from resolvers.services import Services
 from resolvers.update import check_writes
 
@@ -39,7 +41,7 @@ def camel(value: Any) -> Any:
     if is_dataclass(value) and not isinstance(value, type):
         value = asdict(value)
     if isinstance(value, dict):
-        return {_camel(str(k)): camel(v) for k, v in value.items()}
+        return {to_camel(str(k)): camel(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [camel(v) for v in value]
     if isinstance(value, float) and value != value:  # NaN: JSON has no such number
@@ -47,54 +49,49 @@ def camel(value: Any) -> Any:
     return value
 
 
-def _camel(key: str) -> str:
-    head, *rest = key.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
 def _writes(shared: Services, authorization: str | None) -> None:
     check_writes(shared.settings, authorization)
 
 
-class ExperimentIn(BaseModel):
+class ExperimentIn(_Shape):
     name: str
     description: str | None = None
 
 
-class RunIn(BaseModel):
+class RunIn(_Shape):
     name: str | None = None
     seed: int | None = None
-    code_version: str | None = Field(None, alias="codeVersion")
-    tags: dict[str, str] = {}
+    code_version: str | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
 
 
-class MetricIn(BaseModel):
+class MetricIn(_Shape):
     key: str
     value: float
     step: int = 0
     timestamp: int | None = None
 
 
-class DatasetIn(BaseModel):
+class DatasetIn(_Shape):
     name: str
     digest: str
     source: str = ""
     context: str = ""
 
 
-class BatchIn(BaseModel):
-    metrics: list[MetricIn] = []
-    params: dict[str, str] = {}
-    tags: dict[str, str] = {}
-    datasets: list[DatasetIn] = []
-    models: list[str] = []
+class BatchIn(_Shape):
+    metrics: list[MetricIn] = Field(default_factory=list)
+    params: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    datasets: list[DatasetIn] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=list)
 
 
-class EndIn(BaseModel):
+class EndIn(_Shape):
     status: str = "finished"
 
 
-class ArtifactIn(BaseModel):
+class ArtifactIn(_Shape):
     path: str
     kind: str = "other"
     uri: str | None = None
@@ -105,34 +102,34 @@ class ArtifactIn(BaseModel):
     best: bool = False
 
 
-class VersionIn(BaseModel):
-    run_id: str | None = Field(None, alias="runId")
+class VersionIn(_Shape):
+    run_id: str | None = None
     source: str | None = None
     model: str | None = None
-    fine_tuned_from: list[str] = Field([], alias="fineTunedFrom")
+    fine_tuned_from: list[str] = Field(default_factory=list)
     description: str = ""
 
 
-class DecisionIn(BaseModel):
+class DecisionIn(_Shape):
     status: str
     by: str
     notes: str = ""
 
 
-class AliasIn(BaseModel):
+class AliasIn(_Shape):
     version: str
 
 
-class DeployIn(BaseModel):
+class DeployIn(_Shape):
     name: str
     version: str
     strategy: str = "blue-green"
-    traffic_share: float | None = Field(None, alias="trafficShare")
-    sla: dict[str, float] = {}
+    traffic_share: float | None = None
+    sla: dict[str, float] = Field(default_factory=dict)
     by: str = ""
 
 
-class RollbackIn(BaseModel):
+class RollbackIn(_Shape):
     by: str = ""
 
 
@@ -378,20 +375,16 @@ async def register_version(
     _writes(shared, authorization)
     registry = lifecycle.Registry(shared.store)
 
-    def register() -> lifecycle.ModelVersion:
-        if registry._node(name) is None:
-            registry.create_registered_model(name)
-        source = body.source or (f"runs:/{body.run_id}/model" if body.run_id else body.model or "")
-        return registry.create_model_version(
-            name,
-            source,
-            run_id=body.run_id,
-            model=body.model,
-            fine_tuned_from=body.fine_tuned_from,
-            description=body.description,
-        )
-
-    return camel(await run_in_threadpool(register))
+    found = await run_in_threadpool(
+        registry.register_version,
+        name,
+        run_id=body.run_id,
+        source=body.source,
+        model=body.model,
+        fine_tuned_from=body.fine_tuned_from,
+        description=body.description,
+    )
+    return camel(found)
 
 
 @router.get("/registry/{name}/versions/{version}", summary="A version and its decisions")
