@@ -6,10 +6,11 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kg.cli.common import BaseIriOption, StoreOption, console, err_console
-from kg.ingest.pipeline import IngestSummary
+from kg.cli.progress import progress_bar, stop_requested
+from kg.executors import EXECUTORS, ExecutorName, executor_for
+from kg.ingest.pipeline import MIN_SOURCES_FOR_WORKERS, IngestSummary
 from kg.ingest.reader import read_source
 from kg.ingest.register import register, sync_index_on_disk
 from kg.ingest.sources import discover_all
@@ -56,31 +57,55 @@ def ingest_command(
             help="Re-derive tasks and I/O types of what changed (and of models built on it).",
         ),
     ] = True,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help=f"Where chunks of sources are read and validated: {' or '.join(EXECUTORS)} "
+            "(local worker processes, or Ray tasks while this process writes).",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="A running Ray cluster (HEAD:6379, or auto); default: a local Ray instance of "
+            "--workers CPUs.",
+            show_default=False,
+        ),
+    ] = None,
     base_iri: BaseIriOption = None,
 ) -> None:
     """Ingest HuggingFace model metadata into the store, validated against the SHACL shapes.
 
     Every model becomes one named graph, replaced in one transaction on re-ingest; unchanged
-    sources are skipped. A bad model is reported with its file and field and leaves the store
-    untouched; the others go on (unless --strict). Exit code 1 when anything was rejected.
+    sources are skipped by content hash. A bad model is reported with its file and field and
+    leaves the store untouched; the others go on (unless --strict: then nothing is written
+    if anything is rejected, however many batches the ingest spans). Exit code 1 when
+    anything was rejected.
+
+    Ctrl-C (or SIGTERM) stops after the current chunk, its models written, and exits 130:
+    run the same command again to resume (what is already in the store is skipped). A crash
+    (even SIGKILL) leaves every model wholly old or wholly new; the next write repairs the
+    derived data it left stale.
 
     Example:
 
     \b
         modelkg ingest ~/.cache/huggingface/hub examples/models openai-community/gpt2
+        modelkg ingest /data/hub-mirror --executor ray --ray-address head:6379
     """
+    if executor not in EXECUTORS:
+        raise typer.BadParameter(f"use one of {', '.join(EXECUTORS)}", param_hint="--executor")
     kg_store = open_store(store)
     ids = IriMinter.from_environment(base_iri)
     found = discover_all(sources, hub_id=hub_id)
-    with Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=quiet or len(found.sources) < 2,
-    ) as progress:
+    chosen: ExecutorName = "ray" if executor == "ray" else "local"
+    with (
+        progress_bar(unit="models", disable=quiet or len(found.sources) < 2) as progress,
+        stop_requested() as stop,
+        executor_for(chosen, workers=workers, address=ray_address) as run,
+    ):
         task = progress.add_task("ingesting", total=len(found.sources))
         done = register(
             sources,
@@ -91,8 +116,12 @@ def ingest_command(
             ids=ids,
             engine=engine,
             workers=workers,
+            executor=run
+            if chosen == "ray" or len(found.sources) >= MIN_SOURCES_FOR_WORKERS
+            else None,
             discovery=found,
             on_progress=lambda n: progress.advance(task, n),
+            stop=stop,
         )
     kg_store.close()
     summary = done.ingest
@@ -106,6 +135,12 @@ def ingest_command(
             f"{synced.unchanged} unchanged"
         )
     _print_summary(summary, quiet=quiet)
+    if summary.interrupted:
+        err_console.print(
+            f"[yellow]interrupted[/]: {summary.interrupted} source(s) not read yet; run the "
+            "same command again to go on (what is in the store is skipped as unchanged)"
+        )
+        raise typer.Exit(130)
     if summary.rejected:
         raise typer.Exit(1)
 

@@ -19,26 +19,27 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from pyoxigraph import NamedNode, Quad, RdfFormat, serialize
 
 from kg.errors import InputError, ShapeViolation
+from kg.executors import ChunkExecutor, executor_for
 from kg.ingest.reader import plan_source, read_source_with_quads
 from kg.ingest.sources import Discovery, ModelSource, discover_all
 from kg.iris import IriMinter
 from kg.reason.engine import ModelFacts
 from kg.reason.run import Settled, derive_fresh
+from kg.store.journal import note_undo, undo_writes, unfinished
 from kg.store.model_graph import ModelGraph
 from kg.validate import ValidationResult, validate_models
 
 if TYPE_CHECKING:
     from kg.store.base import ModelStore
 
-__all__ = ["ChunkResult", "IngestSummary", "ingest", "process_chunk"]
+__all__ = ["ChunkJob", "ChunkResult", "IngestSummary", "ingest", "process_chunk", "run_chunk"]
 
 BATCH_QUADS = 400_000
 """Quads per store write: small enough that writes interleave with the workers' reading, and
@@ -70,6 +71,8 @@ class IngestSummary:
     """written models whose parameter count was computed and written with them (`size`)"""
     sizing_failed: list[tuple[str, str]] = field(default_factory=list)
     """(model IRI, why) for configs whose parameters could not be counted"""
+    interrupted: int = 0
+    """sources left unread because the ingest was asked to stop (`stop`); 0 when it ran out"""
 
     @property
     def ok(self) -> bool:
@@ -220,14 +223,48 @@ def _with_derived(
     return result
 
 
-def _chunks(sources: Sequence[ModelSource], size: int) -> list[Sequence[ModelSource]]:
-    return [sources[start : start + size] for start in range(0, len(sources), size)]
+@dataclass(frozen=True)
+class ChunkJob:
+    """One chunk of sources and what a worker needs to process it (plain, picklable data:
+    it travels to a worker process or a Ray task)."""
+
+    sources: Sequence[ModelSource]
+    ids: IriMinter
+    known: dict[str, str]
+    engine: str
+    derive: bool
+    size: bool
 
 
-def _lower_priority() -> None:
-    """Workers yield the CPU to the parent: its store writes are the critical path, and the
-    workers, ahead of it, fill whatever CPU is left."""
-    os.nice(5)
+def run_chunk(job: ChunkJob) -> ChunkResult:
+    """`process_chunk` over one job: the unit of ingest work an executor runs.
+
+    >>> from kg.ingest.sources import discover_all
+    >>> sources = discover_all(["examples/models/gpt2-style-lm"]).sources
+    >>> job = ChunkJob(sources, IriMinter.from_environment(), {}, "compiled", False, False)
+    >>> [outcome.graph.count > 0 for outcome in run_chunk(job)]
+    [True]
+    """
+    return process_chunk(
+        job.sources, job.ids, job.known, job.engine, derive=job.derive, size=job.size
+    )
+
+
+def _jobs(
+    sources: Sequence[ModelSource],
+    ids: IriMinter,
+    known: dict[str, str],
+    engine: str,
+    *,
+    derive: bool,
+    size: bool,
+) -> Iterator[ChunkJob]:
+    """Chunks of `CHUNK_SIZE` sources, each with the stored digests of its own models."""
+    for start in range(0, len(sources), CHUNK_SIZE):
+        chunk = sources[start : start + CHUNK_SIZE]
+        graphs = [ids.graph_iri(ids.model_key(s.hub_id, "")).value for s in chunk if s.hub_id]
+        mine = {g: known[g] for g in graphs if g in known}
+        yield ChunkJob(chunk, ids, mine, engine, derive, size)
 
 
 def _run_chunks(
@@ -235,38 +272,24 @@ def _run_chunks(
     ids: IriMinter,
     store: ModelStore,
     engine: str,
+    executor: ChunkExecutor | None,
     workers: int,
     *,
     derive: bool,
     size: bool,
-) -> Iterator[tuple[int, ChunkResult]]:
-    """Process chunks in order, in worker processes when there is enough work for them."""
-    chunks = _chunks(sources, CHUNK_SIZE)
-    graph_of = {s.hub_id: ids.graph_iri(ids.model_key(s.hub_id, "")) for s in sources if s.hub_id}
-    known = store.source_digests(list(graph_of.values()))
-    if workers <= 1 or len(sources) < MIN_SOURCES_FOR_WORKERS:
-        for chunk in chunks:
-            yield len(chunk), process_chunk(chunk, ids, known, engine, derive=derive, size=size)
+) -> Generator[tuple[int, ChunkResult]]:
+    """Process chunks in order, each with its size: on `executor`, or in local worker
+    processes when there is enough work for them (else in this process)."""
+    graphs = [ids.graph_iri(ids.model_key(s.hub_id, "")) for s in sources if s.hub_id]
+    known = store.source_digests(graphs)
+    jobs = _jobs(sources, ids, known, engine, derive=derive, size=size)
+    sizes = [min(CHUNK_SIZE, len(sources) - at) for at in range(0, len(sources), CHUNK_SIZE)]
+    if executor is not None:
+        yield from zip(sizes, executor.map(run_chunk, jobs), strict=True)
         return
-    with ProcessPoolExecutor(max_workers=workers, initializer=_lower_priority) as pool:
-        futures = [
-            pool.submit(
-                process_chunk,
-                chunk,
-                ids,
-                {
-                    g.value: known[g.value]
-                    for s in chunk
-                    if s.hub_id and (g := graph_of[s.hub_id]).value in known
-                },
-                engine,
-                derive=derive,
-                size=size,
-            )
-            for chunk in chunks
-        ]
-        for chunk, future in zip(chunks, futures, strict=True):
-            yield len(chunk), future.result()
+    few = workers <= 1 or len(sources) < MIN_SOURCES_FOR_WORKERS
+    with executor_for("local", workers=1 if few else workers) as local:
+        yield from zip(sizes, local.map(run_chunk, jobs), strict=True)
 
 
 def ingest(
@@ -278,15 +301,27 @@ def ingest(
     ids: IriMinter | None = None,
     engine: str = "compiled",
     workers: int | None = None,
+    executor: ChunkExecutor | None = None,
     on_progress: ProgressCallback | None = None,
     on_total: Callable[[int], None] | None = None,
     discovery: Discovery | None = None,
     derive: bool = False,
     size: bool = False,
+    stop: Callable[[], bool] | None = None,
+    undo: NamedNode | None = None,
 ) -> IngestSummary:
     """Ingest every model behind `arguments` into `store`; see the module docstring. With
     `derive` and `size`, each model is written with its inferred facts and its computed
-    parameter count (`kg.ingest.register` adds the models built on them)."""
+    parameter count (`kg.ingest.register` adds the models built on them).
+
+    Chunks run on `executor` (by default local worker processes, when there are enough
+    sources). `stop` is asked between chunks: when it says so, what was read is written and
+    the rest is left for the next run (`summary.interrupted`; unchanged sources are skipped
+    then, so running the same command again resumes). With `strict`, batches are written as
+    they come, each recorded in the journal entry `undo` (`kg.store.journal.note_undo`), and
+    taken back when anything is rejected, so a strict ingest is all or nothing at any size,
+    a crash included (the next writer takes back what a dead strict ingest wrote).
+    """
     ids = ids or IriMinter.from_environment()
     found = discovery or discover_all(arguments, hub_id=hub_id)
     summary = IngestSummary(notes=list(found.notes))
@@ -299,45 +334,83 @@ def ingest(
     pending: list[Outcome] = []
     pending_quads = 0
     taken: dict[str, ModelSource] = {}
-    chunks = _run_chunks(sources, ids, store, engine, workers, derive=derive, size=size)
-    for count, outcomes in chunks:
-        accepted = []
-        for outcome in _settle(outcomes, summary, strict=strict):
-            graph = outcome.graph
-            assert graph is not None
-            first = taken.setdefault(graph.graph_iri.value, graph.source)
-            if first is graph.source:
-                accepted.append(outcome)
-            else:
-                summary.rejected.append((graph.source.display, _same_model(graph.source, first)))
-        existing = store.source_digests([o.graph.graph_iri for o in accepted if o.graph])
-        for outcome in accepted:
-            graph = outcome.graph
-            assert graph is not None
-            if existing.get(graph.graph_iri.value) == graph.digest:
-                summary.unchanged.append(graph.source.display)  # a local model, read again
-                continue
-            if pending_quads + graph.count > BATCH_QUADS and pending and not strict:
-                _write(store, pending, summary)
-                pending, pending_quads = [], 0
-            pending.append(outcome)
-            pending_quads += graph.count
-        if on_progress is not None:
-            on_progress(count)
+    undone = undo if strict else None
+    chunks = _run_chunks(sources, ids, store, engine, executor, workers, derive=derive, size=size)
+    done = 0
+    try:
+        for count, outcomes in chunks:
+            accepted = []
+            for outcome in _settle(outcomes, summary, strict=strict):
+                graph = outcome.graph
+                assert graph is not None
+                first = taken.setdefault(graph.graph_iri.value, graph.source)
+                if first is graph.source:
+                    accepted.append(outcome)
+                else:
+                    summary.rejected.append(
+                        (graph.source.display, _same_model(graph.source, first))
+                    )
+            existing = store.source_digests([o.graph.graph_iri for o in accepted if o.graph])
+            for outcome in accepted:
+                graph = outcome.graph
+                assert graph is not None
+                if existing.get(graph.graph_iri.value) == graph.digest:
+                    summary.unchanged.append(graph.source.display)  # a local model, read again
+                    continue
+                if strict and summary.rejected:
+                    continue  # nothing will be written: read on, to report everything
+                batched = not strict or undone is not None
+                if pending_quads + graph.count > BATCH_QUADS and pending and batched:
+                    _write(store, pending, summary, undone)
+                    pending, pending_quads = [], 0
+                pending.append(outcome)
+                pending_quads += graph.count
+            done += count
+            if on_progress is not None:
+                on_progress(count)
+            if stop is not None and stop():
+                summary.interrupted = len(sources) - done
+                break
+    finally:
+        chunks.close()  # an interrupted ingest stops the workers' unstarted chunks
     if strict and summary.rejected:
-        summary.notes.append("--strict: something was rejected, so nothing was written")
+        taken_back = len(summary.written)
+        if undone is not None and taken_back:
+            take_back(store, undone)
+            _forget_writes(summary)
+        summary.notes.append(
+            "--strict: something was rejected, so nothing was written"
+            + (f" ({taken_back} model(s) written before it were taken back)" if taken_back else "")
+        )
+        return summary
+    if strict and summary.interrupted:
+        if undone is not None and summary.written:
+            take_back(store, undone)
+            _forget_writes(summary)
+        summary.notes.append("--strict: interrupted, so nothing was written")
         return summary
     batch: list[Outcome] = []
     quads = 0
     for outcome in pending:
         assert outcome.graph is not None
         if quads + outcome.graph.count > BATCH_QUADS and batch:
-            _write(store, batch, summary)
+            _write(store, batch, summary, undone)
             batch, quads = [], 0
         batch.append(outcome)
         quads += outcome.graph.count
-    _write(store, batch, summary)
+    _write(store, batch, summary, undone)
     return summary
+
+
+def _forget_writes(summary: IngestSummary) -> None:
+    """The summary of a strict ingest whose writes were taken back: nothing written."""
+    summary.ingested.clear()
+    summary.updated.clear()
+    summary.written.clear()
+    summary.settled.clear()
+    summary.sizing_failed.clear()
+    summary.sized = 0
+    summary.triples = 0
 
 
 def _settle(outcomes: ChunkResult, summary: IngestSummary, *, strict: bool) -> list[Outcome]:
@@ -407,15 +480,21 @@ def _rejection(
     )
 
 
-def _write(store: ModelStore, outcomes: list[Outcome], summary: IngestSummary) -> None:
+def _write(
+    store: ModelStore, outcomes: list[Outcome], summary: IngestSummary, undo: NamedNode | None
+) -> None:
     """Write new graphs (one atomic bulk load) and replaced ones (one transaction), each model
-    with the graphs derived from it."""
+    with the graphs derived from it; with `undo` (a strict ingest's journal entry), first
+    record what the write will change, so it can be taken back."""
     graphs = [o.graph for o in outcomes if o.graph is not None]
     if not graphs:
         return
     existing = store.source_digests([graph.graph_iri for graph in graphs])
     fresh = [g for g in graphs if g.graph_iri.value not in existing]
     changed = [g for g in graphs if g.graph_iri.value in existing]
+    if undo is not None:
+        replaced = [name for g in changed for name in g.graphs if store.has_graph(name)]
+        note_undo(store, undo, [name for g in graphs for name in g.graphs], replaced)
     if fresh:
         store.write_models(fresh, replace=[])
         summary.ingested.extend(g.source.display for g in fresh)
@@ -432,3 +511,10 @@ def _write(store: ModelStore, outcomes: list[Outcome], summary: IngestSummary) -
         if outcome.sizing_error is not None:
             summary.sizing_failed.append((graph.model_iri.value, outcome.sizing_error))
         summary.sized += outcome.sized
+
+
+def take_back(store: ModelStore, entry: NamedNode) -> None:
+    """Undo what a strict ingest recorded in its journal entry `entry` (`note_undo`)."""
+    for found in unfinished(store):
+        if found.graph == entry:
+            undo_writes(store, found)

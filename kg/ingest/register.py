@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from kg.ingest.pipeline import IngestSummary, ingest
 from kg.reason.run import ReasonSummary, reason_models
+from kg.repair import tracked
 
 if TYPE_CHECKING:
     from kg.compat.sizing import SizingSummary
@@ -58,9 +59,11 @@ def register(
     written with its inferred facts (`derive`) and, when its metadata states none, its exact
     parameter count (`size`: on the meta device, so a size filter sees it at once); then
     re-derive the models built on what was written, and sync the search index (`sync_index`),
-    all under one hold of the writer lock."""
-    with store.writer():
-        summary = ingest(arguments, store, derive=derive, size=size, **options)
+    all under one hold of the writer lock, recorded in the store's journal: a crash at any
+    point leaves each model wholly old or wholly new, and the next writer (`kg.repair`)
+    re-derives what the crash left stale and takes back a strict ingest's partial write."""
+    with tracked(store, "ingest", sync_index=sync_index) as entry:
+        summary = ingest(arguments, store, derive=derive, size=size, undo=entry, **options)
         reasoning = None
         synced = None
         sized = None

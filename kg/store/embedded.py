@@ -15,6 +15,8 @@ True
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -94,6 +96,36 @@ def parse_query_error(exc: Exception, sparql: str) -> QueryError:
     )
 
 
+def _is_new(path: Path) -> bool:
+    return not path.exists() or (path.is_dir() and not any(path.iterdir()))
+
+
+def _create(path: Path) -> None:
+    """Make a new store at `path` all at once: built beside it under a temporary name, its
+    ontology and shapes loaded, then renamed into place. A process killed while creating a
+    store leaves no half-made store at `path` (RocksDB without its column families, which
+    read-only commands cannot open), only a temporary folder the next creation removes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for abandoned in path.parent.glob(f".{path.name}.creating-*"):
+        pid = abandoned.name.rpartition("-")[2]
+        if not pid.isdigit() or not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(abandoned, ignore_errors=True)
+    temporary = path.parent / f".{path.name}.creating-{os.getpid()}"
+    shutil.rmtree(temporary, ignore_errors=True)
+    made = EmbeddedStore(Store(str(temporary)), str(temporary), read_only=False)
+    made._ensure_vocabulary()
+    made.close()
+    del made  # pyoxigraph closes RocksDB when the Store is dropped
+    try:
+        if path.exists():
+            path.rmdir()  # the empty folder a caller made for the store
+        temporary.rename(path)
+    except OSError:  # another process created it first: use that one
+        shutil.rmtree(temporary, ignore_errors=True)
+        if _is_new(path):
+            raise
+
+
 def _tally() -> None:
     tally = QUERY_TALLY.get()
     if tally is not None:
@@ -137,9 +169,18 @@ class EmbeddedStore(StoreEngine):
             elif read_only:
                 store = _open_read_only(str(path))
             else:
-                Path(path).mkdir(parents=True, exist_ok=True)
+                if _is_new(Path(path)):
+                    _create(Path(path))
                 store = Store(str(path))
         except (OSError, RuntimeError) as exc:
+            if "Column family not found" in str(exc):
+                raise StoreError(
+                    "this folder is not a whole store: its creation was cut off (a process "
+                    "stopped while making it, before ModelKG created stores all at once)",
+                    path=location,
+                    hint="open it for writing once (`modelkg reason`), which completes it, or "
+                    "remove the folder and ingest again",
+                ) from exc
             holder = current_holder(location)
             if holder is not None:  # it shares the store, and a write of it holds it now
                 raise StoreError(
