@@ -26,7 +26,7 @@ def _export(store_path: Path) -> bytes:
     from kg.export import export
 
     with open_store(str(store_path)) as store:
-        return export(store, "nquads", include_ontology=True, timestamps=False)
+        return export(store, "nquads", timestamps=False)
 
 
 @pytest.fixture
