@@ -31,7 +31,7 @@ from typing import Any, Literal, Protocol, Self, TypeVar
 
 from kg.errors import UsageError
 
-__all__ = ["EXECUTORS", "ChunkExecutor", "ExecutorName", "executor_for"]
+__all__ = ["EXECUTORS", "ChunkExecutor", "ExecutorName", "executor_for", "executor_name"]
 
 ExecutorName = Literal["local", "ray"]
 EXECUTORS: tuple[ExecutorName, ...] = ("local", "ray")
@@ -178,6 +178,20 @@ def _probe(address: str) -> None:
             hint="start it (`ray start --head`), or give its HEAD:6379, or leave --ray-address "
             "out for a local instance",
         ) from exc
+
+
+def executor_name(text: str) -> ExecutorName:
+    """`text` as an executor's name (a command's `--executor`), or a UsageError.
+
+    >>> executor_name("ray")
+    'ray'
+    """
+    for name in EXECUTORS:
+        if text == name:
+            return name
+    raise UsageError(
+        f"unknown executor {text!r}", field="--executor", hint=f"use one of {', '.join(EXECUTORS)}"
+    )
 
 
 def executor_for(

@@ -9,7 +9,15 @@ from rich.console import Console
 
 from kg.store import DEFAULT_STORE
 
-__all__ = ["STORE_HELP", "BaseIriOption", "StoreOption", "console", "err_console"]
+__all__ = [
+    "STORE_HELP",
+    "BaseIriOption",
+    "ExecutorOption",
+    "RayAddressOption",
+    "StoreOption",
+    "console",
+    "err_console",
+]
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -32,6 +40,23 @@ BaseIriOption = Annotated[
         "--base-iri",
         envvar="MODELKG_BASE_IRI",
         help="Base for the IRIs ModelKG mints (default: https://w3id.org/modelkg/id/).",
+        show_default=False,
+    ),
+]
+
+ExecutorOption = Annotated[
+    str,
+    typer.Option(
+        "--executor",
+        help="Where chunks of work run: local (worker processes) or ray (Ray tasks, while this "
+        "process writes the store).",
+    ),
+]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help="A running Ray cluster (HEAD:6379, or auto); default: a local Ray instance.",
         show_default=False,
     ),
 ]

@@ -7,9 +7,16 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from kg.cli.common import BaseIriOption, StoreOption, console, err_console
+from kg.cli.common import (
+    BaseIriOption,
+    ExecutorOption,
+    RayAddressOption,
+    StoreOption,
+    console,
+    err_console,
+)
 from kg.cli.progress import progress_bar, stop_requested
-from kg.executors import EXECUTORS, ExecutorName, executor_for
+from kg.executors import executor_for, executor_name
 from kg.ingest.pipeline import MIN_SOURCES_FOR_WORKERS, IngestSummary
 from kg.ingest.reader import read_source
 from kg.ingest.register import register, sync_index_on_disk
@@ -57,23 +64,8 @@ def ingest_command(
             help="Re-derive tasks and I/O types of what changed (and of models built on it).",
         ),
     ] = True,
-    executor: Annotated[
-        str,
-        typer.Option(
-            "--executor",
-            help=f"Where chunks of sources are read and validated: {' or '.join(EXECUTORS)} "
-            "(local worker processes, or Ray tasks while this process writes).",
-        ),
-    ] = "local",
-    ray_address: Annotated[
-        str | None,
-        typer.Option(
-            "--ray-address",
-            help="A running Ray cluster (HEAD:6379, or auto); default: a local Ray instance of "
-            "--workers CPUs.",
-            show_default=False,
-        ),
-    ] = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
     base_iri: BaseIriOption = None,
 ) -> None:
     """Ingest HuggingFace model metadata into the store, validated against the SHACL shapes.
@@ -95,12 +87,10 @@ def ingest_command(
         modelkg ingest ~/.cache/huggingface/hub examples/models openai-community/gpt2
         modelkg ingest /data/hub-mirror --executor ray --ray-address head:6379
     """
-    if executor not in EXECUTORS:
-        raise typer.BadParameter(f"use one of {', '.join(EXECUTORS)}", param_hint="--executor")
+    chosen = executor_name(executor)
     kg_store = open_store(store)
     ids = IriMinter.from_environment(base_iri)
     found = discover_all(sources, hub_id=hub_id)
-    chosen: ExecutorName = "ray" if executor == "ray" else "local"
     with (
         progress_bar(unit="models", disable=quiet or len(found.sources) < 2) as progress,
         stop_requested() as stop,

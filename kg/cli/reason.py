@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Annotated
 
 import typer
 from pyoxigraph import NamedNode, Triple
 from rich.markup import escape
 
-from kg.cli.common import StoreOption, console
+from kg.cli.common import ExecutorOption, RayAddressOption, StoreOption, console
+from kg.cli.progress import progress_bar
+from kg.executors import executor_for, executor_name
 from kg.reason.explain import explain, primary_task
 from kg.reason.run import reason
+from kg.repair import tracked
 from kg.store import open_store, store_location
 
 __all__ = ["explain_command", "reason_command"]
@@ -27,18 +31,24 @@ def reason_command(
             help="Also count parameters exactly (meta device) where the metadata states none.",
         ),
     ] = True,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
     store: StoreOption = None,
 ) -> None:
     """Derive tasks and other facts with the rules in ontology/rules, into inferred graphs.
 
     Only models whose sources (or whose base models' sources) changed since their last
     derivation are re-derived; --full rebuilds every inferred graph and gives the same result.
+    The run is recorded in the store's journal: if it is cut off (a crash, Ctrl-C), the next
+    write finishes it. With --executor ray, batches are derived by Ray tasks.
 
     Example:
 
     \b
         modelkg reason --full
+        modelkg reason --full --executor ray --ray-address head:6379
     """
+    chosen = executor_name(executor)
     kg_store = open_store(store_location(store))
     if sizes:
         from kg.compat.sizing import size_models
@@ -48,7 +58,18 @@ def reason_command(
             f"sized {sized.counted} model(s) ({sized.unchanged} unchanged, "
             f"{len(sized.failed)} without a countable config)"
         )
-    summary = reason(kg_store, full=full)
+    with (
+        tracked(kg_store, "reason") if full else nullcontext(),
+        progress_bar(unit="models") as progress,
+        executor_for(chosen, address=ray_address) as run,
+    ):
+        bar = progress.add_task("deriving", total=None)
+        summary = reason(
+            kg_store,
+            full=full,
+            on_progress=lambda n: progress.advance(bar, n),
+            executor=run if chosen == "ray" else None,
+        )
     kg_store.close()
     console.print(
         f"derived {summary.derived} model(s), {summary.facts} fact(s) from {summary.rules} "

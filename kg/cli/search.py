@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kg.cli.common import StoreOption, console, err_console
+from kg.cli.common import ExecutorOption, RayAddressOption, StoreOption, console, err_console
+from kg.cli.progress import progress_bar
 from kg.errors import UsageError
+from kg.executors import executor_for, executor_name
 
 __all__ = ["parse_count", "search_command"]
 
@@ -89,6 +91,8 @@ def search_command(
         int | None, typer.Option("--ef-search", help="HNSW search breadth (default 128).")
     ] = None,
     output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
     store: StoreOption = None,
 ) -> None:
     """Find models by describing them, combined with graph filters.
@@ -103,6 +107,7 @@ def search_command(
         modelkg search "small multilingual sentence embedding model" \\
             --task feature-extraction --max-params 200M --limit 10 --threshold 0.3
         modelkg search --rebuild-index
+        modelkg search --rebuild-index --executor ray --ray-address head:6379
     """
     from kg.models.filters import ModelFilter, Range
     from kg.reason.explain import resolve_model
@@ -131,20 +136,19 @@ def search_command(
     )
     if parameters is not None and service.index().meta.parameters != parameters:
         rebuild_index = True  # the index was built with other parameters
-    with Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(),
-        MofNCompleteColumn(), TimeElapsedColumn(), console=err_console, transient=True,
-    ) as progress:  # fmt: skip
+    chosen = executor_name(executor)
+    remote = executor_for(chosen, address=ray_address) if chosen == "ray" else None
+    with progress_bar(unit="models") as progress, remote or nullcontext():
         bar = progress.add_task("embedding models", total=None)
         callbacks = {
             "on_total": lambda n: progress.update(bar, total=n),
             "on_progress": lambda n: progress.advance(bar, n),
         }
         if rebuild_index:
-            summary = service.rebuild(**callbacks)
+            summary = service.rebuild(remote, **callbacks)
             err_console.print(f"index rebuilt: {summary.embedded} model(s) embedded")
         elif service.stale():
-            service.sync(**callbacks)
+            service.sync(executor=remote, **callbacks)
     for warning in service.warnings:
         err_console.print(f"[yellow]warning[/] {warning}")
     if query is None and vector is None:

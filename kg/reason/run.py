@@ -10,19 +10,25 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 
 from pyoxigraph import Literal, NamedNode, Quad
 
+from kg.executors import ChunkExecutor
 from kg.reason.engine import Derivation, ModelFacts, Reasoner, inferred_graph_of
 from kg.store.base import ModelStore
 from ontology.namespaces import MKG
 
 __all__ = [
+    "ReasonJob",
     "ReasonSummary",
     "Settled",
+    "StaleModel",
     "derive_fresh",
+    "derive_job",
     "reason",
     "reason_models",
+    "stale_models",
 ]
 
 BATCH = 200
@@ -187,8 +193,10 @@ def reason(
     full: bool = False,
     reasoner: Reasoner | None = None,
     on_progress: Callable[[int], None] | None = None,
+    executor: ChunkExecutor | None = None,
 ) -> ReasonSummary:
-    """Derive the stale inferred graphs (all of them with `full`) and drop orphaned ones."""
+    """Derive the stale inferred graphs (all of them with `full`) and drop orphaned ones;
+    batches are derived on `executor` when one is given (`kg.executors`)."""
     reasoner = reasoner or Reasoner.default()
     summary = ReasonSummary(rules=len(reasoner.rules))
     sources = _sources(store)
@@ -213,8 +221,47 @@ def reason(
             summary.unchanged += 1
             continue
         todo.append((source, bases, stamp))
-    _derive(store, reasoner, todo, summary, on_progress)
+    _derive(store, reasoner, todo, summary, on_progress, executor)
     return summary
+
+
+@dataclass(frozen=True)
+class StaleModel:
+    """A model whose inferred graph is missing, or was derived from sources since changed."""
+
+    model: str
+    graph: str
+    """the inferred graph it should have"""
+    missing: bool
+
+
+def stale_models(store: ModelStore) -> list[StaleModel]:
+    """The models `reason(store)` would derive again, found as it finds them (the stamp each
+    inferred graph records against its model's and bases' source digests), without deriving
+    anything: what `modelkg doctor` reports.
+
+    >>> import tempfile
+    >>> from kg.store import open_store
+    >>> stale_models(open_store(tempfile.mkdtemp() + "/kg"))
+    []
+    """
+    sources = _sources(store)
+    current: dict[str, str] = {}
+    for row in store.select(
+        "SELECT ?g ?d WHERE { GRAPH ?g { ?g mkg:derivedFromDigest ?d } "
+        'FILTER(CONTAINS(STR(?g), "/graph/inferred/")) }',
+    ):
+        graph, digest = row["g"], row["d"]
+        if isinstance(graph, NamedNode) and isinstance(digest, Literal):
+            current[graph.value] = digest.value
+    found: list[StaleModel] = []
+    for source in sources.values():
+        graph = inferred_graph_of(source.graph).value
+        bases = [sources[b] for b in _bases(store, source) if b in sources]
+        recorded = current.get(graph)
+        if recorded != _stamp(source, bases):
+            found.append(StaleModel(source.model.value, graph, missing=recorded is None))
+    return found
 
 
 def _derive(
@@ -223,25 +270,52 @@ def _derive(
     todo: list[tuple[_Source, list[_Source], str]],
     summary: ReasonSummary,
     on_progress: Callable[[int], None] | None,
+    executor: ChunkExecutor | None = None,
 ) -> None:
-    for start in range(0, len(todo), BATCH):
-        batch = todo[start : start + BATCH]
-        models = [
-            ModelFacts(
-                s.model,
-                s.graph,
-                stamp,
-                tuple(store.graph_quads(s.graph)),
-            )
-            for s, _, stamp in batch
-        ]
-        in_batch = {s.graph for s, _, _ in batch}
-        context_graphs = {b.graph for _, bases, _ in batch for b in bases} - in_batch
-        context = [q for g in context_graphs for q in store.graph_quads(g)]
-        derivations = reasoner.derive(models, context)
+    """Derive `todo` batch by batch: read here, derived here or on `executor` (a batch is a
+    plain job: its models' quads and their bases'), written here, each batch's inferred
+    graphs replaced in one write."""
+    batches = [todo[start : start + BATCH] for start in range(0, len(todo), BATCH)]
+    jobs = (_job(store, batch) for batch in batches)
+    derived = (
+        executor.map(derive_job, jobs)
+        if executor is not None
+        else (reasoner.derive(job.models, job.context) for job in jobs)
+    )
+    for batch, derivations in zip(batches, derived, strict=True):
         store.replace_graphs({d.graph: list(d.quads) for d in derivations}, kind=MKG.InferredGraph)
         summary.derived += len(derivations)
         summary.facts += sum(d.facts for d in derivations)
         summary.models.extend(s.model.value for s, _, _ in batch)
         if on_progress is not None:
             on_progress(len(batch))
+
+
+@dataclass(frozen=True)
+class ReasonJob:
+    """One batch of models to derive, with the graphs of their bases outside the batch
+    (plain, picklable data: it travels to a worker process or a Ray task)."""
+
+    models: tuple[ModelFacts, ...]
+    context: tuple[Quad, ...]
+
+
+def derive_job(job: ReasonJob) -> list[Derivation]:
+    """The inferred graphs of one batch, by this process's reasoner (the unit of work an
+    executor runs for `modelkg reason --full --executor ...`)."""
+    return _process_reasoner().derive(job.models, job.context)
+
+
+@cache
+def _process_reasoner() -> Reasoner:
+    return Reasoner.default()
+
+
+def _job(store: ModelStore, batch: list[tuple[_Source, list[_Source], str]]) -> ReasonJob:
+    models = tuple(
+        ModelFacts(s.model, s.graph, stamp, tuple(store.graph_quads(s.graph)))
+        for s, _, stamp in batch
+    )
+    in_batch = {s.graph for s, _, _ in batch}
+    context_graphs = {b.graph for _, bases, _ in batch for b in bases} - in_batch
+    return ReasonJob(models, tuple(q for g in context_graphs for q in store.graph_quads(g)))

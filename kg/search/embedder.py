@@ -20,7 +20,9 @@ from __future__ import annotations
 import difflib
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +31,7 @@ from cachetools import LRUCache
 from pyoxigraph import Literal
 
 from kg.errors import InputError
+from kg.executors import ChunkExecutor
 
 if TYPE_CHECKING:
     from kg.store.base import ModelStore
@@ -37,9 +40,12 @@ __all__ = [
     "BUNDLED_MODEL",
     "MAX_BATCH",
     "MAX_TEXT_CHARS",
+    "EmbedJob",
     "EmbeddingModel",
     "EmbeddingService",
     "available_models",
+    "embed_job",
+    "embed_on",
 ]
 
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -226,3 +232,47 @@ class EmbeddingService:
         vectors = np.empty((len(texts), parts[0].shape[1]), np.float32)
         vectors[order] = np.vstack(parts)
         return vectors
+
+
+EMBED_CHUNK = 1024
+"""Texts per job when an executor embeds them (`embed_on`)."""
+
+
+@dataclass(frozen=True)
+class EmbedJob:
+    """Texts to embed with one model: plain data for a worker process or a Ray task (the
+    model's folder must exist there too: the bundled model is an installed package)."""
+
+    model: EmbeddingModel
+    texts: tuple[str, ...]
+
+
+def embed_job(job: EmbedJob) -> np.ndarray:
+    """The vectors of one job, by this process's encoder (loaded once per process)."""
+    return _service_of(job.model).encode_many(list(job.texts), job.model.name)
+
+
+@cache
+def _service_of(model: EmbeddingModel) -> EmbeddingService:
+    return EmbeddingService({model.name: model})
+
+
+def embed_on(
+    executor: ChunkExecutor,
+    model: EmbeddingModel,
+    texts: list[str],
+    on_progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Vectors for `texts` in their order, embedded in chunks on `executor`."""
+    jobs = [
+        EmbedJob(model, tuple(texts[start : start + EMBED_CHUNK]))
+        for start in range(0, len(texts), EMBED_CHUNK)
+    ]
+    parts = []
+    for job, part in zip(jobs, executor.map(embed_job, jobs), strict=True):
+        parts.append(part)
+        if on_progress is not None:
+            on_progress(len(job.texts))
+    if not parts:
+        return np.zeros((0, model.dimensions or 0), np.float32)
+    return np.vstack(parts)

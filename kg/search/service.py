@@ -28,14 +28,16 @@ import numpy as np
 from pyoxigraph import Literal, NamedNode
 
 from kg.errors import InputError
+from kg.executors import ChunkExecutor
 from kg.models.filters import ModelFilter, compile_filter
 from kg.search.documents import documents, write_documents
-from kg.search.embedder import BUNDLED_MODEL, EmbeddingService
+from kg.search.embedder import BUNDLED_MODEL, EmbeddingService, embed_on
 from kg.search.index import IndexCorruptError, IndexParameters, VectorIndex
 from kg.store.base import ModelStore
 
 __all__ = [
     "MAX_QUERY_CHARS",
+    "MAX_VECTOR_VALUE",
     "SearchHit",
     "SearchService",
     "SyncSummary",
@@ -47,6 +49,36 @@ log = logging.getLogger("modelkg.search")
 
 MAX_QUERY_CHARS = 1000
 MAX_RESULTS = 100
+
+MAX_VECTOR_VALUE = 1e15
+"""The largest magnitude a query vector's value may have: its squares, summed in float32 over
+thousands of dimensions, stay finite, so scores do too (embeddings' values are near 1)."""
+
+
+def _checked_vector(vector: list[float]) -> np.ndarray:
+    """A client's query vector as float32, refused when a value is not a finite number within
+    `MAX_VECTOR_VALUE` (a 1e308 overflows to infinity and every score becomes NaN).
+
+    >>> _checked_vector([0.5, -1.0]).dtype
+    dtype('float32')
+    >>> _checked_vector([1e308])
+    Traceback (most recent call last):
+    ...
+    kg.errors.InputError: field `vector`: value 0 is 1e+308, beyond ±1e+15 (...)
+    """
+    values = np.asarray(vector, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise InputError("the vector is empty", field="vector", hint="send a list of numbers")
+    bad = np.flatnonzero(~np.isfinite(values) | (np.abs(values) > MAX_VECTOR_VALUE))
+    if bad.size:
+        at = int(bad[0])
+        raise InputError(
+            f"value {at} is {values[at]:g}, beyond ±{MAX_VECTOR_VALUE:g}",
+            field="vector",
+            expected=f"finite numbers within ±{MAX_VECTOR_VALUE:g}",
+            hint="send the vector /api/v1/embeddings gives (values near 1)",
+        )
+    return values.astype(np.float32)
 
 
 def index_folder(store_location: str) -> Path:
@@ -177,8 +209,10 @@ class SearchService:
         return index.meta.stamp != self.store_stamp()
 
     def sync(self, *, on_total: Callable[[int], None] | None = None,
-             on_progress: Callable[[int], None] | None = None) -> SyncSummary:  # fmt: skip
-        """Bring the index (and the search texts in the graph) in step with the store."""
+             on_progress: Callable[[int], None] | None = None,
+             executor: ChunkExecutor | None = None) -> SyncSummary:  # fmt: skip
+        """Bring the index (and the search texts in the graph) in step with the store; the
+        texts are embedded here, or on `executor` (`kg.executors`: local processes, Ray)."""
         rebuilt = not (self.folder / "meta.json").exists() or bool(self.warnings)
         self._forget_if_saved_elsewhere()
         index = self.index()
@@ -188,9 +222,11 @@ class SearchService:
         changed = [d for d in docs if index.digest_of(d.iri) != d.digest]
         if on_total is not None:
             on_total(len(changed))
-        vectors = self.embeddings.encode_many(
-            [d.text for d in changed], self.model, on_progress=on_progress
-        )
+        texts = [d.text for d in changed]
+        if executor is None:
+            vectors = self.embeddings.encode_many(texts, self.model, on_progress=on_progress)
+        else:
+            vectors = embed_on(executor, self.embeddings.model(self.model), texts, on_progress)
         index.upsert({d.iri: (d.digest, vectors[i]) for i, d in enumerate(changed)})
         present = {d.iri for d in docs}
         gone = [iri for iri in list(index.labels) if iri not in present]
@@ -200,11 +236,13 @@ class SearchService:
         self._saved = self._saved_at()
         return SyncSummary(len(changed), len(gone), len(docs) - len(changed), rebuilt)
 
-    def rebuild(self, **callbacks: Callable[[int], None]) -> SyncSummary:
+    def rebuild(
+        self, executor: ChunkExecutor | None = None, **callbacks: Callable[[int], None]
+    ) -> SyncSummary:
         """Throw the index away and build it again from the store."""
         shutil.rmtree(self.folder, ignore_errors=True)
         self._index = None
-        summary = self.sync(**callbacks)
+        summary = self.sync(executor=executor, **callbacks)
         return SyncSummary(summary.embedded, summary.removed, summary.unchanged, True)
 
     # -- queries ------------------------------------------------------------------------------
@@ -213,7 +251,7 @@ class SearchService:
         if (text is None) == (vector is None):
             raise InputError("give either a text query or a vector", field="query")
         if vector is not None:
-            return np.asarray(vector, dtype=np.float32)
+            return _checked_vector(vector)
         assert text is not None
         if not text.strip():
             raise InputError(
