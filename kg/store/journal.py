@@ -27,17 +27,16 @@ dead here: only `modelkg doctor --fix --force` repairs it.
 from __future__ import annotations
 
 import hashlib
-import os
 import socket
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, Quad, Variable
 
+from kg.processes import is_alive, own_token
 from kg.store.base import ModelStore
 from ontology.namespaces import MKG, PROV, RDF, XSD
 
@@ -80,25 +79,7 @@ class Unfinished:
     def alive(self) -> bool:
         """Its process still runs: on this host, the same pid started at the same time. An
         entry from another host is taken for alive (it cannot be checked from here)."""
-        if self.host != socket.gethostname():
-            return True
-        pid, _, started = self.process.partition("@")
-        return _process_token(int(pid)) == self.process if pid.isdigit() and started else False
-
-
-def _process_token(pid: int) -> str | None:
-    """`pid@start-time` (clock ticks since boot, /proc/PID/stat field 22), None when gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()
-    return f"{pid}@{fields[19]}" if len(fields) > 19 else None
-
-
-def _own_token() -> str:
-    """This process's token (read each time: a forked child is another process)."""
-    return _process_token(os.getpid()) or f"{os.getpid()}@0"
+        return self.host != socket.gethostname() or is_alive(self.process)
 
 
 @contextmanager
@@ -116,7 +97,7 @@ def journal(store: ModelStore, operation: str) -> Iterator[NamedNode]:
             Quad(graph, MKG.operation, OPERATIONS[operation], graph),
             Quad(graph, PROV.startedAtTime, Literal(now, datatype=XSD.dateTime), graph),
             Quad(graph, MKG.ownerHost, Literal(socket.gethostname()), graph),
-            Quad(graph, MKG.ownerProcess, Literal(_own_token()), graph),
+            Quad(graph, MKG.ownerProcess, Literal(own_token()), graph),
         ]
     )
     yield graph
