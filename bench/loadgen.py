@@ -223,6 +223,7 @@ async def python_load(
     graphql = bool(plan.get("graphql"))
     latencies: list[float] = []
     errors = 0
+    failures: list[str] = []  # the first few, to say what went wrong
     context = ssl.create_default_context()
     deadline = time.perf_counter() + duration
 
@@ -241,14 +242,21 @@ async def python_load(
                     answer = await c.request(
                         spec["method"], spec["path"], headers=spec["headers"], content=spec["body"]
                     )
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:
                     errors += 1
+                    if len(failures) < 5:
+                        failures.append(f"{spec['method']} {spec['path']}: {exc!r}")
                     continue
                 latencies.append(time.perf_counter() - start)
                 if not 200 <= answer.status_code < 300 or (
                     graphql and b'"errors"' in answer.content
                 ):
                     errors += 1
+                    if len(failures) < 5:
+                        failures.append(
+                            f"{spec['method']} {spec['path']}: {answer.status_code} "
+                            f"{answer.text[:300]}"
+                        )
 
     started = time.perf_counter()
     await asyncio.gather(*(client_loop(i * 7) for i in range(clients)))
@@ -261,6 +269,7 @@ async def python_load(
         "p50": percentile(latencies, 0.50) * 1000,
         "p95": percentile(latencies, 0.95) * 1000,
         "p99": percentile(latencies, 0.99) * 1000,
+        "failures": failures,
     }
 
 
