@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pyoxigraph import NamedNode
 
+from kg.errors import UsageError
 from ontology.namespaces import HF, HF_DATASETS
 
 __all__ = ["DEFAULT_BASE_IRI", "IriMinter", "beside", "hub_id_of_iri", "node_prefix_of"]
@@ -75,7 +76,19 @@ class IriMinter:
     def from_environment(cls, base: str | None = None) -> IriMinter:
         """The minter for `base`, else `$MODELKG_BASE_IRI`, else the default."""
         chosen = base or os.environ.get("MODELKG_BASE_IRI") or DEFAULT_BASE_IRI
-        return cls(chosen if chosen.endswith(("/", "#")) else chosen + "/")
+        chosen = chosen if chosen.endswith(("/", "#")) else chosen + "/"
+        try:
+            NamedNode(chosen + "x")
+            absolute = urlsplit(chosen).scheme != ""
+        except ValueError:
+            absolute = False
+        if not absolute:
+            raise UsageError(
+                f"`{chosen}` is not an absolute IRI",
+                field="--base-iri",
+                hint="give one like https://registry.example.org/id/ (no spaces)",
+            )
+        return cls(chosen)
 
     def model_iri(self, hub_id: str) -> NamedNode:
         """The IRI of a hub model: its address on the Hub."""

@@ -16,6 +16,7 @@ from kg.cli.common import (
     err_console,
 )
 from kg.cli.progress import progress_bar, stop_requested
+from kg.errors import UsageError
 from kg.executors import executor_for, executor_name
 from kg.ingest.pipeline import MIN_SOURCES_FOR_WORKERS, IngestSummary
 from kg.ingest.reader import read_source
@@ -54,7 +55,8 @@ def ingest_command(
         str, typer.Option("--engine", help=f"SHACL engine: {' or '.join(ENGINES)}.")
     ] = "compiled",
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Reader processes (default: 2, or 1 core).")
+        int | None,
+        typer.Option("--workers", min=1, help="Reader processes (default: 2, or 1 core)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the summary line.")] = False,
     derive: Annotated[
@@ -88,8 +90,10 @@ def ingest_command(
         modelkg ingest /data/hub-mirror --executor ray --ray-address head:6379
     """
     chosen = executor_name(executor)
-    kg_store = open_store(store)
+    if engine not in ENGINES:  # before the store opens: a usage error touches nothing
+        raise UsageError(f"unknown validation engine `{engine}`", expected=" or ".join(ENGINES))
     ids = IriMinter.from_environment(base_iri)
+    kg_store = open_store(store)
     found = discover_all(sources, hub_id=hub_id)
     with (
         progress_bar(unit="models", disable=quiet or len(found.sources) < 2) as progress,

@@ -16,6 +16,8 @@ from typing import Any
 
 from kg.errors import ConfigError
 from kg.ingest.draft import Candidate, ModelDraft, Subject
+from kg.ingest.json_file import json_kind, shown
+from kg.ingest.limits import check_list_length
 from ontology.namespaces import MKG, RDF
 
 __all__ = ["read_config", "read_part_config", "write_label_set"]
@@ -23,6 +25,9 @@ __all__ = ["read_config", "read_part_config", "write_label_set"]
 _DEFAULT_LABEL = re.compile(r"^LABEL_\d+$")
 _MAX_PART_DEPTH = 3
 _SKIP_KEYS = frozenset({"id2label", "label2id", "quantization_config", "auto_map", "architectures"})
+_PART_KEYS = frozenset({"text_config", "vision_config", "audio_config"})
+"""Keys that hold a part's settings in every model type that has them (`sub_configs` in
+transformers); a model type's own `sub_configs` come from the catalog."""
 
 
 def _file_path(draft: ModelDraft, file: str) -> str:
@@ -47,9 +52,11 @@ def read_config(draft: ModelDraft, config: dict[str, Any], file: str = "config.j
     architectures = config.get("architectures")
     if architectures is None:
         architectures = []
+    if isinstance(architectures, list):
+        check_list_length("config.json", "architectures", len(architectures), path=path)
     if not isinstance(architectures, list) or not all(isinstance(a, str) for a in architectures):
         raise ConfigError(
-            f"`architectures` is {json.dumps(architectures)[:60]}",
+            f"`architectures` is {shown(architectures)}",
             path=path,
             field="architectures",
             expected='a list of class names, e.g. ["BertModel"]',
@@ -152,6 +159,21 @@ def _read_parameters(
         if key in _SKIP_KEYS:
             continue
         if (
+            raw is not None
+            and not isinstance(raw, dict)
+            and (key in sub_configs or key in _PART_KEYS)
+        ):
+            part_type = sub_configs.get(key)
+            raise ConfigError(
+                f"`{prefix}{key}` is {shown(raw)}, a JSON {json_kind(raw)}",
+                path=_file_path(draft, file),
+                field=prefix + key,
+                expected="an object with the settings of the model's "
+                + (f"`{part_type}` part" if part_type else "part")
+                + " (or null), as transformers' config classes require",
+                hint=f'write `"{key}": {{...}}` with the part\'s own settings, or remove the key',
+            )
+        if (
             isinstance(raw, dict)
             and depth < _MAX_PART_DEPTH
             and _is_part(draft, key, raw, sub_configs)
@@ -213,6 +235,10 @@ def _read_part(
     depth: int,
 ) -> None:
     part_type = raw.get("model_type") if isinstance(raw.get("model_type"), str) else catalog_type
+    counted = draft.facts.get("parts")
+    parts = (counted if isinstance(counted, int) else 0) + 1
+    draft.facts["parts"] = parts
+    check_list_length("config.json", "parts", parts, path=_file_path(draft, file))
     segments = (*parent.key, "part", key)
     part = Subject(draft.node(*segments), segments, part_type)
     draft.add(parent.iri, MKG.hasPart, part.iri)
@@ -231,11 +257,12 @@ def _read_labels(
     path = _file_path(draft, file)
     if not isinstance(id2label, dict):
         raise ConfigError(
-            f"`id2label` is {json.dumps(id2label)[:60]}",
+            f"`id2label` is {shown(id2label)}",
             path=path,
             field="id2label",
             expected='an object of label ids to names, e.g. {"0": "NEGATIVE", "1": "POSITIVE"}',
         )
+    check_list_length("config.json", "id2label", len(id2label), path=path)
     labels: dict[int, str] = {}
     for raw_id, name in id2label.items():
         try:
@@ -271,11 +298,13 @@ def _read_labels(
         draft.offer(
             draft.model, concept, Candidate(len(labels), "id2label", file, "transformers", 3)
         )
-    write_label_set(draft, labels)
+    write_label_set(draft, labels, file)
 
 
-def write_label_set(draft: ModelDraft, labels: dict[int, str]) -> None:
-    """The model's label set: one `mkg:Label` per index, and a digest of the whole set."""
+def write_label_set(draft: ModelDraft, labels: dict[int, str], file: str) -> None:
+    """The model's label set: one `mkg:Label` per index, and a digest of the whole set; a set
+    over its cap (`kg.ingest.limits`) is refused naming `file` before a triple is built."""
+    check_list_length("label set", "labels", len(labels), path=_file_path(draft, file))
     label_set = draft.node("labels")
     draft.add(draft.model.iri, MKG.hasLabelSet, label_set)
     draft.add(label_set, RDF.type, MKG.LabelSet)

@@ -2,7 +2,12 @@
 
 The YAML front matter gives license, pipeline tag, library, tags, datasets, languages, base
 models and their relation, and model-index results; the body gives a short description.
-Broken YAML is an error that names the line; a card without front matter is fine.
+Broken YAML is an error that names the line; a card without front matter is fine. Front
+matter that is opened and never closed is not read by the Hub either, so the card's license,
+tags and base model would silently go missing: ModelKG warns, naming the line it opens on, and
+refuses a folder whose only file is that card (nothing at all would be known of the model). A
+UTF-8 byte-order mark before the card is dropped, as Markdown renderers drop it. Each list field
+is capped (`kg.ingest.limits`) before anything is built from it.
 """
 
 from __future__ import annotations
@@ -16,10 +21,11 @@ from markdown_it import MarkdownIt
 
 from kg.errors import ModelCardError
 from kg.ingest.draft import ModelDraft
+from kg.ingest.limits import LIST_CAPS, check_list_length
 from kg.ingest.sources import is_hub_id
 from ontology.namespaces import MKG, RDF, SCHEMA
 
-__all__ = ["BASE_MODEL_RELATIONS", "read_model_card"]
+__all__ = ["BASE_MODEL_RELATIONS", "read_model_card", "unclosed_front_matter"]
 
 BASE_MODEL_RELATIONS = ("adapter", "merge", "quantized", "finetune")
 """The Hub's values of `base_model_relation`."""
@@ -29,6 +35,7 @@ _HUB_PREFIXES = ("https://huggingface.co/", "http://huggingface.co/", "hf.co/", 
 _INTENDED_USE = re.compile(r"^(intended uses?\b|uses$|direct use$|how to use$)", re.IGNORECASE)
 _LIMITATIONS = re.compile(r"(limitations|bias, risks|risks and)", re.IGNORECASE)
 _PLACEHOLDER = "more information needed"  # the Hub's and Trainer's card templates, unfilled
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _MARKDOWN_NOISE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<[^>]+>|\[([^\]]*)\]\([^)]*\)")
 
 
@@ -39,6 +46,9 @@ def _strings(draft: ModelDraft, value: Any, field: str) -> list[str]:
     if isinstance(value, str):
         return [value] if value.strip() else []
     if isinstance(value, list):
+        if ("README.md", field) in LIST_CAPS:
+            path = str(draft.source.location / "README.md")
+            check_list_length("README.md", field, len(value), path=path)
         kept = [
             str(v) for v in value if isinstance(v, str | int | float) and not isinstance(v, bool)
         ]
@@ -66,6 +76,59 @@ def hub_id_from_reference(reference: str) -> str | None:
             break
     text = text.split("/tree/")[0].rstrip("/")
     return text if is_hub_id(text) else None
+
+
+def unclosed_front_matter(text: str) -> int | None:
+    r"""The line a card's front matter opens on when no `---` line ever closes it, else None.
+
+    >>> unclosed_front_matter("---\nlicense: mit\n# Model\n")
+    1
+    >>> unclosed_front_matter("\n---\nlicense: mit\n---\n# Model\n") is None
+    True
+    """
+    stripped = text.lstrip()
+    lines = stripped.splitlines()
+    if not lines or lines[0].rstrip() != "---":
+        return None
+    if any(line.rstrip() == "---" for line in lines[1:]):
+        return None
+    return text[: len(text) - len(stripped)].count("\n") + 1
+
+
+def _lone_surrogate(loaded: object) -> str | None:
+    """A string of the front matter holding a UTF-16 surrogate (YAML's `"\\ud83d"` escape
+    makes one: PyYAML does not pair them), walked once per node however often aliases repeat
+    it."""
+    stack, seen = [loaded], set()
+    while stack:
+        item = stack.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def _model_index_size(loaded: dict[str, Any], cap: int) -> int:
+    """Results and metrics in `model-index`, counted only up to just over `cap` (YAML aliases
+    can make a short file describe billions of them)."""
+    count = 0
+    entries = loaded.get("model-index")
+    for entry in entries if isinstance(entries, list) else ():
+        results = entry.get("results") if isinstance(entry, dict) else None
+        for result in results if isinstance(results, list) else ():
+            metrics = result.get("metrics") if isinstance(result, dict) else None
+            count += 1 + (len(metrics) if isinstance(metrics, list) else 0)
+            if count > cap:
+                return count
+    return count
 
 
 def parse_card(text: str, path: str) -> tuple[ModelCardData, str]:
@@ -109,6 +172,20 @@ def parse_card(text: str, path: str) -> tuple[ModelCardData, str]:
             field="front matter",
             expected="a YAML mapping (key: value lines) between the two `---` lines",
         )
+    broken = _lone_surrogate(loaded)
+    if broken is not None:
+        escaped = broken.encode("utf-8", "backslashreplace").decode()
+        raise ModelCardError(
+            f"a value holds a UTF-16 surrogate escape: {escaped[:60]!r}",
+            path=path,
+            field="front matter",
+            expected="whole characters: YAML does not pair `\\ud83d\\ude00` escapes",
+            hint="write the character itself, or one `\\U0001F600`-style escape",
+        )
+    cap = LIST_CAPS["README.md", "model-index results"]
+    found = _model_index_size(loaded, cap.cap)
+    if found > cap.cap:
+        check_list_length("README.md", "model-index results", found, path=path)
     try:
         card_data = ModelCardData(
             **{str(k): v for k, v in loaded.items()}, ignore_metadata_errors=True
@@ -123,6 +200,23 @@ def parse_card(text: str, path: str) -> tuple[ModelCardData, str]:
 def read_model_card(draft: ModelDraft, text: str, file: str = "README.md") -> None:
     """Add what the card says to `draft`; the base models go to `draft.facts` for lineage."""
     path = str(draft.source.location / file)
+    text = text.removeprefix("\ufeff")
+    opened_on = unclosed_front_matter(text)
+    if opened_on is not None:
+        if set(draft.source.files) <= {file}:
+            raise ModelCardError(
+                f"the front matter opened on line {opened_on} is never closed, and the card is "
+                "all there is of this model",
+                path=path,
+                field="front matter",
+                expected="a line `---` after the YAML",
+                hint="add a `---` line where the YAML ends (before the Markdown)",
+            )
+        draft.warn(
+            f"{file}: the front matter opened on line {opened_on} is never closed (no `---` "
+            "line after it), so none of it was read (license, tags, base model...); add the "
+            "closing `---` line"
+        )
     card_data, body = parse_card(text, path)
     data = vars(card_data)  # to_dict() deep-copies the whole model-index; reading needs no copy
     model = draft.model.iri

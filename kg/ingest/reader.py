@@ -17,7 +17,7 @@ from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 from kg.ingest.adapter import read_adapter_config
 from kg.ingest.config_json import read_config, read_quantization
 from kg.ingest.draft import ModelDraft, Subject
-from kg.ingest.json_file import read_json_object, read_text_file
+from kg.ingest.json_file import read_json_object, read_text_file, regular_file_size
 from kg.ingest.libraries.dispatch import owns_config_json, read_library, record_library
 from kg.ingest.libraries.gguf import gguf_digest
 from kg.ingest.libraries.known import detect_library
@@ -68,13 +68,15 @@ def source_digest(source: ModelSource) -> tuple[str, dict[str, str]]:
     """sha256 over every file read (name and bytes), the hub id, revision and ingest format.
 
     Equal digests mean the re-ingest would write the same graph, so it is skipped as unchanged.
-    A missing file (broken symlink) is left for the reader to report with its path.
+    A missing file (broken symlink) is left for the reader to report with its path; a FIFO or
+    device where a file should be is refused here, before anything would block reading it.
     """
     per_file: dict[str, str] = {}
     total = hashlib.sha256(f"{INGEST_FORMAT}\0{source.hub_id}\0{source.revision}\0".encode())
     for name in sorted(source.files):
         path = source.files[name]
         try:
+            regular_file_size(path)
             if name.endswith(".safetensors"):
                 per_file[name] = safetensors_digest(path)
             elif name.endswith(".gguf"):

@@ -13,6 +13,7 @@ from typing import Any
 from kg.errors import ConfigError
 from kg.ingest.draft import Candidate, ModelDraft
 from kg.ingest.json_file import read_json_object, read_json_value
+from kg.ingest.limits import check_list_length
 from ontology.namespaces import MKG, RDF
 
 __all__ = ["pooled_dimension", "read_sentence_transformers"]
@@ -50,6 +51,8 @@ def read_sentence_transformers(draft: ModelDraft, files: dict[str, Path]) -> Non
     if modules_path is None:
         return
     modules = read_json_value(modules_path)
+    if isinstance(modules, list):
+        check_list_length("modules.json", "modules", len(modules), path=str(modules_path))
     if not isinstance(modules, list) or not all(isinstance(m, dict) for m in modules):
         raise ConfigError(
             "modules.json is not a list of modules",

@@ -13,14 +13,14 @@ broken entry is reported for that entry alone and the rest carry on.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kg.errors import CacheError, InputError, SourceNotFoundError
+from kg.errors import CacheError, ConfigError, InputError, SourceNotFoundError, UsageError
+from kg.ingest.json_file import json_kind, parse_json, read_json_object, read_text_file, shown
 from kg.ingest.libraries.known import is_marker_name, marker_file_names
 from kg.store.model_graph import ModelSource, SourceKind
 
@@ -29,6 +29,8 @@ __all__ = [
     "Discovery",
     "ModelSource",
     "SourceKind",
+    "check_hub_id",
+    "confine",
     "discover",
     "discover_all",
     "is_hub_id",
@@ -93,6 +95,49 @@ def is_hub_id(text: str) -> bool:
     )
 
 
+def check_hub_id(value: object, *, path: str, field: str = "hub_id") -> str:
+    """`value` when it is a hub id (`is_hub_id`), else a `ConfigError` naming the file and the
+    field, with huggingface_hub's own account of what is wrong (`validate_repo_id`).
+
+    >>> check_hub_id("../../etc", path="m/PROVENANCE.json")
+    Traceback (most recent call last):
+    ...
+    kg.errors.ConfigError: m/PROVENANCE.json: field `hub_id`: `hub_id` is "../../etc": Repo id \
+must be in the form 'repo_name' or 'namespace/repo_name': '../../etc'. ...
+    """
+    from huggingface_hub.errors import HFValidationError
+
+    # documented as public; the package's __init__ re-exports it without `__all__`
+    from huggingface_hub.utils import validate_repo_id  # type: ignore[attr-defined]
+
+    expected = (
+        'a hub id, `name` or `org/name` (letters, digits, "-", "_", "."), '
+        'e.g. "openai-community/gpt2"'
+    )
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"`{field}` is {shown(value)}, a JSON {json_kind(value)}",
+            path=path,
+            field=field,
+            expected=expected,
+        )
+    if is_hub_id(value):
+        return value
+    try:
+        validate_repo_id(value)
+        why = "not a hub id"
+    except HFValidationError as exc:
+        why = str(exc).removesuffix(" Use `repo_type` argument if needed.")
+    raise ConfigError(
+        f"`{field}` is {shown(value)}: {why}",
+        path=path,
+        field=field,
+        expected=expected,
+        hint="write the model's id on the Hub, or remove the field to name the model by its "
+        "config's digest",
+    )
+
+
 @dataclass
 class Discovery:
     """What `discover` found: sources to read, and entries that cannot be read at all."""
@@ -108,7 +153,18 @@ class Discovery:
 
 
 def discover_all(arguments: list[str], *, hub_id: str | None = None) -> Discovery:
-    """`discover` for every argument, in order."""
+    """`discover` for every argument, in order; a `hub_id` (`--hub-id`) that is no hub id is
+    a `UsageError`, before anything is read."""
+    if hub_id is not None:
+        try:
+            check_hub_id(hub_id, path="--hub-id", field="--hub-id")
+        except ConfigError as exc:
+            raise UsageError(
+                exc.message,
+                field="--hub-id",
+                expected=exc.expected,
+                hint="give the model's id on the Hub, or leave out --hub-id",
+            ) from exc
     found = Discovery()
     for argument in arguments:
         found.extend(discover(argument, hub_id=hub_id))
@@ -124,10 +180,10 @@ def discover(argument: str, *, hub_id: str | None = None) -> Discovery:
         if _is_hf_cache(path):
             return scan_hf_cache(path)
         if _is_model_folder(path):
-            return Discovery(sources=[model_folder_source(path, hub_id=hub_id)])
+            return _folder_discovery(path, hub_id)
         found = Discovery()
         for folder in _model_folders_below(path):
-            found.sources.append(model_folder_source(folder))
+            found.extend(_folder_discovery(folder, None))
         if not found.sources:
             found.problems.append(
                 (
@@ -167,6 +223,56 @@ def discover(argument: str, *, hub_id: str | None = None) -> Discovery:
     )
 
 
+def confine(found: Discovery, roots: list[Path]) -> Discovery:
+    """`found` with every source whose files lead outside `roots` (after symlinks) turned into
+    a problem naming the file: a server that ingests folders for others must not read, through
+    a `README.md -> /etc/passwd` inside an allowed folder, what lies outside it.
+
+    >>> import tempfile
+    >>> root = Path(tempfile.mkdtemp())
+    >>> (root / "m").mkdir()
+    >>> _ = (root / "m" / "config.json").write_text('{"model_type": "bert"}')
+    >>> (root / "m" / "README.md").symlink_to("/etc/hostname")
+    >>> [str(e).split(": ", 1)[1] for _, e in confine(discover(str(root / "m")), [root]).problems]
+    ['links outside the folders allowed here, to /etc/hostname (expected a file under ...)']
+    """
+    real_roots = [root.resolve() for root in roots]
+    kept = Discovery(problems=list(found.problems), notes=list(found.notes))
+    for source in found.sources:
+        outside = next(
+            (
+                (name, real)
+                for name, path in sorted(source.files.items())
+                if not any((real := path.resolve()).is_relative_to(r) for r in real_roots)
+            ),
+            None,
+        )
+        if outside is None:
+            kept.sources.append(source)
+            continue
+        name, real = outside
+        kept.problems.append(
+            (
+                source.display,
+                InputError(
+                    f"links outside the folders allowed here, to {real}",
+                    path=str(source.files[name]),
+                    expected="a file under " + ", ".join(str(r) for r in real_roots),
+                    hint="copy the file into the model folder instead of linking it",
+                ),
+            )
+        )
+    return kept
+
+
+def _folder_discovery(folder: Path, hub_id: str | None) -> Discovery:
+    """One model folder as a source, or as a problem when what names it is broken."""
+    try:
+        return Discovery(sources=[model_folder_source(folder, hub_id=hub_id)])
+    except InputError as error:
+        return Discovery(problems=[(str(folder), error)])
+
+
 def _config_file_source(path: Path, hub_id: str | None) -> ModelSource:
     """One file named on its own: a config.json (whatever its name), or a GGUF file."""
     return ModelSource(
@@ -182,10 +288,18 @@ def _is_model_folder(path: Path) -> bool:
     """A folder holding some library's marker file (`ontology/libraries.ttl`), or a model card."""
     try:
         with os.scandir(path) as entries:
-            names = [entry.name for entry in entries if not entry.is_dir()]
+            names = [entry.name for entry in entries if not _is_folder(entry)]
     except OSError:
         return False
     return _names_make_a_model(names, path)
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    """Whether a folder entry is a folder; a symlink loop is not (its reader names it)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _names_make_a_model(names: list[str], folder: Path) -> bool:
@@ -198,8 +312,11 @@ def _has_front_matter(card: Path) -> bool:
     """Whether a README.md opens with YAML front matter, as a model card on the Hub does (a
     plain README of a project folder is not a model)."""
     try:
+        if not card.is_file():  # a FIFO would block the open below
+            return False
         with card.open("rb") as handle:
-            return handle.read(4).rstrip(b"\r\n ") == b"---"
+            start = handle.read(64).removeprefix(b"\xef\xbb\xbf").lstrip()  # a BOM, blank lines
+            return start.startswith(b"---") and start[3:4] in (b"\r", b"\n", b" ", b"")
     except OSError:
         return False
 
@@ -226,8 +343,8 @@ def _index_of(files: dict[str, Path], name: str) -> object:
     if path is None:
         return None
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return parse_json(read_text_file(path), path)
+    except (OSError, InputError):
         return None
 
 
@@ -278,7 +395,7 @@ def _folder_files(folder: Path) -> dict[str, Path]:
                 )
                 or is_marker_name(name)
             )
-            if wanted and not entry.is_dir():
+            if wanted and not _is_folder(entry):
                 files[name] = folder / name
     _module_folder_files(folder, files)
     _component_folder_files(folder, files)
@@ -292,20 +409,15 @@ def model_folder_source(folder: Path, *, hub_id: str | None = None) -> ModelSour
     revision = None
     provenance = files.pop("PROVENANCE.json", None)
     if hub_id is None and provenance is not None:
-        try:
-            data = json.loads(provenance.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = None
-        if (
-            isinstance(data, dict)
-            and isinstance(data.get("hub_id"), str)
-            and is_hub_id(data["hub_id"])
-        ):
-            hub_id = data["hub_id"]
+        # written to name the model: a broken one is an error, not a silent hash-named model
+        data = read_json_object(provenance)
+        if "hub_id" in data:
+            hub_id = check_hub_id(data["hub_id"], path=str(provenance))
             origin = "PROVENANCE.json"
+            listed = data.get("files")
             commits = {
                 f.get("commit")
-                for f in (data.get("files") or {}).values()
+                for f in (listed.values() if isinstance(listed, dict) else ())
                 if isinstance(f, dict) and isinstance(f.get("commit"), str)
             }
             if len(commits) == 1:

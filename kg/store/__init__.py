@@ -49,6 +49,13 @@ def open_store(location: str | None = None, *, read_only: bool = False) -> Model
             hint=f"for a SPARQL server write sparql+{where} (see `kg.store.remote` for the "
             "endpoint options)",
         )
+    scheme = where.partition("://")[0]
+    if "://" in where and scheme.isalnum():
+        raise UsageError(
+            f"`{where}`: unknown store scheme `{scheme}://`",
+            field="--store",
+            hint="a store is a folder, or a SPARQL server as sparql+http://HOST:PORT",
+        )
     if current_holder(where) is not None and SharedStore.is_shared(where):
         # a server shares it: read its published checkpoint, write under its lock file
         return SharedStore.attach(where, read_only=read_only)

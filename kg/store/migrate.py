@@ -25,13 +25,16 @@ from pyoxigraph import NamedNode, Quad
 from kg.errors import StoreError, UsageError
 from kg.store.base import ModelStore
 from kg.store.engine import VOCABULARY_GRAPHS
+from kg.store.journal import JOURNAL_PREFIX, journal
 
 __all__ = ["Migration", "count_data_quads", "migrate"]
 
 BATCH_QUADS = 20_000
 """Quads per write: small enough for a server's request limit, large enough to be quick."""
 
-_NOT_VOCABULARY = " && ".join(f"?g != {g}" for g in VOCABULARY_GRAPHS)
+_NOT_VOCABULARY = " && ".join(f"?g != {g}" for g in VOCABULARY_GRAPHS) + (
+    f' && !STRSTARTS(STR(?g), "{JOURNAL_PREFIX}")'  # a store's unfinished work stays its own
+)
 
 
 @dataclass(frozen=True)
@@ -77,12 +80,16 @@ def migrate(
     expected = count_data_quads(source)
     if on_total is not None:
         on_total(expected)
-    with target.writer():
+    with target.writer(), journal(target, "migrate"):  # a copy cut off says so (doctor)
         if present:
             target.remove_graphs(present)
         batch: list[Quad] = []
         graphs: set[object] = set()
         for quad in source.quads(vocabulary=False):
+            if isinstance(quad.graph_name, NamedNode) and quad.graph_name.value.startswith(
+                JOURNAL_PREFIX
+            ):
+                continue
             if len(batch) >= BATCH_QUADS and quad.graph_name != batch[-1].graph_name:
                 target.load(batch)
                 if on_progress is not None:

@@ -15,6 +15,7 @@ from kg.ingest.config_json import read_part_config
 from kg.ingest.draft import ModelDraft, Subject
 from kg.ingest.json_file import read_json_object
 from kg.ingest.libraries.common import wrong_shape
+from kg.ingest.limits import check_list_length
 from ontology.namespaces import MKG, RDF
 
 __all__ = ["read_diffusers"]
@@ -26,6 +27,8 @@ def read_diffusers(draft: ModelDraft, files: dict[str, Path]) -> None:
     """Add the pipeline, its class and its components (as `mkg:hasPart`) to `draft`."""
     index_file = "model_index.json"
     index = read_json_object(files[index_file])
+    components = sum(1 for k, v in index.items() if not k.startswith("_") and isinstance(v, list))
+    check_list_length("model_index.json", "components", components, path=str(files[index_file]))
     model = draft.model.iri
     pipeline_class = index.get("_class_name")
     if not isinstance(pipeline_class, str) or not pipeline_class:

@@ -4,7 +4,8 @@ architecture, context length, file (quantization) type and parameter count.
 Only the header is read: the reader memory-maps the file and parses the key-value metadata and
 the tensor infos; tensor data is never touched (the tensor views the stock reader builds are
 skipped), so a 40 GB file costs what its header costs. The metadata is capped at
-`MAX_GGUF_HEADER_BYTES`: a header larger than that is refused rather than parsed. A truncated or
+`MAX_GGUF_HEADER_BYTES`: a header larger than that is refused rather than parsed, and so is a
+metadata array that claims more items than the rest of the file could hold. A truncated or
 malformed header is an `InputError` naming the file.
 """
 
@@ -31,7 +32,8 @@ class _HeaderTooLargeError(Exception):
 
 
 def _header_reader(path: Path, limit: int) -> Any:
-    from gguf import GGUFReader
+    import numpy as np
+    from gguf import GGUFReader, GGUFValueType
 
     class HeaderReader(GGUFReader):
         """GGUFReader that stops past `limit` bytes of metadata and builds no tensor data."""
@@ -40,6 +42,22 @@ def _header_reader(path: Path, limit: int) -> Any:
             if field.offset > limit:
                 raise _HeaderTooLargeError(field.offset)
             return int(super()._push_field(field, skip_sum))
+
+        def _get_field_parts(self, orig_offs: int, raw_type: int) -> Any:
+            # the stock reader walks an array item by item, and reading past the end of the
+            # file gives empty items, not an error: a 100-byte file claiming 2**40 items
+            # would loop for hours. An array must fit in what is left of the file.
+            if raw_type == GGUFValueType.ARRAY:
+                item_type = int(self._get(orig_offs, np.uint32)[0])
+                count = self._get(orig_offs + 4, np.uint64)
+                scalar = self.gguf_scalar_to_np.get(GGUFValueType(item_type))
+                smallest = np.dtype(scalar).itemsize if scalar is not None else 8
+                if count.size and int(count[0]) * smallest > len(self.data) - orig_offs:
+                    raise ValueError(
+                        f"an array of {int(count[0]):,} items at offset {orig_offs:,} runs past "
+                        f"the end of the file ({len(self.data):,} bytes)"
+                    )
+            return super()._get_field_parts(orig_offs, raw_type)
 
         def _get_tensor_info_field(self, orig_offs: int) -> Any:
             if orig_offs > limit:

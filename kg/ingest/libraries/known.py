@@ -19,12 +19,12 @@ walks them.
 from __future__ import annotations
 
 import fnmatch
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from kg.ingest.json_file import parse_json, read_text_file, regular_file_size
 from ontology.files import LIBRARIES_FILE, ONTOLOGY_GRAPH, read_turtle
 from ontology.namespaces import MKG, RDF, RDFS
 
@@ -162,9 +162,9 @@ def _top_level_keys(path: Path) -> frozenset[str]:
     """The top-level keys of a JSON object file; none for anything unreadable (its reader
     reports that with the file and line)."""
     try:
-        if path.stat().st_size > _MAX_MARKER_BYTES:
+        if regular_file_size(path) > _MAX_MARKER_BYTES:
             return frozenset()
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        loaded = parse_json(read_text_file(path), path)
+    except (OSError, ValueError):  # an InputError is a ValueError
         return frozenset()
     return frozenset(loaded) if isinstance(loaded, dict) else frozenset()

@@ -35,7 +35,7 @@ def read_setfit(draft: ModelDraft, files: dict[str, Path]) -> None:
                 'a list of label names, e.g. ["negative", "positive"]',
             )
         if labels:
-            write_label_set(draft, dict(enumerate(labels)))
+            write_label_set(draft, dict(enumerate(labels)), FILE)
             offer(
                 draft,
                 draft.model,

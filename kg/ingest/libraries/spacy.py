@@ -14,6 +14,7 @@ from kg.ingest.config_json import write_label_set
 from kg.ingest.draft import ModelDraft
 from kg.ingest.json_file import read_json_object, read_text_file
 from kg.ingest.libraries.common import file_path, offer, wrong_shape
+from kg.ingest.limits import check_list_length
 from ontology.namespaces import MKG
 
 __all__ = ["read_spacy"]
@@ -42,6 +43,8 @@ def read_spacy(draft: ModelDraft, files: dict[str, Path]) -> None:
         for key, predicate in (("lang", MKG.language), ("spacy_version", MKG.libraryVersion)):
             if isinstance(meta.get(key), str) and meta[key]:
                 draft.add_value(model, predicate, meta[key])
+    source = "config.cfg" if "config.cfg" in files else "meta.json"
+    check_list_length("spaCy pipeline", "pipeline", len(components), path=file_path(draft, source))
     for component in components:
         draft.add_value(model, MKG.pipelineComponent, component)
 
@@ -91,7 +94,7 @@ def _read_labels(draft: ModelDraft, meta: dict[str, Any]) -> None:
     if len(labelled) != 1:
         return
     [(component, names)] = labelled.items()
-    write_label_set(draft, dict(enumerate(names)))
+    write_label_set(draft, dict(enumerate(names)), "meta.json")
     offer(
         draft, draft.model, "num_labels", len(names),
         key=f"labels.{component}", file="meta.json", framework="spacy", priority=10,

@@ -80,4 +80,4 @@ def read_timm(draft: ModelDraft, files: dict[str, Path]) -> None:
         draft.add_value(model, MKG.pretrainedTag, tag)
     labels = config.get("label_names")
     if isinstance(labels, list) and labels and all(isinstance(label, str) for label in labels):
-        write_label_set(draft, dict(enumerate(labels)))
+        write_label_set(draft, dict(enumerate(labels)), FILE)

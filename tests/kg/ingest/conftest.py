@@ -132,7 +132,9 @@ def corpus_registry(
         pytest.fail(f"the shared corpus is missing at {CORPUS}; CI checks it out beside the repo")
     path = tmp_path_factory.mktemp("corpus") / "store"
     shutil.copytree(fresh_store_template, path)
-    registry = Registry(open_store(str(path)))
+    opened = open_store(str(path))
+    assert isinstance(opened, EmbeddedStore)
+    registry = Registry(opened)
     registry.ingest(CORPUS)  # what it rejected is a test of its own (test_config_json.py)
     yield registry
     registry.store.close()
@@ -155,7 +157,9 @@ def extra_registry(
         pytest.fail(f"the shared corpus is missing at {EXTRA_CORPUS}")
     path = tmp_path_factory.mktemp("extra") / "store"
     shutil.copytree(fresh_store_template, path)
-    registry = Registry(open_store(str(path)))
+    opened = open_store(str(path))
+    assert isinstance(opened, EmbeddedStore)
+    registry = Registry(opened)
     summary = registry.ingest(EXTRA_CORPUS)
     reason_models(registry.store, summary.written)
     yield registry

@@ -6,6 +6,7 @@ settings, all read back against the adapter config in the corpus folder.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,28 @@ def test_an_adapter_in_a_fresh_store_needs_nothing_else(any_registry: Registry) 
     assert any_registry.values("3L0L0/FLAN-T5-Motivation-Model", "mkg:adapterOf") == [
         hub_iri("google/flan-t5-base")
     ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "says"),
+    [
+        ("r", "8", '"8", a JSON string'),
+        ("lora_alpha", [16], "[16], a JSON array"),
+        ("target_modules", {"q": 1}, '{"q": 1}, a JSON object'),
+        ("base_model_name_or_path", 7, "7, a JSON number"),
+        ("task_type", True, "true, a JSON boolean"),
+    ],
+)
+def test_an_adapter_field_of_the_wrong_type_is_refused_naming_it(
+    tmp_path: Path, registry: Registry, field: str, value: object, says: str
+) -> None:
+    folder = tmp_path / "adapter"
+    folder.mkdir()
+    adapter = {"peft_type": "LORA", "r": 8, "base_model_name_or_path": "openai-community/gpt2"}
+    (folder / "adapter_config.json").write_text(json.dumps({**adapter, field: value}))
+
+    summary = registry.ingest(folder)
+
+    [(_, why)] = summary.rejected
+    assert f"{folder}/adapter_config.json: field `{field}`: `{field}` is {says}" in why
+    assert summary.written == []

@@ -339,3 +339,51 @@ def test_the_cards_intended_use_and_limitations_are_kept(
     }
     assert found.get("intendedUse") == use
     assert found.get("limitations") == limits
+
+
+def test_front_matter_never_closed_is_a_warning_naming_its_line_beside_a_config(
+    tmp_path: Path, registry: Registry
+) -> None:
+    """The Hub reads no metadata from such a card either; the user must learn that the license
+    and tags they wrote went nowhere, but the config still describes the model."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "bert", "hidden_size": 64}))
+    (folder / "README.md").write_text("\n---\nlicense: mit\ntags: [nlp]\n# A model\nIt sorts.\n")
+
+    summary = registry.ingest(folder)
+
+    assert summary.ok, summary.rejected
+    [warning] = [w for _, w in summary.warnings if "front matter" in w]
+    assert "README.md: the front matter opened on line 2 is never closed" in warning
+    assert "add the closing `---` line" in warning
+    [model] = summary.ingested
+    assert registry.rows(f"SELECT ?l WHERE {{ ?m mkg:license ?l ; schema:name '{model}' }}") == []
+
+
+def test_front_matter_never_closed_on_a_card_only_model_is_refused(
+    tmp_path: Path, registry: Registry
+) -> None:
+    folder = tmp_path / "card-only"
+    folder.mkdir()
+    (folder / "README.md").write_text("---\nlicense: mit\npipeline_tag: fill-mask\n# A model\n")
+
+    summary = registry.ingest(folder)
+
+    [(_, why)] = summary.rejected
+    assert f"{folder}/README.md: field `front matter`" in why
+    assert "opened on line 1 is never closed" in why
+
+
+def test_a_card_saved_with_a_byte_order_mark_is_read_as_without_one(
+    tmp_path: Path, registry: Registry
+) -> None:
+    folder = tmp_path / "card-only"
+    folder.mkdir()
+    card = "---\nlicense: mit\npipeline_tag: fill-mask\nlibrary_name: transformers\n---\n# M\n"
+    (folder / "README.md").write_bytes(b"\xef\xbb\xbf" + card.encode())
+
+    summary = registry.ingest(folder)
+
+    assert summary.ok, summary.rejected
+    assert registry.rows("SELECT ?l WHERE { ?m mkg:license ?l }") == [{"l": "mit"}]

@@ -203,3 +203,69 @@ def _hub_accepts(text: str) -> bool:
 )
 def test_is_hub_id_agrees_with_huggingface_hub(text: str) -> None:
     assert is_hub_id(text) == _hub_accepts(text)
+
+
+@pytest.mark.parametrize(
+    ("hub_id", "says"),
+    [
+        ("../../etc", "namespace/repo_name"),
+        ("a b/c", "alphanumeric chars"),
+        (42, "42, a JSON number"),
+        (["org/name"], "a JSON array"),
+    ],
+    ids=["climbs-out", "space", "number", "list"],
+)
+def test_a_provenance_hub_id_that_is_no_hub_id_is_a_problem_not_a_hash_named_model(
+    tmp_path: Path, hub_id: object, says: str
+) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "bert"}')
+    (folder / "PROVENANCE.json").write_text(json.dumps({"hub_id": hub_id}))
+
+    found = discover(str(folder))
+
+    assert found.sources == []
+    [(name, error)] = found.problems
+    assert name == str(folder)
+    assert (error.path, error.field) == (str(folder / "PROVENANCE.json"), "hub_id")
+    assert says in str(error)
+    assert error.expected is not None and "openai-community/gpt2" in error.expected
+
+
+def test_a_hub_id_flag_that_is_no_hub_id_is_a_usage_error(tmp_path: Path) -> None:
+    from kg.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        discover_all([str(tmp_path)], hub_id="org/../x")
+
+    assert caught.value.field == "--hub-id"
+    assert '`--hub-id` is "org/../x"' in str(caught.value)
+
+
+def test_confining_to_a_root_refuses_files_that_link_out_and_keeps_links_within(
+    tmp_path: Path,
+) -> None:
+    from kg.ingest.sources import confine
+
+    root = tmp_path / "served"
+    blobs = root / "blobs"
+    blobs.mkdir(parents=True)
+    (blobs / "abc").write_text('{"model_type": "bert"}')
+    inside = root / "inside"
+    inside.mkdir()
+    (inside / "config.json").symlink_to(blobs / "abc")  # as a HF cache snapshot links
+    secret = tmp_path / "secret.txt"
+    secret.write_text("---\nlicense: mine\n---\nthe password\n")
+    leaking = root / "leaking"
+    leaking.mkdir()
+    (leaking / "config.json").write_text('{"model_type": "bert"}')
+    (leaking / "README.md").symlink_to(secret)
+
+    found = confine(discover_all([str(inside), str(leaking)]), [root])
+
+    assert [s.location for s in found.sources] == [inside]
+    [(name, error)] = found.problems
+    assert name == str(leaking)
+    assert error.path == str(leaking / "README.md")
+    assert f"links outside the folders allowed here, to {secret}" in str(error)
