@@ -7,7 +7,8 @@ every model is wholly version 1 or wholly version 2 (or absent, if new), and the
 repairs what the crash left stale (`kg.repair`): then no inferred graph is stale and no journal
 entry is left. A `--strict` ingest spanning several write batches is all or nothing: after the
 repair, every model is version 1, or every model is version 2. A kill while a store is being
-created leaves no store or a whole one.
+created leaves no store or a whole one; a killed full reasoning run leaves every inferred graph
+whole; a killed index build leaves an index the next search rebuilds or syncs.
 
 The kill moments are drawn uniformly over an unkilled run's duration (seeded: the seed is in
 the test id); the benchmark (`bench/scale.py`) runs more iterations.
@@ -22,6 +23,7 @@ import random
 import shutil
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -218,3 +220,81 @@ def test_a_kill_while_creating_a_store_leaves_none_or_a_whole_one(
     _repair_and_check(store)
     for graph, state in _model_states(store).items():
         assert state == versions.new[graph], graph
+
+
+def _reason_fully(store_path: str) -> None:
+    """The child: `modelkg reason --full` (journaled as the command does)."""
+    from kg.reason.run import reason
+    from kg.repair import tracked
+    from kg.store import open_store
+
+    store = open_store(store_path)
+    with tracked(store, "reason"):
+        reason(store, full=True)
+    store.close()
+
+
+def _rebuild_index(store_path: str) -> None:
+    """The child: `modelkg search --rebuild-index`."""
+    from kg.search.embedder import EmbeddingService, available_models
+    from kg.search.service import SearchService
+    from kg.store import open_store
+
+    store = open_store(store_path)
+    SearchService(store, EmbeddingService(available_models(store))).rebuild()
+    store.close()
+
+
+def _killed(target: Callable[[str], None], store: Path, seconds: float, seed: int) -> None:
+    child = multiprocessing.get_context("fork").Process(target=target, args=(str(store),))
+    child.start()
+    child.join(random.Random(seed).uniform(0.0, seconds))
+    if child.is_alive():
+        os.kill(child.pid or 0, signal.SIGKILL)
+    child.join()
+
+
+def _inferred(path: Path) -> dict[str, frozenset[str]]:
+    store = Store.read_only(str(path))
+    graphs: dict[str, set[str]] = {}
+    for quad in store.quads_for_pattern(None, None, None, None):
+        name = getattr(quad.graph_name, "value", "")
+        if "/graph/inferred/" in name:
+            graphs.setdefault(name, set()).add(str(quad))
+    return {g: frozenset(q) for g, q in graphs.items()}
+
+
+@pytest.mark.parametrize("seed", _seeds(4, 4))
+def test_a_killed_full_reasoning_run_leaves_every_inferred_graph_whole(
+    versions: Versions, tmp_path: Path, seed: int
+) -> None:
+    store = tmp_path / "store"
+    shutil.copytree(versions.base_store, store)
+    before = _inferred(store)
+    started = time.monotonic()
+    _reason_fully(str(store))  # how long a run takes (it gives the same graphs)
+    seconds = time.monotonic() - started
+    _killed(_reason_fully, store, seconds * 1.2, seed)
+
+    assert _inferred(store) == before  # each graph replaced whole (the same rules, the same facts)
+    _repair_and_check(store)
+
+
+@pytest.mark.parametrize("seed", _seeds(3, 5))
+def test_a_killed_index_build_leaves_an_index_that_is_rebuilt_or_whole(
+    versions: Versions, tmp_path: Path, seed: int
+) -> None:
+    from kg.search.embedder import EmbeddingService, available_models
+    from kg.search.service import SearchService
+    from kg.store import open_store
+
+    store = tmp_path / "store"
+    shutil.copytree(versions.base_store, store)
+    _killed(_rebuild_index, store, 8.0, seed)
+
+    with open_store(str(store)) as opened:
+        service = SearchService(opened, EmbeddingService(available_models(opened)))
+        service.sync()  # what the next search does: a torn index is rebuilt, a stale one synced
+        models = {str(r["m"].value) for r in opened.select("SELECT ?m WHERE { ?m a mkg:Model }")}
+        assert set(service.index().labels) == models
+        assert not service.stale()
