@@ -3,8 +3,8 @@
 The ontology is data: every file here is read at run time, never restated in Python.
 
 >>> sorted(path.name for path in ONTOLOGY_FILES)
-['catalog.ttl', 'codegen.ttl', 'core.ttl', 'libraries.ttl', 'lifecycle.ttl', 'parameters.ttl',
- 'tasks.ttl']
+['background_tasks.ttl', 'catalog.ttl', 'codegen.ttl', 'core.ttl', 'libraries.ttl',
+ 'lifecycle.ttl', 'parameters.ttl', 'tasks.ttl']
 >>> len(ontology_quads()) > 1000
 True
 """
@@ -19,6 +19,7 @@ from pyoxigraph import Literal, NamedNode, Quad, QuerySolutions, RdfFormat, Stor
 from ontology.catalog_version import warn_if_stale
 
 __all__ = [
+    "BACKGROUND_TASKS_FILE",
     "CATALOG_FILE",
     "CODEGEN_FILE",
     "CORE_FILE",
@@ -49,6 +50,7 @@ TASKS_FILE = ONTOLOGY_DIR / "tasks.ttl"
 LIBRARIES_FILE = ONTOLOGY_DIR / "libraries.ttl"
 CODEGEN_FILE = ONTOLOGY_DIR / "codegen.ttl"
 LIFECYCLE_FILE = ONTOLOGY_DIR / "lifecycle.ttl"
+BACKGROUND_TASKS_FILE = ONTOLOGY_DIR / "background_tasks.ttl"
 ONTOLOGY_FILES: tuple[Path, ...] = (
     CORE_FILE,
     PARAMETERS_FILE,
@@ -56,10 +58,11 @@ ONTOLOGY_FILES: tuple[Path, ...] = (
     LIBRARIES_FILE,
     CODEGEN_FILE,
     LIFECYCLE_FILE,
+    BACKGROUND_TASKS_FILE,
     CATALOG_FILE,
 )
 """The files that make up the ontology graph (TBox, parameter mappings, tasks, libraries,
-codegen bindings, the lifecycle vocabulary, catalog)."""
+codegen bindings, the lifecycle vocabulary, background tasks, catalog)."""
 
 ONTOLOGY_GRAPH = NamedNode("https://w3id.org/modelkg/graph/ontology")
 """The named graph that holds the ontology in a store; never written by ingest."""

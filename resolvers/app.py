@@ -28,12 +28,16 @@ from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.graph_store import router as graph_store_router
 from resolvers.graphiql import mount_graphiql_assets
 from resolvers.graphql.router import graphql_router
+from resolvers.json_guard import JsonGuard
 from resolvers.landing import router as landing_router
+from resolvers.metrics import install_metrics
 from resolvers.middleware import AccessLog, RequestLimits
 from resolvers.mlflow_api import install as install_mlflow_api
+from resolvers.openapi import install_openapi
 from resolvers.response_cache import ResponseCache
 from resolvers.rest import install_docs, install_error_handlers
 from resolvers.rest import router as rest_router
+from resolvers.rest.tasks import start_runner
 from resolvers.search_state import preload
 from resolvers.services import Services, services
 from resolvers.settings import ServerSettings
@@ -64,10 +68,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
         shared = Services.start(settings)
         app.state.services = shared
         try:
+            # background tasks: what a stopped server left running is marked interrupted
+            app.state.tasks = await run_in_threadpool(start_runner, shared)
             if settings.preload_embeddings:  # else the first search loads the model and syncs
                 await run_in_threadpool(preload, shared.search)
             yield
         finally:
+            if (runner := getattr(app.state, "tasks", None)) is not None:
+                await run_in_threadpool(runner.stop)  # running tasks end `interrupted`
             await run_in_threadpool(shared.close)
 
     app = FastAPI(
@@ -86,7 +94,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     mount_graphiql_assets(app)
     mount_editor_assets(app)
     install_docs(app)
+    install_openapi(app)  # every status a route can answer, in /openapi.json
     install_error_handlers(app)
+    app.add_middleware(JsonGuard)  # innermost: a guarded body is already within the cap
     app.add_middleware(ResponseCache, max_bytes=settings.response_cache_mb * 1024 * 1024)
     if settings.cors_origins:
         app.add_middleware(
@@ -101,6 +111,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         timeout=settings.query_timeout,
     )
     app.add_middleware(AccessLog)
+    install_metrics(app)  # outermost: times and counts every request
 
     @app.exception_handler(HttpError)
     async def http_error(_: Request, exc: HttpError) -> JSONResponse:

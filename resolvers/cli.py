@@ -68,6 +68,7 @@ def _run_uvicorn(app: object, settings: ServerSettings, **more: Any) -> None:
         log_level="info",
         access_log=False,  # ModelKG's access log has the latency
         timeout_graceful_shutdown=10,
+        **settings.uvicorn_options(),  # slow and oversized requests cut off
         **more,
     )
 

@@ -20,7 +20,14 @@ from kg.errors import (
     UsageError,
 )
 
-__all__ = ["HttpError", "error_response", "from_modelkg_error", "timed_out", "too_large"]
+__all__ = [
+    "HttpError",
+    "error_response",
+    "from_modelkg_error",
+    "timed_out",
+    "too_large",
+    "writable",
+]
 
 
 class HttpError(Exception):
@@ -51,9 +58,26 @@ class HttpError(Exception):
 def error_response(
     status: int, code: str, message: str, *, field: str | None = None, hint: str | None = None
 ) -> JSONResponse:
-    """The JSON error body every endpoint uses."""
-    body = {"error": {"code": code, "message": message, "field": field, "hint": hint}}
+    """The JSON error body every endpoint uses. A message quotes what the client sent, which
+    may hold what UTF-8 cannot carry (a lone surrogate, from a parser's message): escaped."""
+    body = {
+        "error": {
+            "code": code,
+            "message": writable(message),
+            "field": None if field is None else writable(field),
+            "hint": None if hint is None else writable(hint),
+        }
+    }
     return JSONResponse(body, status_code=status)
+
+
+def writable(text: str) -> str:
+    """`text` with anything UTF-8 cannot encode (lone surrogates) written as `\\udXXX`.
+
+    >>> writable("bad ->\\udbc0<- here")
+    'bad ->\\\\udbc0<- here'
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 _REFUSED_STATUS = {

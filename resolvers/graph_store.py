@@ -39,7 +39,6 @@ import time
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pyoxigraph import DefaultGraph, NamedNode, RdfFormat, Triple, parse
 
@@ -50,8 +49,10 @@ from kg.store.graph_kinds import protected_kind
 from ontology.namespaces import MKG
 from resolvers.errors import HttpError, from_modelkg_error
 from resolvers.negotiation import GRAPH_TYPES, media_type, negotiate, not_acceptable
+from resolvers.openapi import GRAPH_RESPONSES, GRAPH_STORE_READ, GRAPH_STORE_WRITE
 from resolvers.services import services
 from resolvers.sparql_results import BoundedSink
+from resolvers.threads import run_in_worker
 from resolvers.update import check_writes
 
 if TYPE_CHECKING:
@@ -160,7 +161,9 @@ def _read(
     return sink.getvalue()
 
 
-@router.get(PATH)
+@router.get(
+    PATH, response_class=Response, responses=GRAPH_RESPONSES, openapi_extra=GRAPH_STORE_READ
+)
 @router.head(PATH, include_in_schema=False)  # one operation in OpenAPI: HEAD is GET's headers
 async def get_graph(request: Request) -> Response:
     """A graph's triples (Graph Store Protocol GET/HEAD), negotiated by `Accept`.
@@ -171,9 +174,7 @@ async def get_graph(request: Request) -> Response:
     accept = request.headers.get("accept")
     media = negotiate(accept, list(GRAPH_TYPES))
     state = services(request)
-    body = await run_in_threadpool(
-        _read, state.store, state.settings, graph, media, accept or "*/*"
-    )
+    body = await run_in_worker(_read, state.store, state.settings, graph, media, accept or "*/*")
     assert media is not None  # _read raised 406 otherwise
     headers = {"Vary": "Accept"}
     content_type = f"{media}; charset=utf-8"
@@ -272,19 +273,19 @@ async def _put_or_post(request: Request, *, replace: bool) -> Response:
     format = _body_format(request.headers.get("content-type"))
     body = await request.body()
     base_iri = graph.value if isinstance(graph, NamedNode) else str(request.url)
-    created = await run_in_threadpool(
+    created = await run_in_worker(
         _write, state.store, graph, body, format, base_iri, replace=replace
     )
     return Response(status_code=201 if created else 204)
 
 
-@router.put(PATH, status_code=204)
+@router.put(PATH, status_code=204, responses=GRAPH_RESPONSES, openapi_extra=GRAPH_STORE_WRITE)
 async def put_graph(request: Request) -> Response:
     """Replace a graph with the body's triples (201 when it is new, else 204)."""
     return await _put_or_post(request, replace=True)
 
 
-@router.post(PATH, status_code=204)
+@router.post(PATH, status_code=204, responses=GRAPH_RESPONSES, openapi_extra=GRAPH_STORE_WRITE)
 async def post_graph(request: Request) -> Response:
     """Merge the body's triples into a graph (201 when it is new, else 204)."""
     return await _put_or_post(request, replace=False)
@@ -298,11 +299,11 @@ def _drop(store: ModelStore, graph: Graph) -> None:
         store.drop_graph(graph)
 
 
-@router.delete(PATH, status_code=204)
+@router.delete(PATH, status_code=204, responses=GRAPH_RESPONSES, openapi_extra=GRAPH_STORE_READ)
 async def delete_graph(request: Request) -> Response:
     """Remove a graph (the default graph is emptied); 404 when there is no such graph."""
     state = services(request)
     check_writes(state.settings, request.headers.get("authorization"))
     graph = _target(request)
-    await run_in_threadpool(_drop, state.store, graph)
+    await run_in_worker(_drop, state.store, graph)
     return Response(status_code=204)

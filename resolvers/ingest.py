@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePath
 
 from kg.errors import ModelKGError
@@ -122,4 +122,26 @@ def ingest_uploads(
             target = Path(folder, relative)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content)
-        return _run(shared, [folder], hub_id)
+        if not hub_id:  # else the model is named after the private folder the files are put in
+            raise HttpError(
+                400,
+                "missing_input",
+                "uploaded files need the hub id of the model they make",
+                field="hub_id",
+                hint="send `hub_id` (GraphQL: `hubId`) with the files, such as `my-org/my-model`",
+            )
+        return _without_folder(_run(shared, [folder], hub_id), folder)
+
+
+def _without_folder(report: IngestReport, folder: str) -> IngestReport:
+    """The report with the private temporary folder named as what it is to the client: the
+    uploaded files."""
+
+    def named(text: str) -> str:
+        return text.replace(folder, "the uploaded files")
+
+    return replace(
+        report,
+        rejected=[(named(source), named(reason)) for source, reason in report.rejected],
+        warnings=[(named(source), named(text)) for source, text in report.warnings],
+    )

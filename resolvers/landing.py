@@ -22,12 +22,12 @@ from __future__ import annotations
 from html import escape
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from kg import __version__
 from resolvers.pages import content_security_policy
 from resolvers.services import services
+from resolvers.threads import run_in_worker
 
 __all__ = ["CONTENT_SECURITY_POLICY", "LINKS", "STYLE", "landing_page", "router"]
 
@@ -170,5 +170,5 @@ router = APIRouter()
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 async def landing(request: Request) -> HTMLResponse:
     """The landing page, counting the models in the app's store now."""
-    count = await run_in_threadpool(services(request).store.count_models)
+    count = await run_in_worker(services(request).store.count_models)
     return landing_page(int(count), str(request.base_url))

@@ -1,9 +1,11 @@
 """Bounds every request shares, and the access log: plain ASGI middleware.
 
 - `RequestLimits`: a body over the request-size cap gets 413 (checked on `Content-Length`, and
-  counted as it streams for chunked bodies); a SPARQL, GraphQL or REST request still running at
-  the query timeout gets 503. Both in the JSON error shape, and the store is untouched: writes
-  only start once the body is whole.
+  counted as it streams for chunked bodies, even when the route's body parser would have called
+  the cut-off body malformed); a SPARQL, GraphQL or REST request still running at the query
+  timeout gets 503, or 408 when it was still waiting for its body (the client was slow, not
+  the query). All in the error shape of the path's surface (`resolvers.surface_errors`), and the
+  store is untouched: writes only start once the body is whole.
 - `AccessLog`: one line per request, `method path status latency`, on the `modelkg.access`
   logger (uvicorn's own access log has no latency).
 """
@@ -11,12 +13,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from resolvers.surface_errors import send_error
 
 __all__ = ["AccessLog", "RequestLimits"]
 
@@ -29,24 +32,6 @@ class _TooLargeError(Exception):
     pass
 
 
-def _error_body(code: str, message: str, hint: str, field: str | None = None) -> bytes:
-    return json.dumps(
-        {"error": {"code": code, "message": message, "field": field, "hint": hint}}
-    ).encode()
-
-
-async def _send_error(send: Send, status: int, body: bytes) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length",
-                        str(len(body)).encode())],
-        }
-    )  # fmt: skip
-    await send({"type": "http.response.body", "body": body})
-
-
 class RequestLimits:
     """413 past `max_bytes` of request body, 503 past `timeout` seconds (see module docstring)."""
 
@@ -55,65 +40,86 @@ class RequestLimits:
         self.max_bytes = max_bytes
         self.timeout = timeout
 
-    def _too_large(self) -> bytes:
-        return _error_body(
+    async def _too_large(self, send: Send, path: str) -> None:
+        await send_error(
+            send,
+            path,
+            413,
             "request_too_large",
             f"the request body is larger than this server's cap of {self.max_bytes:,} bytes",
-            "send less per request (split an ingest into several), or ask the operator for a "
-            "larger --max-request-bytes",
+            hint="send less per request (split an ingest into several), or ask the operator for "
+            "a larger --max-request-bytes",
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _send_error(send, 413, self._too_large())
+            await self._too_large(send, path)
             return
         received = 0
-        started = False
+        started = over = False
+        body_done = scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE")
 
         async def counted_receive() -> Message:
-            nonlocal received
+            nonlocal received, over, body_done
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                body_done = not message.get("more_body", False)
                 if received > self.max_bytes:
+                    over = True
                     raise _TooLargeError
             return message
 
         async def tracked_send(message: Message) -> None:
             nonlocal started
+            if over:  # the app caught the overflow as a bad body (400): the answer is 413
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
-        timed = str(scope.get("path", "")).startswith(_TIMED)
         try:
-            if timed:
+            if path.startswith(_TIMED):
                 async with asyncio.timeout(self.timeout):
                     await self.app(scope, counted_receive, tracked_send)
             else:
                 await self.app(scope, counted_receive, tracked_send)
         except _TooLargeError:
-            if not started:
-                await _send_error(send, 413, self._too_large())
+            pass
         except TimeoutError:
             if not started:
-                await _send_error(
-                    send,
-                    503,
-                    _error_body(
-                        "query_timeout",
-                        f"the request did not finish within {self.timeout:g} s, this server's "
-                        "query timeout",
-                        "narrow the query (more selective patterns, smaller pages), or ask the "
-                        "operator for a longer --query-timeout",
-                        field="query",
-                    ),
-                )
+                await self._timed_out(send, path, body_done)
+            return
+        if over and not started:
+            await self._too_large(send, path)
+
+    async def _timed_out(self, send: Send, path: str, body_done: bool) -> None:
+        if not body_done:  # the client, not the query, was slow
+            await send_error(
+                send,
+                path,
+                408,
+                "request_timeout",
+                f"the request body did not arrive within {self.timeout:g} s",
+                hint="send the whole body at once; a client that trickles it is cut off",
+            )
+            return
+        await send_error(
+            send,
+            path,
+            503,
+            "query_timeout",
+            f"the request did not finish within {self.timeout:g} s, this server's query timeout",
+            field="query",
+            hint="narrow the query (more selective patterns, smaller pages), or ask the "
+            "operator for a longer --query-timeout",
+        )
 
 
 class AccessLog:

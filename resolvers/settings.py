@@ -4,7 +4,8 @@
 over the defaults.
 
 Safe by default: writes are off until the operator sets a token, no browser origin may call the
-API, and every request is bounded (time, result size, body size, GraphQL depth and complexity).
+API, and every request is bounded (time, result size, body size, GraphQL depth and complexity,
+and how long and how large its arrival may be: `resolvers.wire_limits`).
 
 Lists are comma-separated in a variable (spaces around the commas are not part of a value); a
 flag is repeated instead:
@@ -40,6 +41,7 @@ from kg.cli.common import STORE_HELP
 from kg.errors import UsageError
 from kg.sparql.bounds import Limits
 from kg.store import DEFAULT_STORE
+from resolvers.wire_limits import WireLimits, uvicorn_options
 
 __all__ = ["Flag", "ServerSettings", "bounds_of", "expected_of", "flag_of", "variable_of"]
 
@@ -106,6 +108,38 @@ class ServerSettings(BaseSettings):
     max_request_bytes: Annotated[
         int, Field(ge=1, description="Largest request body (uploads included); beyond it, 413.")
     ] = 10 * 1024 * 1024
+    header_timeout: Annotated[
+        float,
+        Field(
+            gt=0,
+            allow_inf_nan=False,
+            description="Seconds a request's URL and headers may take to arrive (from the "
+            "connection's opening); past it, 408 and the connection closed (slow clients).",
+        ),
+    ] = 10.0
+    body_timeout: Annotated[
+        float,
+        Field(
+            gt=0,
+            allow_inf_nan=False,
+            description="Seconds a request's body may take to arrive once its headers are in; "
+            "past it, 408 and the connection closed.",
+        ),
+    ] = 60.0
+    max_url_bytes: Annotated[
+        int, Field(ge=256, description="Longest request URL; beyond it, 414.")
+    ] = 16 * 1024
+    max_header_bytes: Annotated[
+        int,
+        Field(ge=1024, description="Largest request line and headers together; beyond it, 431."),
+    ] = 64 * 1024
+    keep_alive_timeout: Annotated[
+        int, Field(ge=1, description="Seconds an idle connection is kept open between requests.")
+    ] = 5
+    max_connections: Annotated[
+        int,
+        Field(ge=1, description="Connections (and requests in flight) at once; beyond, 503."),
+    ] = 1000
     graphql_max_depth: Annotated[int, Field(ge=1, description="GraphQL depth limit.")] = 10
     graphql_max_complexity: Annotated[
         int,
@@ -198,6 +232,25 @@ class ServerSettings(BaseSettings):
     def sparql_limits(self) -> Limits:
         """The bounds every SPARQL request is checked against before it is parsed."""
         return Limits(max_bytes=self.max_query_bytes, max_nesting=self.max_query_nesting)
+
+    @property
+    def wire_limits(self) -> WireLimits:
+        """The bounds on how a request arrives, enforced in the HTTP protocol."""
+        return WireLimits(
+            header_timeout=self.header_timeout,
+            body_timeout=self.body_timeout,
+            max_url_bytes=self.max_url_bytes,
+            max_header_bytes=self.max_header_bytes,
+        )
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        """What `uvicorn.run` / `uvicorn.Config` needs to enforce this server's limits on
+        connections and on how requests arrive (`resolvers.wire_limits`)."""
+        return uvicorn_options(
+            self.wire_limits,
+            keep_alive_timeout=self.keep_alive_timeout,
+            max_connections=self.max_connections,
+        )
 
     @property
     def writes_enabled(self) -> bool:

@@ -22,6 +22,7 @@ from fastapi.responses import Response
 
 from resolvers.errors import HttpError
 from resolvers.negotiation import GRAPH_TYPES, RESULT_TYPES, media_type, negotiate, not_acceptable
+from resolvers.openapi import SPARQL_GET, SPARQL_POST
 from resolvers.service_description import service_description
 from resolvers.services import services
 from resolvers.sparql_editor import editor_page
@@ -183,7 +184,7 @@ def _query_string(request: Request) -> dict[str, list[str]]:
         raise HttpError(400, "not_utf8", "the URL's parameters are not UTF-8") from None
 
 
-@router.get("/sparql")
+@router.get("/sparql", response_class=Response, **SPARQL_GET)
 async def sparql_get(request: Request) -> Response:
     """SPARQL query via GET (`query`, `default-graph-uri`, `named-graph-uri`); without a query,
     the query editor (for a browser) or the Service Description."""
@@ -199,7 +200,7 @@ async def sparql_get(request: Request) -> Response:
     return await _dispatch(request, fields)
 
 
-@router.post("/sparql")
+@router.post("/sparql", response_class=Response, **SPARQL_POST)
 async def sparql_post(request: Request) -> Response:
     """SPARQL query or update via POST: a URL-encoded form, or a direct body."""
     content_type = _content_type(request)

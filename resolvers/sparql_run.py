@@ -18,15 +18,17 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from fastapi.concurrency import run_in_threadpool
+from pyoxigraph import NamedNode
 from starlette.requests import HTTPConnection, Request
 
-from kg.errors import ModelKGError
+from kg.errors import ModelKGError, StoreError
 from kg.sparql.guard import check_query, check_update
 from kg.sparql.parse import parse_query, parse_update, with_dataset
 from kg.sparql.request import ParsedQuery, ParsedUpdate
 from kg.store.graph_kinds import protected_kind
 from resolvers.errors import HttpError, from_modelkg_error, too_large
+from resolvers.threads import run_in_worker
+from resolvers.update_failure import failed_operation
 
 if TYPE_CHECKING:
     from kg.store.base import ModelStore
@@ -91,7 +93,7 @@ async def _parse(parse: Callable[[str], _Parsed], text: str) -> _Parsed:
     try:
         if len(text) <= _PARSE_INLINE_BYTES:
             return parse(text)
-        return await run_in_threadpool(parse, text)
+        return await run_in_worker(parse, text)
     except ModelKGError as exc:
         raise from_modelkg_error(exc).with_traceback(None) from None
 
@@ -152,7 +154,15 @@ async def run_client_query(
 def _guarded_update(store: ModelStore, parsed: ParsedUpdate, base_iri: str | None) -> None:
     with store.writer():  # the guard's look-ups and the write see the same store
         check_update(parsed, lambda iri: protected_kind(store, iri))
-        store.update(parsed.text, base_iri=base_iri)
+        try:
+            store.update(parsed.text, base_iri=base_iri)
+        except StoreError as exc:  # one transaction: the store is as it was before
+            refusal = failed_operation(
+                parsed, str(exc), lambda iri: store.has_graph(NamedNode(iri))
+            )
+            if refusal is None:
+                raise
+            raise refusal from None
 
 
 async def run_client_update(
@@ -198,7 +208,7 @@ async def run_client_update(
         )
         parsed = rewritten
     try:
-        await run_in_threadpool(_guarded_update, state.store, parsed, base_iri)
+        await run_in_worker(_guarded_update, state.store, parsed, base_iri)
     except ModelKGError as exc:
         raise from_modelkg_error(exc).with_traceback(None) from None
     return parsed

@@ -42,7 +42,9 @@ def check_token(configured: str | None, authorization: str | None) -> None:
             hint="send `Authorization: Bearer <token>`",
         )  # fmt: skip
     if not hmac.compare_digest(given.strip().encode(), configured.encode()):
-        raise HttpError(403, "bad_token", "the bearer token is not the one this server accepts")
+        raise HttpError(403, "bad_token", "the bearer token is not the one this server accepts",
+                        field="Authorization", hint="send `Authorization: Bearer <token>` with "
+                        "the token the operator set (--token, MODELKG_TOKEN)")  # fmt: skip
 
 
 def check_writes(settings: ServerSettings, authorization: str | None) -> None:

@@ -20,10 +20,12 @@ from kg.cli.common import console, err_console
 from kg.cli.compat import compat_app
 from kg.cli.ingest import ingest_command, validate_command
 from kg.cli.migrate import migrate_command
+from kg.cli.ops import backup_command, doctor_command, restore_command
 from kg.cli.query import export_command, query_command
 from kg.cli.reason import explain_command, reason_command
 from kg.cli.runs import lineage_command, runs_app
 from kg.cli.search import search_command
+from kg.cli.tasks import tasks_app
 from kg.errors import ModelKGError, UsageError
 
 __all__ = ["app", "main", "new_app", "register"]
@@ -72,8 +74,12 @@ def register(app: typer.Typer) -> None:
     app.command("catalog")(catalog_command)
     app.command("search")(search_command)
     app.command("migrate")(migrate_command)
+    app.command("backup")(backup_command)
+    app.command("restore")(restore_command)
+    app.command("doctor")(doctor_command)
     app.add_typer(compat_app, name="compat")
     app.add_typer(runs_app, name="runs")
+    app.add_typer(tasks_app, name="tasks")
     app.command("lineage")(lineage_command)
 
 

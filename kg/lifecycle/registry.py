@@ -47,6 +47,7 @@ from kg.lifecycle.records import ModelVersion, Page, RegisteredModel
 from kg.lifecycle.rules import (
     check,
     mlflow_verdicts,
+    page_start,
     registry_entities,
     search_utils,
     validation,
@@ -194,7 +195,7 @@ class Registry:
             ]
             entities = search_utils.SearchModelUtils.filter(entities, filter_string)
             entities = search_utils.SearchModelUtils.sort(entities, list(order_by) or ["name ASC"])
-            start = search_utils.SearchUtils.parse_start_offset_from_page_token(page_token)
+            start = page_start(page_token)
         chosen = entities[start : start + max_results]
         more = start + max_results < len(entities)
         token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None
@@ -426,7 +427,7 @@ class Registry:
                 list(order_by)
                 or ["last_updated_timestamp DESC", "name ASC", "version_number DESC"],
             )
-            start = search_utils.SearchUtils.parse_start_offset_from_page_token(page_token)
+            start = page_start(page_token)
         chosen = entities[start : start + max_results]
         more = start + max_results < len(entities)
         token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None

@@ -27,6 +27,7 @@ __all__ = [
     "check_batch",
     "entities",
     "mlflow_verdicts",
+    "page_start",
     "registry_entities",
     "search_utils",
     "validation",
@@ -77,6 +78,29 @@ def mlflow_verdicts(field: str | None = None) -> Iterator[None]:
         error = _BY_CODE.get(exc.error_code, LifecycleError)(exc.message, field=field)
         error.error_code = exc.error_code
         raise error from None
+
+
+def page_start(page_token: str | None) -> int:
+    """The offset an MLflow page token stands for; a token this server did not give (not
+    base64, not MLflow's JSON) is refused as the client's mistake, never a crash.
+
+    >>> page_start(None)
+    0
+    >>> page_start("\u00a2p")
+    Traceback (most recent call last):
+    ...
+    kg.errors.LifecycleError: field `page_token`: Invalid page token '¢p': ...
+    """
+    with mlflow_verdicts("page_token"):
+        try:
+            start: int = search_utils.SearchUtils.parse_start_offset_from_page_token(page_token)
+        except ValueError:  # base64 refuses non-ASCII before MLflow can say it is invalid
+            raise LifecycleError(
+                f"Invalid page token {page_token!r}: not one this server gave",
+                field="page_token",
+                hint="pass back the next_page_token (REST: pageInfo.endCursor) of the last page",
+            ) from None
+    return start
 
 
 def check(rule: Callable[..., Any], *args: Any, field: str | None = None) -> None:

@@ -35,7 +35,7 @@ from pyoxigraph import Literal, NamedNode
 from kg.errors import LifecycleError
 from kg.lifecycle.graph import LifecycleIds
 from kg.lifecycle.records import LeaderboardRow, Page, Run
-from kg.lifecycle.rules import mlflow_verdicts, search_utils
+from kg.lifecycle.rules import mlflow_verdicts, page_start, search_utils
 from kg.lifecycle.tracking import Tracking
 from kg.store.sparql_text import sparql_term
 from ontology.files import text_of
@@ -329,7 +329,7 @@ def search_runs(
     with mlflow_verdicts("filter"):
         clauses = search_utils.SearchUtils.parse_search_filter(filter_string or "")
         orders = [search_utils.SearchUtils.parse_order_by_for_search_runs(o) for o in order_by]
-        start = search_utils.SearchUtils.parse_start_offset_from_page_token(page_token)
+        start = page_start(page_token)
     scope = _experiments(tracking, experiment_ids)  # checks the ids
     index = _index(tracking, experiment_ids, view)
     if index is not None and not clauses and len(orders) == 1 and orders[0][0] == "metric":

@@ -58,6 +58,7 @@ from kg.lifecycle.rules import (
     check_batch,
     entities,
     mlflow_verdicts,
+    page_start,
     search_utils,
     validation,
 )
@@ -303,7 +304,7 @@ class Tracking:
             rows = search_utils.SearchExperimentsUtils.sort(
                 rows, list(order_by) or ["creation_time DESC", "experiment_id ASC"]
             )
-            start = search_utils.SearchUtils.parse_start_offset_from_page_token(page_token)
+            start = page_start(page_token)
             chosen = rows[start : start + max_results]
             more = start + max_results < len(rows)
             token = (

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-from fastapi.concurrency import run_in_threadpool
 from strawberry.dataloader import DataLoader
 from strawberry.fastapi import BaseContext
 
@@ -21,6 +20,7 @@ from kg.lifecycle.links import runs_of_models
 from kg.models import records
 from kg.store.base import ModelStore
 from resolvers.services import Services
+from resolvers.threads import run_in_worker
 
 __all__ = ["GraphQLContext"]
 
@@ -33,7 +33,7 @@ def _loader(
     default: Callable[[], T],
 ) -> DataLoader[str, T]:
     async def load(keys: list[str]) -> list[T]:
-        found = await run_in_threadpool(read, store, keys)
+        found = await run_in_worker(read, store, keys)
         return [found[key] if key in found else default() for key in keys]
 
     return DataLoader(load_fn=load)
@@ -75,10 +75,10 @@ class GraphQLContext(BaseContext):
         self.runs_of: DataLoader[str, list[str]] = _loader(store, runs_of_models, list)
 
         async def describe_batch(iris: list[str]) -> list[ModelInterface | CodegenError]:
-            return await run_in_threadpool(describe_each, store, iris)
+            return await run_in_worker(describe_each, store, iris)
 
         self.interfaces: DataLoader[str, ModelInterface] = DataLoader(load_fn=describe_batch)
 
     async def compat(self) -> CompatIndex:
         """The compatibility index (built once per store generation, off the event loop)."""
-        return await run_in_threadpool(self.services.compat.get, self.store)
+        return await run_in_worker(self.services.compat.get, self.store)

@@ -15,7 +15,6 @@ from enum import Enum
 from typing import Any, TypeVar
 
 import strawberry
-from fastapi.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from kg import lifecycle
@@ -25,6 +24,7 @@ from kg.lifecycle.links import models_of_runs
 from kg.models.records import find_models
 from resolvers.graphql.context import GraphQLContext
 from resolvers.graphql.types import Long, Model
+from resolvers.threads import run_in_worker
 from resolvers.update import check_writes
 
 __all__ = ["LifecycleMutation", "LifecycleQuery", "Run"]
@@ -40,7 +40,7 @@ def _context(info: Info) -> GraphQLContext:
 
 async def _call(info: Info, work: Callable[..., T], *args: Any, **options: Any) -> T:
     """Run a `kg.lifecycle` call off the event loop."""
-    return await run_in_threadpool(work, *args, **options)
+    return await run_in_worker(work, *args, **options)
 
 
 def _finite(value: float | None) -> float | None:
@@ -343,7 +343,7 @@ async def _leaderboard(
             for row in rows
         ]
 
-    return await run_in_threadpool(rank)
+    return await run_in_worker(rank)
 
 
 @strawberry.type(description="A decision on a version's approval: who, when, why.")
@@ -567,7 +567,7 @@ class LifecycleQuery:
                     return None
             return tracking.get_experiment_by_name(id)
 
-        found = await run_in_threadpool(find)
+        found = await run_in_worker(find)
         return None if found is None else Experiment(record=found)
 
     @strawberry.field(description="A run by id; null when there is none.")
@@ -649,7 +649,7 @@ class LifecycleQuery:
                 store, lifecycle.resolve_node(store, id), direction=direction.value, depth=depth
             )
 
-        graph = await run_in_threadpool(walk)
+        graph = await run_in_worker(walk)
         return LineageGraph(
             root=graph.root,
             nodes=[
@@ -779,7 +779,7 @@ class LifecycleMutation:
                 )
             return tracking.get_run(run_id)
 
-        return Run(record=await run_in_threadpool(log))
+        return Run(record=await run_in_worker(log))
 
     @strawberry.mutation(description="End a run: finished, failed or killed.")
     async def end_run(self, info: Info, run_id: str, status: str = "finished") -> Run:

@@ -10,6 +10,7 @@ the same three the REST and SPARQL endpoints put in their JSON errors.
 # Strawberry reads annotations at schema build: no `from __future__ import annotations` here.
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,6 +42,7 @@ from resolvers.graphql.cost import complexity_rule
 from resolvers.graphql.inputs import ModelFilterInput, to_filter
 from resolvers.graphql.lifecycle import LifecycleMutation, LifecycleQuery
 from resolvers.graphql.search import SearchQuery
+from resolvers.graphql.tasks import TaskMutation, TaskQuery
 from resolvers.graphql.types import LONG_SCALAR, CompatAnswer, Long, Model, _answers
 from resolvers.ingest import IngestReport, ingest_paths, ingest_uploads
 from resolvers.settings import ServerSettings
@@ -132,7 +134,7 @@ async def _iri_of(info: Info, model_id: str) -> str | None:
 
 
 @strawberry.type
-class Query(SearchQuery, LifecycleQuery):  # searchModels, runs, lineage: their own modules
+class Query(SearchQuery, LifecycleQuery, TaskQuery):  # searchModels, runs, tasks: own modules
     @strawberry.field(description="The ModelKG version serving this API.")
     def version(self) -> str:
         return __version__
@@ -241,7 +243,7 @@ class Query(SearchQuery, LifecycleQuery):  # searchModels, runs, lineage: their 
 
 
 @strawberry.type
-class Mutation(LifecycleMutation):  # logging, registering, deploying: resolvers.graphql.lifecycle
+class Mutation(LifecycleMutation, TaskMutation):  # logging, deploying, tasks: their own modules
     @strawberry.mutation(
         description="Ingest models (bearer token needed): server paths under the allowed "
         "roots, or uploaded files of one model (with `hubId`)."
@@ -308,9 +310,23 @@ def _shape(error: GraphQLError) -> int:
         error.message = original.message
         error.extensions = {"code": original.code, "field": original.field, "hint": original.hint}
         return original.status if original.status in (401, 403, 413, 503) else 200
+    if isinstance(original, GraphQLError):  # graphql-core refused an input value itself
+        variable = _VARIABLE.match(error.message)
+        error.extensions = {
+            "code": "bad_variable" if variable else "invalid_query",
+            "field": f"variables.{variable['name']}" if variable else None,
+            "hint": "give the variable a value of its declared type"
+            if variable
+            else "check the query against the schema (GET /graphql/schema.graphql)",
+        }
+        return 200  # no data: the router answers 400
     if original is not None:
         error.extensions = {"code": "internal_error", "field": None, "hint": None}
     return 200  # syntax and validation errors are shaped by the router's create_response
+
+
+_VARIABLE = re.compile(r"Variable '\$(?P<name>\w+)'")
+"""How graphql-core names a variable whose value it refused (`Variable '$n' has invalid...`)."""
 
 
 def build_schema(settings: ServerSettings) -> strawberry.Schema:

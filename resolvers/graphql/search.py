@@ -8,13 +8,13 @@ hits, same scores, and errors naming the argument (`first`, `threshold`, `filter
 # Strawberry reads annotations at schema build: no `from __future__ import annotations` here.
 
 import strawberry
-from fastapi.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from kg.errors import InputError
 from resolvers.graphql.context import GraphQLContext
 from resolvers.graphql.inputs import ModelFilterInput, to_filter
 from resolvers.graphql.types import Model
+from resolvers.threads import run_in_worker
 
 __all__ = ["SearchHit", "SearchQuery"]
 
@@ -60,7 +60,7 @@ class SearchQuery:
                                  field="filter.derivedFrom")  # fmt: skip
         spec = to_filter(filter, base_iri)
         state = context.services.search
-        answer = await run_in_threadpool(
+        answer = await run_in_worker(
             state.search,
             query, vector=vector, spec=spec, limit=first, threshold=threshold, exact=exact,
         )  # fmt: skip

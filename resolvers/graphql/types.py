@@ -14,7 +14,6 @@ from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, NewType, cast
 
 import strawberry
-from fastapi.concurrency import run_in_threadpool
 from strawberry.types import Info
 
 from codegen.tools import tool_schemas
@@ -26,6 +25,7 @@ from kg.models.records import DataTypeRef, ModelRecord, PartRef, PrimaryTaskRef,
 from kg.reason.explain import explain
 from ontology.parameters import load_parameter_mapping
 from resolvers.graphql.context import GraphQLContext
+from resolvers.threads import run_in_worker
 
 if TYPE_CHECKING:
     from resolvers.graphql.lifecycle import Run
@@ -310,7 +310,7 @@ class _ModelFields:
         context = _context(info)
         ids = await context.runs_of.load(self.iri)
         tracking = Tracking(context.store)
-        found = await run_in_threadpool(lambda: [tracking.get_run(i) for i in ids])
+        found = await run_in_worker(lambda: [tracking.get_run(i) for i in ids])
         return [Run(record=run) for run in found]
 
     @strawberry.field(description="Nested sub-models with their own parameters.")
@@ -329,9 +329,9 @@ class _ModelFields:
 
     @strawberry.field(description="Every inferred fact with its rule and premises (`explain`).")
     async def explanations(self, info: Info) -> list[Explanation]:
-        from fastapi.concurrency import run_in_threadpool
+        from resolvers.threads import run_in_worker
 
-        found = await run_in_threadpool(explain, _context(info).store, self.iri)
+        found = await run_in_worker(explain, _context(info).store, self.iri)
         return [
             Explanation(
                 fact=str(e.fact), rule=e.rule,

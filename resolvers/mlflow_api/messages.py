@@ -72,7 +72,35 @@ def parse(body: object, message: M) -> M:
         raise MlflowException(
             f"Invalid value for the request's fields: {exc}", error_code=INVALID_PARAMETER_VALUE
         ) from None
+    _check_enums(body, message.DESCRIPTOR)  # type: ignore[attr-defined]
     return message
+
+
+def _check_enums(body: dict[str, Any], kind: Any, where: str = "") -> None:
+    """Refuse a value an enum field does not have (`"status": "EXPLODED"`): with unknown
+    fields ignored, `json_format` drops it silently, and the request would do something other
+    than what was asked (a run left RUNNING)."""
+    for field in kind.fields:
+        value = body.get(field.name, body.get(field.json_name))
+        if value is None:
+            continue
+        path = f"{where}{field.name}"
+        values = value if isinstance(value, list) else [value]
+        if field.enum_type is not None:
+            names = field.enum_type.values_by_name
+            numbers = field.enum_type.values_by_number
+            for item in values:
+                if item not in names and item not in numbers:
+                    raise MlflowException(
+                        f"Invalid value {item!r} for parameter '{path}': expected one of "
+                        + ", ".join(names),
+                        error_code=INVALID_PARAMETER_VALUE,
+                    )
+        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+            for index, item in enumerate(values):
+                if isinstance(item, dict):
+                    inner = f"{path}[{index}]." if isinstance(value, list) else f"{path}."
+                    _check_enums(item, field.message_type, inner)
 
 
 def _spelled(value: object) -> object:

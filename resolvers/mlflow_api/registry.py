@@ -10,7 +10,6 @@ writes are PATCH or DELETE with a JSON body.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from mlflow.protos.model_registry_pb2 import (
     CreateModelVersion,
     CreateRegisteredModel,
@@ -45,6 +44,7 @@ from kg.lifecycle.registry import Registry
 from resolvers.mlflow_api import entities
 from resolvers.mlflow_api.messages import WRITE, MlflowRoute, answer, page_size, read, require
 from resolvers.services import services
+from resolvers.threads import run_in_worker
 
 __all__ = ["router"]
 
@@ -61,7 +61,7 @@ async def create_registered_model(request: Request) -> Response:
     """Create an empty registered model (its name must be free), with its tags."""
     message = await read(request, CreateRegisteredModel())
     require(message, "name")
-    model = await run_in_threadpool(
+    model = await run_in_worker(
         _registry(request).create_registered_model,
         message.name,
         description=message.description,
@@ -75,7 +75,7 @@ async def get_registered_model(request: Request) -> Response:
     """One registered model with its latest version of each stage and its aliases."""
     message = await read(request, GetRegisteredModel())
     require(message, "name")
-    model = await run_in_threadpool(_registry(request).get_registered_model, message.name)
+    model = await run_in_worker(_registry(request).get_registered_model, message.name)
     return answer(GetRegisteredModel.Response(registered_model=entities.registered_model(model)))
 
 
@@ -83,7 +83,7 @@ async def get_registered_model(request: Request) -> Response:
 async def search_registered_models(request: Request) -> Response:
     """Registered models matching MLflow's filter grammar, a page at a time."""
     message = await read(request, SearchRegisteredModels())
-    page = await run_in_threadpool(
+    page = await run_in_worker(
         _registry(request).search_registered_models,
         message.filter or None,
         max_results=page_size(
@@ -107,7 +107,7 @@ async def update_registered_model(request: Request) -> Response:
     """Change a registered model's description."""
     message = await read(request, UpdateRegisteredModel())
     require(message, "name")
-    model = await run_in_threadpool(
+    model = await run_in_worker(
         _registry(request).update_registered_model, message.name, description=message.description
     )
     return answer(UpdateRegisteredModel.Response(registered_model=entities.registered_model(model)))
@@ -118,7 +118,7 @@ async def rename_registered_model(request: Request) -> Response:
     """Rename a registered model (the new name must be free)."""
     message = await read(request, RenameRegisteredModel())
     require(message, "name", "new_name")
-    model = await run_in_threadpool(
+    model = await run_in_worker(
         _registry(request).rename_registered_model, message.name, message.new_name
     )
     return answer(RenameRegisteredModel.Response(registered_model=entities.registered_model(model)))
@@ -129,7 +129,7 @@ async def delete_registered_model(request: Request) -> Response:
     """Remove a registered model with its versions and aliases."""
     message = await read(request, DeleteRegisteredModel())
     require(message, "name")
-    await run_in_threadpool(_registry(request).delete_registered_model, message.name)
+    await run_in_worker(_registry(request).delete_registered_model, message.name)
     return answer(DeleteRegisteredModel.Response())
 
 
@@ -138,7 +138,7 @@ async def set_registered_model_tag(request: Request) -> Response:
     """Set (or change) one tag of a registered model."""
     message = await read(request, SetRegisteredModelTag())
     require(message, "name", "key")
-    await run_in_threadpool(
+    await run_in_worker(
         _registry(request).set_registered_model_tag, message.name, message.key, message.value
     )
     return answer(SetRegisteredModelTag.Response())
@@ -149,16 +149,14 @@ async def delete_registered_model_tag(request: Request) -> Response:
     """Remove one tag of a registered model."""
     message = await read(request, DeleteRegisteredModelTag())
     require(message, "name", "key")
-    await run_in_threadpool(
-        _registry(request).delete_registered_model_tag, message.name, message.key
-    )
+    await run_in_worker(_registry(request).delete_registered_model_tag, message.name, message.key)
     return answer(DeleteRegisteredModelTag.Response())
 
 
 async def _latest_versions(request: Request) -> Response:
     message = await read(request, GetLatestVersions())
     require(message, "name")
-    versions = await run_in_threadpool(
+    versions = await run_in_worker(
         _registry(request).get_latest_versions, message.name, list(message.stages)
     )
     return answer(
@@ -184,9 +182,7 @@ async def set_alias(request: Request) -> Response:
     """Point an alias (`champion`) at a version, moving it from wherever it pointed."""
     message = await read(request, SetRegisteredModelAlias())
     require(message, "name", "alias", "version")
-    await run_in_threadpool(
-        _registry(request).set_alias, message.name, message.alias, message.version
-    )
+    await run_in_worker(_registry(request).set_alias, message.name, message.alias, message.version)
     return answer(SetRegisteredModelAlias.Response())
 
 
@@ -195,7 +191,7 @@ async def delete_alias(request: Request) -> Response:
     """Remove an alias."""
     message = await read(request, DeleteRegisteredModelAlias())
     require(message, "name", "alias")
-    await run_in_threadpool(_registry(request).delete_alias, message.name, message.alias)
+    await run_in_worker(_registry(request).delete_alias, message.name, message.alias)
     return answer(DeleteRegisteredModelAlias.Response())
 
 
@@ -204,7 +200,7 @@ async def get_version_by_alias(request: Request) -> Response:
     """The version an alias points at."""
     message = await read(request, GetModelVersionByAlias())
     require(message, "name", "alias")
-    version = await run_in_threadpool(
+    version = await run_in_worker(
         _registry(request).get_version_by_alias, message.name, message.alias
     )
     return answer(GetModelVersionByAlias.Response(model_version=entities.model_version(version)))
@@ -217,7 +213,7 @@ async def create_model_version(request: Request) -> Response:
     it is READY at once."""
     message = await read(request, CreateModelVersion())
     require(message, "name", "source")
-    version = await run_in_threadpool(
+    version = await run_in_worker(
         _registry(request).create_model_version,
         message.name,
         message.source,
@@ -233,7 +229,7 @@ async def get_model_version(request: Request) -> Response:
     """One version of a registered model."""
     message = await read(request, GetModelVersion())
     require(message, "name", "version")
-    version = await run_in_threadpool(
+    version = await run_in_worker(
         _registry(request).get_model_version, message.name, message.version
     )
     return answer(GetModelVersion.Response(model_version=entities.model_version(version)))
@@ -243,7 +239,7 @@ async def get_model_version(request: Request) -> Response:
 async def search_model_versions(request: Request) -> Response:
     """Versions matching MLflow's filter grammar (`name = 'x'`, `run_id = '...'`, tags)."""
     message = await read(request, SearchModelVersions())
-    page = await run_in_threadpool(
+    page = await run_in_worker(
         _registry(request).search_model_versions,
         message.filter or None,
         max_results=page_size(
@@ -267,7 +263,7 @@ async def get_model_version_download_uri(request: Request) -> Response:
     """Where a version's files are: its source, as registered."""
     message = await read(request, GetModelVersionDownloadUri())
     require(message, "name", "version")
-    version = await run_in_threadpool(
+    version = await run_in_worker(
         _registry(request).get_model_version, message.name, message.version
     )
     return answer(GetModelVersionDownloadUri.Response(artifact_uri=version.source))
@@ -278,7 +274,7 @@ async def update_model_version(request: Request) -> Response:
     """Change a version's description."""
     message = await read(request, UpdateModelVersion())
     require(message, "name", "version")
-    version = await run_in_threadpool(
+    version = await run_in_worker(
         _registry(request).update_model_version,
         message.name,
         message.version,
@@ -292,7 +288,7 @@ async def delete_model_version(request: Request) -> Response:
     """Remove one version and the aliases pointing at it."""
     message = await read(request, DeleteModelVersion())
     require(message, "name", "version")
-    await run_in_threadpool(_registry(request).delete_model_version, message.name, message.version)
+    await run_in_worker(_registry(request).delete_model_version, message.name, message.version)
     return answer(DeleteModelVersion.Response())
 
 
@@ -302,7 +298,7 @@ async def transition_stage(request: Request) -> Response:
     not be promoted cannot move to Staging or Production."""
     message = await read(request, TransitionModelVersionStage())
     require(message, "name", "version", "stage")
-    version = await run_in_threadpool(
+    version = await run_in_worker(
         _registry(request).transition_stage,
         message.name,
         message.version,
@@ -319,7 +315,7 @@ async def set_model_version_tag(request: Request) -> Response:
     """Set (or change) one tag of a version."""
     message = await read(request, SetModelVersionTag())
     require(message, "name", "version", "key")
-    await run_in_threadpool(
+    await run_in_worker(
         _registry(request).set_model_version_tag,
         message.name,
         message.version,
@@ -334,7 +330,7 @@ async def delete_model_version_tag(request: Request) -> Response:
     """Remove one tag of a version."""
     message = await read(request, DeleteModelVersionTag())
     require(message, "name", "version", "key")
-    await run_in_threadpool(
+    await run_in_worker(
         _registry(request).delete_model_version_tag, message.name, message.version, message.key
     )
     return answer(DeleteModelVersionTag.Response())

@@ -9,7 +9,6 @@ answers MLflow's response message. Paths and methods are those MLflow's client c
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from mlflow.entities import RunStatus, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE, RESOURCE_DOES_NOT_EXIST
@@ -42,11 +41,13 @@ from mlflow.utils import validation
 from mlflow.utils.search_utils import SearchUtils
 
 from kg.lifecycle.records import Metric
+from kg.lifecycle.rules import page_start
 from kg.lifecycle.search import search_runs as find_runs
 from kg.lifecycle.tracking import Tracking
 from resolvers.mlflow_api import entities
 from resolvers.mlflow_api.messages import WRITE, MlflowRoute, answer, page_size, read, require
 from resolvers.services import services
+from resolvers.threads import run_in_worker
 
 __all__ = ["router"]
 
@@ -76,7 +77,7 @@ async def create_experiment(request: Request) -> Response:
     """Create an experiment (its name must be free); answers its id."""
     message = await read(request, CreateExperiment())
     require(message, "name")
-    experiment_id = await run_in_threadpool(
+    experiment_id = await run_in_worker(
         _tracking(request).create_experiment,
         message.name,
         artifact_location=message.artifact_location or None,
@@ -90,7 +91,7 @@ async def get_experiment(request: Request) -> Response:
     """One experiment by id."""
     message = await read(request, GetExperiment())
     require(message, "experiment_id")
-    found = await run_in_threadpool(_tracking(request).get_experiment, message.experiment_id)
+    found = await run_in_worker(_tracking(request).get_experiment, message.experiment_id)
     return answer(GetExperiment.Response(experiment=entities.experiment(found)))
 
 
@@ -100,9 +101,7 @@ async def get_experiment_by_name(request: Request) -> Response:
     which MLflow's client reads as "no such experiment" (and `set_experiment` then creates it)."""
     message = await read(request, GetExperimentByName())
     require(message, "experiment_name")
-    found = await run_in_threadpool(
-        _tracking(request).get_experiment_by_name, message.experiment_name
-    )
+    found = await run_in_worker(_tracking(request).get_experiment_by_name, message.experiment_name)
     if found is None:
         raise MlflowException(
             f"Could not find experiment with name '{message.experiment_name}'",
@@ -115,7 +114,7 @@ async def get_experiment_by_name(request: Request) -> Response:
 async def search_experiments(request: Request) -> Response:
     """Experiments matching MLflow's filter grammar, in its orderings, a page at a time."""
     message = await read(request, SearchExperiments())
-    page = await run_in_threadpool(
+    page = await run_in_worker(
         _tracking(request).search_experiments,
         view=ViewType.to_string(ViewType.from_proto(message.view_type)),
         filter_string=message.filter or None,
@@ -136,7 +135,7 @@ async def update_experiment(request: Request) -> Response:
     """Rename an experiment."""
     message = await read(request, UpdateExperiment())
     require(message, "experiment_id", "new_name")
-    await run_in_threadpool(
+    await run_in_worker(
         _tracking(request).update_experiment, message.experiment_id, name=message.new_name
     )
     return answer(UpdateExperiment.Response())
@@ -147,7 +146,7 @@ async def delete_experiment(request: Request) -> Response:
     """Mark an experiment and its runs deleted (restorable)."""
     message = await read(request, DeleteExperiment())
     require(message, "experiment_id")
-    await run_in_threadpool(_tracking(request).delete_experiment, message.experiment_id)
+    await run_in_worker(_tracking(request).delete_experiment, message.experiment_id)
     return answer(DeleteExperiment.Response())
 
 
@@ -156,7 +155,7 @@ async def restore_experiment(request: Request) -> Response:
     """Bring a deleted experiment and its runs back."""
     message = await read(request, RestoreExperiment())
     require(message, "experiment_id")
-    await run_in_threadpool(_tracking(request).restore_experiment, message.experiment_id)
+    await run_in_worker(_tracking(request).restore_experiment, message.experiment_id)
     return answer(RestoreExperiment.Response())
 
 
@@ -165,7 +164,7 @@ async def set_experiment_tag(request: Request) -> Response:
     """Set (or change) one tag of an active experiment."""
     message = await read(request, SetExperimentTag())
     require(message, "experiment_id", "key")
-    await run_in_threadpool(
+    await run_in_worker(
         _tracking(request).set_experiment_tag, message.experiment_id, message.key, message.value
     )
     return answer(SetExperimentTag.Response())
@@ -176,7 +175,7 @@ async def delete_experiment_tag(request: Request) -> Response:
     """Remove one tag of an experiment."""
     message = await read(request, DeleteExperimentTag())
     require(message, "experiment_id", "key")
-    await run_in_threadpool(
+    await run_in_worker(
         _tracking(request).delete_experiment_tag, message.experiment_id, message.key
     )
     return answer(DeleteExperimentTag.Response())
@@ -187,7 +186,7 @@ async def delete_experiment_tag(request: Request) -> Response:
 async def create_run(request: Request) -> Response:
     """Start a run in an active experiment, with its tags (one write)."""
     message = await read(request, CreateRun())
-    run = await run_in_threadpool(
+    run = await run_in_worker(
         _tracking(request).create_run,
         message.experiment_id or "0",
         run_name=message.run_name or None,
@@ -195,7 +194,7 @@ async def create_run(request: Request) -> Response:
         tags={tag.key: tag.value for tag in message.tags},
         user_id=message.user_id or None,
     )
-    found = await run_in_threadpool(_tracking(request).get_run, run.run_id)
+    found = await run_in_worker(_tracking(request).get_run, run.run_id)
     return answer(CreateRun.Response(run=entities.run(found)))
 
 
@@ -203,7 +202,7 @@ async def create_run(request: Request) -> Response:
 async def update_run(request: Request) -> Response:
     """End a run (FINISHED, FAILED, KILLED), or rename it."""
     message = await read(request, UpdateRun())
-    info = await run_in_threadpool(
+    info = await run_in_worker(
         _tracking(request).update_run,
         _run_id(message),
         status=RunStatus.to_string(message.status) if message.HasField("status") else None,
@@ -217,7 +216,7 @@ async def update_run(request: Request) -> Response:
 async def get_run(request: Request) -> Response:
     """One run: its info, the latest point of each metric, params, tags, datasets."""
     message = await read(request, GetRun())
-    found = await run_in_threadpool(_tracking(request).get_run, _run_id(message))
+    found = await run_in_worker(_tracking(request).get_run, _run_id(message))
     return answer(GetRun.Response(run=entities.run(found)))
 
 
@@ -225,7 +224,7 @@ async def get_run(request: Request) -> Response:
 async def search_runs(request: Request) -> Response:
     """Runs of the experiments matching an MLflow filter string, in MLflow's order."""
     message = await read(request, SearchRuns())
-    page = await run_in_threadpool(
+    page = await run_in_worker(
         find_runs,
         _tracking(request),
         list(message.experiment_ids),
@@ -247,7 +246,7 @@ async def search_runs(request: Request) -> Response:
 async def delete_run(request: Request) -> Response:
     """Mark a run deleted (restorable; searches leave it out)."""
     message = await read(request, DeleteRun())
-    await run_in_threadpool(_tracking(request).delete_run, _run_id(message))
+    await run_in_worker(_tracking(request).delete_run, _run_id(message))
     return answer(DeleteRun.Response())
 
 
@@ -255,7 +254,7 @@ async def delete_run(request: Request) -> Response:
 async def restore_run(request: Request) -> Response:
     """Bring a deleted run back."""
     message = await read(request, RestoreRun())
-    await run_in_threadpool(_tracking(request).restore_run, _run_id(message))
+    await run_in_worker(_tracking(request).restore_run, _run_id(message))
     return answer(RestoreRun.Response())
 
 
@@ -265,7 +264,7 @@ async def log_metric(request: Request) -> Response:
     message = await read(request, LogMetric())
     run_id = _run_id(message)
     require(message, "key", "value", "timestamp")
-    await run_in_threadpool(
+    await run_in_worker(
         _tracking(request).log_metric,
         run_id,
         message.key,
@@ -282,7 +281,7 @@ async def log_param(request: Request) -> Response:
     message = await read(request, LogParam())
     run_id = _run_id(message)
     require(message, "key")
-    await run_in_threadpool(_tracking(request).log_param, run_id, message.key, message.value)
+    await run_in_worker(_tracking(request).log_param, run_id, message.key, message.value)
     return answer(LogParam.Response())
 
 
@@ -292,7 +291,7 @@ async def set_tag(request: Request) -> Response:
     message = await read(request, SetTag())
     run_id = _run_id(message)
     require(message, "key")
-    await run_in_threadpool(_tracking(request).set_tag, run_id, message.key, message.value)
+    await run_in_worker(_tracking(request).set_tag, run_id, message.key, message.value)
     return answer(SetTag.Response())
 
 
@@ -302,7 +301,7 @@ async def delete_tag(request: Request) -> Response:
     message = await read(request, DeleteTag())
     run_id = _run_id(message)
     require(message, "key")
-    await run_in_threadpool(_tracking(request).delete_tag, run_id, message.key)
+    await run_in_worker(_tracking(request).delete_tag, run_id, message.key)
     return answer(DeleteTag.Response())
 
 
@@ -316,7 +315,7 @@ async def log_batch(request: Request) -> Response:
     run_id = _run_id(message)
     for index, point in enumerate(message.metrics):
         require(point, "key", "value", "timestamp", within=f"metrics[{index}].")
-    await run_in_threadpool(
+    await run_in_worker(
         _tracking(request).log_batch,
         run_id,
         metrics=[Metric(m.key, m.value, m.timestamp, m.step) for m in message.metrics],
@@ -337,7 +336,7 @@ async def log_inputs(request: Request) -> Response:
             "alone, and register the model as a version of a registered model",
             error_code=INVALID_PARAMETER_VALUE,
         )
-    await run_in_threadpool(
+    await run_in_worker(
         _tracking(request).log_inputs,
         run_id,
         [entities.dataset_input(d) for d in message.datasets],
@@ -353,7 +352,7 @@ async def get_metric_history(request: Request) -> Response:
     message = await read(request, GetMetricHistory())
     run_id = _run_id(message)
     require(message, "metric_key")
-    points = await run_in_threadpool(_tracking(request).metric_history, run_id, message.metric_key)
+    points = await run_in_worker(_tracking(request).metric_history, run_id, message.metric_key)
     response = GetMetricHistory.Response()
     if message.HasField("max_results"):
         if message.max_results <= 0:
@@ -362,7 +361,7 @@ async def get_metric_history(request: Request) -> Response:
                 "It must be a positive integer.",
                 error_code=INVALID_PARAMETER_VALUE,
             )
-        start = SearchUtils.parse_start_offset_from_page_token(message.page_token or None)
+        start = page_start(message.page_token or None)
         end = start + message.max_results
         if end < len(points):
             response.next_page_token = SearchUtils.create_page_token(end)

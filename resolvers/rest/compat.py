@@ -8,21 +8,24 @@ index behind them is built once per store generation and shared by every request
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.concurrency import run_in_threadpool
+from pydantic import StringConstraints
 
 from kg.compat import lookups
 from kg.compat.index import CompatIndex
-from kg.compat.memory import estimate_memory, parse_dtype, parse_memory, verdict
+from kg.compat.memory import DTYPE_ALIASES, estimate_memory, parse_dtype, parse_memory, verdict
 from kg.errors import InputError
 from kg.models.paging import MAX_PAGE
 from resolvers.errors import HttpError
 from resolvers.rest import schemas
 from resolvers.rest.context import ERRORS, CountedRoute, StoreDep, compat_index, find_model
+from resolvers.rest.patterns import PRINTABLE, worded
 from resolvers.rest.serialize import chain_steps, compat_answers, model_ref
+from resolvers.threads import run_in_worker
 
 __all__ = ["router"]
 
@@ -30,10 +33,40 @@ router = APIRouter(tags=["compatibility"], route_class=CountedRoute)
 
 IndexDep = Annotated[CompatIndex, Depends(compat_index)]
 First = Annotated[int, Query(ge=1, le=MAX_PAGE, description="How many answers, best first.")]
+MEMORY_PATTERN = worded(
+    r"^[0-9]*\.?[0-9]+([eE][+-]?[0-9]+)?([KkMmGgTt][Ii]?)?[Bb]?$",
+    "is not a memory size: a number and a unit, such as `16GB`, `24GiB` or `512MB`",
+)
+"""A memory budget as `kg.compat.memory.parse_memory` reads it: a number, then a unit (B, KB,
+MB, GB, TB, KiB ... TiB, or K, M, G, T, Ki ... Ti), any case, nothing between them."""
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+DTYPE_PATTERN = worded(
+    "^([Tt][Oo][Rr][Cc][Hh]\\.)?("
+    + "|".join(_any_case(name) for name in sorted(DTYPE_ALIASES, key=len, reverse=True))
+    + ")$",
+    "is not a dtype ModelKG knows: " + ", ".join(sorted(DTYPE_ALIASES)),
+)
+"""Every dtype name `parse_dtype` accepts (`DTYPE_ALIASES`), any case, with torch's prefix."""
+
 Memory = Annotated[
-    str, Query(description="A budget such as `16GB` (10^9 bytes) or `16GiB` (2^30 bytes).")
+    str,
+    Query(
+        min_length=1,
+        max_length=40,
+        pattern=MEMORY_PATTERN,
+        description="A budget such as `16GB` (10^9 bytes) or `16GiB` (2^30 bytes): more than "
+        "one byte, at most an exabyte.",
+    ),
 ]
-Dtype = Annotated[str, Query(description="Weights' dtype: bf16, fp16, fp32, int8, int4, ...")]
+Dtype = Annotated[
+    str,
+    Query(pattern=DTYPE_PATTERN, description="Weights' dtype: bf16, fp16, fp32, int8, int4, ..."),
+]
 SeqLen = Annotated[int, Query(ge=1, description="Tokens of KV cache per sequence.")]
 
 Lookup = Callable[[CompatIndex, str, int], list[lookups.Answer]]
@@ -45,7 +78,7 @@ def _lookup_route(path: str, lookup: Lookup, summary: str, description: str) -> 
     async def answer(
         model_id: str, store: StoreDep, index: IndexDep, first: First = 20
     ) -> list[schemas.CompatAnswer]:
-        iri = await run_in_threadpool(find_model, store, model_id)
+        iri = await run_in_worker(find_model, store, model_id)
         name = lookups.require(index, iri).name  # answers and errors speak of it by name
         return compat_answers(index, lookup(index, name, first))
 
@@ -105,7 +138,7 @@ async def model_fits(
     against `memory`, with the arithmetic line by line. No runtime overhead is added: the
     lines show the margin left, for you to judge."""
     budget = parse_memory(memory)
-    iri = await run_in_threadpool(find_model, store, model_id)
+    iri = await run_in_worker(find_model, store, model_id)
     profile = lookups.require(index, iri)
     if not profile.parameters:
         raise HttpError(
@@ -135,7 +168,10 @@ async def model_fits(
 async def fits(
     index: IndexDep,
     memory: Memory,
-    task: Annotated[str | None, Query(description="Only models performing this task.")] = None,
+    task: Annotated[
+        str | None,
+        Query(min_length=1, pattern=PRINTABLE, description="Only models performing this task."),
+    ] = None,
     dtype: Dtype = "bf16",
     seq_len: SeqLen = 4096,
     first: First = 20,
@@ -162,7 +198,8 @@ async def fits(
 async def chain(
     index: IndexDep,
     models: Annotated[
-        list[str], Query(min_length=2, description="Two or more models, in pipeline order.")
+        list[Annotated[str, StringConstraints(min_length=1, pattern=PRINTABLE)]],
+        Query(min_length=2, description="Two or more models, in pipeline order."),
     ],
 ) -> list[schemas.ChainStep]:
     """For `?models=A&models=B&models=C`: does A's output feed B, and B's feed C? Each step

@@ -18,7 +18,6 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.routing import APIRoute
 
 from kg.compat.index import CompatIndex
@@ -31,6 +30,7 @@ from resolvers.errors import HttpError
 from resolvers.rest.schemas import ErrorResponse
 from resolvers.services import Services, services
 from resolvers.settings import ServerSettings
+from resolvers.threads import run_in_worker
 
 __all__ = [
     "ERRORS",
@@ -57,7 +57,7 @@ class CountedRoute(APIRoute):
 
         async def counted(request: Request) -> Response:
             tally = [0]
-            token = QUERY_TALLY.set(tally)  # worker threads inherit it (run_in_threadpool)
+            token = QUERY_TALLY.set(tally)  # worker threads inherit it (run_in_worker)
             try:
                 response = await handler(request)
             finally:
@@ -84,7 +84,7 @@ SettingsDep = Annotated[ServerSettings, Depends(_settings)]
 async def compat_index(request: Request) -> CompatIndex:
     """The compatibility index for the store as it is now (built off the event loop)."""
     shared = services(request)
-    index: CompatIndex = await run_in_threadpool(shared.compat.get, shared.store)
+    index: CompatIndex = await run_in_worker(shared.compat.get, shared.store)
     return index
 
 

@@ -5,7 +5,8 @@ the server (only under the operator's `--ingest-root`), or `multipart/form-data`
 files of one model (`files`, each named by its path inside the model folder: `config.json`,
 `1_Pooling/config.json`) and its `hub_id`. The token is checked before the body is read, so
 a refused request costs nothing and writes nothing. The answer is the ingest report: 200 when
-every model went in, 422 (same body) when some were rejected.
+every model went in, 422 (same body) when some were rejected; an upload (one model) that is
+rejected is a 422 in the error shape, with the reason.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
@@ -22,6 +22,7 @@ from resolvers.ingest import IngestReport, ingest_paths, ingest_uploads
 from resolvers.rest import schemas
 from resolvers.rest.context import CountedRoute, ServicesDep
 from resolvers.rest.serialize import ingest_report
+from resolvers.threads import run_in_worker
 from resolvers.update import check_writes
 
 __all__ = ["router"]
@@ -36,7 +37,9 @@ _BODY: dict[str, Any] = {
             "schema": {
                 "type": "object",
                 "required": ["paths"],
-                "properties": {"paths": {"type": "array", "items": {"type": "string"}}},
+                "properties": {"paths": {"type": "array", "minItems": 1,
+                                         "items": {"type": "string", "minLength": 1}}},
+                "additionalProperties": False,
             },
             "example": {"paths": ["/srv/models/openai-community__gpt2"]},
         },
@@ -87,7 +90,20 @@ async def _from_form(request: Request) -> tuple[list[tuple[str, bytes]], str | N
         401: {**_ERROR, "description": "No bearer token."},
         403: {**_ERROR, "description": "Writes off, a wrong token, or a path outside the roots."},
         415: {**_ERROR, "description": "A body other than JSON or multipart/form-data."},
-        422: {"model": schemas.IngestReportOut, "description": "Some models were rejected."},
+        422: {
+            "description": "Some models were rejected: the report (paths), or the error "
+            "(an upload: its one model was rejected).",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "anyOf": [
+                            {"$ref": "#/components/schemas/IngestReportOut"},
+                            {"$ref": "#/components/schemas/ErrorResponse"},
+                        ]
+                    }
+                }
+            },
+        },
     },
 )
 async def ingest(
@@ -108,10 +124,15 @@ async def ingest(
     report: IngestReport
     if kind == "application/json":
         paths = await _from_json(request)
-        report = await run_in_threadpool(ingest_paths, shared, paths)
+        report = await run_in_worker(ingest_paths, shared, paths)
     elif kind == "multipart/form-data":
         uploads, hub_id = await _from_form(request)
-        report = await run_in_threadpool(ingest_uploads, shared, uploads, hub_id)
+        report = await run_in_worker(ingest_uploads, shared, uploads, hub_id)
+        if report.rejected:  # one model, refused: an error, not a report
+            reason = report.rejected[0][1]
+            raise HttpError(422, "rejected_model", reason, field="files",
+                            hint="upload the files of one model folder: its config.json, "
+                            "README.md (model card), tokenizer files...")  # fmt: skip
     else:
         raise HttpError(415, "unsupported_media_type", f"cannot ingest a `{kind or 'bodiless'}` "
                         "request", hint="send application/json or multipart/form-data")  # fmt: skip

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 from pydantic.alias_generators import to_camel
 
@@ -26,13 +25,23 @@ from kg import lifecycle
 from kg.errors import LifecycleError
 from kg.lifecycle.graph import now_millis
 from resolvers.rest.context import ServicesDep
-from resolvers.rest.schemas import _Shape
+from resolvers.rest.patterns import CURSOR
+from resolvers.rest.schemas import ErrorResponse, _Shape
 from resolvers.services import Services
+from resolvers.threads import run_in_worker
 from resolvers.update import check_writes
 
 __all__ = ["camel", "router"]
 
-router = APIRouter(tags=["lifecycle"])
+router = APIRouter(
+    tags=["lifecycle"],
+    responses={
+        404: {"model": ErrorResponse, "description": "No such experiment, run, model, version, "
+              "alias or target."},
+        409: {"model": ErrorResponse, "description": "A name already taken, or a state that "
+              "forbids the write (an ended run, a rejected version)."},
+    },
+)  # fmt: skip
 Token = Annotated[str | None, Header(alias="Authorization", description="`Bearer <token>`")]
 
 
@@ -139,7 +148,7 @@ async def experiments(shared: ServicesDep, deleted: bool = False) -> Any:
     """Active experiments (`deleted=true`: the deleted ones), with their tags."""
     tracking = lifecycle.Tracking(shared.store)
     view = "deleted_only" if deleted else "active_only"
-    page = await run_in_threadpool(tracking.search_experiments, view=view)
+    page = await run_in_worker(tracking.search_experiments, view=view)
     return camel(page.items)
 
 
@@ -155,7 +164,7 @@ async def create_experiment(
         made = tracking.create_experiment(body.name, description=body.description)
         return tracking.get_experiment(made)
 
-    return camel(await run_in_threadpool(create))
+    return camel(await run_in_worker(create))
 
 
 @router.get("/experiments/{experiment_id}/runs", summary="Runs of an experiment, filtered")
@@ -165,11 +174,14 @@ async def runs(
     filter: Annotated[str, Query(description="MLflow's grammar: metrics.acc > 0.9")] = "",
     order_by: Annotated[list[str] | None, Query(alias="orderBy")] = None,
     first: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: str | None = None,
+    after: Annotated[
+        str | None,
+        Query(pattern=CURSOR, description="`next` of the last page."),
+    ] = None,
 ) -> Any:
     """An experiment's runs matching an MLflow filter string, in order, a page at a time."""
     tracking = lifecycle.Tracking(shared.store)
-    page = await run_in_threadpool(
+    page = await run_in_worker(
         lifecycle.search_runs,
         tracking,
         [experiment_id],
@@ -192,7 +204,7 @@ async def leaderboard(
 ) -> Any:
     """An experiment's active runs ranked by a metric: `goal` max or min, `value` last or best."""
     tracking = lifecycle.Tracking(shared.store)
-    rows = await run_in_threadpool(
+    rows = await run_in_worker(
         lifecycle.leaderboard, tracking, experiment_id, metric, goal=goal, value=value, limit=first
     )
     return camel(rows)
@@ -207,7 +219,7 @@ async def start_run(
     """Start a run in an active experiment (experiment 0 is made when first used)."""
     _writes(shared, authorization)
     tracking = lifecycle.Tracking(shared.store)
-    made = await run_in_threadpool(
+    made = await run_in_worker(
         tracking.create_run,
         experiment_id,
         run_name=body.name,
@@ -221,7 +233,7 @@ async def start_run(
 @router.get("/runs/{run_id}", summary="A run: params, latest metrics, tags, datasets, artifacts")
 async def run(shared: ServicesDep, run_id: str) -> Any:
     """A run: info, params, latest metrics, tags, datasets used and produced, artifacts."""
-    return camel(await run_in_threadpool(lifecycle.Tracking(shared.store).get_run, run_id))
+    return camel(await run_in_worker(lifecycle.Tracking(shared.store).get_run, run_id))
 
 
 @router.post("/runs/{run_id}/batch", summary="Log metrics, params, tags, datasets (bearer token)")
@@ -253,7 +265,7 @@ async def log_batch(
             tracking.log_inputs(run_id, datasets, models=body.models)
         return tracking.get_run(run_id)
 
-    return camel(await run_in_threadpool(log))
+    return camel(await run_in_worker(log))
 
 
 @router.post("/runs/{run_id}/end", summary="End a run (bearer token)")
@@ -263,14 +275,14 @@ async def end_run(
     """End a run (finished, failed or killed): nothing more can be logged to it."""
     _writes(shared, authorization)
     tracking = lifecycle.Tracking(shared.store)
-    return camel(await run_in_threadpool(tracking.update_run, run_id, status=body.status))
+    return camel(await run_in_worker(tracking.update_run, run_id, status=body.status))
 
 
 @router.get("/runs/{run_id}/metrics/{key:path}", summary="Every point of one metric")
 async def history(shared: ServicesDep, run_id: str, key: str) -> Any:
     """Every point logged for one metric of a run, by step then time."""
     tracking = lifecycle.Tracking(shared.store)
-    return camel(await run_in_threadpool(tracking.metric_history, run_id, key))
+    return camel(await run_in_worker(tracking.metric_history, run_id, key))
 
 
 @router.post("/runs/{run_id}/artifacts", summary="Record an artifact by URI (bearer token)")
@@ -280,7 +292,7 @@ async def artifact_by_uri(
     """The checksum is recorded as declared: the server never fetches the URI."""
     _writes(shared, authorization)
     tracking = lifecycle.Tracking(shared.store)
-    found = await run_in_threadpool(
+    found = await run_in_worker(
         lifecycle.log_artifact,
         tracking,
         run_id,
@@ -335,7 +347,7 @@ async def upload_artifact(
         Path(temporary.name).replace(target)
         return found
 
-    return camel(await run_in_threadpool(keep))
+    return camel(await run_in_worker(keep))
 
 
 def _artifact_file(shared: Services, run_id: str, path: str) -> Path:
@@ -362,7 +374,7 @@ async def registered_model(shared: ServicesDep, name: str) -> Any:
         found = registry.get_registered_model(name)
         return {**camel(found), "versions": camel(registry.versions(name))}
 
-    return await run_in_threadpool(read)
+    return await run_in_worker(read)
 
 
 @router.post(
@@ -375,7 +387,7 @@ async def register_version(
     _writes(shared, authorization)
     registry = lifecycle.Registry(shared.store)
 
-    found = await run_in_threadpool(
+    found = await run_in_worker(
         registry.register_version,
         name,
         run_id=body.run_id,
@@ -396,7 +408,7 @@ async def version(shared: ServicesDep, name: str, version: str) -> Any:
         found = registry.get_model_version(name, version)
         return {**camel(found), "decisions": registry.decisions(name, version)}
 
-    return await run_in_threadpool(read)
+    return await run_in_worker(read)
 
 
 @router.post("/registry/{name}/versions/{version}/decision", summary="Approve, reject, deprecate")
@@ -406,7 +418,7 @@ async def decide(
     """Move a version's approval along an allowed transition, recording who and why."""
     _writes(shared, authorization)
     registry = lifecycle.Registry(shared.store)
-    found = await run_in_threadpool(
+    found = await run_in_worker(
         registry.decide, name, version, body.status, by=body.by, notes=body.notes
     )
     return camel(found)
@@ -424,13 +436,13 @@ async def set_alias(
         registry.set_alias(name, alias, body.version)
         return registry.get_model_version(name, body.version)
 
-    return camel(await run_in_threadpool(point))
+    return camel(await run_in_worker(point))
 
 
 @router.get("/deployments/{target}", summary="A target's deployments, newest first")
 async def deployments(shared: ServicesDep, target: str) -> Any:
     """A target's deployments, newest first: version, strategy, SLA, what it replaced."""
-    return camel(await run_in_threadpool(lifecycle.Deployments(shared.store).history, target))
+    return camel(await run_in_worker(lifecycle.Deployments(shared.store).history, target))
 
 
 @router.post("/deployments/{target}", status_code=201, summary="Deploy an approved version")
@@ -439,7 +451,7 @@ async def deploy(
 ) -> Any:
     """Deploy an approved version to the target; it replaces what runs there."""
     _writes(shared, authorization)
-    done = await run_in_threadpool(
+    done = await run_in_worker(
         lifecycle.Deployments(shared.store).deploy,
         target,
         body.name,
@@ -461,7 +473,7 @@ async def rollback(
 ) -> Any:
     """Deploy again the version the current deployment replaced, marked as a rollback."""
     _writes(shared, authorization)
-    done = await run_in_threadpool(lifecycle.Deployments(shared.store).rollback, target, by=body.by)
+    done = await run_in_worker(lifecycle.Deployments(shared.store).rollback, target, by=body.by)
     return camel(done)
 
 
@@ -480,4 +492,4 @@ async def lineage(
             store, lifecycle.resolve_node(store, id), direction=direction, depth=depth
         )
 
-    return camel(await run_in_threadpool(walk))
+    return camel(await run_in_worker(walk))

@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from pydantic import StringConstraints
 from pyoxigraph import QueryTriples, RdfFormat, serialize
 
 from kg.errors import InputError
@@ -31,8 +31,10 @@ from resolvers.rest import schemas
 from resolvers.rest import serialize as shape
 from resolvers.rest.context import ERRORS, CountedRoute, SettingsDep, StoreDep, find_model
 from resolvers.rest.params import check_names, read_ranges
+from resolvers.rest.patterns import PRINTABLE
 from resolvers.settings import ServerSettings
 from resolvers.sparql_results import BoundedSink
+from resolvers.threads import run_in_worker
 
 __all__ = ["router"]
 
@@ -47,6 +49,8 @@ _LISTS = {
     "model_type": "The config's model_type (`bert`, `llama`, ...).",
     "language": "A language code from the card (`en`).",
 }
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=PRINTABLE)]
+"""A filter value: a task id, a library, a model type... (no control characters)."""
 _FILTER_FIELDS = {"tasks": "task", "primaryTasks": "primary_task", "modalities": "modality"}
 """`kg` filter field -> the query parameter a REST client wrote."""
 
@@ -96,13 +100,13 @@ async def list_models_route(
     response: Response,
     store: StoreDep,
     settings: SettingsDep,
-    task: Annotated[list[str] | None, Query(description=_LISTS["task"])] = None,
-    primary_task: Annotated[list[str] | None, Query(description=_LISTS["primary_task"])] = None,
-    modality: Annotated[list[str] | None, Query(description=_LISTS["modality"])] = None,
-    library: Annotated[list[str] | None, Query(description=_LISTS["library"])] = None,
-    license: Annotated[list[str] | None, Query(description=_LISTS["license"])] = None,
-    model_type: Annotated[list[str] | None, Query(description=_LISTS["model_type"])] = None,
-    language: Annotated[list[str] | None, Query(description=_LISTS["language"])] = None,
+    task: Annotated[list[Name] | None, Query(description=_LISTS["task"])] = None,
+    primary_task: Annotated[list[Name] | None, Query(description=_LISTS["primary_task"])] = None,
+    modality: Annotated[list[Name] | None, Query(description=_LISTS["modality"])] = None,
+    library: Annotated[list[Name] | None, Query(description=_LISTS["library"])] = None,
+    license: Annotated[list[Name] | None, Query(description=_LISTS["license"])] = None,
+    model_type: Annotated[list[Name] | None, Query(description=_LISTS["model_type"])] = None,
+    language: Annotated[list[Name] | None, Query(description=_LISTS["language"])] = None,
     q: Annotated[str | None, Query(description="Part of the model's name, any case.")] = None,
     derived_from: Annotated[
         str | None, Query(description="Only models made from this one, transitively.")
@@ -132,7 +136,7 @@ async def list_models_route(
         name_contains=q or None,
         ranges=read_ranges(request.query_params.multi_items()),
     )
-    items, total, has_next, end, left_out = await run_in_threadpool(
+    items, total, has_next, end, left_out = await run_in_worker(
         _read_page, store, spec, derived_from, first, after, settings.cursor_key
     )
     if has_next and end is not None:
@@ -203,7 +207,7 @@ async def model_graph(
     media = negotiate(accept, list(GRAPH_TYPES))
     if media is None:
         raise not_acceptable("the model's graph", accept, list(GRAPH_TYPES))
-    body = await run_in_threadpool(_read_graph, store, settings, model_id, GRAPH_TYPES[media])
+    body = await run_in_worker(_read_graph, store, settings, model_id, GRAPH_TYPES[media])
     return Response(body, media_type=f"{media}; charset=utf-8")
 
 
@@ -228,7 +232,7 @@ def _read_explanations(store: ModelStore, model_id: str) -> list[schemas.Explana
 async def model_explanations(model_id: str, store: StoreDep) -> list[schemas.Explanation]:
     """Every inferred fact with the rule that made it and the premises it used, each with the
     file and key its value was read from (`modelkg explain`, GraphQL `explanations`)."""
-    return await run_in_threadpool(_read_explanations, store, model_id)
+    return await run_in_worker(_read_explanations, store, model_id)
 
 
 def _read_model(store: ModelStore, model_id: str) -> schemas.ModelDetail:
@@ -258,4 +262,4 @@ async def get_model(model_id: str, store: StoreDep) -> schemas.ModelDetail:
     """The model a hub id (`openai-community/gpt2`), name or IRI names, with every
     normalized parameter it has under `parameters` (camelCase, as in GraphQL). An unknown id
     is a 404 whose hint names the closest models."""
-    return await run_in_threadpool(_read_model, store, model_id)
+    return await run_in_worker(_read_model, store, model_id)

@@ -25,8 +25,17 @@ from dataclasses import replace
 
 from kg.models.filters import Range, numeric_parameters
 from resolvers.errors import HttpError
+from resolvers.rest.patterns import PRINTABLE
 
-__all__ = ["BOUNDS", "LIST_PARAMETERS", "SCALAR_PARAMETERS", "check_names", "read_ranges"]
+__all__ = [
+    "BOUNDS",
+    "LIST_PARAMETERS",
+    "PRINTABLE",
+    "SCALAR_PARAMETERS",
+    "check_names",
+    "read_ranges",
+]
+
 
 LIST_PARAMETERS = {
     "task": "tasks",

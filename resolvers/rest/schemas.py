@@ -13,6 +13,8 @@ Python code builds them with snake_case field names; FastAPI writes the camelCas
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
@@ -256,7 +258,9 @@ class IngestRequest(_Shape):
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
     )
-    paths: list[str] = Field(min_length=1, examples=[["/srv/models/org__name"]])
+    paths: list[Annotated[str, Field(min_length=1)]] = Field(
+        min_length=1, examples=[["/srv/models/org__name"]]
+    )
 
 
 class Rejection(_Shape):

@@ -18,21 +18,22 @@ import difflib
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
 
 from kg.errors import InputError
 from kg.models.filters import ModelFilter, Range, numeric_parameters
 from kg.models.paging import excluded
 from kg.search.embedder import BUNDLED_MODEL, MAX_BATCH, MAX_TEXT_CHARS
-from kg.search.service import MAX_QUERY_CHARS, MAX_RESULTS
+from kg.search.service import MAX_QUERY_CHARS, MAX_RESULTS, MAX_VECTOR_VALUE
 from kg.store.base import ModelStore
 from resolvers.errors import HttpError
 from resolvers.rest.context import ERRORS, CountedRoute, find_model
+from resolvers.rest.patterns import NOT_BLANK, PRINTABLE
 from resolvers.rest.schemas import Excluded, ModelRef
 from resolvers.search_state import SearchAnswer, SearchState
 from resolvers.services import services
+from resolvers.threads import run_in_worker
 
 __all__ = [
     "EmbeddingModelsOut",
@@ -64,9 +65,14 @@ def _one_or_many(value: object) -> object:
     return [value] if isinstance(value, str) else value
 
 
-Names = Annotated[list[str] | None, BeforeValidator(_one_or_many)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE)]
+Names = Annotated[list[Name] | None, BeforeValidator(_one_or_many)]
 """A filter list; one string is read as a list of one."""
 Number = Annotated[float, Field(allow_inf_nan=False)]
+VectorValue = Annotated[
+    float, Field(ge=-MAX_VECTOR_VALUE, le=MAX_VECTOR_VALUE, allow_inf_nan=False)
+]
+"""A query vector's value: finite and bounded, so scores stay numbers."""
 
 
 class NumberRange(_In):
@@ -108,21 +114,25 @@ class SearchRequest(_In):
 
     query: str | None = Field(
         None,
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        pattern=NOT_BLANK,
         description=f"What you look for, in words (at most {MAX_QUERY_CHARS} characters).",
         examples=["speech recognition"],
     )
-    vector: list[Number] | None = Field(
+    vector: list[VectorValue] | None = Field(
         None,
+        min_length=1,
         max_length=8192,
         description="Search with this vector instead of a text (the index model's dimension; "
         "get one from /api/v1/embeddings).",
     )
     filter: SearchFilter | None = None
     first: int = Field(10, ge=1, le=MAX_RESULTS, description="How many hits, at most.")
-    threshold: float | None = Field(
+    threshold: Number | None = Field(
         None, description="Keep hits scoring at least this (cosine: -1 to 1; 0.3 is fair)."
     )
-    exact: bool = Field(False, description="Scan every vector instead of the HNSW graph.")
+    exact: StrictBool = Field(False, description="Scan every vector instead of the HNSW graph.")
 
 
 class SearchHitOut(_Out):
@@ -144,14 +154,23 @@ class SearchOut(_Out):
     )
 
 
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=NOT_BLANK)]
+"""A text to embed: not empty, not only spaces."""
+
+
 class EmbeddingRequest(_In):
-    text: str | list[str] = Field(
+    text: Text | Annotated[list[Text], Field(min_length=1, max_length=MAX_BATCH)] = Field(
         description=f"One text or a list of up to {MAX_BATCH}, each at most {MAX_TEXT_CHARS} "
         "characters.",
         examples=["a small multilingual sentence encoder"],
     )
-    model: str = Field(BUNDLED_MODEL, description="The embedding model; see /embeddings/models.")
-    normalize: bool = Field(True, description="Scale each vector to unit length.")
+    model: str = Field(
+        BUNDLED_MODEL,
+        min_length=1,
+        pattern=PRINTABLE,
+        description="The embedding model; see /embeddings/models.",
+    )
+    normalize: StrictBool = Field(True, description="Scale each vector to unit length.")
 
 
 class EmbeddingsOut(_Out):
@@ -248,7 +267,7 @@ async def search(request: Request, body: SearchRequest) -> SearchOut:
     step with the store; later ones take milliseconds.
     """
     try:
-        answer, left_out = await run_in_threadpool(_search, _state(request), body)
+        answer, left_out = await run_in_worker(_search, _state(request), body)
     except InputError as exc:
         raise _bad(exc) from None
     return SearchOut(
@@ -280,7 +299,7 @@ async def embeddings(request: Request, body: EmbeddingRequest) -> EmbeddingsOut:
     texts = [body.text] if isinstance(body.text, str) else list(body.text)
     state = _state(request)
     try:
-        embedded = await run_in_threadpool(state.embed, texts, body.model, normalize=body.normalize)
+        embedded = await run_in_worker(state.embed, texts, body.model, normalize=body.normalize)
     except InputError as exc:
         raise _bad(exc) from None
     return EmbeddingsOut(
@@ -300,7 +319,7 @@ async def embeddings(request: Request, body: EmbeddingRequest) -> EmbeddingsOut:
 async def embedding_models(request: Request) -> EmbeddingModelsOut:
     """The bundled all-MiniLM-L6-v2 and every registered sentence-transformers model whose
     weights are on this machine, with the request limits of `/embeddings`."""
-    found = await run_in_threadpool(_state(request).models)
+    found = await run_in_worker(_state(request).models)
     return EmbeddingModelsOut(
         models=[
             EmbeddingModelOut(name=spec.name, dimensions=spec.dimensions, loaded=loaded)

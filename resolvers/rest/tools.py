@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
 
 from codegen.interface import ModelInterface, describe
 from codegen.tools import TOOL_FORMATS, tool_format, tool_schemas
@@ -22,6 +21,7 @@ from kg.store.base import ModelStore
 from resolvers.errors import HttpError
 from resolvers.rest import schemas
 from resolvers.rest.context import ERRORS, CountedRoute, StoreDep, find_model
+from resolvers.threads import run_in_worker
 
 __all__ = ["router"]
 
@@ -54,7 +54,7 @@ async def model_interface(model_id: str, store: StoreDep) -> ModelInterface:
     """One typed function per task of the model that code knows, its arguments bounded and
     defaulted by the model's facts, its result shaped by them (the embedding's dimension, the
     label names), with the card's words (`modelkg codegen describe`)."""
-    return await run_in_threadpool(_describe, store, model_id)
+    return await run_in_worker(_describe, store, model_id)
 
 
 @router.get(
@@ -81,5 +81,5 @@ async def model_tools(
     except UsageError as exc:
         raise HttpError(422, "bad_parameter", exc.message, field="format",
                         hint=f"expected {exc.expected}") from None  # fmt: skip
-    interface = await run_in_threadpool(_describe, store, model_id)
+    interface = await run_in_worker(_describe, store, model_id)
     return tool_schemas([interface], known)

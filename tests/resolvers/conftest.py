@@ -23,6 +23,13 @@ from resolvers.app import create_app
 from resolvers.settings import ServerSettings
 from tests.conftest import corpus_folder
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The `fuzz` marker (tests/resolvers/test_fuzz.py): `-m fuzz` runs only the fuzzing,
+    `-m "not fuzz"` leaves it out."""
+    config.addinivalue_line("markers", "fuzz: schemathesis against the real server (~1 min)")
+
+
 MODELS = ("openai-community/gpt2", "sentence-transformers/all-MiniLM-L6-v2", "openai/whisper-base")
 
 
@@ -35,8 +42,11 @@ def _free_port() -> int:
 def serve(path: str, token: str | None, **settings: object) -> Iterator[str]:
     """Run the app over the store at `path` on a free port; yield its base URL."""
     port = _free_port()
-    app = create_app(ServerSettings(store=path, port=port, token=token, **settings))  # type: ignore[arg-type]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    resolved = ServerSettings(store=path, port=port, token=token, **settings)  # type: ignore[arg-type]
+    app = create_app(resolved)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", **resolved.uvicorn_options()
+    )
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()

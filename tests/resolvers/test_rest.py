@@ -495,14 +495,13 @@ def test_files_in_subfolders_keep_their_path(writable_server: str) -> None:
     assert premises and premises[0]["sourceFile"] == "1_Pooling/config.json"
 
 
-def test_a_rejected_upload_answers_422_with_the_report(writable_server: str) -> None:
+def test_a_rejected_upload_answers_422_in_the_error_shape(writable_server: str) -> None:
+    """An upload is one model: refused, it is an error naming the file, not a report."""
     before = model_count(writable_server)
     files = [("files", ("config.json", b'{"model_type": "gpt2", "n_embd": '))]
     response = post_ingest(writable_server, TOKEN, files=files, data={"hub_id": "rest-tests/bad"})
-    assert response.status_code == 422, response.text
-    report = response.json()
-    assert report["ingested"] == [] and len(report["rejected"]) == 1
-    assert "config.json" in report["rejected"][0]["reason"]
+    assert_error(response, 422, "rejected_model", "files")
+    assert "config.json" in response.json()["error"]["message"]
     assert model_count(writable_server) == before
 
 

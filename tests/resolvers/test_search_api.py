@@ -297,8 +297,8 @@ def test_graphql_names_the_same_fields_in_its_errors(
     ("body", "field", "says"),
     [
         ({"text": ""}, "text", "empty"),
-        ({"text": []}, "text", "no text"),
-        ({"text": ["fine", "  "]}, "text", "text 1 is empty"),
+        ({"text": []}, "text", "`text` is empty: give at least one"),
+        ({"text": ["fine", "  "]}, "text[1]", "`text[1]` is empty or only spaces"),
         ({"text": ["x"] * (MAX_BATCH + 1)}, "text", f"at most {MAX_BATCH}"),
         ({"text": "x", "model": "nobody/encoder"}, "model", f"known: {BUNDLED_MODEL}"),
         ({"text": "x", "modle": BUNDLED_MODEL}, "modle", "not permitted"),
