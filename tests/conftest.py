@@ -174,6 +174,39 @@ def _wait_for(process: subprocess.Popen[bytes], url: str, log: Path, what: str) 
         time.sleep(0.05)
 
 
+def start_modelkg_serve(
+    store: str | Path,
+    log: Path,
+    *flags: str,
+    env: dict[str, str] | None = None,
+    unset: tuple[str, ...] = (),
+    port: int | None = None,
+    within: float = 300,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`modelkg serve` as an operator runs it, in its own process, with `env` added to this
+    environment and `unset` taken out: (the process, its base URL) once it answers /health
+    (`within` seconds at most: a loaded machine starts slowly)."""
+    port = port or free_port()
+    base = f"http://127.0.0.1:{port}"
+    environment = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    for name in unset:
+        environment.pop(name, None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "resolvers.command", "serve", "--store", str(store),
+         "--port", str(port), *flags],
+        stdout=log.open("w"), stderr=subprocess.STDOUT, env=environment,
+    )  # fmt: skip
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            httpx.get(f"{base}/health", timeout=2)
+            return process, base
+        except httpx.TransportError:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, f"the server did not start within {within} s"
+            time.sleep(0.1)
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:

@@ -187,6 +187,19 @@ def derive_fresh(
     return derived
 
 
+def _current_stamps(store: ModelStore) -> dict[str, str]:
+    """The stamp each inferred graph records, by graph IRI."""
+    current: dict[str, str] = {}
+    for row in store.select(
+        "SELECT ?g ?d WHERE { GRAPH ?g { ?g mkg:derivedFromDigest ?d } "
+        'FILTER(CONTAINS(STR(?g), "/graph/inferred/")) }',
+    ):
+        graph, digest = row["g"], row["d"]
+        if isinstance(graph, NamedNode) and isinstance(digest, Literal):
+            current[graph.value] = digest.value
+    return current
+
+
 def reason(
     store: ModelStore,
     *,
@@ -200,14 +213,7 @@ def reason(
     reasoner = reasoner or Reasoner.default()
     summary = ReasonSummary(rules=len(reasoner.rules))
     sources = _sources(store)
-    current: dict[str, str] = {}
-    for row in store.select(
-        "SELECT ?g ?d WHERE { GRAPH ?g { ?g mkg:derivedFromDigest ?d } "
-        'FILTER(CONTAINS(STR(?g), "/graph/inferred/")) }',
-    ):
-        graph, digest = row["g"], row["d"]
-        assert isinstance(graph, NamedNode) and isinstance(digest, Literal)
-        current[graph.value] = digest.value
+    current = _current_stamps(store)
     wanted = {inferred_graph_of(s.graph).value for s in sources.values()}
     orphans = [NamedNode(g) for g in current if g not in wanted]
     if orphans:
@@ -246,14 +252,7 @@ def stale_models(store: ModelStore) -> list[StaleModel]:
     []
     """
     sources = _sources(store)
-    current: dict[str, str] = {}
-    for row in store.select(
-        "SELECT ?g ?d WHERE { GRAPH ?g { ?g mkg:derivedFromDigest ?d } "
-        'FILTER(CONTAINS(STR(?g), "/graph/inferred/")) }',
-    ):
-        graph, digest = row["g"], row["d"]
-        if isinstance(graph, NamedNode) and isinstance(digest, Literal):
-            current[graph.value] = digest.value
+    current = _current_stamps(store)
     found: list[StaleModel] = []
     for source in sources.values():
         graph = inferred_graph_of(source.graph).value

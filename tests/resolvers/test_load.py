@@ -12,18 +12,17 @@ middle third does, give or take what one burst of requests takes.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from tests.resolvers.conftest import _free_port, registry
+from tests.conftest import start_modelkg_serve
+from tests.resolvers.conftest import registry
 
 TOKEN = "load-test-token"
 CLIENTS = 100
@@ -61,25 +60,11 @@ def test_a_hundred_clients_reading_and_writing_get_no_errors_and_memory_levels_o
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
     store = registry(tmp_path_factory, "load")
-    port = _free_port()
-    log = tmp_path / "serve.log"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "resolvers.command", "serve", "--store", store, "--port",
-         str(port), "--max-queries-per-client", "1000"],
-        stdout=log.open("w"), stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "MODELKG_TOKEN": TOKEN},
+    server, base = start_modelkg_serve(
+        store, tmp_path / "serve.log", "--max-queries-per-client", "1000",
+        env={"MODELKG_TOKEN": TOKEN},
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert server.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "the server did not start within 60 s"
-                time.sleep(0.2)
         run = httpx.post(
             f"{base}/api/2.0/mlflow/runs/create",
             json={"experiment_id": "0"},

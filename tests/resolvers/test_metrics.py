@@ -4,10 +4,7 @@ size."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import free_port
+from tests.conftest import start_modelkg_serve
 from tests.resolvers.conftest import TOKEN, registry, serve
 
 GPT2 = "openai-community/gpt2"
@@ -99,25 +96,11 @@ def test_two_worker_processes_are_summed_whichever_answers_the_scrape(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
     store = registry(tmp_path_factory, "metered-workers")
-    port = free_port()
-    log = tmp_path / "serve.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "resolvers.command", "serve", "--store", store,
-         "--port", str(port), "--workers", "2", "--query-workers", "1"],
-        stdout=log.open("w"), stderr=subprocess.STDOUT,
-        env={k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"},
+    process, base = start_modelkg_serve(
+        store, tmp_path / "serve.log", "--workers", "2", "--query-workers", "1",
+        unset=("PROMETHEUS_MULTIPROC_DIR",),
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, "the server did not start within 60 s"
-                time.sleep(0.2)
         before = requests(scrape(base), "/health", "200")
         for _ in range(20):  # a new connection each: the kernel spreads them over the workers
             assert httpx.get(f"{base}/health").status_code == 200

@@ -13,11 +13,9 @@ The kill moments are drawn uniformly over a window of writes (seeded: the seed i
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.resolvers.conftest import _free_port
+from tests.conftest import start_modelkg_serve
 
 TOKEN = "crash-test-token"
 TRIPLES = 40
@@ -48,23 +46,7 @@ class Sent:
 
 
 def _start(store: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "resolvers.command", "serve", "--store", str(store),
-         "--port", str(port)],
-        stdout=log.open("w"), stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "MODELKG_TOKEN": TOKEN},
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            httpx.get(f"{base}/health", timeout=2)
-            return process, base
-        except httpx.TransportError:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the server did not start within 60 s"
-            time.sleep(0.1)
+    return start_modelkg_serve(store, log, env={"MODELKG_TOKEN": TOKEN})
 
 
 def _update(number: int) -> str:

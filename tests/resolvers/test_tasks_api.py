@@ -5,12 +5,10 @@ raw socket that hangs up), and a `modelkg serve` process killed in the middle of
 from __future__ import annotations
 
 import io
-import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import zipfile
 from collections.abc import Iterator
@@ -22,8 +20,8 @@ import pytest
 
 from kg.tasks import operations
 from resolvers.rest.tasks import ARGUMENTS, SERVER_OPERATIONS
-from tests.conftest import CORPUS, dump
-from tests.resolvers.conftest import TOKEN, _free_port, blank_store, serve
+from tests.conftest import CORPUS, dump, start_modelkg_serve
+from tests.resolvers.conftest import TOKEN, blank_store, serve
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 MODELS = sorted(path for path in CORPUS.iterdir() if path.is_dir())
@@ -404,23 +402,9 @@ def modelkg_serve(
 ) -> tuple[subprocess.Popen[bytes], str]:
     """`modelkg serve` as an operator runs it, in its own process(es), writes on and an ingest
     root; (the process, its base URL) once it answers."""
-    port = port or _free_port()
-    base = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "resolvers.command", "serve", "--store", store,
-               "--port", str(port), "--ingest-root", str(root), *flags]  # fmt: skip
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "MODELKG_TOKEN": TOKEN}
-    process = subprocess.Popen(
-        command, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT
+    return start_modelkg_serve(
+        store, log, "--ingest-root", str(root), *flags, env={"MODELKG_TOKEN": TOKEN}, port=port
     )
-    deadline = time.monotonic() + 300  # a loaded machine starts slowly
-    while True:
-        try:
-            httpx.get(f"{base}/health", timeout=2)
-            return process, base
-        except httpx.TransportError:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the server did not start within 300 s"
-            time.sleep(0.2)
 
 
 def test_a_task_cut_off_by_a_killed_server_says_interrupted_after_the_restart(
