@@ -62,18 +62,27 @@ class Versions:
     """how long an unkilled ingest of version 2 takes"""
 
 
-def _model_states(path: Path) -> dict[str, frozenset[str]]:
-    """Each model graph and size graph of the store, by IRI, as its set of quads."""
+def _graphs(path: Path, wanted: Callable[[str], bool]) -> dict[str, frozenset[str]]:
+    """The store's graphs whose IRI is `wanted`, each as its set of quads (ingest timestamps
+    left out: they differ from run to run)."""
     store = Store.read_only(str(path))
-    states: dict[str, set[str]] = {}
+    graphs: dict[str, set[str]] = {}
     for quad in store.quads_for_pattern(None, None, None, None):
         graph = quad.graph_name
-        if not isinstance(graph, NamedNode) or "/id/graph/" not in graph.value:
-            continue
-        if "/graph/inferred/" in graph.value or quad.predicate.value == INGESTED_AT:
-            continue
-        states.setdefault(graph.value, set()).add(str(quad))
-    return {g: frozenset(q) for g, q in states.items()}
+        kept = isinstance(graph, NamedNode) and quad.predicate.value != INGESTED_AT
+        if kept and wanted(graph.value):
+            graphs.setdefault(graph.value, set()).add(str(quad))
+    return {g: frozenset(q) for g, q in graphs.items()}
+
+
+def _model_states(path: Path) -> dict[str, frozenset[str]]:
+    """Each model graph and size graph of the store, by IRI."""
+    return _graphs(path, lambda g: "/id/graph/" in g and "/graph/inferred/" not in g)
+
+
+def _inferred(path: Path) -> dict[str, frozenset[str]]:
+    """Each inferred graph of the store, by IRI."""
+    return _graphs(path, lambda g: "/graph/inferred/" in g)
 
 
 def _version_two(folder: Path) -> Path:
@@ -128,20 +137,20 @@ def versions(tmp_path_factory: pytest.TempPathFactory) -> Versions:
 
 def _killed_ingest(
     store: Path, sources: Path, seconds: float, rng: random.Random, **options: object
-) -> float:
-    """Start the ingest in a forked child, SIGKILL it after a random moment; the moment."""
-    context = multiprocessing.get_context("fork")
-    child = context.Process(
-        target=_ingest,
-        args=(str(store), str(sources), options.get("strict", False), options.get("batch")),
-    )
-    moment = rng.uniform(0.0, seconds * 1.1)
+) -> None:
+    """Start the ingest in a forked child and SIGKILL it at a random moment."""
+    arguments = (str(store), str(sources), options.get("strict", False), options.get("batch"))
+    _killed(_ingest, arguments, rng.uniform(0.0, seconds * 1.1))
+
+
+def _killed(target: Callable[..., None], arguments: tuple[object, ...], moment: float) -> None:
+    """Run `target` in a forked child; SIGKILL it `moment` seconds in, if it still runs."""
+    child = multiprocessing.get_context("fork").Process(target=target, args=arguments)
     child.start()
     child.join(moment)
     if child.is_alive():
         os.kill(child.pid or 0, signal.SIGKILL)
     child.join()
-    return moment
 
 
 def _repair_and_check(path: Path) -> None:
@@ -245,25 +254,6 @@ def _rebuild_index(store_path: str) -> None:
     store.close()
 
 
-def _killed(target: Callable[[str], None], store: Path, seconds: float, seed: int) -> None:
-    child = multiprocessing.get_context("fork").Process(target=target, args=(str(store),))
-    child.start()
-    child.join(random.Random(seed).uniform(0.0, seconds))
-    if child.is_alive():
-        os.kill(child.pid or 0, signal.SIGKILL)
-    child.join()
-
-
-def _inferred(path: Path) -> dict[str, frozenset[str]]:
-    store = Store.read_only(str(path))
-    graphs: dict[str, set[str]] = {}
-    for quad in store.quads_for_pattern(None, None, None, None):
-        name = getattr(quad.graph_name, "value", "")
-        if "/graph/inferred/" in name:
-            graphs.setdefault(name, set()).add(str(quad))
-    return {g: frozenset(q) for g, q in graphs.items()}
-
-
 @pytest.mark.parametrize("seed", _seeds(4, 4))
 def test_a_killed_full_reasoning_run_leaves_every_inferred_graph_whole(
     versions: Versions, tmp_path: Path, seed: int
@@ -274,7 +264,7 @@ def test_a_killed_full_reasoning_run_leaves_every_inferred_graph_whole(
     started = time.monotonic()
     _reason_fully(str(store))  # how long a run takes (it gives the same graphs)
     seconds = time.monotonic() - started
-    _killed(_reason_fully, store, seconds * 1.2, seed)
+    _killed(_reason_fully, (str(store),), random.Random(seed).uniform(0.0, seconds * 1.2))
 
     assert _inferred(store) == before  # each graph replaced whole (the same rules, the same facts)
     _repair_and_check(store)
@@ -290,7 +280,7 @@ def test_a_killed_index_build_leaves_an_index_that_is_rebuilt_or_whole(
 
     store = tmp_path / "store"
     shutil.copytree(versions.base_store, store)
-    _killed(_rebuild_index, store, 8.0, seed)
+    _killed(_rebuild_index, (str(store),), random.Random(seed).uniform(0.0, 8.0))
 
     with open_store(str(store)) as opened:
         service = SearchService(opened, EmbeddingService(available_models(opened)))
