@@ -185,21 +185,27 @@ class TaskBook:
         error: Failure | None = None,
         progress: Progress | None = None,
     ) -> TaskRecord:
-        """End the task with `status` (in the live state and the store)."""
+        """End the task with `status`: in the store first, then in the live state, so a client
+        that reads the end (from the live state) finds it in the store too. The live lock is
+        not held across the store write: a task of another lane may hold the store's writer
+        lock while it reports progress."""
+        now = time.time()
 
         def finish(current: TaskRecord) -> TaskRecord:
             return replace(
                 current,
                 status=status,
-                finished=time.time(),
+                finished=now,
                 result=result,
                 error=error,
                 progress=progress or current.progress,
             )
 
-        record = self.live.update(task_id, finish)
-        self.record(record)
-        return record
+        current = self.live.read(task_id)
+        if current is None:
+            raise KeyError(task_id)
+        self.record(finish(current))
+        return self.live.update(task_id, finish)
 
     def record(self, record: TaskRecord) -> None:
         """Write the task's graph into the store, replacing what it said before. A store that

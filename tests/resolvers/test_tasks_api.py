@@ -259,10 +259,15 @@ def test_codegen_of_many_models_gives_one_package_to_download(
 
 
 def _finished_id(base: str) -> str:
+    """A task of the server that has ended: one an earlier test ran, else a reasoning run
+    started and waited for here (tests run in any order, or alone)."""
     with httpx.Client(base_url=base, timeout=60) as client:
-        return str(
-            client.get("/api/v1/tasks", params={"status": "succeeded"}).json()["tasks"][0]["id"]
-        )
+        ended = client.get("/api/v1/tasks", params={"status": "succeeded"}).json()["tasks"]
+        if ended:
+            return str(ended[0]["id"])
+        started = client.post("/api/v1/tasks", json={"operation": "reason"}, headers=AUTH)
+        assert started.status_code == 202, started.text
+        return str(poll(client, f"/api/v1/tasks/{started.json()['id']}")["id"])
 
 
 BAD = [
