@@ -33,21 +33,23 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
-import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ingest import _peak_rss_mb as peak_rss_mb
+from ingest import _store_bytes as store_bytes
+from loadgen import percentile
+from serve import free_port, print_table, serving
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "hf"
@@ -74,16 +76,6 @@ def synthetic_discovery(count: int) -> Any:
     return Discovery(sources=sources)
 
 
-def _peak_rss_mb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return max(own, children) / 1024
-
-
-def _bytes(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-
-
 # --- phases: each runs in its own process (`--phase NAME`), printing one JSON line ----------
 
 
@@ -104,7 +96,7 @@ def phase_ingest(store: str, models: int, executor: str) -> dict[str, Any]:
         "rejected": len(done.ingest.rejected),
         "triples": done.ingest.triples,
         "seconds": seconds,
-        "rss_mb": _peak_rss_mb(),
+        "rss_mb": peak_rss_mb(),
     }
 
 
@@ -115,7 +107,7 @@ def phase_bulk(nquads: str, store: str) -> dict[str, Any]:
     target = Store(store)
     target.bulk_load(path=nquads, format=RdfFormat.N_QUADS)
     target.flush()
-    return {"seconds": time.perf_counter() - started, "rss_mb": _peak_rss_mb()}
+    return {"seconds": time.perf_counter() - started, "rss_mb": peak_rss_mb()}
 
 
 PHASES = {"ingest": phase_ingest, "bulk": phase_bulk}
@@ -137,44 +129,6 @@ def run_phase(name: str, *args: str) -> dict[str, Any]:
 # --- servers ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def serving(command: list[str], probe: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT,
-            env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 600
-        while True:
-            if process.poll() is not None:
-                sys.exit(f"server exited ({process.returncode}), see {log}")
-            try:
-                if httpx.get(probe, timeout=5).status_code < 500:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                sys.exit(f"server not ready after 600 s, see {log}")
-            time.sleep(0.25)
-        yield process
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def _rss_mb(pid: int) -> float:
     import psutil
 
@@ -188,11 +142,6 @@ def _rss_mb(pid: int) -> float:
 
 
 # --- lookups -------------------------------------------------------------------------------
-
-
-def p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))] * 1000
 
 
 def lookups(base: str, models: int, count: int) -> dict[str, dict[str, float]]:
@@ -214,7 +163,11 @@ def lookups(base: str, models: int, count: int) -> dict[str, dict[str, float]]:
                 samples.append(time.perf_counter() - started)
                 if answer.status_code != 200:
                     sys.exit(f"{name}: {answer.status_code} {answer.text[:300]}")
-            out[name] = {"p50": statistics.median(samples) * 1000, "p95": p95(samples)}
+            samples.sort()
+            out[name] = {
+                "p50": percentile(samples, 0.50) * 1000,
+                "p95": percentile(samples, 0.95) * 1000,
+            }
 
         timed("model (REST)", lambda i: client.get(f"/api/v1/models/{ids[i % len(ids)]}"), count)
         timed(
@@ -256,6 +209,7 @@ def main() -> None:
     parser.add_argument("--skip", default="", help="comma-separated: oxigraph, ray, lookups")
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ["HF_HUB_OFFLINE"] = "1"  # every phase and server this run starts is offline
     if args.phase:
         given = [int(a) if a.isdigit() else a for a in args.args]
         print(json.dumps(PHASES[args.phase](*given)))
@@ -276,7 +230,7 @@ def run(models: int, count: int, work: Path, skip: set[str]) -> None:
     embedded = work / "embedded"
     shutil.rmtree(embedded, ignore_errors=True)
     ours = run_phase("ingest", str(embedded), str(models), "local")
-    ours["bytes"] = _bytes(embedded)
+    ours["bytes"] = store_bytes(embedded)
     results["embedded"] = ours
     nquads = work / "all.nq"
     subprocess.run(
@@ -321,8 +275,8 @@ def run(models: int, count: int, work: Path, skip: set[str]) -> None:
             f"http://127.0.0.1:{port}/query?query=ASK%7B%7D", work / "oxigraph.log",
         ) as server:  # fmt: skip
             remote = run_phase("ingest", f"sparql+http://127.0.0.1:{port}", str(models), "local")
-            remote["server_rss_mb"] = _rss_mb(server.pid)
-        remote["bytes"] = _bytes(location)
+            remote["server_rss_mb"] = _rss_mb(server)
+        remote["bytes"] = store_bytes(location)
         results["oxigraph"] = remote
         shutil.rmtree(location, ignore_errors=True)
         rows.append(
@@ -336,7 +290,7 @@ def run(models: int, count: int, work: Path, skip: set[str]) -> None:
         ray_store = work / "ray"
         shutil.rmtree(ray_store, ignore_errors=True)
         on_ray = run_phase("ingest", str(ray_store), str(models), "ray")
-        on_ray["bytes"] = _bytes(ray_store)
+        on_ray["bytes"] = store_bytes(ray_store)
         results["ray"] = on_ray
         shutil.rmtree(ray_store, ignore_errors=True)
         rows.append(
@@ -364,7 +318,7 @@ def run(models: int, count: int, work: Path, skip: set[str]) -> None:
             f"http://127.0.0.1:{port}/health", work / "serve.log",
         ) as server:  # fmt: skip
             measured = lookups(f"http://127.0.0.1:{port}", models, count)
-            results["server_rss_mb"] = _rss_mb(server.pid)
+            results["server_rss_mb"] = _rss_mb(server)
         results["lookups"] = measured
         print(f"\n## Lookups at {models:,} models (one client, no-cache, {count} each)\n")
         print_table(
@@ -379,12 +333,6 @@ def run(models: int, count: int, work: Path, skip: set[str]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     (RESULTS / f"scale-{stamp}.json").write_text(json.dumps(results, indent=1))
-
-
-def print_table(header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    for line in [header, ["-" * w for w in widths], *rows]:
-        print("| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |")
 
 
 if __name__ == "__main__":
