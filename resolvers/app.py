@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
@@ -44,6 +43,7 @@ from resolvers.settings import ServerSettings
 from resolvers.sparql import router as sparql_router
 from resolvers.sparql_editor import mount_editor_assets
 from resolvers.sparql_editor import router as sparql_editor_router
+from resolvers.threads import run_in_worker
 from resolvers.web import router as web_router
 
 __all__ = ["SETTINGS_VARIABLE", "app_of_worker", "create_app"]
@@ -69,14 +69,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.state.services = shared
         try:
             # background tasks: what a stopped server left running is marked interrupted
-            app.state.tasks = await run_in_threadpool(start_runner, shared)
+            app.state.tasks = await run_in_worker(start_runner, shared)
             if settings.preload_embeddings:  # else the first search loads the model and syncs
-                await run_in_threadpool(preload, shared.search)
+                await run_in_worker(preload, shared.search)
             yield
         finally:
             if (runner := getattr(app.state, "tasks", None)) is not None:
-                await run_in_threadpool(runner.stop)  # running tasks end `interrupted`
-            await run_in_threadpool(shared.close)
+                await run_in_worker(runner.stop)  # running tasks end `interrupted`
+            await run_in_worker(shared.close)
 
     app = FastAPI(
         title="ModelKG", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import strawberry
-from fastapi.concurrency import run_in_threadpool
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
@@ -47,6 +46,7 @@ from resolvers.graphql.types import LONG_SCALAR, CompatAnswer, Long, Model, _ans
 from resolvers.ingest import IngestReport, ingest_paths, ingest_uploads
 from resolvers.settings import ServerSettings
 from resolvers.sparql_run import client_address, parse_client_query, run_client_query
+from resolvers.threads import run_in_worker
 from resolvers.update import check_writes
 
 __all__ = ["build_schema", "schema_sdl"]
@@ -164,7 +164,7 @@ class Query(SearchQuery, LifecycleQuery, TaskQuery):  # searchModels, runs, task
                 raise InputError(f"no model `{derived_from}` in the registry",
                                  field="filter.derivedFrom")  # fmt: skip
         spec = to_filter(filter, base_iri)
-        page = await run_in_threadpool(
+        page = await run_in_worker(
             list_models, context.store, spec, first, after, context.settings.cursor_key
         )
         edges = [
@@ -260,9 +260,9 @@ class Mutation(LifecycleMutation, TaskMutation):  # logging, deploying, tasks: t
         check_writes(context.settings, request.headers.get("authorization") if request else None)
         if files:
             uploads = [(_upload_name(f), await _upload_bytes(f)) for f in files]
-            report = await run_in_threadpool(ingest_uploads, context.services, uploads, hub_id)
+            report = await run_in_worker(ingest_uploads, context.services, uploads, hub_id)
         else:
-            report = await run_in_threadpool(ingest_paths, context.services, paths or [])
+            report = await run_in_worker(ingest_paths, context.services, paths or [])
         return IngestResult.of(report)
 
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
-from fastapi.concurrency import run_in_threadpool
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -20,6 +19,7 @@ from kg.tasks import TaskRecord, TaskRunner, is_task_id, statuses
 from resolvers.errors import HttpError
 from resolvers.graphql.context import GraphQLContext
 from resolvers.rest.tasks import NO_STORE, page_of, start_arguments
+from resolvers.threads import run_in_worker
 from resolvers.update import check_writes
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ class TaskQuery:
     async def task(self, info: Info, id: strawberry.ID) -> BackgroundTask | None:
         if not is_task_id(str(id)):
             return None
-        record = await run_in_threadpool(_runner(info).book.find, str(id))
+        record = await run_in_worker(_runner(info).book.find, str(id))
         return None if record is None else BackgroundTask.of(record)
 
     @strawberry.field(
@@ -167,7 +167,7 @@ class TaskQuery:
             )
         if not 1 <= first <= 500:
             raise HttpError(400, "bad_parameter", "`first` must be 1 to 500", field="first")
-        records = await run_in_threadpool(
+        records = await run_in_worker(
             _runner(info).book.tasks,
             status=status,  # type: ignore[arg-type]  # checked against the ontology above
             operation=operation,
@@ -203,7 +203,7 @@ class TaskMutation:
                 400, "bad_parameter", "`arguments` must be an object", field="arguments"
             )
         checked = start_arguments(operation, given, context.settings)
-        record = await run_in_threadpool(_runner(info).submit, operation, checked)
+        record = await run_in_worker(_runner(info).submit, operation, checked)
         return BackgroundTask.of(record)
 
     @strawberry.mutation(
@@ -214,5 +214,5 @@ class TaskMutation:
         _writer(info)
         if not is_task_id(str(id)):
             raise HttpError(404, "not_found", f"no task `{str(id)[:64]}`", field="id")
-        record = await run_in_threadpool(_runner(info).book.cancel, str(id))
+        record = await run_in_worker(_runner(info).book.cancel, str(id))
         return BackgroundTask.of(record)

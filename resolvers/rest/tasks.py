@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from kg.errors import CodegenError
@@ -47,6 +46,7 @@ from resolvers.ingest import check_roots
 from resolvers.rest.context import CountedRoute, ServicesDep
 from resolvers.rest.schemas import ErrorResponse, PageInfo, _Shape
 from resolvers.services import Services, services
+from resolvers.threads import run_in_worker
 from resolvers.update import check_writes
 
 if TYPE_CHECKING:
@@ -322,7 +322,7 @@ async def start_task(
     runner = runner_of(request)
     check_writes(shared.settings, authorization)
     arguments = start_arguments(body.operation, body.arguments, shared.settings)
-    record = await run_in_threadpool(runner.submit, body.operation, arguments)
+    record = await run_in_worker(runner.submit, body.operation, arguments)
     response.headers["Location"] = f"/api/v1/tasks/{record.id}"
     return task_out(record)
 
@@ -349,7 +349,7 @@ async def list_tasks(
     newest first, as recorded in the store and the live state beside it."""
     runner = runner_of(request)
     response.headers["Cache-Control"] = NO_STORE
-    records = await run_in_threadpool(runner.book.tasks, status=status, operation=operation)
+    records = await run_in_worker(runner.book.tasks, status=status, operation=operation)
     page, more = page_of(records, first, after)
     return TaskPage(
         total_count=len(records),
@@ -382,7 +382,7 @@ async def get_task(task_id: str, request: Request, response: Response) -> TaskOu
     again)."""
     runner = runner_of(request)
     response.headers["Cache-Control"] = NO_STORE
-    record = await run_in_threadpool(runner.book.get, _known_id(task_id))
+    record = await run_in_worker(runner.book.get, _known_id(task_id))
     return task_out(record)
 
 
@@ -396,7 +396,7 @@ _CANCEL_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def _cancel(task_id: str, request: Request, authorization: str | None) -> TaskOut:
     runner = runner_of(request)
     check_writes(services(request).settings, authorization)
-    record = await run_in_threadpool(runner.book.cancel, _known_id(task_id))
+    record = await run_in_worker(runner.book.cancel, _known_id(task_id))
     return task_out(record)
 
 
@@ -486,12 +486,12 @@ async def task_package(task_id: str, request: Request) -> Response:
     """The package a succeeded `codegen` task wrote, zipped (`pip install` it unzipped). 404
     when the task is not a codegen task, or has not succeeded."""
     runner = runner_of(request)
-    record = await run_in_threadpool(runner.book.get, _known_id(task_id))
+    record = await run_in_worker(runner.book.get, _known_id(task_id))
     folder = runner.book.live.folder / f"{record.id}.files" / PACKAGE
     if record.operation != "codegen" or record.status != "succeeded" or not folder.is_dir():
         raise HttpError(404, "not_found", f"task `{record.id}` has no package ({record.status})",
                         field="id", hint="a succeeded codegen task has one")  # fmt: skip
-    data = await run_in_threadpool(_zipped, folder, str(record.result and record.result["package"]))
+    data = await run_in_worker(_zipped, folder, str(record.result and record.result["package"]))
     return Response(data, media_type="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{record.id}.zip"',
         "Cache-Control": NO_STORE})  # fmt: skip

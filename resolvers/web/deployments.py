@@ -11,12 +11,12 @@ a path ending in `/<digits>` is read as one deployment of the target before it.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 
 from kg.lifecycle import Deployment, Deployments
 from kg.store.base import ModelStore
 from resolvers.services import services
+from resolvers.threads import run_in_worker
 from resolvers.web import links
 from resolvers.web.layout import MAX_ID_CHARS, NotFound, Rendered, build, render
 from resolvers.web.lineage import lineage_view
@@ -57,7 +57,7 @@ def _targets_page(store: ModelStore) -> Rendered:
 async def target_list(request: Request) -> HTMLResponse:
     """Every deployment target and what runs there now."""
     store = services(request).store
-    page = await run_in_threadpool(build, lambda: _targets_page(store))
+    page = await run_in_worker(build, lambda: _targets_page(store))
     return page.response()
 
 
@@ -78,7 +78,7 @@ def _deployment_page(store: ModelStore, target: str, number: int) -> Rendered:
 async def deployment_page(target: str, number: int, request: Request) -> HTMLResponse:
     """One deployment of a target, by its number (1 is the first)."""
     store = services(request).store
-    page = await run_in_threadpool(build, lambda: _deployment_page(store, target, number))
+    page = await run_in_worker(build, lambda: _deployment_page(store, target, number))
     return page.response()
 
 
@@ -108,5 +108,5 @@ def _target_page(store: ModelStore, target: str) -> Rendered:
 async def target_page(target: str, request: Request) -> HTMLResponse:
     """A target: what runs there now, its history, and the lineage of what runs."""
     store = services(request).store
-    page = await run_in_threadpool(build, lambda: _target_page(store, target))
+    page = await run_in_worker(build, lambda: _target_page(store, target))
     return page.response()

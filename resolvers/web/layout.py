@@ -8,7 +8,7 @@ page they run no script and load nothing from elsewhere: the one inline styleshe
 page's, plus tables and pictures) is admitted by its hash, and forms may only submit to this
 origin (the filter and leaderboard forms are plain GETs).
 
-A page is built in a worker thread (`run_in_threadpool`) by a function that answers a
+A page is built in a worker thread (`run_in_worker`) by a function that answers a
 `Rendered` page, never raises: an unknown id is a 404 page, a bad query parameter a 400 page,
 each saying what was wrong. Errors are turned into pages inside the thread, so no store result
 rides an exception's traceback to the event loop.

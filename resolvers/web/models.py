@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pyoxigraph import Literal, NamedNode
 
@@ -30,6 +29,7 @@ from kg.store.base import ModelStore
 from kg.store.sparql_text import sparql_term
 from resolvers.rest.context import find_model
 from resolvers.services import Services, services
+from resolvers.threads import run_in_worker
 from resolvers.web import links
 from resolvers.web.layout import (
     MAX_ID_CHARS,
@@ -117,7 +117,7 @@ async def model_list(request: Request) -> HTMLResponse:
     """Models by name, filtered by part of the name, a task and a library, a page at a time."""
     shared = services(request)
     query, path = list(request.query_params.multi_items()), request.url.path
-    page = await run_in_threadpool(
+    page = await run_in_worker(
         build,
         lambda: _list_page(shared.store, shared.settings.cursor_key, query, path),
         query_fields=_LIST_PARAMETERS,
@@ -326,5 +326,5 @@ async def model_page(model_id: str, request: Request) -> HTMLResponse:
     """One model: facts, parameters with their sources, tasks with why, compatibility,
     lineage, and the runs and versions that started from it."""
     shared = services(request)
-    page = await run_in_threadpool(build, lambda: _model_page(shared, model_id))
+    page = await run_in_worker(build, lambda: _model_page(shared, model_id))
     return page.response()

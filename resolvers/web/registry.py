@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pyoxigraph import Literal, NamedNode
 
@@ -20,6 +19,7 @@ from kg.lifecycle import Registry
 from kg.store.base import ModelStore
 from kg.store.sparql_text import sparql_term
 from resolvers.services import services
+from resolvers.threads import run_in_worker
 from resolvers.web import links
 from resolvers.web.layout import MAX_ID_CHARS, NotFound, Rendered, build, render
 from resolvers.web.lineage import lineage_view
@@ -47,7 +47,7 @@ def _registry_page(store: ModelStore) -> Rendered:
 async def registry_list(request: Request) -> HTMLResponse:
     """Every registered model, with its latest versions."""
     store = services(request).store
-    page = await run_in_threadpool(build, lambda: _registry_page(store))
+    page = await run_in_worker(build, lambda: _registry_page(store))
     return page.response()
 
 
@@ -113,7 +113,7 @@ async def version_page(name: str, version: str, request: Request) -> HTMLRespons
     """One model version: approval and its history, aliases, stage, source, the run that made
     it, the models it came from, its deployments, its lineage."""
     store = services(request).store
-    page = await run_in_threadpool(build, lambda: _version_page(store, name, version))
+    page = await run_in_worker(build, lambda: _version_page(store, name, version))
     return page.response()
 
 
@@ -135,5 +135,5 @@ def _registered_model_page(store: ModelStore, name: str) -> Rendered:
 async def registered_model_page(name: str, request: Request) -> HTMLResponse:
     """A registered model and its versions, newest first."""
     store = services(request).store
-    page = await run_in_threadpool(build, lambda: _registered_model_page(store, name))
+    page = await run_in_worker(build, lambda: _registered_model_page(store, name))
     return page.response()

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
@@ -21,6 +20,7 @@ from kg.lifecycle import LeaderboardRow, Run, Tracking, leaderboard, search_runs
 from kg.store.base import ModelStore
 from resolvers.pictures import PictureUnavailable, metric_plot_svg
 from resolvers.services import services
+from resolvers.threads import run_in_worker
 from resolvers.web import links
 from resolvers.web.layout import MAX_ID_CHARS, NotFound, Rendered, build, read_query, render
 from resolvers.web.lineage import lineage_view
@@ -86,7 +86,7 @@ def _run_page(store: ModelStore, run_id: str) -> Rendered:
 async def run_page(run_id: str, request: Request) -> HTMLResponse:
     """One run: params, tags, metrics (a table and plots), datasets, artifacts, lineage."""
     store = services(request).store
-    page = await run_in_threadpool(build, lambda: _run_page(store, run_id))
+    page = await run_in_worker(build, lambda: _run_page(store, run_id))
     return page.response()
 
 
@@ -103,7 +103,7 @@ def _experiments_page(store: ModelStore) -> Rendered:
 async def experiment_list(request: Request) -> HTMLResponse:
     """Every experiment, with a link to its runs."""
     store = services(request).store
-    page = await run_in_threadpool(build, lambda: _experiments_page(store))
+    page = await run_in_worker(build, lambda: _experiments_page(store))
     return page.response()
 
 
@@ -157,7 +157,7 @@ async def experiment_page(experiment_id: str, request: Request) -> HTMLResponse:
     (`goal` max or min, `value` last or best)."""
     store = services(request).store
     query = list(request.query_params.multi_items())
-    page = await run_in_threadpool(
+    page = await run_in_worker(
         build,
         lambda: _experiment_page(store, experiment_id, query),
         query_fields=_LEADERBOARD_PARAMETERS,
