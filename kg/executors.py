@@ -26,12 +26,20 @@ import socket
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, TypeVar
 
 from kg.errors import UsageError
 
-__all__ = ["EXECUTORS", "ChunkExecutor", "ExecutorName", "executor_for", "executor_name"]
+__all__ = [
+    "EXECUTORS",
+    "ChunkExecutor",
+    "ExecutorName",
+    "chosen_executor",
+    "executor_for",
+    "executor_name",
+]
 
 ExecutorName = Literal["local", "ray"]
 EXECUTORS: tuple[ExecutorName, ...] = ("local", "ray")
@@ -192,6 +200,26 @@ def executor_name(text: str) -> ExecutorName:
     raise UsageError(
         f"unknown executor {text!r}", field="--executor", hint=f"use one of {', '.join(EXECUTORS)}"
     )
+
+
+@contextmanager
+def chosen_executor(
+    name: ExecutorName, *, workers: int | None = None, address: str | None = None
+) -> Iterator[ChunkExecutor | None]:
+    """What a command's `--executor` asks for: Ray tasks for `ray`, else None (the work then
+    picks local worker processes itself, or this process for a few items); closed after.
+
+    >>> with chosen_executor("local") as run:
+    ...     run is None
+    True
+    """
+    if name == "local":
+        if address is not None:
+            raise UsageError("--ray-address needs --executor ray", hint="add --executor ray")
+        yield None
+        return
+    with executor_for(name, workers=workers, address=address) as run:
+        yield run
 
 
 def executor_for(

@@ -17,8 +17,8 @@ from kg.cli.common import (
 )
 from kg.cli.progress import progress_bar, stop_requested
 from kg.errors import UsageError
-from kg.executors import executor_for, executor_name
-from kg.ingest.pipeline import MIN_SOURCES_FOR_WORKERS, IngestSummary
+from kg.executors import chosen_executor, executor_name
+from kg.ingest.pipeline import IngestSummary
 from kg.ingest.reader import read_source
 from kg.ingest.register import register, sync_index_on_disk
 from kg.ingest.sources import discover_all
@@ -98,7 +98,7 @@ def ingest_command(
     with (
         progress_bar(unit="models", disable=quiet or len(found.sources) < 2) as progress,
         stop_requested() as stop,
-        executor_for(chosen, workers=workers, address=ray_address) as run,
+        chosen_executor(chosen, workers=workers, address=ray_address) as run,
     ):
         task = progress.add_task("ingesting", total=len(found.sources))
         done = register(
@@ -110,9 +110,7 @@ def ingest_command(
             ids=ids,
             engine=engine,
             workers=workers,
-            executor=run
-            if chosen == "ray" or len(found.sources) >= MIN_SOURCES_FOR_WORKERS
-            else None,
+            executor=run,
             discovery=found,
             on_progress=lambda n: progress.advance(task, n),
             stop=stop,

@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from kg.cli.common import ExecutorOption, RayAddressOption, StoreOption, console
 from kg.cli.progress import progress_bar
-from kg.executors import executor_for, executor_name
+from kg.executors import chosen_executor, executor_name
 from kg.reason.explain import explain, primary_task
 from kg.reason.run import reason
 from kg.repair import tracked
@@ -61,14 +61,14 @@ def reason_command(
     with (
         tracked(kg_store, "reason") if full else nullcontext(),
         progress_bar(unit="models") as progress,
-        executor_for(chosen, address=ray_address) as run,
+        chosen_executor(chosen, address=ray_address) as run,
     ):
         bar = progress.add_task("deriving", total=None)
         summary = reason(
             kg_store,
             full=full,
             on_progress=lambda n: progress.advance(bar, n),
-            executor=run if chosen == "ray" else None,
+            executor=run,
         )
     kg_store.close()
     console.print(

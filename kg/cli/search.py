@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +14,7 @@ from rich.table import Table
 from kg.cli.common import ExecutorOption, RayAddressOption, StoreOption, console, err_console
 from kg.cli.progress import progress_bar
 from kg.errors import UsageError
-from kg.executors import executor_for, executor_name
+from kg.executors import chosen_executor, executor_name
 
 __all__ = ["parse_count", "search_command"]
 
@@ -137,8 +136,10 @@ def search_command(
     if parameters is not None and service.index().meta.parameters != parameters:
         rebuild_index = True  # the index was built with other parameters
     chosen = executor_name(executor)
-    remote = executor_for(chosen, address=ray_address) if chosen == "ray" else None
-    with progress_bar(unit="models") as progress, remote or nullcontext():
+    with (
+        progress_bar(unit="models") as progress,
+        chosen_executor(chosen, address=ray_address) as remote,
+    ):
         bar = progress.add_task("embedding models", total=None)
         callbacks = {
             "on_total": lambda n: progress.update(bar, total=n),
