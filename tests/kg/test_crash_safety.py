@@ -22,6 +22,8 @@ import os
 import random
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -243,15 +245,20 @@ def _reason_fully(store_path: str) -> None:
     store.close()
 
 
-def _rebuild_index(store_path: str) -> None:
-    """The child: `modelkg search --rebuild-index`."""
-    from kg.search.embedder import EmbeddingService, available_models
-    from kg.search.service import SearchService
-    from kg.store import open_store
-
-    store = open_store(store_path)
-    SearchService(store, EmbeddingService(available_models(store))).rebuild()
-    store.close()
+def _killed_index_build(store: Path, moment: float) -> None:
+    """`modelkg search --rebuild-index` in its own process (torch does not survive a fork of
+    a process that already ran it), SIGKILLed `moment` seconds in if it still runs."""
+    build = subprocess.Popen(
+        [sys.executable, "-m", "resolvers.command", "search", "--rebuild-index",
+         "--store", str(store)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    try:
+        build.wait(timeout=moment)
+    except subprocess.TimeoutExpired:
+        build.kill()
+    build.wait()
 
 
 @pytest.mark.parametrize("seed", _seeds(4, 4))
@@ -280,7 +287,7 @@ def test_a_killed_index_build_leaves_an_index_that_is_rebuilt_or_whole(
 
     store = tmp_path / "store"
     shutil.copytree(versions.base_store, store)
-    _killed(_rebuild_index, (str(store),), random.Random(seed).uniform(0.0, 8.0))
+    _killed_index_build(store, random.Random(seed).uniform(0.0, 12.0))
 
     with open_store(str(store)) as opened:
         service = SearchService(opened, EmbeddingService(available_models(opened)))
