@@ -15,7 +15,8 @@ is switched to offline mode while the model is built.
 The meta device is entered with `torch.device("meta")`, as transformers' own `from_pretrained`
 does, not with accelerate's `init_empty_weights`: under transformers 5 that one re-registers
 each parameter after the model tied its weights, so GPT-2's LM head would count twice
-(163,037,184 instead of 124,439,808).
+(163,037,184 instead of 124,439,808). Weight initializers are switched off meanwhile
+(`kg.model_builds.shapes_only`): drawing values a meta tensor cannot hold was most of a build.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from functools import lru_cache
 from typing import Any, Literal, cast
 
 from kg.errors import ConfigError
+from kg.model_builds import shapes_only
 
 __all__ = [
     "GATED_ACTIVATIONS",
@@ -346,7 +348,7 @@ def _count_on_meta_device(config: dict[str, Any]) -> ParameterCount:
         errors: list[str] = []
         for name, build in _builders(config, transformers):
             try:
-                with torch.device("meta"):
+                with shapes_only(), torch.device("meta"):
                     model = build(model_config)
             except Exception as exc:  # a class that cannot take this config: try the next
                 errors.append(f"{name}: {_one_line(exc)}")

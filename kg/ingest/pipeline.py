@@ -30,7 +30,7 @@ from kg.executors import ChunkExecutor, executor_for
 from kg.ingest.reader import plan_source, read_source_with_quads
 from kg.ingest.sources import Discovery, ModelSource, discover_all
 from kg.iris import IriMinter
-from kg.reason.engine import ModelFacts
+from kg.reason.engine import ModelFacts, Reasoner
 from kg.reason.run import Settled, derive_fresh
 from kg.store.journal import note_undo, undo_writes, unfinished
 from kg.store.model_graph import ModelGraph
@@ -288,6 +288,9 @@ def _run_chunks(
         yield from zip(sizes, executor.map(run_chunk, jobs), strict=True)
         return
     few = workers <= 1 or len(sources) < MIN_SOURCES_FOR_WORKERS
+    if derive and not few:
+        # built here once (the TBox closure, ~1 s) and inherited by the forked workers
+        Reasoner.default()
     with executor_for("local", workers=1 if few else workers) as local:
         yield from zip(sizes, local.map(run_chunk, jobs), strict=True)
 

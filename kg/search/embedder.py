@@ -32,6 +32,7 @@ from pyoxigraph import Literal
 
 from kg.errors import InputError
 from kg.executors import ChunkExecutor
+from kg.model_builds import MODEL_BUILDS
 
 if TYPE_CHECKING:
     from kg.store.base import ModelStore
@@ -141,7 +142,8 @@ class EmbeddingService:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
 
-                self._loaded[name] = SentenceTransformer(spec.path, device="cpu")
+                with MODEL_BUILDS:  # not while a count switches weight initializers off
+                    self._loaded[name] = SentenceTransformer(spec.path, device="cpu")
             if normalized:
                 return self._loaded[name]
             raw_key = name + "\0raw"
