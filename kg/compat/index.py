@@ -14,7 +14,7 @@ from pyoxigraph import Literal, NamedNode
 
 from kg.store.base import ModelStore
 
-__all__ = ["CompatIndex", "DataType", "ModelProfile"]
+__all__ = ["CompatIndex", "DataType", "ModelProfile", "Signature"]
 
 LINEAGE = {
     "https://w3id.org/modelkg/ontology#fineTunedFrom": "fine-tune",
@@ -38,6 +38,10 @@ class DataType:
         """`Embedding[384]`, `LabelSet`, `Text`."""
         name = self.kind.removeprefix(_MKG)
         return f"{name}[{self.dimension}]" if self.dimension is not None else name
+
+
+Signature = tuple[frozenset[DataType], frozenset[DataType]]
+"""A model's inputs and outputs."""
 
 
 @dataclass
@@ -64,6 +68,11 @@ class ModelProfile:
     heads: int | None = None
     hidden: int | None = None
     head_dim: int | None = None
+
+    @property
+    def signature(self) -> Signature:
+        """Its inputs and outputs, as one hashable value."""
+        return frozenset(self.inputs), frozenset(self.outputs)
 
     @property
     def effective_head_dim(self) -> int | None:
@@ -110,7 +119,10 @@ class CompatIndex:
         self.by_tokenizer: dict[tuple[str | None, int | None], set[str]] = defaultdict(set)
         self.derived: dict[str, dict[str, str]] = defaultdict(dict)
         """base IRI -> {derived model IRI: relation}"""
+        self.by_signature: dict[Signature, set[str]] = defaultdict(set)
+        """models by their exact inputs and outputs: a drop-in's first condition"""
         for profile in profiles.values():
+            self.by_signature[profile.signature].add(profile.iri)
             for task in profile.tasks:
                 self.by_task[task].add(profile.iri)
             for data in profile.inputs:

@@ -11,7 +11,7 @@ the same base ranks above an unrelated model ten times larger.
 
 >>> sorted(WEIGHTS.items())
 [('family', 0.2), ('lineage', 0.3), ('size', 0.4), ('tokenizer', 0.1)]
->>> from kg.compat.index import ModelProfile as P
+>>> from kg.compat.index import DataType, ModelProfile as P
 >>> text, out = DataType(_MKG + "Text"), DataType(_MKG + "GeneratedText")
 >>> def lm(name, size, **more):
 ...     return P(name, name, "llama", {"text-generation"}, {text}, {out}, parameters=size, **more)
@@ -40,7 +40,7 @@ from kg.compat.answers import (
     lineage_link,
     require,
 )
-from kg.compat.index import CompatIndex, DataType, ModelProfile
+from kg.compat.index import CompatIndex, ModelProfile
 from ontology.files import CORE_FILE, select, text_of
 from ontology.namespaces import sparql_prologue
 
@@ -81,10 +81,6 @@ def same_vocabulary(a: ModelProfile, b: ModelProfile) -> bool:
     )
 
 
-def _signature(profile: ModelProfile) -> tuple[frozenset[DataType], frozenset[DataType]]:
-    return frozenset(profile.inputs), frozenset(profile.outputs)
-
-
 def _token_ids_cross(profile: ModelProfile) -> bool:
     return any(d.kind == _TOKENS for d in (*profile.inputs, *profile.outputs))
 
@@ -107,6 +103,37 @@ def _human(count: int) -> str:
     return str(count)
 
 
+def _size_ratio(model: ModelProfile, other: ModelProfile) -> float | None:
+    if not (model.parameters and other.parameters):
+        return None
+    return min(model.parameters, other.parameters) / max(model.parameters, other.parameters)
+
+
+def _linked(model: ModelProfile, other: ModelProfile, family: set[str]) -> bool:
+    """Whether `lineage_link` or the transitive `family` links the two (no words written)."""
+    if other.iri in family:
+        return True
+    if not (model.bases and other.bases):  # most models derive from nothing stated
+        return other.iri in model.bases or model.iri in other.bases
+    return (
+        model.iri in other.bases
+        or other.iri in model.bases
+        or not model.bases.keys().isdisjoint(other.bases)
+    )
+
+
+def _score(model: ModelProfile, other: ModelProfile, linked: bool) -> float:
+    """The sum of `components`' points, without their words: what ranks every candidate."""
+    ratio = _size_ratio(model, other)
+    points = round(WEIGHTS["size"] * ratio, 4) if ratio is not None else 0.0
+    points += WEIGHTS["lineage"] if linked else 0.0
+    if other.model_type is not None and other.model_type == model.model_type:
+        points += WEIGHTS["family"]
+    if same_vocabulary(model, other):
+        points += WEIGHTS["tokenizer"]
+    return round(points, 4)
+
+
 def components(
     index: CompatIndex,
     model: ModelProfile,
@@ -115,8 +142,8 @@ def components(
 ) -> tuple[Component, ...]:
     """The score of `other` as a replacement for `model`, part by part (`family`: the models
     linked to `model` by lineage, transitively, when the caller has it)."""
-    if model.parameters and other.parameters:
-        ratio = min(model.parameters, other.parameters) / max(model.parameters, other.parameters)
+    ratio = _size_ratio(model, other)
+    if ratio is not None and model.parameters and other.parameters:
         size = Component(
             "size", round(WEIGHTS["size"] * ratio, 4), WEIGHTS["size"],
             f"{_human(other.parameters)} vs {_human(model.parameters)} parameters "
@@ -150,33 +177,39 @@ def replacements(index: CompatIndex, name: str, limit: int = 20) -> list[Answer]
     model = require(index, name)
     if not model.tasks:
         return []
-    candidates = set.intersection(*(index.by_task.get(task, set()) for task in model.tasks))
-    signature = _signature(model)
+    # the same inputs and outputs first: one set intersection, smallest set first
+    admitted = sorted(
+        [index.by_signature.get(model.signature, set())]
+        + [index.by_task.get(task, set()) for task in model.tasks],
+        key=len,
+    )
+    candidates = set.intersection(*admitted)
+    candidates.discard(model.iri)
     tokens = _token_ids_cross(model)
     model_bases = set(_adapter_bases(model))
     lineage = lineage_family(index, model)
-    # rank on the numbers first; the reasons (text) are written only for the answers kept
-    ranked: list[tuple[tuple[bool, float, float, bool, str], ModelProfile, tuple[Component, ...]]]
-    ranked = []
-    for iri in candidates - {model.iri}:
+    # rank on the numbers first; the components and reasons (text) are written only for the
+    # answers kept: at 20,000 models a text-generation model has thousands of candidates
+    ranked: list[tuple[tuple[bool, float, float, bool, str], ModelProfile]] = []
+    for iri in candidates:
         other = index.profiles[iri]
-        if _signature(other) != signature:
-            continue
         if model.label_digest is not None and other.label_digest != model.label_digest:
             continue
         if tokens and not same_vocabulary(model, other):
             continue
-        bases = _adapter_bases(other)
         # an adapter swaps in only for another adapter of the same base
+        bases = _adapter_bases(other) if other.bases else []
         needs_base = bool(bases) and set(bases) != model_bases
-        parts = components(index, model, other, lineage)
-        score = round(sum(c.points for c in parts), 4)  # as Answer.scored adds them
-        linked = parts[1].points > 0
-        key = (needs_base, -score, _size_gap(model, other), not linked, other.name)
-        ranked.append((key, other, parts))
+        linked = _linked(model, other, lineage)
+        key = (needs_base, -_score(model, other, linked), _size_gap(model, other), not linked,
+               other.name)  # fmt: skip
+        ranked.append((key, other))
     by_key = itemgetter(0)
     chosen = heapq.nsmallest(limit, ranked, key=by_key) if limit else sorted(ranked, key=by_key)
-    return [_answer(index, model, other, parts, key[0], tokens) for key, other, parts in chosen]
+    return [
+        _answer(index, model, other, components(index, model, other, lineage), key[0], tokens)
+        for key, other in chosen
+    ]
 
 
 def _answer(
