@@ -28,12 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, get_origin
 
 import annotated_types
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -154,6 +155,16 @@ class ServerSettings(BaseSettings):
             "flag). None by default: uploads only."
         ),
     ] = ()
+    migration_targets: Annotated[
+        tuple[str, ...],
+        NoDecode,
+        Flag("--migrate-to", metavar="NAME=STORE"),
+        Field(
+            description="Stores a `migrate` task may copy this one into, each under a name "
+            "(repeat the flag): a client names the target, never a path or URL. None by "
+            "default."
+        ),
+    ] = ()
     response_cache_mb: Annotated[
         int,
         Field(
@@ -220,13 +231,38 @@ class ServerSettings(BaseSettings):
         ),
     ] = False
 
-    @field_validator("cors_origins", "ingest_roots", mode="before")
+    @field_validator("cors_origins", "ingest_roots", "migration_targets", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         """A variable's list is comma-separated; spaces around the commas are not part of it."""
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
+
+    @field_validator("migration_targets")
+    @classmethod
+    def _named_stores(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        """Each target is NAME=STORE, the names distinct and typeable, no store the served one."""
+        served = _same_place(str(info.data.get("store", DEFAULT_STORE)))
+        names: set[str] = set()
+        for item in value:
+            name, _, location = item.partition("=")
+            if not _TARGET_NAME.fullmatch(name) or not location.strip():
+                raise ValueError(
+                    f"`{item}` is not NAME=STORE with a name of lowercase letters, digits, - "
+                    "and _ (e.g. backup=/srv/kg-backup or remote=sparql+http://db:7878)"
+                )
+            if name in names:
+                raise ValueError(f"the target name `{name}` is given twice")
+            if _same_place(location) == served:
+                raise ValueError(f"`{item}` is the store this server serves")
+            names.add(name)
+        return value
+
+    @property
+    def migration_stores(self) -> dict[str, str]:
+        """The migration targets, name -> store location."""
+        return dict(item.split("=", 1) for item in self.migration_targets)
 
     @property
     def sparql_limits(self) -> Limits:
@@ -311,14 +347,27 @@ def expected_of(field: FieldInfo) -> str:
     return " ".join([words, ", ".join(bounds_of(field))]).strip()
 
 
+_TARGET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+
+
+def _same_place(location: str) -> str:
+    """A store location as compared: a folder resolved, a URL as given."""
+    return location if "://" in location else str(Path(location).resolve())
+
+
 def _usage_error(exc: ValidationError, flags: dict[str, object]) -> UsageError:
     """The first invalid value as one line: where it came from, what it was, what fits."""
     problem = exc.errors()[0]
     name = str(problem["loc"][0])
     field = ServerSettings.model_fields[name]
-    reason = str(problem["msg"]).split(",")[0]
-    reason = reason[:1].lower() + reason[1:]
+    if problem["type"] == "value_error":  # our own validators' words, whole
+        reason = str(problem["msg"]).removeprefix("Value error, ")
+    else:
+        reason = str(problem["msg"]).split(",")[0]
+        reason = reason[:1].lower() + reason[1:]
     default = str(field.default).lower() if isinstance(field.default, bool) else field.default
+    if default == ():  # an empty list: show the shape of one item instead
+        default = flag_of(name).metavar or "VALUE"
     if name in flags:
         source, value = flag_of(name).name.split("/")[0], flags[name]
         example, hint = f"{source} {default}", None
@@ -326,8 +375,9 @@ def _usage_error(exc: ValidationError, flags: dict[str, object]) -> UsageError:
         source = variable_of(name)
         value = os.environ.get(source, problem.get("input"))
         example, hint = f"{source}={default}", f"fix or unset {source}"
+    own = problem["type"] == "value_error"  # our validators name the value at fault themselves
     return UsageError(
-        f"`{value}` is not valid: {reason}",
+        reason if own else f"`{value}` is not valid: {reason}",
         field=source,
         expected=f"{expected_of(field)}, as in {example}",
         hint=hint,

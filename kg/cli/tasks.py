@@ -58,7 +58,7 @@ def _client(server: str, token: str | None) -> TaskClient:
 
 
 def _arguments(
-    operation: str, args: list[str], full: bool, strict: bool, raw: str | None
+    operation: str, args: list[str], full: bool, strict: bool, raw: str | None, force: bool
 ) -> dict[str, Any]:
     """The operation's arguments from the command line (or `--arguments` JSON)."""
     if raw is not None:
@@ -73,9 +73,17 @@ def _arguments(
         return {"paths": args, "strict": strict}
     if operation == "codegen":
         return {"models": args}
+    if operation == "migrate":
+        if len(args) != 1:
+            raise UsageError(
+                "migrate takes one target: the name the server offers it under",
+                hint="modelkg tasks start migrate backup (the server's --migrate-to backup=...)",
+            )
+        return {"target": args[0], "replace": force}
     if args:
         raise UsageError(
-            f"`{operation}` takes no arguments", hint="paths go to ingest, models to codegen"
+            f"`{operation}` takes no arguments",
+            hint="paths go to ingest, models to codegen, a target's name to migrate",
         )
     return {"full": full} if operation == "reason" else {}
 
@@ -131,11 +139,14 @@ def _follow(client: TaskClient, task_id: str, every: float, as_json: bool) -> No
 
 @tasks_app.command("start")
 def start_command(
-    operation: Annotated[str, typer.Argument(help="ingest, reason, index-rebuild or codegen.")],
+    operation: Annotated[
+        str, typer.Argument(help="ingest, reason, index-rebuild, migrate or codegen.")
+    ],
     args: Annotated[
         list[str] | None,
         typer.Argument(
-            help="ingest: folders on the server, under its --ingest-root; codegen: models."
+            help="ingest: folders on the server, under its --ingest-root; codegen: models; "
+            "migrate: the name of a target the server offers (its --migrate-to)."
         ),
     ] = None,
     server: Server = "",
@@ -144,6 +155,9 @@ def start_command(
         bool, typer.Option("--full/--stale", help="reason: every model, or only the stale ones.")
     ] = True,
     strict: Annotated[bool, typer.Option("--strict", help="ingest: all or nothing.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="migrate: empty the target first if it holds data.")
+    ] = False,
     arguments: Annotated[
         str | None, typer.Option("--arguments", help="The arguments as a JSON object.")
     ] = None,
@@ -157,10 +171,13 @@ def start_command(
 
     \b
         modelkg tasks start ingest /srv/models/bert --server http://127.0.0.1:8000 --wait
+        modelkg tasks start migrate backup --server http://127.0.0.1:8000 --wait
     """
     client = _client(_needs(server), token)
     try:
-        task = client.start(operation, _arguments(operation, args or [], full, strict, arguments))
+        task = client.start(
+            operation, _arguments(operation, args or [], full, strict, arguments, force)
+        )
         if wait:
             _follow(client, task["id"], every, as_json)
         elif as_json:

@@ -1,6 +1,7 @@
 """Background tasks: long operations (an ingest of a folder, a full reasoning run, an index
-rebuild) started over HTTP and followed by an id, with progress, a result or an error, and a
-cancel button; recorded in the store, so a task cut off by a restart says so.
+rebuild, a migration, code generation) started over HTTP and followed by an id, with progress,
+a result or an error, and a cancel button; recorded in the store, so a task cut off by a restart
+says so.
 
 `TaskBook` keeps the tasks (`kg.tasks.book`), `TaskRunner` runs them in a server process
 (`kg.tasks.runner`), `OPERATIONS` binds the core's operations of
@@ -9,7 +10,7 @@ above the core, is bound by the server: `resolvers.rest.tasks`), and a `Reporter
 progress and cancellation (`kg.tasks.progress`).
 
 >>> sorted(operations())
-['codegen', 'index-rebuild', 'ingest', 'reason']
+['codegen', 'index-rebuild', 'ingest', 'migrate', 'reason']
 """
 
 from kg.tasks.book import INTERRUPTED_HINT, TaskBook

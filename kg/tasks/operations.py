@@ -23,7 +23,7 @@ keeps the two in step.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kg.errors import InputError
@@ -47,6 +47,8 @@ class OperationContext:
     sync_index: IndexSync | None = None
     search_service: Callable[[], SearchService] | None = None
     """the search service an index rebuild rebuilds (None: one made for the store)"""
+    stores: Mapping[str, str] = field(default_factory=dict)
+    """the stores a migration may copy into, by the name a client gives (`--migrate-to`)"""
 
 
 Operation = Callable[[OperationContext, Mapping[str, Any], Reporter], dict[str, Any]]
@@ -187,10 +189,45 @@ def index_rebuild_operation(
     return {"embedded": summary.embedded, "removed": summary.removed, "rebuilt": True}
 
 
+def migrate_operation(
+    context: OperationContext, arguments: Mapping[str, Any], reporter: Reporter
+) -> dict[str, Any]:
+    """Copy the store into the one named `target` (`kg.store.migrate`; the names and stores are
+    the operator's, never a client's path or URL), emptying it first when `replace` is true.
+    The store's writer lock is held meanwhile, so the copy is of one moment (reads go on; writes
+    wait). A cancel stops between batches and leaves a partial copy that says so in its journal
+    (`modelkg doctor`): migrate again with `replace`."""
+    target = arguments.get("target")
+    if not isinstance(target, str) or target not in context.stores:
+        offered = ", ".join(sorted(context.stores)) or "none (the server has no --migrate-to)"
+        raise InputError(
+            f"no migration target `{target}`",
+            field="arguments.target",
+            hint=f"the targets this server offers: {offered}",
+        )
+    replace = arguments.get("replace", False)
+    if not isinstance(replace, bool):
+        raise InputError("`replace` must be true or false", field="arguments.replace")
+    from kg.store import open_store
+    from kg.store.migrate import migrate
+
+    reporter.say(f"copying the store into `{target}`")
+    with open_store(context.stores[target]) as destination, context.store.writer():
+        copied = migrate(
+            context.store,
+            destination,
+            replace=replace,
+            on_total=reporter.total,
+            on_progress=reporter.advance,
+        )
+    return {"target": target, "quads": copied.quads, "graphs": copied.graphs}
+
+
 OPERATIONS: Mapping[str, Operation] = {
     "ingest": ingest_operation,
     "reason": reason_operation,
     "index-rebuild": index_rebuild_operation,
+    "migrate": migrate_operation,
 }
 """The core's operations of `ontology/background_tasks.ttl`, by code (code generation sits
 above the core and is bound by the server that offers it)."""

@@ -55,8 +55,8 @@ def _moment(seconds: float | None) -> str | None:
 
 
 @strawberry.type(
-    description="A long operation started over HTTP (ingest, reason, index-rebuild, codegen), "
-    "followed by its id."
+    description="A long operation started over HTTP (ingest, reason, index-rebuild, migrate, "
+    "codegen), followed by its id."
 )
 class BackgroundTask:
     id: strawberry.ID
@@ -190,7 +190,8 @@ class TaskMutation:
     @strawberry.mutation(
         description="Start a background task (bearer token needed) and return it at once: "
         'ingest ({"paths": [...]} under the server\'s --ingest-root), reason ({"full": true}), '
-        'index-rebuild, or codegen ({"models": [...]}: one UDF package, zipped at '
+        'index-rebuild, migrate ({"target": a store named by the server\'s --migrate-to}), or '
+        'codegen ({"models": [...]}: one UDF package, zipped at '
         "/api/v1/tasks/{id}/package). Poll `task(id:)` for its progress and result."
     )
     async def start_task(

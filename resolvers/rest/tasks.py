@@ -119,10 +119,21 @@ class CodegenArguments(_Arguments):
     )
 
 
+class MigrateArguments(_Arguments):
+    target: str = Field(
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="The name of a store the operator offered (`--migrate-to NAME=STORE`).",
+    )
+    replace: bool = Field(False, description="Empty the target first if it holds data.")
+
+
 ARGUMENTS: Mapping[str, type[_Arguments]] = {
     "ingest": IngestArguments,
     "reason": ReasonArguments,
     "index-rebuild": IndexRebuildArguments,
+    "migrate": MigrateArguments,
     "codegen": CodegenArguments,
 }
 """The arguments each operation of `ontology/background_tasks.ttl` takes (a test keeps the
@@ -131,7 +142,9 @@ keys equal to the ontology's operations)."""
 
 class TaskIn(_Shape):
     operation: str = Field(
-        min_length=1, max_length=100, description="ingest, reason, index-rebuild or codegen."
+        min_length=1,
+        max_length=100,
+        description="ingest, reason, index-rebuild, migrate or codegen.",
     )
     arguments: dict[str, Any] = Field(
         default_factory=dict, description="The operation's arguments (see the examples)."
@@ -147,6 +160,7 @@ _EXAMPLES = {
     },
     "reason": {"value": {"operation": "reason", "arguments": {"full": True}}},
     "index-rebuild": {"value": {"operation": "index-rebuild", "arguments": {}}},
+    "migrate": {"value": {"operation": "migrate", "arguments": {"target": "backup"}}},
     "codegen": {
         "value": {
             "operation": "codegen",
@@ -190,6 +204,18 @@ def start_arguments(
         except HttpError as exc:
             exc.field = "arguments.paths"
             raise
+    if operation == "migrate" and settings is not None:
+        offered = settings.migration_stores
+        if checked["target"] not in offered:
+            raise HttpError(
+                400,
+                "unknown_target",
+                f"this server offers no migration target `{checked['target']}`",
+                field="arguments.target",
+                hint="name one of: " + ", ".join(sorted(offered))
+                if offered
+                else "the operator names targets with modelkg serve --migrate-to NAME=STORE",
+            )
     return checked
 
 
@@ -316,8 +342,9 @@ async def start_task(
 ) -> TaskOut:
     """Start a long operation and answer at once (202) with the task, its id, and
     `Location: /api/v1/tasks/{id}` to poll. Operations: `ingest` (`paths` on the server, under
-    its `--ingest-root`; `strict`), `reason` (`full`), `index-rebuild`, `codegen` (`models`,
-    `name`: one UDF package, then `GET /api/v1/tasks/{id}/package`). The task runs on in the
+    its `--ingest-root`; `strict`), `reason` (`full`), `index-rebuild`, `migrate` (`target`:
+    a store the operator named with `--migrate-to`; `replace`), `codegen` (`models`, `name`:
+    one UDF package, then `GET /api/v1/tasks/{id}/package`). The task runs on in the
     server whether or not the client stays."""
     runner = runner_of(request)
     check_writes(shared.settings, authorization)
@@ -515,7 +542,11 @@ def start_runner(shared: Services) -> TaskRunner:
     if swept:
         log.warning("%d background task(s) cut off by a stop of the server: marked interrupted",
                     len(swept))  # fmt: skip
-    context = OperationContext(shared.store, sync_index=shared.search.after_ingest)
+    context = OperationContext(
+        shared.store,
+        sync_index=shared.search.after_ingest,
+        stores=shared.settings.migration_stores,
+    )
     runner = TaskRunner(book, SERVER_OPERATIONS, context)
     runner.start()
     return runner

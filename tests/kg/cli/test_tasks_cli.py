@@ -28,9 +28,17 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Iterator[str]:
+def backup(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the server may migrate its store, under the name `backup`."""
+    return tmp_path_factory.mktemp("cli-migrate") / "backup"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, root: Path, backup: Path) -> Iterator[str]:
     store = blank_store(tmp_path_factory, "cli-tasks")
-    yield from serve(store, token=TOKEN, ingest_roots=(str(root),))
+    yield from serve(
+        store, token=TOKEN, ingest_roots=(str(root),), migration_targets=(f"backup={backup}",)
+    )
 
 
 def test_start_wait_shows_the_task_to_its_end_and_exits_0(
@@ -61,6 +69,24 @@ def test_start_wait_shows_the_task_to_its_end_and_exits_0(
     assert json.loads(shown.out)["result"]["ingested"]
     listed = cli("tasks", "list", "--server", server, "--operation", "ingest")
     assert task_id in listed.out
+
+
+def test_migrate_copies_the_store_into_the_target_the_server_offers(
+    cli: Cli, server: str, root: Path, backup: Path
+) -> None:
+    ingested = cli("tasks", "start", "ingest", str(root / "four"), "--server", server,
+                   "--token", TOKEN, "--wait", "--every", "0.2")  # fmt: skip
+    assert ingested.code == 0, ingested.err
+    migrated = cli("tasks", "start", "migrate", "backup", "--force", "--server", server,
+                   "--token", TOKEN, "--wait", "--every", "0.2", "--json")  # fmt: skip
+
+    assert migrated.code == 0, migrated.err
+    result = json.loads(migrated.out)["result"]
+    assert result["target"] == "backup" and result["quads"] > 0
+    copied = cli("query", "--store", str(backup), "--format", "json",
+                 "SELECT (COUNT(?m) AS ?n) WHERE { ?m a mkg:Model }")  # fmt: skip
+    assert copied.code == 0, copied.err
+    assert int(json.loads(copied.out)["results"]["bindings"][0]["n"]["value"]) >= 4
 
 
 def test_a_cancelled_task_is_watched_to_exit_1_with_its_error(
@@ -101,6 +127,21 @@ def test_a_cancelled_task_is_watched_to_exit_1_with_its_error(
             id="path-outside-the-roots",
         ),
         pytest.param(["start", "reason"], 2, "needs a bearer token", id="no-token"),
+        pytest.param(
+            ["start", "migrate", "--token", TOKEN], 2, "migrate takes one target", id="no-target"
+        ),
+        pytest.param(
+            ["start", "migrate", "/srv/elsewhere", "--token", TOKEN],
+            1,
+            "arguments.target",
+            id="a-path-as-target",
+        ),
+        pytest.param(
+            ["start", "migrate", "offsite", "--token", TOKEN],
+            1,
+            "name one of: backup",
+            id="a-target-not-offered",
+        ),
         pytest.param(
             ["start", "reason", "--token", TOKEN, "--arguments", "[1]"],
             2,
