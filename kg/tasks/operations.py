@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from kg.errors import InputError
+from kg.errors import InputError, UsageError
 from kg.ingest.register import IndexSync, Registration, register
 from kg.reason.run import reason
 from kg.tasks.progress import Cancelled, Reporter
@@ -213,13 +213,20 @@ def migrate_operation(
 
     reporter.say(f"copying the store into `{target}`")
     with open_store(context.stores[target]) as destination, context.store.writer():
-        copied = migrate(
-            context.store,
-            destination,
-            replace=replace,
-            on_total=reporter.total,
-            on_progress=reporter.advance,
-        )
+        try:
+            copied = migrate(
+                context.store,
+                destination,
+                replace=replace,
+                on_total=reporter.total,
+                on_progress=reporter.advance,
+            )
+        except UsageError as exc:  # the target holds data: say how a task replaces it
+            exc.hint = (
+                f'start it again with "replace": true to empty `{target}` first '
+                f"(modelkg tasks start migrate {target} --force)"
+            )
+            raise
     return {"target": target, "quads": copied.quads, "graphs": copied.graphs}
 
 
