@@ -102,7 +102,7 @@ def test_a_target_that_holds_data_is_replaced_only_when_asked(
         again = poll(client, start(client, {"target": "spare"}).headers["location"])
         assert again["status"] == "failed"
         assert "already holds" in again["error"]["message"]
-        assert "\"replace\": true" in again["error"]["hint"]
+        assert '"replace": true' in again["error"]["hint"]
         assert dump(targets["spare"]) == whole  # refused before anything was written
 
         forced = start(client, {"target": "spare", "replace": True})
