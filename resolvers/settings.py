@@ -165,6 +165,15 @@ class ServerSettings(BaseSettings):
             "default."
         ),
     ] = ()
+    task_retention_days: Annotated[
+        float,
+        Field(
+            ge=0,
+            description="Ended background tasks older than this many days are forgotten when "
+            "the server starts: their records, progress files and workspaces (codegen "
+            "packages). 0 keeps every task.",
+        ),
+    ] = 30
     response_cache_mb: Annotated[
         int,
         Field(

@@ -226,6 +226,30 @@ class TaskBook:
                 swept.append(record)
         return swept
 
+    def forget_ended(self, before: float) -> list[str]:
+        """Forget every task that ended before `before` (seconds since the epoch): its graph in
+        the store, its live file and its workspace (a codegen package). Tasks still queued or
+        running are kept whatever their age. The ids forgotten, oldest first.
+
+        >>> import tempfile
+        >>> from kg.store import open_store
+        >>> book = TaskBook(open_store(tempfile.mkdtemp() + "/kg"))
+        >>> old = book.cancel(book.create("reason", {}).id)
+        >>> book.forget_ended(time.time() + 1) == [old.id], book.find(old.id)
+        (True, None)
+        """
+        ended = [
+            record
+            for record in self.tasks()
+            if record.terminal and record.finished is not None and record.finished < before
+        ]
+        ended.sort(key=lambda record: (record.finished or 0.0, record.id))
+        if ended:
+            self.store.remove_graphs([graph_of(self.base, record.id) for record in ended])
+        for record in ended:
+            self.live.remove(record.id)
+        return [record.id for record in ended]
+
     # -- helpers ------------------------------------------------------------------------------
     def _interrupt(self, record: TaskRecord) -> TaskRecord:
         interrupted = replace(

@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -119,6 +120,15 @@ class LiveState:
             temporary = path.with_name(f".{record.id}.{os.getpid()}.tmp")
             temporary.write_text(json.dumps(record.to_json()), encoding="utf-8")
             temporary.replace(path)
+
+    def remove(self, task_id: str) -> None:
+        """Delete the task's file and its workspace (`{id}.files`), if there are any."""
+        path = self._path(task_id)
+        if path is None:
+            return
+        with self.locked():
+            path.unlink(missing_ok=True)
+            shutil.rmtree(self.folder / f"{task_id}.files", ignore_errors=True)
 
     def update(self, task_id: str, change: Callable[[TaskRecord], TaskRecord]) -> TaskRecord:
         """Read the task, change it, write it back, all under the lock; `KeyError` when the

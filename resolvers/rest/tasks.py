@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 import zipfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -535,13 +536,20 @@ def _zipped(folder: Path, name: str) -> bytes:
 
 def start_runner(shared: Services) -> TaskRunner:
     """The app's task runner, started (its lifespan calls this): the tasks a stopped server
-    left queued or running are marked interrupted first; an ingest keeps the server's search
+    left queued or running are marked interrupted first, and the tasks that ended longer ago
+    than `--task-retention-days` are forgotten; an ingest keeps the server's search
     index in step as the ingest endpoint does."""
     book = TaskBook(shared.store)
     swept = book.sweep()
     if swept:
         log.warning("%d background task(s) cut off by a stop of the server: marked interrupted",
                     len(swept))  # fmt: skip
+    days = shared.settings.task_retention_days
+    if days > 0:
+        forgotten = book.forget_ended(time.time() - days * 86_400)
+        if forgotten:
+            log.info("forgot %d background task(s) that ended over %g days ago "
+                     "(--task-retention-days)", len(forgotten), days)  # fmt: skip
     context = OperationContext(
         shared.store,
         sync_index=shared.search.after_ingest,
