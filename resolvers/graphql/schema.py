@@ -9,9 +9,11 @@ the same three the REST and SPARQL endpoints put in their JSON errors.
 
 # Strawberry reads annotations at schema build: no `from __future__ import annotations` here.
 
+import asyncio
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import strawberry
@@ -28,11 +30,13 @@ from strawberry.extensions import (
 from strawberry.file_uploads import Upload
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import Info
+from strawberry.types.nodes import SelectedField, Selection
 
 from kg import __version__
 from kg.compat import lookups
 from kg.compat.memory import parse_memory
 from kg.errors import InputError, ModelKGError
+from kg.models import records
 from kg.models.paging import list_models
 from kg.store.embedded import QUERY_TALLY
 from resolvers.errors import HttpError, from_modelkg_error
@@ -42,7 +46,7 @@ from resolvers.graphql.inputs import ModelFilterInput, to_filter
 from resolvers.graphql.lifecycle import LifecycleMutation, LifecycleQuery
 from resolvers.graphql.search import SearchQuery
 from resolvers.graphql.tasks import TaskMutation, TaskQuery
-from resolvers.graphql.types import LONG_SCALAR, CompatAnswer, Long, Model, _answers
+from resolvers.graphql.types import LONG_SCALAR, CompatAnswer, Long, Model, PageData, _answers
 from resolvers.ingest import IngestReport, ingest_paths, ingest_uploads
 from resolvers.settings import ServerSettings
 from resolvers.sparql_run import client_address, parse_client_query, run_client_query
@@ -167,8 +171,9 @@ class Query(SearchQuery, LifecycleQuery, TaskQuery):  # searchModels, runs, task
         page = await run_in_worker(
             list_models, context.store, spec, first, after, context.settings.cursor_key
         )
+        read = await _page_data(context, [iri for iri, _ in page.models], _node_fields(info))
         edges = [
-            ModelEdge(cursor=cursor, node=Model(key=iri, known_name=name))
+            ModelEdge(cursor=cursor, node=Model(key=iri, known_name=name, page=read))
             for (iri, name), cursor in zip(page.models, page.cursors, strict=True)
         ]
         return ModelConnection(
@@ -273,6 +278,40 @@ def _upload_name(upload: Any) -> str:
 async def _upload_bytes(upload: Any) -> bytes:
     content = await upload.read()
     return bytes(content)
+
+
+def _node_fields(info: Info) -> set[str]:
+    """The fields a `models` query asks of each `edges { node { ... } }`, fragments included."""
+
+    def names(selections: list[Selection], path: tuple[str, ...]) -> Iterator[str]:
+        for selection in selections:
+            if not isinstance(selection, SelectedField):  # a fragment: its fields, same level
+                yield from names(selection.selections, path)
+            elif not path:
+                yield selection.name
+            elif selection.name == path[0]:
+                yield from names(selection.selections, path[1:])
+
+    return {
+        name
+        for field in info.selected_fields
+        for name in names(field.selections, ("edges", "node"))
+    }
+
+
+async def _page_data(context: GraphQLContext, iris: list[str], wanted: set[str]) -> PageData:
+    """The page's tasks and lineage read at once for all its models, when the query asks for
+    them (`PageData`): the same queries the DataLoaders would make, in parallel threads."""
+    store = context.store
+    reads: dict[str, Callable[[], Any]] = {}
+    if "tasks" in wanted:
+        reads["tasks"] = partial(records.load_tasks, store, iris)
+    if "baseModels" in wanted:
+        reads["bases"] = partial(records.load_lineage, store, iris, derived=False)
+    if "derivedModels" in wanted:
+        reads["derived"] = partial(records.load_lineage, store, iris, derived=True)
+    found = await asyncio.gather(*(run_in_worker(read) for read in reads.values()))
+    return PageData(**dict(zip(reads, found, strict=True)))
 
 
 class ErrorShape(SchemaExtension):

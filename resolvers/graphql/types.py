@@ -1,7 +1,9 @@
 """The GraphQL object types: a model and everything hanging off it.
 
 A `Model` holds only its IRI (and name when known); every field is resolved through the
-request's DataLoaders, so asking for `tasks` on a page of 100 models is one store query. The
+request's DataLoaders, so asking for `tasks` on a page of 100 models is one store query. A page
+of `models` reads its tasks and lineage for all its models before it answers (`PageData`), and
+those fields are then plain values. The
 normalized parameters are fields too (`hiddenSize`, `numKeyValueHeads`, ...), generated from
 `parameters.ttl` when the schema is built: a concept added there is a field here, with no code.
 Values that can pass 2^31 (`parameterCount`, by the shapes' `sh:maxInclusive`) are `Long`.
@@ -10,6 +12,8 @@ Values that can pass 2^31 (`parameterCount`, by the shapes' `sh:maxInclusive`) a
 # Strawberry reads resolver annotations at schema build, so they must be real objects here:
 # no `from __future__ import annotations` in this module.
 
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any, NewType, cast
 
@@ -37,10 +41,15 @@ __all__ = [
     "Long",
     "MemoryFit",
     "Model",
+    "PageData",
     "PrimaryTask",
     "Task",
     "ToolFormat",
 ]
+
+Edges = list[tuple[str, str, str]]
+"""(relation, other model's IRI, its name) per lineage edge."""
+
 
 Long = NewType("Long", int)
 LONG_SCALAR = strawberry.scalar(
@@ -199,6 +208,10 @@ def _answers(answers: list[lookups.Answer], index: Any) -> list[CompatAnswer]:
     return out
 
 
+def _lineage(edges: Edges) -> list["LineageEdge"]:
+    return [LineageEdge(relation=r, model=Model(key=iri, known_name=n)) for r, iri, n in edges]
+
+
 def _single(name: str, description: str) -> Any:
     async def resolve(root: _ModelFields, info: Info) -> str | None:
         record = await _record(root, info)
@@ -232,15 +245,30 @@ def _parameter(name: str, label: str, kind: str) -> Any:
     return strawberry.field(resolver=resolve, description=f"Normalized parameter: {label}.")
 
 
+@dataclass(frozen=True)
+class PageData:
+    """What a page of models already read for all of them, by model IRI (None: not read, the
+    field goes through its DataLoader): a page's `tasks`, `baseModels` and `derivedModels`
+    answered as plain values, not as one awaited DataLoader future per model and field, which
+    cost graphql-core more than the store queries themselves (~3 ms of a 20-model page)."""
+
+    tasks: Mapping[str, list[TaskRef]] | None = None
+    bases: Mapping[str, Edges] | None = None
+    derived: Mapping[str, Edges] | None = None
+
+
 class _ModelFields:
     """A registered model; `model_type` adds a field per parameter and makes it a GraphQL type."""
 
     key: strawberry.Private[str]
     known_name: strawberry.Private[str | None] = None
+    page: strawberry.Private[PageData | None] = None
 
     if TYPE_CHECKING:  # strawberry makes the built type a dataclass with this constructor
 
-        def __init__(self, key: str, known_name: str | None = None) -> None: ...
+        def __init__(
+            self, key: str, known_name: str | None = None, page: PageData | None = None
+        ) -> None: ...
 
     @property
     def iri(self) -> str:
@@ -271,8 +299,16 @@ class _ModelFields:
         value = record.one("customCode") if record else None
         return None if value is None else bool(value)
 
-    @strawberry.field(description="Tasks the model performs, asserted or inferred.")
-    async def tasks(self, info: Info) -> list[Task]:
+    # tasks and lineage are plain fields when the page read them (`PageData`), else awaitables
+    @strawberry.field(
+        description="Tasks the model performs, asserted or inferred.", graphql_type=list[Task]
+    )
+    def tasks(self, info: Info) -> list[Task] | Awaitable[list[Task]]:
+        if self.page is not None and self.page.tasks is not None:
+            return [Task.of(ref) for ref in self.page.tasks.get(self.iri, [])]
+        return self._tasks(info)
+
+    async def _tasks(self, info: Info) -> list[Task]:
         return [Task.of(ref) for ref in await _context(info).tasks.load(self.iri)]
 
     @strawberry.field(
@@ -317,15 +353,27 @@ class _ModelFields:
     async def parts(self, info: Info) -> list[Part]:
         return [Part.of(ref) for ref in await _context(info).parts.load(self.iri)]
 
-    @strawberry.field(description="The models this one was made from, with the relation.")
-    async def base_models(self, info: Info) -> list[LineageEdge]:
-        edges = await _context(info).bases.load(self.iri)
-        return [LineageEdge(relation=r, model=Model(key=iri, known_name=n)) for r, iri, n in edges]
+    @strawberry.field(
+        description="The models this one was made from, with the relation.",
+        graphql_type=list[LineageEdge],
+    )
+    def base_models(self, info: Info) -> list["LineageEdge"] | Awaitable[list["LineageEdge"]]:
+        if self.page is not None and self.page.bases is not None:
+            return _lineage(self.page.bases.get(self.iri, []))
+        return self._load_lineage(info, derived=False)
 
-    @strawberry.field(description="The models made from this one, with the relation.")
-    async def derived_models(self, info: Info) -> list[LineageEdge]:
-        edges = await _context(info).derived.load(self.iri)
-        return [LineageEdge(relation=r, model=Model(key=iri, known_name=n)) for r, iri, n in edges]
+    @strawberry.field(
+        description="The models made from this one, with the relation.",
+        graphql_type=list[LineageEdge],
+    )
+    def derived_models(self, info: Info) -> list["LineageEdge"] | Awaitable[list["LineageEdge"]]:
+        if self.page is not None and self.page.derived is not None:
+            return _lineage(self.page.derived.get(self.iri, []))
+        return self._load_lineage(info, derived=True)
+
+    async def _load_lineage(self, info: Info, *, derived: bool) -> list["LineageEdge"]:
+        loader = _context(info).derived if derived else _context(info).bases
+        return _lineage(await loader.load(self.iri))
 
     @strawberry.field(description="Every inferred fact with its rule and premises (`explain`).")
     async def explanations(self, info: Info) -> list[Explanation]:
