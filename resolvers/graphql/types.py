@@ -358,18 +358,23 @@ class _ModelFields:
         graphql_type=list[LineageEdge],
     )
     def base_models(self, info: Info) -> list["LineageEdge"] | Awaitable[list["LineageEdge"]]:
-        if self.page is not None and self.page.bases is not None:
-            return _lineage(self.page.bases.get(self.iri, []))
-        return self._load_lineage(info, derived=False)
+        return self._edges(info, derived=False)
 
     @strawberry.field(
         description="The models made from this one, with the relation.",
         graphql_type=list[LineageEdge],
     )
     def derived_models(self, info: Info) -> list["LineageEdge"] | Awaitable[list["LineageEdge"]]:
-        if self.page is not None and self.page.derived is not None:
-            return _lineage(self.page.derived.get(self.iri, []))
-        return self._load_lineage(info, derived=True)
+        return self._edges(info, derived=True)
+
+    def _edges(
+        self, info: Info, *, derived: bool
+    ) -> list["LineageEdge"] | Awaitable[list["LineageEdge"]]:
+        """The page's edges when it read them, else an awaitable of the DataLoader's."""
+        read = None if self.page is None else self.page.derived if derived else self.page.bases
+        if read is not None:
+            return _lineage(read.get(self.iri, []))
+        return self._load_lineage(info, derived=derived)
 
     async def _load_lineage(self, info: Info, *, derived: bool) -> list["LineageEdge"]:
         loader = _context(info).derived if derived else _context(info).bases
