@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import re
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from resolvers.middleware import read_body
 from resolvers.surface_errors import send_error
 
 __all__ = ["JsonGuard", "lone_surrogate_at"]
@@ -99,15 +100,10 @@ class JsonGuard:
         if scope["type"] != "http" or not _is_json(scope):
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":  # the client left: nothing to answer
-                return
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
+        read = await read_body(receive)
+        if read is None:  # the client left: nothing to answer
+            return
+        body, replay = read
         path = str(scope.get("path", ""))
         try:
             body.decode("utf-8")
@@ -148,15 +144,6 @@ class JsonGuard:
                     "followed by a low one \\uDC00-\\uDFFF, or send the character in UTF-8",
                 )
                 return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
         await self.app(scope, replay, send)
 
 

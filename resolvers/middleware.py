@@ -8,6 +8,8 @@
   store is untouched: writes only start once the body is whole.
 - `AccessLog`: one line per request, `method path status latency`, on the `modelkg.access`
   logger (uvicorn's own access log has no latency).
+- `read_body`: a whole request body read ahead by a middleware, and a `receive` that hands it
+  to the app again (the JSON guard and the response cache both look at it first).
 """
 
 from __future__ import annotations
@@ -153,3 +155,27 @@ class AccessLog:
                 status["code"],
                 elapsed,
             )
+
+
+async def read_body(receive: Receive) -> tuple[bytes, Receive] | None:
+    """The whole request body, and a `receive` that hands it to the app again; None when the
+    client left before sending all of it (nothing to answer)."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay

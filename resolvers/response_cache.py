@@ -40,6 +40,8 @@ from cachetools import LRUCache
 from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from resolvers.middleware import read_body
+
 __all__ = ["ResponseCache", "operation_kind"]
 
 _ENTRY_OVERHEAD = 512
@@ -110,7 +112,10 @@ class ResponseCache:
                 await self.app(scope, receive, send)
                 return
         elif method == "POST" and (path, content_type) in _READ_BODIES:
-            body, receive = await _read_body(receive)
+            read = await read_body(receive)
+            if read is None:  # the client left before its body ended: nothing to answer
+                return
+            body, receive = read
             if not _READ_BODIES[path, content_type](body):
                 await self.app(scope, receive, send)
                 return
@@ -187,29 +192,6 @@ _READ_BODIES = {
 
 _MISS = (b"x-cache", b"miss")
 _HIT = (b"x-cache", b"hit")
-
-
-async def _read_body(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole request body, and a `receive` that hands it to the app again."""
-    chunks: list[bytes] = []
-    more = True
-    while more:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        more = message.get("more_body", False)
-    body = b"".join(chunks)
-    replayed = False
-
-    async def replay() -> Message:
-        nonlocal replayed
-        if not replayed:
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay
 
 
 async def _replay(entry: _Entry, send: Send) -> None:

@@ -173,8 +173,7 @@ def start_command(
         modelkg tasks start ingest /srv/models/bert --server http://127.0.0.1:8000 --wait
         modelkg tasks start migrate backup --server http://127.0.0.1:8000 --wait
     """
-    client = _client(_needs(server), token)
-    try:
+    with _client(_needs(server), token) as client:
         task = client.start(
             operation, _arguments(operation, args or [], full, strict, arguments, force)
         )
@@ -184,8 +183,6 @@ def start_command(
             _show(task, True)
         else:
             console.print(task["id"])
-    finally:
-        client.close()
 
 
 @tasks_app.command("watch")
@@ -203,11 +200,8 @@ def watch_command(
     \b
         modelkg tasks watch 3f2a...e9 --server http://127.0.0.1:8000
     """
-    client = _client(_needs(server), None)
-    try:
+    with _client(_needs(server), None) as client:
         _follow(client, task_id, every, as_json)
-    finally:
-        client.close()
 
 
 @tasks_app.command("show")
@@ -223,11 +217,8 @@ def show_command(
     \b
         modelkg tasks show 3f2a...e9 --server http://127.0.0.1:8000 --json
     """
-    client = _client(_needs(server), None)
-    try:
+    with _client(_needs(server), None) as client:
         _show(client.get(task_id), as_json)
-    finally:
-        client.close()
 
 
 @tasks_app.command("list")
@@ -249,11 +240,8 @@ def list_command(
     \b
         modelkg tasks list --server http://127.0.0.1:8000 --status running
     """
-    client = _client(_needs(server), None)
-    try:
+    with _client(_needs(server), None) as client:
         page = client.list(status=status, operation=operation, first=first)
-    finally:
-        client.close()
     if as_json:
         console.print_json(json.dumps(page))
         return
@@ -282,11 +270,8 @@ def cancel_command(
     \b
         modelkg tasks cancel 3f2a...e9 --server http://127.0.0.1:8000
     """
-    client = _client(_needs(server), token)
-    try:
+    with _client(_needs(server), token) as client:
         task = client.cancel(task_id)
-    finally:
-        client.close()
     state = "cancelled" if task["status"] == "cancelled" else "asked to stop"
     console.print(f"{task['id']} {state}")
 

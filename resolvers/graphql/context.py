@@ -21,6 +21,7 @@ from kg.models import records
 from kg.store.base import ModelStore
 from resolvers.services import Services
 from resolvers.threads import run_in_worker
+from resolvers.update import check_writes
 
 __all__ = ["GraphQLContext"]
 
@@ -78,6 +79,13 @@ class GraphQLContext(BaseContext):
             return await run_in_worker(describe_each, store, iris)
 
         self.interfaces: DataLoader[str, ModelInterface] = DataLoader(load_fn=describe_batch)
+
+    def writable(self) -> GraphQLContext:
+        """This context, once the request's bearer token allows writes (`check_writes`: 401
+        or 403 otherwise): what every mutation that writes asks first."""
+        request = self.request
+        check_writes(self.settings, request.headers.get("authorization") if request else None)
+        return self
 
     async def compat(self) -> CompatIndex:
         """The compatibility index (built once per store generation, off the event loop)."""

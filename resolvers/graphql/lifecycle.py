@@ -25,7 +25,6 @@ from kg.models.records import find_models
 from resolvers.graphql.context import GraphQLContext
 from resolvers.graphql.types import Long, Model
 from resolvers.threads import run_in_worker
-from resolvers.update import check_writes
 
 __all__ = ["LifecycleMutation", "LifecycleQuery", "Run"]
 
@@ -700,10 +699,7 @@ class SlaInput:
 
 
 def _writer(info: Info) -> GraphQLContext:
-    context = _context(info)
-    request = context.request
-    check_writes(context.settings, request.headers.get("authorization") if request else None)
-    return context
+    return _context(info).writable()
 
 
 @strawberry.type

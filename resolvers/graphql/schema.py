@@ -51,7 +51,6 @@ from resolvers.ingest import IngestReport, ingest_paths, ingest_uploads
 from resolvers.settings import ServerSettings
 from resolvers.sparql_run import client_address, parse_client_query, run_client_query
 from resolvers.threads import run_in_worker
-from resolvers.update import check_writes
 
 __all__ = ["build_schema", "schema_sdl"]
 
@@ -260,9 +259,7 @@ class Mutation(LifecycleMutation, TaskMutation):  # logging, deploying, tasks: t
         files: list[Upload] | None = None,
         hub_id: str | None = None,
     ) -> IngestResult:
-        context = _context(info)
-        request = context.request
-        check_writes(context.settings, request.headers.get("authorization") if request else None)
+        context = _context(info).writable()
         if files:
             uploads = [(_upload_name(f), await _upload_bytes(f)) for f in files]
             report = await run_in_worker(ingest_uploads, context.services, uploads, hub_id)

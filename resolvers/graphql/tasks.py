@@ -20,7 +20,6 @@ from resolvers.errors import HttpError
 from resolvers.graphql.context import GraphQLContext
 from resolvers.rest.tasks import NO_STORE, page_of, start_arguments
 from resolvers.threads import run_in_worker
-from resolvers.update import check_writes
 
 if TYPE_CHECKING:
     from resolvers.graphql.schema import PageInfo
@@ -129,10 +128,7 @@ def _runner(info: Info) -> TaskRunner:
 
 
 def _writer(info: Info) -> GraphQLContext:
-    context = _context(info)
-    request = context.request
-    check_writes(context.settings, request.headers.get("authorization") if request else None)
-    return context
+    return _context(info).writable()
 
 
 @strawberry.type

@@ -421,15 +421,15 @@ _CANCEL_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _cancel(task_id: str, request: Request, authorization: str | None) -> TaskOut:
-    runner = runner_of(request)
-    check_writes(services(request).settings, authorization)
-    record = await run_in_worker(runner.book.cancel, _known_id(task_id))
-    return task_out(record)
-
-
 @router.post(
     "/tasks/{task_id}/cancel",
+    status_code=202,
+    response_model=TaskOut,
+    responses=_CANCEL_RESPONSES,
+    summary="Cancel a background task (bearer token)",
+)
+@router.delete(
+    "/tasks/{task_id}",
     status_code=202,
     response_model=TaskOut,
     responses=_CANCEL_RESPONSES,
@@ -439,20 +439,12 @@ async def cancel_task(task_id: str, request: Request, authorization: Token = Non
     """Cancel the task: a queued one ends `cancelled` at once; a running one is asked to stop
     and ends `cancelled` within about a second (poll it). An ingest stops between chunks of
     sources: the models read before are written whole, the rest are not; starting the same
-    ingest again goes on where it stopped. 409 when the task has already ended."""
-    return await _cancel(task_id, request, authorization)
-
-
-@router.delete(
-    "/tasks/{task_id}",
-    status_code=202,
-    response_model=TaskOut,
-    responses=_CANCEL_RESPONSES,
-    summary="Cancel a background task (bearer token)",
-)
-async def delete_task(task_id: str, request: Request, authorization: Token = None) -> TaskOut:
-    """The same as `POST /api/v1/tasks/{id}/cancel`."""
-    return await _cancel(task_id, request, authorization)
+    ingest again goes on where it stopped. 409 when the task has already ended.
+    `DELETE /api/v1/tasks/{id}` does the same."""
+    runner = runner_of(request)
+    check_writes(services(request).settings, authorization)
+    record = await run_in_worker(runner.book.cancel, _known_id(task_id))
+    return task_out(record)
 
 
 PACKAGE = "package"
