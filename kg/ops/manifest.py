@@ -39,12 +39,10 @@ BackupKind = Literal["checkpoint", "nquads"]
 
 
 def sha256_of(path: Path) -> str:
-    """The sha256 of a file, read in blocks (store files run to gigabytes)."""
-    digest = hashlib.sha256()
+    """The sha256 of a file, read in blocks by the standard library (store files run to
+    gigabytes)."""
     with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "sha256").hexdigest()
 
 
 def _without_credentials(location: str) -> str:
