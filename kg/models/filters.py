@@ -8,8 +8,10 @@ typo is an error with close names, never a silently empty page; parameter names 
 
 >>> f = ModelFilter(tasks=("text-generation",), ranges={"hiddenSize": Range(gte=768)})
 >>> print(compile_filter(f))  # doctest: +NORMALIZE_WHITESPACE
-?m mkg:performsTask/mkg:broader* <https://huggingface.co/tasks/text-generation> .
+?m mkg:performsTask <https://huggingface.co/tasks/text-generation> .
 ?m mkg:hiddenSize ?r0 . FILTER(?r0 >= 768)
+>>> print(compile_filter(ModelFilter(tasks=("text2text-generation",))))  # doctest: +ELLIPSIS
+?m mkg:performsTask ?task_tasks . VALUES ?task_tasks { ...summarization> ...translation> }
 >>> print(compile_filter(ModelFilter(primary_tasks=("translation",))))
 ?m mkg:primaryTask <https://huggingface.co/tasks/translation> .
 >>> compile_filter(ModelFilter(ranges={"hiddenSiz": Range(gte=1)}))
@@ -43,6 +45,7 @@ __all__ = [
     "compile_unknown",
     "known_modalities",
     "known_tasks",
+    "narrower_or_same",
     "numeric_parameters",
     "wide_parameters",
 ]
@@ -108,6 +111,21 @@ def known_modalities() -> dict[str, str]:
 
 
 @cache
+def narrower_or_same(iri: str) -> tuple[str, ...]:
+    """`iri` and every task or data kind under it (`mkg:broader*`, tasks.ttl), sorted.
+
+    Filters name these as constants rather than walking `mkg:broader*` in the store: every
+    `mkg:broader` edge comes from the ontology, a constant list plans fast in oxigraph, and
+    Virtuoso can lose rows of a `*` path joined with other patterns (README, "Engines").
+
+    >>> narrower_or_same("https://huggingface.co/tasks/text2text-generation")[-1]
+    'https://huggingface.co/tasks/translation'
+    """
+    rows = select(_taxonomy(), sparql_prologue() + f"SELECT ?t {{ ?t mkg:broader* <{iri}> }}")
+    return tuple(sorted({text_of(row["t"]) for row in rows}))
+
+
+@cache
 def numeric_parameters() -> frozenset[str]:
     """The normalized parameters that hold numbers, by their camelCase names."""
     mapping = load_parameter_mapping()
@@ -148,40 +166,41 @@ def _values(variable: str, items: tuple[str, ...]) -> str:
     return f"VALUES {variable} {{ {' '.join(string_term(i) for i in items)} }}"
 
 
-def _task_pattern(tasks: Sequence[str], field: str, path: str) -> list[str]:
-    """`?m path <task>` for one known Hub task (oxigraph plans a constant fast), a VALUES
-    variable for several; an unknown task is an error naming the filter `field`."""
+def _task_pattern(tasks: Sequence[str], field: str, path: str, *, narrower: bool) -> list[str]:
+    """`?m path <task>` for one Hub task (oxigraph plans a constant fast), a VALUES variable
+    for several (with the tasks under them when `narrower`); an unknown task is an error
+    naming the filter `field`."""
     for task in tasks:
         if task not in known_tasks():
             raise _unknown("task", task, field, sorted(known_tasks()))
-    iris = " ".join(f"<{TASKS}{t}>" for t in tasks)
-    if not tasks:
+    chosen = sorted(
+        {iri for t in tasks for iri in (narrower_or_same(TASKS + t) if narrower else [TASKS + t])}
+    )
+    if not chosen:
         return []
-    if len(tasks) == 1:
-        return [f"?m {path} {iris} ."]
+    if len(chosen) == 1:
+        return [f"?m {path} <{chosen[0]}> ."]
+    iris = " ".join(f"<{iri}>" for iri in chosen)
     return [f"?m {path} ?task_{field} . VALUES ?task_{field} {{ {iris} }}"]
 
 
 def compile_filter(spec: ModelFilter) -> str:
     """The SPARQL group pattern (over `?m`) selecting the models `spec` admits."""
     lines: list[str] = []
-    lines += _task_pattern(spec.tasks, "tasks", "mkg:performsTask/mkg:broader*")
-    lines += _task_pattern(spec.primary_tasks, "primaryTasks", "mkg:primaryTask")
+    lines += _task_pattern(spec.tasks, "tasks", "mkg:performsTask", narrower=True)
+    lines += _task_pattern(spec.primary_tasks, "primaryTasks", "mkg:primaryTask", narrower=False)
     if spec.modalities:
-        chosen = []
+        kinds: set[str] = set()
         for name in spec.modalities:
             iri = known_modalities().get(name.lower())
             if iri is None:
                 raise _unknown("modality", name, "modalities", sorted(known_modalities()))
-            chosen.append(f"<{iri}>")
-        # one branch per modality with the IRI in the path: oxigraph evaluates `broader*`
-        # towards a constant fast, and from a variable bound by VALUES very slowly
-        branches = " UNION ".join(
-            f"{{ ?m mkg:acceptsInput|mkg:producesOutput ?io . "
-            f"?io mkg:dataKind/mkg:broader* {iri} }}"
-            for iri in chosen
+            kinds.update(narrower_or_same(iri))
+        lines.append(
+            "FILTER EXISTS { ?m mkg:acceptsInput|mkg:producesOutput ?io . "
+            "?io mkg:dataKind ?kind . "
+            f"VALUES ?kind {{ {' '.join(f'<{k}>' for k in sorted(kinds))} }} }}"
         )
-        lines.append(f"FILTER EXISTS {{ {branches} }}")
     if spec.libraries:  # the library the files show (mkg:library), or the card's library_name
         lines.append(
             "FILTER EXISTS { { ?m mkg:libraryName ?libraryName } UNION "

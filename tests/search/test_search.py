@@ -71,15 +71,6 @@ def index_of(store_path: str) -> Path:
     return index_folder(parse_location(store_path).display if "://" in store_path else store_path)
 
 
-def on_virtuoso_paths_lose_rows(request: pytest.FixtureRequest) -> None:
-    """Virtuoso may lose solutions of `*` property paths joined with other patterns (README,
-    "Engines"; tests/kg/store/test_virtuoso.py), and ModelKG's task and modality filters are
-    such paths. Whether it does depends on the plan it picks for the data it holds: not
-    strict."""
-    if "virtuoso" in request.node.callspec.id:
-        request.applymarker(pytest.mark.xfail(reason="Virtuoso's `*` paths may lose rows"))
-
-
 def names(hits: list[object]) -> list[str]:
     return [getattr(hit, "name") for hit in hits]  # noqa: B009
 
@@ -113,10 +104,8 @@ def test_each_hit_says_which_text_was_embedded(service: SearchService) -> None:
     ],
 )  # fmt: skip
 def test_filters_exclude_what_they_should(
-    service: SearchService, spec: ModelFilter, admitted: set[str], request: pytest.FixtureRequest
+    service: SearchService, spec: ModelFilter, admitted: set[str]
 ) -> None:
-    if spec.modalities or spec.ranges:
-        on_virtuoso_paths_lose_rows(request)
     service.sync()
     found = set(names(service.search("speech recognition", spec=spec, limit=50)))
     assert found
@@ -232,9 +221,8 @@ def test_bad_search_input_gets_a_clear_error(
 
 
 def test_the_cli_searches_with_filters_and_prints_json(
-    cli: Callable[..., CliResult], store_path: str, request: pytest.FixtureRequest
+    cli: Callable[..., CliResult], store_path: str
 ) -> None:
-    on_virtuoso_paths_lose_rows(request)
     result = cli(
         "search", "small multilingual sentence embedding model", "--task", "feature-extraction",
         "--max-params", "200M", "--limit", "10", "--threshold", "0.3", "--format", "json",
