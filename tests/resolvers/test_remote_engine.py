@@ -76,17 +76,7 @@ def test_the_server_over_a_remote_store_answers_and_still_refuses_service(
     assert answers[0][2] == 403
 
 
-def test_a_model_reads_the_same_over_rest_from_either_engine(
-    twins: tuple[str, str], request: pytest.FixtureRequest
-) -> None:
-    if "virtuoso" in request.node.callspec.id:  # README, "Engines"
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="resolvers/rest/models.py's graph query asks for isTRIPLE, which "
-                "Virtuoso's SPARQL lacks (a 400)",
-            )
-        )
+def test_a_model_reads_the_same_over_rest_from_either_engine(twins: tuple[str, str]) -> None:
     answers = []
     for store in twins:
         for base in serve(store, token=None, response_cache_mb=0):
