@@ -79,9 +79,12 @@ def check_roots(paths: Sequence[str], settings: ServerSettings) -> list[str]:
     return resolved
 
 
-def _run(shared: Services, arguments: list[str], hub_id: str | None) -> IngestReport:
+def _run(
+    shared: Services, arguments: list[str], hub_id: str | None, roots: Sequence[str] = ()
+) -> IngestReport:
     """Register (`kg.ingest.register`: ingest, reasoning, index sync as one write); the search
-    index follows before the ingest is answered."""
+    index follows before the ingest is answered. Files that link out of `roots` are refused
+    (`kg.ingest.sources.confine`)."""
     try:
         done = register(
             arguments,
@@ -89,6 +92,7 @@ def _run(shared: Services, arguments: list[str], hub_id: str | None) -> IngestRe
             sync_index=shared.search.after_ingest,
             hub_id=hub_id,
             workers=0,
+            roots=[Path(root) for root in roots],
         )
     except ModelKGError as exc:
         raise from_modelkg_error(exc) from exc
@@ -99,7 +103,8 @@ def ingest_paths(shared: Services, paths: Sequence[str]) -> IngestReport:
     """Ingest server-side paths under the allowed roots."""
     if not paths:
         raise HttpError(400, "missing_input", "name at least one path", field="paths")
-    return _run(shared, check_roots(paths, shared.settings), None)
+    settings = shared.settings
+    return _run(shared, check_roots(paths, settings), None, settings.ingest_roots)
 
 
 def ingest_uploads(

@@ -21,7 +21,7 @@ from kg.executors import chosen_executor, executor_name
 from kg.ingest.pipeline import IngestSummary
 from kg.ingest.reader import read_source
 from kg.ingest.register import register, sync_index_on_disk
-from kg.ingest.sources import discover_all
+from kg.ingest.sources import check_hub_id_option, discover_all
 from kg.iris import IriMinter
 from kg.store import open_store
 from kg.validate import ENGINES, validate_models
@@ -93,25 +93,26 @@ def ingest_command(
     if engine not in ENGINES:  # before the store opens: a usage error touches nothing
         raise UsageError(f"unknown validation engine `{engine}`", expected=" or ".join(ENGINES))
     ids = IriMinter.from_environment(base_iri)
+    check_hub_id_option(hub_id)
     kg_store = open_store(store)
-    found = discover_all(sources, hub_id=hub_id)
     with (
-        progress_bar(unit="models", disable=quiet or len(found.sources) < 2) as progress,
+        progress_bar(unit="models", disable=quiet) as progress,
         stop_requested() as stop,
         chosen_executor(chosen, workers=workers, address=ray_address) as run,
     ):
-        task = progress.add_task("ingesting", total=len(found.sources))
+        task = progress.add_task("ingesting", total=None, visible=False)
         done = register(
             sources,
             kg_store,
             derive=derive,
             sync_index=sync_index_on_disk(kg_store),
             strict=strict,
+            hub_id=hub_id,
             ids=ids,
             engine=engine,
             workers=workers,
             executor=run,
-            discovery=found,
+            on_total=lambda n: progress.update(task, total=n, visible=n > 1),
             on_progress=lambda n: progress.advance(task, n),
             stop=stop,
         )

@@ -19,8 +19,11 @@ from __future__ import annotations
 
 import os
 import traceback
+from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pyoxigraph import NamedNode, Quad, RdfFormat, serialize
@@ -28,7 +31,7 @@ from pyoxigraph import NamedNode, Quad, RdfFormat, serialize
 from kg.errors import InputError, ShapeViolation
 from kg.executors import ChunkExecutor, executor_for
 from kg.ingest.reader import plan_source, read_source_with_quads
-from kg.ingest.sources import Discovery, ModelSource, discover_all
+from kg.ingest.sources import Discovery, ModelSource, confine, count_sources, walk
 from kg.iris import IriMinter
 from kg.reason.engine import ModelFacts, Reasoner
 from kg.reason.run import Settled, derive_fresh
@@ -127,7 +130,7 @@ def process_chunk(
                 continue
             first = seen.setdefault(plan.graph_iri.value, source)
             if first is not source:
-                outcomes.append(Outcome(name, error=_same_model(source, first)))
+                outcomes.append(Outcome(name, error=_same_model(source, str(first.location))))
                 continue
             graph, quads = read_source_with_quads(source, ids, plan=plan)
         except InputError as exc:
@@ -250,49 +253,98 @@ def run_chunk(job: ChunkJob) -> ChunkResult:
     )
 
 
+class _Stream:
+    """The sources of an ingest as they are found (`walk`), a chunk at a time: problems and
+    notes go into the summary as they come, a second source for a hub id already given is
+    rejected (only the ids are kept, never the sources), and the sizes of the chunks handed
+    out but not yet done are remembered in order (`pending`), for progress."""
+
+    def __init__(
+        self, pieces: Iterator[Discovery], summary: IngestSummary, roots: Sequence[Path] = ()
+    ) -> None:
+        self.pieces = pieces
+        self.roots = list(roots)
+        self.summary = summary
+        self.seen: dict[str, str] = {}
+        """hub id -> the location that gave it first"""
+        self.pending: deque[int] = deque()
+        self.skipped = 0
+        """sources rejected here (unreadable, or a repeated hub id), not yet counted as
+        progress"""
+
+    def sources(self) -> Iterator[ModelSource]:
+        for found in self.pieces:
+            piece = confine(found, self.roots) if self.roots else found
+            self.summary.notes.extend(piece.notes)
+            for name, error in piece.problems:
+                self.summary.rejected.append((name, str(error)))
+                self.skipped += 1
+            for source in piece.sources:
+                if source.hub_id is None:
+                    yield source
+                    continue
+                first = self.seen.get(source.hub_id)
+                if first is not None:
+                    self.summary.rejected.append((source.hub_id, _same_model(source, first)))
+                    self.skipped += 1
+                    continue
+                self.seen[source.hub_id] = str(source.location)
+                yield source
+
+    def chunks(self) -> Iterator[list[ModelSource]]:
+        chunk: list[ModelSource] = []
+        for source in self.sources():
+            chunk.append(source)
+            if len(chunk) == CHUNK_SIZE:
+                self.pending.append(len(chunk))
+                yield chunk
+                chunk = []
+        if chunk:
+            self.pending.append(len(chunk))
+            yield chunk
+
+
 def _jobs(
-    sources: Sequence[ModelSource],
+    stream: _Stream,
     ids: IriMinter,
-    known: dict[str, str],
+    store: ModelStore,
     engine: str,
     *,
     derive: bool,
     size: bool,
 ) -> Iterator[ChunkJob]:
-    """Chunks of `CHUNK_SIZE` sources, each with the stored digests of its own models."""
-    for start in range(0, len(sources), CHUNK_SIZE):
-        chunk = sources[start : start + CHUNK_SIZE]
-        graphs = [ids.graph_iri(ids.model_key(s.hub_id, "")).value for s in chunk if s.hub_id]
-        mine = {g: known[g] for g in graphs if g in known}
-        yield ChunkJob(chunk, ids, mine, engine, derive, size)
+    """Chunks of `CHUNK_SIZE` sources, each with the stored digests of its own models (read
+    chunk by chunk, so a million sources never make one query or one map)."""
+    for chunk in stream.chunks():
+        graphs = [ids.graph_iri(ids.model_key(s.hub_id, "")) for s in chunk if s.hub_id]
+        known = store.source_digests(graphs) if graphs else {}
+        yield ChunkJob(chunk, ids, known, engine, derive, size)
 
 
 def _run_chunks(
-    sources: Sequence[ModelSource],
+    stream: _Stream,
     ids: IriMinter,
     store: ModelStore,
     engine: str,
     executor: ChunkExecutor | None,
     workers: int,
     *,
+    few: bool,
     derive: bool,
     size: bool,
 ) -> Generator[tuple[int, ChunkResult]]:
     """Process chunks in order, each with its size: on `executor`, or in local worker
-    processes when there is enough work for them (else in this process)."""
-    graphs = [ids.graph_iri(ids.model_key(s.hub_id, "")) for s in sources if s.hub_id]
-    known = store.source_digests(graphs)
-    jobs = _jobs(sources, ids, known, engine, derive=derive, size=size)
-    sizes = [min(CHUNK_SIZE, len(sources) - at) for at in range(0, len(sources), CHUNK_SIZE)]
-    if executor is not None:
-        yield from zip(sizes, executor.map(run_chunk, jobs), strict=True)
-        return
-    few = workers <= 1 or len(sources) < MIN_SOURCES_FOR_WORKERS
-    if derive and not few:
+    processes unless there are `few` sources (then in this process)."""
+    jobs = _jobs(stream, ids, store, engine, derive=derive, size=size)
+    if executor is None and derive and not few:
         # built here once (the TBox closure, ~1 s) and inherited by the forked workers
         Reasoner.default()
-    with executor_for("local", workers=1 if few else workers) as local:
-        yield from zip(sizes, local.map(run_chunk, jobs), strict=True)
+    with (
+        nullcontext(executor) if executor is not None
+        else executor_for("local", workers=1 if few else workers)
+    ) as run:  # fmt: skip
+        for result in run.map(run_chunk, jobs):
+            yield stream.pending.popleft(), result
 
 
 def ingest(
@@ -312,33 +364,47 @@ def ingest(
     size: bool = False,
     stop: Callable[[], bool] | None = None,
     undo: NamedNode | None = None,
+    roots: Sequence[Path] = (),
 ) -> IngestSummary:
     """Ingest every model behind `arguments` into `store`; see the module docstring. With
     `derive` and `size`, each model is written with its inferred facts and its computed
     parameter count (`kg.ingest.register` adds the models built on them).
 
-    Chunks run on `executor` (by default local worker processes, when there are enough
-    sources). `stop` is asked between chunks: when it says so, what was read is written and
-    the rest is left for the next run (`summary.interrupted`; unchanged sources are skipped
-    then, so running the same command again resumes). With `strict`, batches are written as
-    they come, each recorded in the journal entry `undo` (`kg.store.journal.note_undo`), and
-    taken back when anything is rejected, so a strict ingest is all or nothing at any size,
-    a crash included (the next writer takes back what a dead strict ingest wrote).
+    Sources are found as the workers need them (`walk`), so memory does not grow with their
+    number; `on_total` gets their count from a first walk that reads nothing. A `discovery`
+    found beforehand is taken instead of `arguments`. With `roots` (a server's
+    `--ingest-root`), a source with a file that links outside them is rejected, naming the
+    file (`confine`): a served folder cannot lend out the server's other files. Chunks run on
+    `executor` (by default local worker processes, when there are enough sources). `stop` is
+    asked between chunks: when it says so, what was read is written and the rest is left for
+    the next run (`summary.interrupted`; unchanged sources are skipped then, so running the
+    same command again resumes). With `strict`, batches are written as they come, each
+    recorded in the journal entry `undo` (`kg.store.journal.note_undo`), and taken back when
+    anything is rejected, so a strict ingest is all or nothing at any size, a crash included
+    (the next writer takes back what a dead strict ingest wrote).
     """
     ids = ids or IriMinter.from_environment()
-    found = discovery or discover_all(arguments, hub_id=hub_id)
-    summary = IngestSummary(notes=list(found.notes))
-    for name, error in found.problems:
-        summary.rejected.append((name, str(error)))
-    sources = _dedupe(found.sources, summary)
+    summary = IngestSummary()
+    if discovery is not None:
+        total = len(discovery.sources)
+        stream = _Stream(iter([discovery]), summary, roots)
+    else:
+        pieces = walk(arguments, hub_id=hub_id)
+        total = count_sources(arguments)
+        stream = _Stream(pieces, summary, roots)
     if on_total is not None:
-        on_total(len(sources))
+        on_total(total)
     workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+    few = workers <= 1 or total < MIN_SOURCES_FOR_WORKERS
     pending: list[Outcome] = []
     pending_quads = 0
-    taken: dict[str, ModelSource] = {}
+    taken: dict[str, str] = {}
+    """graph IRI -> the location of the source that gave it, for sources without a hub id
+    (two identical configs); sources with one were told apart in the stream"""
     undone = undo if strict else None
-    chunks = _run_chunks(sources, ids, store, engine, executor, workers, derive=derive, size=size)
+    chunks = _run_chunks(
+        stream, ids, store, engine, executor, workers, few=few, derive=derive, size=size
+    )
     done = 0
     try:
         for count, outcomes in chunks:
@@ -346,13 +412,15 @@ def ingest(
             for outcome in _settle(outcomes, summary, strict=strict):
                 graph = outcome.graph
                 assert graph is not None
-                first = taken.setdefault(graph.graph_iri.value, graph.source)
-                if first is graph.source:
-                    accepted.append(outcome)
-                else:
-                    summary.rejected.append(
-                        (graph.source.display, _same_model(graph.source, first))
-                    )
+                if graph.source.hub_id is None:
+                    first = taken.get(graph.graph_iri.value)
+                    if first is not None:
+                        summary.rejected.append(
+                            (graph.source.display, _same_model(graph.source, first))
+                        )
+                        continue
+                    taken[graph.graph_iri.value] = str(graph.source.location)
+                accepted.append(outcome)
             existing = store.source_digests([o.graph.graph_iri for o in accepted if o.graph])
             for outcome in accepted:
                 graph = outcome.graph
@@ -368,11 +436,12 @@ def ingest(
                     pending, pending_quads = [], 0
                 pending.append(outcome)
                 pending_quads += graph.count
-            done += count
+            done += count + stream.skipped
             if on_progress is not None:
-                on_progress(count)
+                on_progress(count + stream.skipped)
+            stream.skipped = 0
             if stop is not None and stop():
-                summary.interrupted = len(sources) - done
+                summary.interrupted = max(total - done, 0)  # as counted before: nothing read
                 break
     finally:
         chunks.close()  # an interrupted ingest stops the workers' unstarted chunks
@@ -439,33 +508,16 @@ def _settle(outcomes: ChunkResult, summary: IngestSummary, *, strict: bool) -> l
     return accepted
 
 
-def _same_model(source: ModelSource, first: ModelSource) -> str:
+def _same_model(source: ModelSource, first: str) -> str:
     if source.hub_id:
         return (
-            f"{source.location}: the same hub id was already given by {first.location}; "
-            "ingest one of them"
+            f"{source.location}: the same hub id was already given by {first}; ingest one of them"
         )
     return (
-        f"{source.location}: same model as {first.location} (a model without a hub id is "
+        f"{source.location}: same model as {first} (a model without a hub id is "
         "named by the digest of its config, and both configs are identical); give each a "
         "hub id (--hub-id, or a PROVENANCE.json with a hub_id) or ingest one of them"
     )
-
-
-def _dedupe(sources: list[ModelSource], summary: IngestSummary) -> list[ModelSource]:
-    seen: dict[str, ModelSource] = {}
-    kept: list[ModelSource] = []
-    for source in sources:
-        if source.hub_id is None:
-            kept.append(source)
-            continue
-        first = seen.get(source.hub_id)
-        if first is not None:
-            summary.rejected.append((source.hub_id, _same_model(source, first)))
-            continue
-        seen[source.hub_id] = source
-        kept.append(source)
-    return kept
 
 
 def _rejection(

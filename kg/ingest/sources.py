@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,10 +30,14 @@ __all__ = [
     "ModelSource",
     "SourceKind",
     "check_hub_id",
+    "check_hub_id_option",
     "confine",
+    "count_sources",
     "discover",
     "discover_all",
+    "discover_stream",
     "is_hub_id",
+    "walk",
 ]
 
 KNOWN_FILES: tuple[str, ...] = (
@@ -151,55 +155,125 @@ class Discovery:
         self.problems.extend(other.problems)
         self.notes.extend(other.notes)
 
+    @staticmethod
+    def slices(pieces: Iterable[Discovery], size: int) -> Iterator[Discovery]:
+        """`pieces` (`walk`) regrouped `size` sources at a time, problems and notes riding
+        with the slice they came in; read lazily, so the rest of `pieces` is what no slice
+        has taken yet.
 
-def discover_all(arguments: list[str], *, hub_id: str | None = None) -> Discovery:
-    """`discover` for every argument, in order; a `hub_id` (`--hub-id`) that is no hub id is
-    a `UsageError`, before anything is read."""
-    if hub_id is not None:
-        try:
-            check_hub_id(hub_id, path="--hub-id", field="--hub-id")
-        except ConfigError as exc:
-            raise UsageError(
-                exc.message,
-                field="--hub-id",
-                expected=exc.expected,
-                hint="give the model's id on the Hub, or leave out --hub-id",
-            ) from exc
+        >>> [len(s.sources) for s in Discovery.slices(walk(["examples/models"]), 2)][:2]
+        [2, 2]
+        """
+        part = Discovery()
+        for piece in pieces:
+            part.problems.extend(piece.problems)
+            part.notes.extend(piece.notes)
+            for source in piece.sources:
+                part.sources.append(source)
+                if len(part.sources) == size:
+                    yield part
+                    part = Discovery()
+        if part.sources or part.problems or part.notes:
+            yield part
+
+
+def check_hub_id_option(hub_id: str | None) -> None:
+    """A `hub_id` (`--hub-id`) that is no hub id is a `UsageError`, before anything is read."""
+    if hub_id is None:
+        return
+    try:
+        check_hub_id(hub_id, path="--hub-id", field="--hub-id")
+    except ConfigError as exc:
+        raise UsageError(
+            exc.message,
+            field="--hub-id",
+            expected=exc.expected,
+            hint="give the model's id on the Hub, or leave out --hub-id",
+        ) from exc
+
+
+def walk(arguments: Iterable[str], *, hub_id: str | None = None) -> Iterator[Discovery]:
+    """`discover` for every argument, in order, a model folder at a time: an ingest of a
+    folder of a million models holds one folder's sources, never them all. The `hub_id` is
+    checked now (`check_hub_id_option`), the folders as the caller reads on."""
+    check_hub_id_option(hub_id)
+    return (piece for argument in arguments for piece in discover_stream(argument, hub_id=hub_id))
+
+
+def discover_all(arguments: Iterable[str], *, hub_id: str | None = None) -> Discovery:
+    """Everything `walk` finds, held together (for a few models; an ingest streams)."""
     found = Discovery()
-    for argument in arguments:
-        found.extend(discover(argument, hub_id=hub_id))
+    for piece in walk(arguments, hub_id=hub_id):
+        found.extend(piece)
     return found
+
+
+def count_sources(arguments: Iterable[str]) -> int:
+    """About how many sources `walk` will find, for a progress bar's total: folders are only
+    listed, nothing is read (a folder that turns out broken is counted all the same).
+
+    >>> count_sources(["examples/models", "no/such/folder"]) >= 2
+    True
+    """
+    total = 0
+    for argument in arguments:
+        path = Path(argument).expanduser()
+        if path.is_file() or (not path.exists() and is_hub_id(argument) and "/" in argument):
+            total += 1
+        elif path.is_dir():
+            if _is_hf_cache(path):
+                total += sum(1 for child in path.iterdir() if child.name.startswith("models--"))
+            elif _is_model_folder(path):
+                total += 1
+            else:
+                total += sum(1 for _ in _model_folders_below(path))
+    return total
 
 
 def discover(argument: str, *, hub_id: str | None = None) -> Discovery:
     """The model sources behind one CLI argument (a path or a hub id)."""
+    found = Discovery()
+    for piece in discover_stream(argument, hub_id=hub_id):
+        found.extend(piece)
+    return found
+
+
+def discover_stream(argument: str, *, hub_id: str | None = None) -> Iterator[Discovery]:
+    """`discover`, one model folder at a time."""
     path = Path(argument).expanduser()
     if path.is_file():
-        return Discovery(sources=[_config_file_source(path, hub_id)])
+        yield Discovery(sources=[_config_file_source(path, hub_id)])
+        return
     if path.is_dir():
         if _is_hf_cache(path):
-            return scan_hf_cache(path)
+            yield scan_hf_cache(path)
+            return
         if _is_model_folder(path):
-            return _folder_discovery(path, hub_id)
-        found = Discovery()
+            yield _folder_discovery(path, hub_id)
+            return
+        found_any = False
         for folder in _model_folders_below(path):
-            found.extend(_folder_discovery(folder, None))
-        if not found.sources:
-            found.problems.append(
-                (
-                    argument,
-                    SourceNotFoundError(
-                        "no model found in this folder",
-                        path=str(path),
-                        expected="a model folder (a config.json, model_index.json, *.gguf, "
-                        "another library's metadata file, or a model card), a folder of such "
-                        "model folders, or a HuggingFace cache (models--org--name)",
-                    ),
-                )
+            piece = _folder_discovery(folder, None)
+            found_any = found_any or bool(piece.sources)
+            yield piece
+        if not found_any:
+            yield Discovery(
+                problems=[
+                    (
+                        argument,
+                        SourceNotFoundError(
+                            "no model found in this folder",
+                            path=str(path),
+                            expected="a model folder (a config.json, model_index.json, *.gguf, "
+                            "another library's metadata file, or a model card), a folder of "
+                            "such model folders, or a HuggingFace cache (models--org--name)",
+                        ),
+                    )
+                ]
             )
-        return found
+        return
     if os.path.lexists(path):
-        return Discovery(
+        yield Discovery(
             problems=[
                 (
                     argument,
@@ -207,9 +281,11 @@ def discover(argument: str, *, hub_id: str | None = None) -> Discovery:
                 )
             ]
         )
+        return
     if is_hub_id(argument) and "/" in argument:
-        return resolve_hub_id(argument)
-    return Discovery(
+        yield resolve_hub_id(argument)
+        return
+    yield Discovery(
         problems=[
             (
                 argument,

@@ -22,12 +22,14 @@ keeps the two in step.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kg.errors import InputError, UsageError
 from kg.ingest.register import IndexSync, Registration, register
+from kg.ingest.sources import Discovery
 from kg.reason.run import reason
 from kg.tasks.progress import Cancelled, Reporter
 
@@ -49,6 +51,9 @@ class OperationContext:
     """the search service an index rebuild rebuilds (None: one made for the store)"""
     stores: Mapping[str, str] = field(default_factory=dict)
     """the stores a migration may copy into, by the name a client gives (`--migrate-to`)"""
+    ingest_roots: Sequence[str] = ()
+    """the folders an ingest may read (`--ingest-root`): a file linking out of them is
+    refused (`kg.ingest.sources.confine`); empty: anywhere (a Python caller's own folders)"""
 
 
 Operation = Callable[[OperationContext, Mapping[str, Any], Reporter], dict[str, Any]]
@@ -82,15 +87,15 @@ def ingest_operation(
     starting the same task again skips what was written (unchanged) and goes on. A `strict`
     ingest is one write, all or nothing: a cancel takes it all back."""
     from kg.ingest.register import sync_index_on_disk
-    from kg.ingest.sources import Discovery, discover_all
+    from kg.ingest.sources import count_sources, walk
 
     store = context.store
     strict = bool(arguments.get("strict", False))
-    found = discover_all(_paths(arguments))
-    reporter.total(len(found.sources))
+    paths = _paths(arguments)
+    pieces = walk(paths)
+    reporter.total(count_sources(paths))
     reporter.say("reading and writing models")
     sync = context.sync_index or sync_index_on_disk(store)
-    step = (len(found.sources) or 1) if strict else SLICE
     result: dict[str, Any] = {
         "ingested": [],
         "updated": [],
@@ -102,23 +107,23 @@ def ingest_operation(
         "models": [],
         "notReached": 0,
     }
-    for start in range(0, max(len(found.sources), 1), step):
-        part = Discovery(found.sources[start : start + step])
-        if start == 0:
-            part.problems, part.notes = found.problems, found.notes
+    # strict: one register over all the paths (its batches journaled, taken back together)
+    parts: Iterable[Discovery | None] = [None] if strict else Discovery.slices(pieces, SLICE)
+    for part in parts:
         summary = register(
-            [],
+            paths if part is None else [],
             store,
             discovery=part,
             strict=strict,
             sync_index=sync,
             workers=0,
+            roots=[Path(root) for root in context.ingest_roots],
             on_progress=reporter.count,
             stop=reporter.stop_requested,
         )
         _merge(result, summary)
         if reporter.stop is not None:
-            result["notReached"] += len(found.sources) - start - len(part.sources)
+            result["notReached"] += sum(len(piece.sources) for piece in pieces)
             break
     stop = reporter.stop
     if stop is not None and result["notReached"]:

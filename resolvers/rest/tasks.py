@@ -546,6 +546,7 @@ def start_runner(shared: Services) -> TaskRunner:
         shared.store,
         sync_index=shared.search.after_ingest,
         stores=shared.settings.migration_stores,
+        ingest_roots=shared.settings.ingest_roots,
     )
     runner = TaskRunner(book, SERVER_OPERATIONS, context)
     runner.start()

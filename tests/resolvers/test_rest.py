@@ -528,3 +528,34 @@ def test_server_folders_ingest_only_under_the_allowed_root(
     assert response.status_code == 200, response.text
     assert response.json()["ingested"] == [WHISPER]
     assert get(base, f"/models/{WHISPER}").json()["parameters"]["samplingRate"] == 16000
+
+
+def test_a_served_folder_cannot_lend_out_a_file_it_links_to_outside_the_root(
+    rooted_server: tuple[str, Path], tmp_path: Path
+) -> None:
+    """The operator allows a folder; a model card in it that links to another file of the
+    server's (here a secret beside the root) is refused, naming the link, and nothing of the
+    secret reaches the store. Links within the root (a HF cache's blobs) stay fine."""
+    base, root = rooted_server
+    secret = tmp_path / "secret.md"
+    secret.write_text("---\nlicense: the-password-is-hunter2\n---\n")
+    folder = root / "leaky"
+    folder.mkdir()
+    (folder / "config.json").write_text('{"model_type": "bert", "hidden_size": 64}')
+    (folder / "PROVENANCE.json").write_text('{"hub_id": "rest-tests/leaky"}')
+    (folder / "README.md").symlink_to(secret)
+    before = model_count(base)
+
+    response = post_ingest(base, TOKEN, json={"paths": [str(folder)]})
+
+    assert response.status_code == 422, response.text
+    [rejected] = response.json()["rejected"]
+    assert rejected["source"] == "rest-tests/leaky"
+    assert f"README.md: links outside the folders allowed here, to {secret}" in rejected["reason"]
+    assert model_count(base) == before
+    rows = httpx.post(
+        f"{base}/sparql",
+        data={"query": 'ASK { ?s ?p ?o FILTER(CONTAINS(STR(?o), "hunter2")) }'},
+        headers={"Accept": "application/sparql-results+json"},
+    )
+    assert rows.json()["boolean"] is False

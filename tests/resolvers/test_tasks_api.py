@@ -112,9 +112,45 @@ def test_an_ingest_answers_at_once_with_an_id_and_runs_to_the_end(
         assert task["id"] in [t["id"] for t in listed["tasks"]]
 
 
-def test_a_task_runs_on_after_its_client_hung_up(served: tuple[str, str]) -> None:
+def test_an_ingest_task_refuses_a_file_that_links_out_of_the_ingest_root(
+    served: tuple[str, str], roots: dict[str, Path], tmp_path: Path
+) -> None:
+    """A background ingest confines what it reads as the ingest endpoint does: a file under
+    the allowed root that links outside it is rejected by name, the other models go on."""
+    base, _ = served
+    secret = tmp_path / "secret.md"
+    secret.write_text("---\nlicense: the-password-is-hunter2\n---\n")
+    folder = model_folders(roots["root"], "leaky", MODELS[:2])
+    leak = folder / "zz-leaky"
+    leak.mkdir()
+    (leak / "config.json").write_text('{"model_type": "bert", "hidden_size": 64}')
+    (leak / "README.md").symlink_to(secret)
+
+    with httpx.Client(base_url=base, timeout=60) as client:
+        started = client.post(
+            "/api/v1/tasks",
+            headers=AUTH,
+            json={"operation": "ingest", "arguments": {"paths": [str(folder)]}},
+        )
+        assert started.status_code == 202, started.text
+        done = poll(client, started.headers["location"])
+
+    assert done["status"] == "succeeded", done["error"]
+    [rejected] = done["result"]["rejected"]
+    assert rejected["name"] == str(leak)
+    assert f"links outside the folders allowed here, to {secret}" in rejected["reason"]
+    assert len(done["result"]["models"]) + len(done["result"]["unchanged"]) == 2
+
+
+def test_a_task_runs_on_after_its_client_hung_up(
+    served: tuple[str, str], roots: dict[str, Path]
+) -> None:
     base, _ = served
     settle(base)
+    with httpx.Client(base_url=base, timeout=60) as client:  # models to reason about
+        models = {"operation": "ingest", "arguments": {"paths": [str(roots["twelve"])]}}
+        started = client.post("/api/v1/tasks", headers=AUTH, json=models)
+        assert poll(client, started.headers["location"])["status"] == "succeeded"
     host, port = base.removeprefix("http://").split(":")
     body = b'{"operation": "reason", "arguments": {"full": true}}'
     request = (

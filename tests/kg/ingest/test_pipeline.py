@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kg.ingest.pipeline import MIN_SOURCES_FOR_WORKERS, IngestSummary, ingest
+from kg.ingest.pipeline import CHUNK_SIZE, MIN_SOURCES_FOR_WORKERS, IngestSummary, ingest
 from kg.store import open_store
 from tests.conftest import CORPUS, dump
 
@@ -82,3 +82,36 @@ def test_strict_parallel_ingest_with_one_bad_model_writes_nothing(
     assert "hidden size must be a whole number" in reasons["synthetic/m0007"]
     assert summary.ingested == []
     assert not any("synthetic/" in quad for quad in dump(tmp_path / "store"))
+
+
+def test_an_ingest_reads_its_sources_as_it_goes_and_counts_what_a_stop_left(
+    many_models: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A folder of many models is found a model at a time as the workers need them, not all
+    before the first is read: stopped after its first chunk, the ingest has looked at little
+    more than that chunk's folders, and says how many sources it left (from the count a
+    first walk made by listing folders, reading none). Running it again goes on from there."""
+    from kg.ingest import sources
+
+    looked_at: list[Path] = []
+    real = sources.model_folder_source
+
+    def counted(folder: Path, *, hub_id: str | None = None) -> sources.ModelSource:
+        looked_at.append(folder)
+        return real(folder, hub_id=hub_id)
+
+    monkeypatch.setattr(sources, "model_folder_source", counted)
+    totals: list[int] = []
+    store = open_store(str(tmp_path / "kg"))
+    first = ingest([str(many_models)], store, workers=1, on_total=totals.append, stop=lambda: True)
+    total = MIN_SOURCES_FOR_WORKERS + 8
+    assert totals == [total]
+    assert len(first.ingested) == CHUNK_SIZE
+    assert len(looked_at) == CHUNK_SIZE
+    assert first.interrupted == total - CHUNK_SIZE
+
+    second = ingest([str(many_models)], store)
+    store.close()
+    assert len(second.unchanged) == CHUNK_SIZE
+    assert len(second.ingested) == total - CHUNK_SIZE
+    assert second.interrupted == 0
