@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from cachetools import LRUCache
 from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.errors import AlreadyExistsError, InvalidStateError, LifecycleError, NotFoundError
@@ -69,6 +71,11 @@ from ontology.files import text_of
 from ontology.namespaces import HF_DATASETS, MKG, MLS, PROV, RDF, SCHEMA, XSD
 
 __all__ = ["DEFAULT_EXPERIMENT", "Tracking"]
+
+_RUNS: LRUCache[tuple[str, int, str], Run] = LRUCache(maxsize=4096)
+"""(store, write generation, run IRI) -> the run as read then: a write moves the generation, so
+an entry is only ever found while it is what the store holds (`ModelStore.generation`)"""
+_RUNS_LOCK = threading.Lock()
 
 DEFAULT_EXPERIMENT = "0"
 """The experiment MLflow logs to when none is named: id 0, "Default"."""
@@ -480,12 +487,24 @@ class Tracking:
 
     def get_run(self, run_id: str) -> Run:
         """The run with its params, tags, latest metrics, datasets and artifacts, or
-        `NotFoundError`."""
+        `NotFoundError`.
+
+        Kept in memory until the store's next write (`_RUNS`): a search answers up to 1,000
+        runs, and reading one back from the store (its ~50 quads) costs more than the search's
+        own query; a dashboard asks for the same runs again and again."""
         run = self.ids.run(run_id)
+        key = (self.store.location, self.store.generation, run.value)
+        with _RUNS_LOCK:
+            found = _RUNS.get(key)
+        if found is not None:
+            return found
         record = GraphRecord(self.store.graph_quads(self.ids.graph_of(run)))
         if record.one(run, MKG.runId) is None:
             raise NotFoundError(f"Run with id={run_id} not found", field="run_id")
-        return _run_of(record, run, self.words)
+        read = _run_of(record, run, self.words)
+        with _RUNS_LOCK:
+            _RUNS[key] = read
+        return read
 
     def _state(self, run_id: str) -> _RunState:
         run = self.ids.run(run_id)

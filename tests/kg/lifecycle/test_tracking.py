@@ -334,3 +334,27 @@ def test_a_deleted_run_leaves_searches_and_leaderboards_and_comes_back(
     tracking.delete_experiment(experiment)
     tracking.restore_experiment(experiment)
     assert len(leaderboard(tracking, experiment, "acc", limit=100)) == len(runs)
+
+
+def test_a_run_read_again_shows_every_write_since_whoever_made_it(store_path: Path) -> None:
+    """Runs read back are kept in memory until the store's next write: a dashboard that asks
+    again sees each new metric and tag, whether the write came through the lifecycle API,
+    through another `Tracking` on the same store, or as a SPARQL update."""
+    with open_store(str(store_path)) as store:
+        tracking, other = Tracking(store), Tracking(store)
+        run = tracking.create_run(tracking.create_experiment("dash")).run_id
+        assert tracking.get_run(run).metrics == {}
+        assert tracking.get_run(run) == tracking.get_run(run)
+
+        other.log_batch(run, metrics=[Metric("loss", 0.5, 1000, 0)])
+        assert tracking.get_run(run).metrics["loss"].value == 0.5
+        other.set_tag(run, "stage", "tuned")
+        assert tracking.get_run(run).tags["stage"] == "tuned"
+
+        name = other.get_run(run).info.run_name
+        store.update(
+            "DELETE { GRAPH ?g { ?r mkg:runName ?n } } INSERT { GRAPH ?g { ?r mkg:runName "
+            f'"renamed" }} }} WHERE {{ GRAPH ?g {{ ?r mkg:runId "{run}" ; mkg:runName ?n }} }}'
+        )
+        assert name != "renamed"
+        assert tracking.get_run(run).info.run_name == "renamed"
