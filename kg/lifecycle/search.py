@@ -123,6 +123,13 @@ def _clause(i: int, clause: dict[str, Any], index: _Index | None = None) -> str:
         # not by a look-up per run (100,000 runs: 350 -> 70 ms for two clauses)
         numeric = kind == "metric"
         indexed = index.metric(key, "last") if numeric else index.param(key)
+        if not numeric and comparator == "=":
+            # a param's value is a plain string: equal to one is the index's (P, O) look-up,
+            # not a scan of every run's value (100,000 runs: 200 -> 135 ms for the search)
+            return (
+                f"{{ SELECT ?run WHERE {{ GRAPH ?g{i} {{ ?run {sparql_term(indexed)} "
+                f"{sparql_term(Literal(str(value)))} }} }} }}"
+            )
         return (
             f"{{ SELECT ?run ?x{i} WHERE {{ GRAPH ?g{i} {{ ?run {sparql_term(indexed)} ?x{i} }} "
             + _compare(f"?x{i}", comparator, value, numeric=numeric)
