@@ -50,6 +50,7 @@ from kg.lifecycle.rules import (
     page_start,
     registry_entities,
     search_utils,
+    token_at,
     validation,
 )
 from kg.lifecycle.vocabulary import vocabulary
@@ -198,7 +199,7 @@ class Registry:
             start = page_start(page_token)
         chosen = entities[start : start + max_results]
         more = start + max_results < len(entities)
-        token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None
+        token = token_at(start + max_results) if more else None
         return Page([models[e.name] for e in chosen], token)
 
     def update_registered_model(self, name: str, *, description: str) -> RegisteredModel:
@@ -430,7 +431,7 @@ class Registry:
             start = page_start(page_token)
         chosen = entities[start : start + max_results]
         more = start + max_results < len(entities)
-        token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None
+        token = token_at(start + max_results) if more else None
         return Page([by_key[(e.name, e.version)] for e in chosen], token)
 
     def update_model_version(

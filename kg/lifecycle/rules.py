@@ -30,6 +30,7 @@ __all__ = [
     "page_start",
     "registry_entities",
     "search_utils",
+    "token_at",
     "validation",
 ]
 
@@ -78,6 +79,17 @@ def mlflow_verdicts(field: str | None = None) -> Iterator[None]:
         error = _BY_CODE.get(exc.error_code, LifecycleError)(exc.message, field=field)
         error.error_code = exc.error_code
         raise error from None
+
+
+def token_at(offset: int) -> str:
+    """The token of the page that starts at `offset`, as MLflow writes it (its own helper
+    gives bytes; a token is text in every answer).
+
+    >>> page_start(token_at(40))
+    40
+    """
+    token: bytes | str = search_utils.SearchUtils.create_page_token(offset)
+    return token.decode("ascii") if isinstance(token, bytes) else token
 
 
 def page_start(page_token: str | None) -> int:

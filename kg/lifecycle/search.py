@@ -35,7 +35,7 @@ from pyoxigraph import Literal, NamedNode
 from kg.errors import LifecycleError
 from kg.lifecycle.graph import LifecycleIds
 from kg.lifecycle.records import LeaderboardRow, Page, Run
-from kg.lifecycle.rules import mlflow_verdicts, page_start, search_utils
+from kg.lifecycle.rules import mlflow_verdicts, page_start, search_utils, token_at
 from kg.lifecycle.tracking import Tracking
 from kg.store.sparql_text import sparql_term
 from ontology.files import text_of
@@ -348,7 +348,7 @@ def search_runs(
             top = _ranked(tracking, body, descending=not ascending,
                           count=start + max_results, newest_first=True)  # fmt: skip
             chosen = top[start : start + max_results]
-            token = search_utils.SearchUtils.create_page_token(start + max_results)
+            token: str | None = token_at(start + max_results)
             return Page([tracking.get_run(r.run_id) for r in chosen], token)
     if index is not None and not clauses and not orders:
         # MLflow's default order, newest first: the top of the start-time index
@@ -357,7 +357,7 @@ def search_runs(
                       newest_first=True)  # fmt: skip
         chosen = top[start : start + max_results]
         more = len(top) > start + max_results
-        token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None
+        token = token_at(start + max_results) if more else None
         return Page([tracking.get_run(r.run_id) for r in chosen], token)
     indexed = index is not None and any(c["type"] in ("metric", "parameter") for c in clauses)
     patterns = [] if indexed else [scope, _stages(view)]
@@ -386,7 +386,7 @@ def search_runs(
     ids = [text_of(row["run"]).rsplit("/", 1)[-1] for row in tracking.store.select(query)]
     more = len(ids) > max_results
     runs = [tracking.get_run(run_id) for run_id in ids[:max_results]]
-    token = search_utils.SearchUtils.create_page_token(start + max_results) if more else None
+    token = token_at(start + max_results) if more else None
     return Page(runs, token)
 
 

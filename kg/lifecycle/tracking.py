@@ -62,6 +62,7 @@ from kg.lifecycle.rules import (
     mlflow_verdicts,
     page_start,
     search_utils,
+    token_at,
     validation,
 )
 from kg.lifecycle.vocabulary import vocabulary
@@ -314,9 +315,7 @@ class Tracking:
             start = page_start(page_token)
             chosen = rows[start : start + max_results]
             more = start + max_results < len(rows)
-            token = (
-                search_utils.SearchUtils.create_page_token(start + max_results) if more else None
-            )
+            token = token_at(start + max_results) if more else None
         return Page([by_id[e.experiment_id] for e in chosen], token)
 
     def update_experiment(self, experiment_id: str, *, name: str) -> None:

@@ -11,8 +11,10 @@ the same field names, the same defaults, the same enums.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+from cachetools import LRUCache
 from mlflow.entities import Dataset as MlflowDataset
 from mlflow.entities import DatasetInput as MlflowDatasetInput
 from mlflow.entities import Experiment as MlflowExperiment
@@ -35,6 +37,7 @@ from kg.lifecycle.records import (
     Run,
     RunInfo,
 )
+from resolvers.mlflow_api.proto_json import message_dict
 
 __all__ = [
     "dataset_input",
@@ -44,6 +47,7 @@ __all__ = [
     "registered_model",
     "run",
     "run_info",
+    "run_json",
 ]
 
 
@@ -111,6 +115,27 @@ def run(record: Run) -> Any:
     )
     inputs = RunInputs(dataset_inputs=[_dataset(d) for d in record.inputs])
     return MlflowRun(_run_info(record.info), data, inputs).to_proto()
+
+
+_RUN_JSON: LRUCache[int, tuple[Run, dict[str, Any]]] = LRUCache(maxsize=4096)
+"""id of a run record -> (the record, its JSON): the lifecycle hands back the same record for a
+run until the store is written (`kg.lifecycle.tracking._RUNS`), and a search answers up to 1,000
+runs; the record is held with its JSON, so its id is not reused while the entry lives"""
+_RUN_JSON_LOCK = threading.Lock()
+
+
+def run_json(record: Run) -> dict[str, Any]:
+    """`run(record)` as the JSON object MLflow writes for it (`proto_json.message_dict`),
+    remembered for the same record: building the message and walking it again for every answer
+    that holds the run costs ten times the search that found it. Not to be changed."""
+    with _RUN_JSON_LOCK:
+        found = _RUN_JSON.get(id(record))
+    if found is not None and found[0] is record:
+        return found[1]
+    written = message_dict(run(record))
+    with _RUN_JSON_LOCK:
+        _RUN_JSON[id(record)] = (record, written)
+    return written
 
 
 def dataset_input(proto: Any) -> DatasetInput:

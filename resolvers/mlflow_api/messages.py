@@ -36,10 +36,10 @@ from google.protobuf import descriptor  # type: ignore[import-untyped]
 from google.protobuf.json_format import ParseDict, ParseError  # type: ignore[import-untyped]
 from mlflow.exceptions import ERROR_CODE_TO_HTTP_STATUS, HTTP_STATUS_TO_ERROR_CODE, MlflowException
 from mlflow.protos.databricks_pb2 import BAD_REQUEST, INVALID_PARAMETER_VALUE
-from mlflow.utils.proto_json_utils import message_to_json
 
 from kg.errors import LifecycleError, ModelKGError
 from resolvers.errors import HttpError, from_modelkg_error
+from resolvers.mlflow_api.proto_json import json_bytes, message_json
 from resolvers.services import services
 from resolvers.update import check_writes
 
@@ -47,6 +47,7 @@ __all__ = [
     "WRITE",
     "MlflowRoute",
     "answer",
+    "answer_json",
     "error_response",
     "error_status",
     "page_size",
@@ -183,9 +184,15 @@ def page_size(message: Any, *, default: int, limit: int) -> int:
     return size
 
 
+def answer_json(found: dict[str, Any]) -> Response:
+    """An answer put together from parts already written as JSON (`entities.run_json`)."""
+    return Response(json_bytes(found), media_type="application/json")
+
+
 def answer(message: Any) -> Response:
-    """`message` as MLflow's server writes it (snake_case names, int64 as JSON numbers)."""
-    return Response(message_to_json(message), media_type="application/json")
+    """`message` as MLflow's server writes it (snake_case names, int64 as JSON numbers; the
+    same JSON as MLflow's `message_to_json`, written faster: `proto_json`)."""
+    return Response(message_json(message), media_type="application/json")
 
 
 def error_status(error_code: str) -> int:

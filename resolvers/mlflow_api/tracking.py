@@ -8,6 +8,8 @@ answers MLflow's response message. Paths and methods are those MLflow's client c
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 from mlflow.entities import RunStatus, ViewType
 from mlflow.exceptions import MlflowException
@@ -45,7 +47,15 @@ from kg.lifecycle.rules import page_start
 from kg.lifecycle.search import search_runs as find_runs
 from kg.lifecycle.tracking import Tracking
 from resolvers.mlflow_api import entities
-from resolvers.mlflow_api.messages import WRITE, MlflowRoute, answer, page_size, read, require
+from resolvers.mlflow_api.messages import (
+    WRITE,
+    MlflowRoute,
+    answer,
+    answer_json,
+    page_size,
+    read,
+    require,
+)
 from resolvers.services import services
 from resolvers.threads import run_in_worker
 
@@ -217,7 +227,7 @@ async def get_run(request: Request) -> Response:
     """One run: its info, the latest point of each metric, params, tags, datasets."""
     message = await read(request, GetRun())
     found = await run_in_worker(_tracking(request).get_run, _run_id(message))
-    return answer(GetRun.Response(run=entities.run(found)))
+    return answer_json({"run": entities.run_json(found)})
 
 
 @router.post("/runs/search")
@@ -236,10 +246,12 @@ async def search_runs(request: Request) -> Response:
         order_by=list(message.order_by),
         page_token=message.page_token or None,
     )
-    response = SearchRuns.Response(runs=[entities.run(r) for r in page.items])
+    found: dict[str, Any] = {}  # SearchRuns.Response, from each run's JSON (`run_json`)
+    if page.items:
+        found["runs"] = [entities.run_json(r) for r in page.items]
     if page.next_token:
-        response.next_page_token = page.next_token
-    return answer(response)
+        found["next_page_token"] = page.next_token
+    return answer_json(found)
 
 
 @router.post("/runs/delete", dependencies=WRITE)

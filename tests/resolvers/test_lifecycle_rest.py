@@ -151,7 +151,11 @@ def test_from_a_run_to_production_and_back(api: httpx.Client, run_id: str) -> No
     assert version["aliases"] == ["champion"] and version["decisions"][0]["by"] == "ana"
 
 
-def test_unknown_records_are_404_and_writes_need_the_token(api: httpx.Client, run_id: str) -> None:
+def test_unknown_records_are_404_and_writes_need_the_token(api: httpx.Client) -> None:
+    experiment = api.post("/experiments", json={"name": "guarded"}).json()["experimentId"]
+    run_id = api.post(f"/experiments/{experiment}/runs", json={"name": "one"}).json()["runId"]
+    logged = api.post(f"/runs/{run_id}/batch", json={"metrics": [{"key": "acc", "value": 0.7}]})
+    assert logged.status_code == 200, logged.text
     unknown = api.get(f"/runs/{'0' * 32}")
     assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "not_found"
     assert api.get("/registry/nobody").status_code == 404

@@ -9,6 +9,7 @@ httpx, as another client might send them.
 
 from __future__ import annotations
 
+import json
 import math
 import sys
 import threading
@@ -382,3 +383,70 @@ def test_searches_page_as_in_mlflow(client: MlflowClient, url: str) -> None:
     answer = httpx.post(f"{url}{API}/experiments/search", json={"max_results": 0})
     assert answer.status_code == 400
     assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+
+
+def test_every_answer_is_the_json_mlflows_own_server_writes(
+    client: MlflowClient,
+    url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tracking: Callable[[], Tracking],
+) -> None:
+    """ModelKG writes answers in one pass (`resolvers.mlflow_api.proto_json`); what a client
+    parses must be what MLflow's `message_to_json` gives for the same message, for runs with
+    NaN and infinite metrics, datasets, searches, histories, models, versions and aliases."""
+    from mlflow.utils.proto_json_utils import message_to_json
+
+    from resolvers.mlflow_api import messages
+
+    written: list[tuple[str, object, object]] = []
+    fast = messages.message_json
+
+    def both(message: object) -> bytes:
+        answer = fast(message)
+        mlflow_json = json.loads(message_to_json(message))
+        kind = message.DESCRIPTOR.full_name  # type: ignore[attr-defined]
+        written.append((kind, json.loads(answer), mlflow_json))
+        return answer
+
+    monkeypatch.setattr(messages, "message_json", both)
+    run_ids = _train("json-check")
+    experiment = client.get_experiment_by_name("json-check")
+    assert experiment is not None
+    extreme = client.create_run(experiment.experiment_id, tags={"kind": "extremes"}).info.run_id
+    client.log_metric(extreme, "overflow", float("inf"), timestamp=2**53, step=2**40)
+    client.log_metric(extreme, "underflow", float("-inf"))
+    client.get_run(extreme)
+    client.set_terminated(extreme, "FAILED")
+    client.search_runs([experiment.experiment_id], "metrics.acc > 0.5", order_by=["metrics.acc"])
+    client.get_run(run_ids[0])
+    client.get_metric_history(run_ids[0], "acc")
+    client.search_experiments()
+    client.create_registered_model("json-check-model", tags={"team": "nlp"}, description="d")
+    version = client.create_model_version("json-check-model", "runs:/x/model", run_id=run_ids[1])
+    client.set_registered_model_alias("json-check-model", "champion", version.version)
+    client.get_model_version_by_alias("json-check-model", "champion")
+    client.search_registered_models()
+    client.search_model_versions("name = 'json-check-model'")
+
+    kinds = {kind for kind, _, _ in written}
+    assert len(kinds) >= 12, kinds
+    for kind, ours, theirs in written:
+        assert ours == theirs, kind
+
+    # runs are answered from JSON written once per run (`entities.run_json`), asked twice here
+    from mlflow.protos.service_pb2 import GetRun, SearchRuns
+
+    from resolvers.mlflow_api import entities
+
+    search = {"experiment_ids": [experiment.experiment_id], "max_results": 2}
+    for _ in range(2):
+        answered = httpx.post(f"{url}{API}/runs/search", json=search)
+        assert answered.status_code == 200, (answered.status_code, answered.text)
+        page = answered.json()
+        one = httpx.get(f"{url}{API}/runs/get", params={"run_id": extreme}).json()
+    core = tracking()
+    runs = [entities.run(core.get_run(r["info"]["run_id"])) for r in page["runs"]]
+    expected = SearchRuns.Response(runs=runs, next_page_token=page["next_page_token"])
+    assert page == json.loads(message_to_json(expected))
+    expected_one = GetRun.Response(run=entities.run(core.get_run(extreme)))
+    assert one == json.loads(message_to_json(expected_one))
