@@ -67,6 +67,15 @@ def parse(body: object, message: M) -> M:
             f"The request body must be a JSON object, got {type(body).__name__}",
             error_code=BAD_REQUEST,
         )
+    fields = _plain_fields(body, message.DESCRIPTOR)  # type: ignore[attr-defined]
+    if fields is not None:  # the common case, read in one pass (`_plain_fields`)
+        try:
+            read = type(message)(**fields)
+        except (TypeError, ValueError):  # out of an integer's range, a lone surrogate, ...
+            pass  # json_format words the refusal
+        else:
+            message.MergeFrom(read)  # type: ignore[attr-defined]
+            return message
     try:
         ParseDict(_spelled(body), message, ignore_unknown_fields=True)
     except (ParseError, TypeError, ValueError) as exc:
@@ -75,6 +84,80 @@ def parse(body: object, message: M) -> M:
         ) from None
     _check_enums(body, message.DESCRIPTOR)  # type: ignore[attr-defined]
     return message
+
+
+_NUMBERS = (
+    descriptor.FieldDescriptor.TYPE_INT32,
+    descriptor.FieldDescriptor.TYPE_INT64,
+    descriptor.FieldDescriptor.TYPE_UINT32,
+    descriptor.FieldDescriptor.TYPE_UINT64,
+    descriptor.FieldDescriptor.TYPE_SINT32,
+    descriptor.FieldDescriptor.TYPE_SINT64,
+    descriptor.FieldDescriptor.TYPE_FIXED32,
+    descriptor.FieldDescriptor.TYPE_FIXED64,
+    descriptor.FieldDescriptor.TYPE_SFIXED32,
+    descriptor.FieldDescriptor.TYPE_SFIXED64,
+)
+_FLOATS = (descriptor.FieldDescriptor.TYPE_DOUBLE, descriptor.FieldDescriptor.TYPE_FLOAT)
+_SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+class _NotPlainError(Exception):
+    """A body `_plain_fields` leaves to `json_format` (which also words any error)."""
+
+
+def _plain_fields(body: dict[str, Any], kind: Any) -> dict[str, Any] | None:
+    """The constructor arguments of `kind` for a body whose every field is spelled plainly
+    (strings as strings, integers as integers, numbers or NaN and the infinities, known enum
+    names, nested objects and lists of them), else None. A 1,000-metric `log_batch` read this
+    way takes ~2 ms instead of ~30 through `json_format`; anything else (a number written as
+    a string, a map, a null, a wrong type) goes through `json_format` and `_check_enums` as
+    before, so what is accepted and every refusal stay theirs.
+    tests/resolvers/test_mlflow_api.py compares both readings."""
+    try:
+        return _plain(body, kind)
+    except _NotPlainError:
+        return None
+
+
+def _plain(body: dict[str, Any], kind: Any) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    by_name = kind.fields_by_name
+    for name, value in body.items():
+        field = by_name.get(name)
+        if field is None:
+            raise _NotPlainError  # a camelCase name, or one to ignore: json_format decides
+        if field.is_repeated:
+            if not isinstance(value, list) or (
+                field.message_type is not None and field.message_type.GetOptions().map_entry
+            ):
+                raise _NotPlainError
+            found[name] = [_plain_value(field, item) for item in value]
+        else:
+            found[name] = _plain_value(field, value)
+    return found
+
+
+def _plain_value(field: Any, value: object) -> object:
+    kind = field.type
+    if kind == descriptor.FieldDescriptor.TYPE_STRING and isinstance(value, str):
+        return value
+    if kind in _FLOATS:
+        if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
+            return float(value)
+        if isinstance(value, str) and value in _SPECIAL_FLOATS:
+            return _SPECIAL_FLOATS[value]
+    if kind in _NUMBERS and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == descriptor.FieldDescriptor.TYPE_BOOL and isinstance(value, bool):
+        return value
+    if kind == descriptor.FieldDescriptor.TYPE_ENUM and isinstance(value, str):
+        named = field.enum_type.values_by_name.get(value)
+        if named is not None:
+            return named.number
+    if kind == descriptor.FieldDescriptor.TYPE_MESSAGE and isinstance(value, dict):
+        return _plain(value, field.message_type)
+    raise _NotPlainError
 
 
 def _check_enums(body: dict[str, Any], kind: Any, where: str = "") -> None:

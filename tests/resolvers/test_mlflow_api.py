@@ -450,3 +450,63 @@ def test_every_answer_is_the_json_mlflows_own_server_writes(
     assert page == json.loads(message_to_json(expected))
     expected_one = GetRun.Response(run=entities.run(core.get_run(extreme)))
     assert one == json.loads(message_to_json(expected_one))
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"),
+    [
+        ("LogBatch", {"run_id": "r", "metrics": [{"key": "acc", "value": 0.5, "timestamp": 1,
+                                                  "step": 2}, {"key": "x", "value": 3}],
+                      "params": [{"key": "lr", "value": "0.1"}], "tags": []}),
+        ("LogBatch", {"run_id": "r", "metrics": [{"key": "a", "value": "NaN"},
+                                                  {"key": "b", "value": float("inf")},
+                                                  {"key": "c", "value": "-Infinity"}]}),
+        ("LogBatch", {"run_id": "r", "metrics": [{"key": "a", "value": "0.5"}]}),
+        ("LogBatch", {"runId": "r", "metrics": [{"key": "a", "value": 1, "timestamp": "7"}]}),
+        ("LogBatch", {"run_id": "r", "unknown": {"deep": [1]}, "metrics": []}),
+        ("LogBatch", {"run_id": "r", "metrics": [{"key": "a", "value": 1, "step": 2**70}]}),
+        ("LogBatch", {"run_id": "r", "metrics": [{"key": "a", "value": True}]}),
+        ("LogBatch", {"run_id": "r", "metrics": {"key": "a"}}),
+        ("LogBatch", {"run_id": None}),
+        ("LogBatch", {"run_id": "\ud800"}),
+        ("UpdateRun", {"run_id": "r", "status": "FINISHED", "end_time": 5}),
+        ("UpdateRun", {"run_id": "r", "status": 3}),
+        ("UpdateRun", {"run_id": "r", "status": "EXPLODED"}),
+        ("SearchRuns", {"experiment_ids": ["1", "2"], "max_results": 10,
+                        "run_view_type": "ALL", "order_by": ["metrics.acc DESC"]}),
+        ("SetTag", {"run_id": "r", "key": "k", "value": 5}),
+    ],
+)  # fmt: skip
+def test_a_body_is_read_as_json_format_reads_it(kind: str, body: dict[str, object]) -> None:
+    """Plain bodies are read in one pass (`messages._plain_fields`); every body, plain or not,
+    ends as the message `json_format` makes of it, or as the same refusal."""
+    from google.protobuf.json_format import ParseDict
+    from mlflow.protos import service_pb2
+
+    from resolvers.mlflow_api.messages import _spelled, parse
+
+    message = getattr(service_pb2, kind)
+    try:
+        reference = ParseDict(_spelled(body), message(), ignore_unknown_fields=True)
+    except Exception:
+        reference = None
+    if reference is None or (kind == "UpdateRun" and body.get("status") == "EXPLODED"):
+        with pytest.raises(MlflowException):
+            parse(body, message())
+        return
+    assert parse(body, message()) == reference
+
+
+def test_what_mlflows_client_sends_is_read_in_one_pass() -> None:
+    """The body `MlflowClient.log_batch` sends (NaN as a JSON literal included) takes the one
+    pass, not `json_format`: the reading the test above checks is the one requests get."""
+    from mlflow.protos.service_pb2 import LogBatch
+
+    from resolvers.mlflow_api.messages import _plain_fields
+
+    sent = json.loads(json.dumps({
+        "run_id": "r", "params": [{"key": "lr", "value": "0.1"}], "tags": [],
+        "metrics": [{"key": f"m{i}", "value": float("nan") if i == 3 else i / 7,
+                     "timestamp": 1_700_000_000_000, "step": i} for i in range(1000)],
+    }))  # fmt: skip
+    assert _plain_fields(sent, LogBatch.DESCRIPTOR) is not None
