@@ -92,7 +92,7 @@ def _run(
             sync_index=shared.search.after_ingest,
             hub_id=hub_id,
             workers=0,
-            roots=[Path(root) for root in roots],
+            roots=roots,
         )
     except ModelKGError as exc:
         raise from_modelkg_error(exc) from exc

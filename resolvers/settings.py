@@ -44,7 +44,15 @@ from kg.sparql.bounds import Limits
 from kg.store import DEFAULT_STORE
 from resolvers.wire_limits import WireLimits, uvicorn_options
 
-__all__ = ["Flag", "ServerSettings", "bounds_of", "expected_of", "flag_of", "variable_of"]
+__all__ = [
+    "TARGET_NAME",
+    "Flag",
+    "ServerSettings",
+    "bounds_of",
+    "expected_of",
+    "flag_of",
+    "variable_of",
+]
 
 
 @dataclass(frozen=True)
@@ -256,7 +264,7 @@ class ServerSettings(BaseSettings):
         names: set[str] = set()
         for item in value:
             name, _, location = item.partition("=")
-            if not _TARGET_NAME.fullmatch(name) or not location.strip():
+            if not TARGET_NAME.fullmatch(name) or not location.strip():
                 raise ValueError(
                     f"`{item}` is not NAME=STORE with a name of lowercase letters, digits, - "
                     "and _ (e.g. backup=/srv/kg-backup or remote=sparql+http://db:7878)"
@@ -356,7 +364,8 @@ def expected_of(field: FieldInfo) -> str:
     return " ".join([words, ", ".join(bounds_of(field))]).strip()
 
 
-_TARGET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+TARGET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+"""A migration target's name (`--migrate-to NAME=STORE`): typeable, at most 63 characters."""
 
 
 def _same_place(location: str) -> str:

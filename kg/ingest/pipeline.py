@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -255,19 +255,17 @@ def run_chunk(job: ChunkJob) -> ChunkResult:
 
 class _Stream:
     """The sources of an ingest as they are found (`walk`), a chunk at a time: problems and
-    notes go into the summary as they come, a second source for a hub id already given is
-    rejected (only the ids are kept, never the sources), and the sizes of the chunks handed
-    out but not yet done are remembered in order (`pending`), for progress."""
+    notes go into the summary as they come, and a second source for a hub id already given is
+    rejected (only the ids are kept, never the sources)."""
 
     def __init__(
-        self, pieces: Iterator[Discovery], summary: IngestSummary, roots: Sequence[Path] = ()
+        self, pieces: Iterator[Discovery], summary: IngestSummary, roots: Sequence[str | Path]
     ) -> None:
         self.pieces = pieces
-        self.roots = list(roots)
+        self.roots = [Path(root) for root in roots]
         self.summary = summary
         self.seen: dict[str, str] = {}
         """hub id -> the location that gave it first"""
-        self.pending: deque[int] = deque()
         self.skipped = 0
         """sources rejected here (unreadable, or a repeated hub id), not yet counted as
         progress"""
@@ -292,15 +290,8 @@ class _Stream:
                 yield source
 
     def chunks(self) -> Iterator[list[ModelSource]]:
-        chunk: list[ModelSource] = []
-        for source in self.sources():
-            chunk.append(source)
-            if len(chunk) == CHUNK_SIZE:
-                self.pending.append(len(chunk))
-                yield chunk
-                chunk = []
-        if chunk:
-            self.pending.append(len(chunk))
+        sources = self.sources()
+        while chunk := list(islice(sources, CHUNK_SIZE)):
             yield chunk
 
 
@@ -333,8 +324,9 @@ def _run_chunks(
     derive: bool,
     size: bool,
 ) -> Generator[tuple[int, ChunkResult]]:
-    """Process chunks in order, each with its size: on `executor`, or in local worker
-    processes unless there are `few` sources (then in this process)."""
+    """Process chunks in order, each with its size (a source gives one outcome): on
+    `executor`, or in local worker processes unless there are `few` sources (then in this
+    process)."""
     jobs = _jobs(stream, ids, store, engine, derive=derive, size=size)
     if executor is None and derive and not few:
         # built here once (the TBox closure, ~1 s) and inherited by the forked workers
@@ -344,7 +336,7 @@ def _run_chunks(
         else executor_for("local", workers=1 if few else workers)
     ) as run:  # fmt: skip
         for result in run.map(run_chunk, jobs):
-            yield stream.pending.popleft(), result
+            yield len(result), result
 
 
 def ingest(
@@ -364,7 +356,7 @@ def ingest(
     size: bool = False,
     stop: Callable[[], bool] | None = None,
     undo: NamedNode | None = None,
-    roots: Sequence[Path] = (),
+    roots: Sequence[str | Path] = (),
 ) -> IngestSummary:
     """Ingest every model behind `arguments` into `store`; see the module docstring. With
     `derive` and `size`, each model is written with its inferred facts and its computed

@@ -156,6 +156,14 @@ class Discovery:
         self.notes.extend(other.notes)
 
     @staticmethod
+    def merged(pieces: Iterable[Discovery]) -> Discovery:
+        """Every piece (`walk`, `discover_stream`) in one."""
+        found = Discovery()
+        for piece in pieces:
+            found.extend(piece)
+        return found
+
+    @staticmethod
     def slices(pieces: Iterable[Discovery], size: int) -> Iterator[Discovery]:
         """`pieces` (`walk`) regrouped `size` sources at a time, problems and notes riding
         with the slice they came in; read lazily, so the rest of `pieces` is what no slice
@@ -202,10 +210,7 @@ def walk(arguments: Iterable[str], *, hub_id: str | None = None) -> Iterator[Dis
 
 def discover_all(arguments: Iterable[str], *, hub_id: str | None = None) -> Discovery:
     """Everything `walk` finds, held together (for a few models; an ingest streams)."""
-    found = Discovery()
-    for piece in walk(arguments, hub_id=hub_id):
-        found.extend(piece)
-    return found
+    return Discovery.merged(walk(arguments, hub_id=hub_id))
 
 
 def count_sources(arguments: Iterable[str]) -> int:
@@ -232,10 +237,7 @@ def count_sources(arguments: Iterable[str]) -> int:
 
 def discover(argument: str, *, hub_id: str | None = None) -> Discovery:
     """The model sources behind one CLI argument (a path or a hub id)."""
-    found = Discovery()
-    for piece in discover_stream(argument, hub_id=hub_id):
-        found.extend(piece)
-    return found
+    return Discovery.merged(discover_stream(argument, hub_id=hub_id))
 
 
 def discover_stream(argument: str, *, hub_id: str | None = None) -> Iterator[Discovery]:

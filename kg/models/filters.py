@@ -47,6 +47,7 @@ __all__ = [
     "known_tasks",
     "narrower_or_same",
     "numeric_parameters",
+    "taxonomy",
     "wide_parameters",
 ]
 
@@ -90,7 +91,8 @@ class ModelFilter:
 
 
 @cache
-def _taxonomy() -> Store:
+def taxonomy() -> Store:
+    """tasks.ttl in a store of its own, loaded once: tasks, modalities, data kinds."""
     store = Store()
     store.load(path=str(TASKS_FILE), format=RdfFormat.TURTLE)
     return store
@@ -99,14 +101,14 @@ def _taxonomy() -> Store:
 @cache
 def known_tasks() -> frozenset[str]:
     """Every Hub task id the ontology knows (`text-generation`, ...)."""
-    rows = select(_taxonomy(), sparql_prologue() + "SELECT ?id { ?t a mkg:Task ; mkg:taskId ?id }")
+    rows = select(taxonomy(), sparql_prologue() + "SELECT ?id { ?t a mkg:Task ; mkg:taskId ?id }")
     return frozenset(text_of(row["id"]) for row in rows)
 
 
 @cache
 def known_modalities() -> dict[str, str]:
     """Modality name as users write it (`audio`) -> its IRI."""
-    rows = select(_taxonomy(), sparql_prologue() + "SELECT ?m { ?m a mkg:Modality }")
+    rows = select(taxonomy(), sparql_prologue() + "SELECT ?m { ?m a mkg:Modality }")
     return {text_of(row["m"]).removeprefix(MKG).lower(): text_of(row["m"]) for row in rows}
 
 
@@ -121,7 +123,7 @@ def narrower_or_same(iri: str) -> tuple[str, ...]:
     >>> narrower_or_same("https://huggingface.co/tasks/text2text-generation")[-1]
     'https://huggingface.co/tasks/translation'
     """
-    rows = select(_taxonomy(), sparql_prologue() + f"SELECT ?t {{ ?t mkg:broader* <{iri}> }}")
+    rows = select(taxonomy(), sparql_prologue() + f"SELECT ?t {{ ?t mkg:broader* <{iri}> }}")
     return tuple(sorted({text_of(row["t"]) for row in rows}))
 
 

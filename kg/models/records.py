@@ -112,15 +112,11 @@ def modalities_by_kind() -> dict[str, str]:
 
     Read once: walking `mkg:broader*` from a variable in every query is slow in oxigraph.
     """
-    from pyoxigraph import RdfFormat, Store
-
-    from ontology.files import TASKS_FILE
+    from kg.models.filters import taxonomy
     from ontology.namespaces import sparql_prologue
 
-    taxonomy = Store()
-    taxonomy.load(path=str(TASKS_FILE), format=RdfFormat.TURTLE)
     found: dict[str, str] = {}
-    for row in taxonomy.query(
+    for row in taxonomy().query(
         sparql_prologue() + "SELECT ?kind ?mod { ?kind mkg:broader* ?mod . ?mod a mkg:Modality }"
     ):  # type: ignore[union-attr]
         kind, modality = row["kind"], row["mod"]

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kg.errors import InputError, UsageError
@@ -92,8 +91,15 @@ def ingest_operation(
     store = context.store
     strict = bool(arguments.get("strict", False))
     paths = _paths(arguments)
-    pieces = walk(paths)
-    reporter.total(count_sources(paths))
+    total = count_sources(paths)
+    reporter.total(total)
+    done = 0
+
+    def advance(count: int) -> None:
+        nonlocal done
+        done += count
+        reporter.count(count)
+
     reporter.say("reading and writing models")
     sync = context.sync_index or sync_index_on_disk(store)
     result: dict[str, Any] = {
@@ -108,7 +114,7 @@ def ingest_operation(
         "notReached": 0,
     }
     # strict: one register over all the paths (its batches journaled, taken back together)
-    parts: Iterable[Discovery | None] = [None] if strict else Discovery.slices(pieces, SLICE)
+    parts: Iterable[Discovery | None] = [None] if strict else Discovery.slices(walk(paths), SLICE)
     for part in parts:
         summary = register(
             paths if part is None else [],
@@ -117,19 +123,19 @@ def ingest_operation(
             strict=strict,
             sync_index=sync,
             workers=0,
-            roots=[Path(root) for root in context.ingest_roots],
-            on_progress=reporter.count,
+            roots=context.ingest_roots,
+            on_progress=advance,
             stop=reporter.stop_requested,
         )
         _merge(result, summary)
         if reporter.stop is not None:
-            result["notReached"] += sum(len(piece.sources) for piece in pieces)
+            result["notReached"] = max(total - done, 0)  # as first counted: nothing read
             break
     stop = reporter.stop
     if stop is not None and result["notReached"]:
-        done = "nothing was written" if strict else "the models read before were written"
+        kept = "nothing was written" if strict else "the models read before were written"
         raise Cancelled(
-            f"{stop.message}: {result['notReached']} source(s) not reached; {done}",
+            f"{stop.message}: {result['notReached']} source(s) not reached; {kept}",
             stop.outcome,
             result=result,
         )
@@ -146,7 +152,6 @@ def _merge(result: dict[str, Any], done: Registration) -> None:
     result["notes"] += summary.notes
     result["triples"] += summary.triples
     result["models"] += summary.written
-    result["notReached"] += summary.interrupted
 
 
 def reason_operation(

@@ -39,7 +39,7 @@ from mlflow.protos.databricks_pb2 import BAD_REQUEST, INVALID_PARAMETER_VALUE
 
 from kg.errors import LifecycleError, ModelKGError
 from resolvers.errors import HttpError, from_modelkg_error
-from resolvers.mlflow_api.proto_json import json_bytes, message_json
+from resolvers.mlflow_api.proto_json import is_map, json_bytes, message_json
 from resolvers.services import services
 from resolvers.update import check_writes
 
@@ -86,19 +86,14 @@ def parse(body: object, message: M) -> M:
     return message
 
 
-_NUMBERS = (
-    descriptor.FieldDescriptor.TYPE_INT32,
-    descriptor.FieldDescriptor.TYPE_INT64,
-    descriptor.FieldDescriptor.TYPE_UINT32,
-    descriptor.FieldDescriptor.TYPE_UINT64,
-    descriptor.FieldDescriptor.TYPE_SINT32,
-    descriptor.FieldDescriptor.TYPE_SINT64,
-    descriptor.FieldDescriptor.TYPE_FIXED32,
-    descriptor.FieldDescriptor.TYPE_FIXED64,
-    descriptor.FieldDescriptor.TYPE_SFIXED32,
-    descriptor.FieldDescriptor.TYPE_SFIXED64,
+_FIELD = descriptor.FieldDescriptor
+_INTEGERS = (
+    _FIELD.CPPTYPE_INT32,
+    _FIELD.CPPTYPE_INT64,
+    _FIELD.CPPTYPE_UINT32,
+    _FIELD.CPPTYPE_UINT64,
 )
-_FLOATS = (descriptor.FieldDescriptor.TYPE_DOUBLE, descriptor.FieldDescriptor.TYPE_FLOAT)
+_FLOATS = (_FIELD.CPPTYPE_DOUBLE, _FIELD.CPPTYPE_FLOAT)
 _SPECIAL_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -128,9 +123,7 @@ def _plain(body: dict[str, Any], kind: Any) -> dict[str, Any]:
         if field is None:
             raise _NotPlainError  # a camelCase name, or one to ignore: json_format decides
         if field.is_repeated:
-            if not isinstance(value, list) or (
-                field.message_type is not None and field.message_type.GetOptions().map_entry
-            ):
+            if not isinstance(value, list) or is_map(field):
                 raise _NotPlainError
             found[name] = [_plain_value(field, item) for item in value]
         else:
@@ -139,23 +132,23 @@ def _plain(body: dict[str, Any], kind: Any) -> dict[str, Any]:
 
 
 def _plain_value(field: Any, value: object) -> object:
-    kind = field.type
-    if kind == descriptor.FieldDescriptor.TYPE_STRING and isinstance(value, str):
+    kind = field.cpp_type
+    not_bool = not isinstance(value, bool)  # a bool is an int to Python, never to JSON
+    if field.type == _FIELD.TYPE_STRING and isinstance(value, str):
         return value
-    if kind in _FLOATS:
-        if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
-            return float(value)
-        if isinstance(value, str) and value in _SPECIAL_FLOATS:
-            return _SPECIAL_FLOATS[value]
-    if kind in _NUMBERS and isinstance(value, int) and not isinstance(value, bool):
+    if kind in _FLOATS and not_bool and isinstance(value, int | float):
+        return float(value)
+    if kind in _FLOATS and isinstance(value, str) and value in _SPECIAL_FLOATS:
+        return _SPECIAL_FLOATS[value]
+    if kind in _INTEGERS and not_bool and isinstance(value, int):
         return value
-    if kind == descriptor.FieldDescriptor.TYPE_BOOL and isinstance(value, bool):
+    if kind == _FIELD.CPPTYPE_BOOL and isinstance(value, bool):
         return value
-    if kind == descriptor.FieldDescriptor.TYPE_ENUM and isinstance(value, str):
+    if kind == _FIELD.CPPTYPE_ENUM and isinstance(value, str):
         named = field.enum_type.values_by_name.get(value)
         if named is not None:
             return named.number
-    if kind == descriptor.FieldDescriptor.TYPE_MESSAGE and isinstance(value, dict):
+    if kind == _FIELD.CPPTYPE_MESSAGE and isinstance(value, dict):
         return _plain(value, field.message_type)
     raise _NotPlainError
 
@@ -180,7 +173,7 @@ def _check_enums(body: dict[str, Any], kind: Any, where: str = "") -> None:
                         + ", ".join(names),
                         error_code=INVALID_PARAMETER_VALUE,
                     )
-        elif field.message_type is not None and not field.message_type.GetOptions().map_entry:
+        elif field.message_type is not None and not is_map(field):
             for index, item in enumerate(values):
                 if isinstance(item, dict):
                     inner = f"{path}[{index}]." if isinstance(value, list) else f"{path}."

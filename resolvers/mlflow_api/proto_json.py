@@ -26,7 +26,7 @@ from google.protobuf.descriptor import FieldDescriptor  # type: ignore[import-un
 from google.protobuf.internal import type_checkers  # type: ignore[import-untyped]
 from google.protobuf.json_format import MessageToDict  # type: ignore[import-untyped]
 
-__all__ = ["json_bytes", "message_dict", "message_json"]
+__all__ = ["is_map", "json_bytes", "message_dict", "message_json"]
 
 _MESSAGE = FieldDescriptor.TYPE_MESSAGE
 _GROUP = FieldDescriptor.TYPE_GROUP
@@ -54,7 +54,8 @@ def json_bytes(value: object) -> bytes:
 
 
 @cache
-def _is_map(field: Any) -> bool:
+def is_map(field: Any) -> bool:
+    """Whether a field is a protobuf map (a repeated entry message marked `map_entry`)."""
     kind = field.message_type
     return bool(kind is not None and kind.GetOptions().map_entry)
 
@@ -69,7 +70,7 @@ def _message(message: Any) -> Any:
         return MessageToDict(message, preserving_proto_field_name=True)
     found: dict[str, Any] = {}
     for field, value in message.ListFields():
-        if _is_map(field):
+        if is_map(field):
             value_field = field.message_type.fields_by_name["value"]
             found[field.name] = {_key(k): _value(value_field, v) for k, v in value.items()}
         elif field.is_repeated:

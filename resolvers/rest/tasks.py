@@ -24,7 +24,7 @@ import zipfile
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
@@ -47,11 +47,9 @@ from resolvers.ingest import check_roots
 from resolvers.rest.context import CountedRoute, ServicesDep
 from resolvers.rest.schemas import ErrorResponse, PageInfo, _Shape
 from resolvers.services import Services, services
+from resolvers.settings import TARGET_NAME, ServerSettings
 from resolvers.threads import run_in_worker
 from resolvers.update import check_writes
-
-if TYPE_CHECKING:
-    from resolvers.settings import ServerSettings
 
 __all__ = [
     "ARGUMENTS",
@@ -122,9 +120,7 @@ class CodegenArguments(_Arguments):
 
 class MigrateArguments(_Arguments):
     target: str = Field(
-        min_length=1,
-        max_length=63,
-        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        pattern=f"^{TARGET_NAME.pattern}$",
         description="The name of a store the operator offered (`--migrate-to NAME=STORE`).",
     )
     replace: bool = Field(False, description="Empty the target first if it holds data.")

@@ -466,6 +466,7 @@ def test_every_answer_is_the_json_mlflows_own_server_writes(
         ("LogBatch", {"run_id": "r", "unknown": {"deep": [1]}, "metrics": []}),
         ("LogBatch", {"run_id": "r", "metrics": [{"key": "a", "value": 1, "step": 2**70}]}),
         ("LogBatch", {"run_id": "r", "metrics": [{"key": "a", "value": True}]}),
+        ("LogBatch", {"run_id": "r", "metrics": [{"key": "a", "value": [1], "step": {}}]}),
         ("LogBatch", {"run_id": "r", "metrics": {"key": "a"}}),
         ("LogBatch", {"run_id": None}),
         ("LogBatch", {"run_id": "\ud800"}),
