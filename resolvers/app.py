@@ -29,6 +29,7 @@ from resolvers.graphiql import mount_graphiql_assets
 from resolvers.graphql.router import graphql_router
 from resolvers.json_guard import JsonGuard
 from resolvers.landing import router as landing_router
+from resolvers.logs import configure_logging
 from resolvers.metrics import install_metrics
 from resolvers.middleware import AccessLog, RequestLimits
 from resolvers.mlflow_api import install as install_mlflow_api
@@ -57,6 +58,7 @@ def app_of_worker() -> FastAPI:
     """The app of one of `modelkg serve --workers N`'s processes: uvicorn builds each from
     this import string (`resolvers.app:app_of_worker`), with the settings the command
     resolved; its store is the one the command shares (`kg.store.serve_store`)."""
+    configure_logging()  # a fresh process: the command's set-up is not inherited
     return create_app(ServerSettings.model_validate_json(os.environ[SETTINGS_VARIABLE]))
 
 

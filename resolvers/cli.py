@@ -6,7 +6,6 @@ adds them to the `modelkg` command (`resolvers.command`).
 from __future__ import annotations
 
 import inspect
-import logging
 import os
 from pathlib import Path
 from typing import Annotated, Any, get_args, get_origin
@@ -14,6 +13,7 @@ from typing import Annotated, Any, get_args, get_origin
 import typer
 
 from kg.cli.common import StoreOption
+from resolvers.logs import configure_logging
 from resolvers.settings import ServerSettings, bounds_of, flag_of, variable_of
 
 __all__ = ["graphql_schema_command", "mcp_command", "register", "serve_command"]
@@ -38,7 +38,7 @@ def serve_command(**given: Any) -> None:
             -d '{"query": "{ models(first: 3) { totalCount edges { node { id } } } }"}'
     """
     settings = ServerSettings.from_environment(**given)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging()
     from kg.store import check_servable
 
     check_servable(settings.store)  # a clear error now, not a traceback from uvicorn's start-up

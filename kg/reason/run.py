@@ -16,6 +16,7 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.executors import ChunkExecutor
 from kg.reason.engine import Derivation, ModelFacts, Reasoner, inferred_graph_of
+from kg.reason.rules import load_rules
 from kg.store.base import ModelStore
 from ontology.namespaces import MKG
 
@@ -116,8 +117,7 @@ def reason_models(
     (`derive_fresh`): such a model is derived again only when a base it could not see is in
     the store after all. The summary counts them with the models derived here.
     """
-    reasoner = reasoner or Reasoner.default()
-    summary = ReasonSummary(rules=len(reasoner.rules))
+    summary = ReasonSummary(rules=len(reasoner.rules if reasoner else load_rules()))
     settled = settled or {}
     wanted = {m for m in models if m not in settled}
     values = " ".join(f"<{m}>" for m in models)
@@ -143,7 +143,8 @@ def reason_models(
     for source in sources.values():
         bases = list(_sources(store, set(_bases(store, source))).values())
         todo.append((source, bases, _stamp(source, bases)))
-    _derive(store, reasoner, todo, summary, None)
+    if todo:  # an ingest that derived all it wrote builds no reasoner here
+        _derive(store, reasoner or Reasoner.default(), todo, summary, None)
     return summary
 
 

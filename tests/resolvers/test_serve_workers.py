@@ -95,6 +95,8 @@ def two_workers(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Ite
     assert code in (0, -signal.SIGTERM), text
     assert text.count("Application shutdown complete") == 2, text  # both workers stopped
     assert not Path(f"{store}.shared").exists()  # the checkpoints went with the server
+    # the workers are fresh processes: each sets up the access log itself
+    assert text.count('"POST /api/v1/ingest" 200') == len(WRITTEN), text
 
 
 def test_readers_never_see_a_half_written_model_nor_an_answer_older_than_the_last_write(
