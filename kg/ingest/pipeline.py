@@ -328,8 +328,9 @@ def _run_chunks(
     `executor`, or in local worker processes unless there are `few` sources (then in this
     process)."""
     jobs = _jobs(stream, ids, store, engine, derive=derive, size=size)
-    if executor is None and derive and not few:
-        # built here once (the TBox closure, ~1 s) and inherited by the forked workers
+    if derive and not few:
+        # built here once and inherited by forked workers: the rules, with what each reads
+        # (the SPARQL analyzer's V8 cannot run in a child forked from a process that used it)
         Reasoner.default()
     with (
         nullcontext(executor) if executor is not None

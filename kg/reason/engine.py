@@ -62,8 +62,13 @@ class Derivation:
 class Reasoner:
     """The rules, plus an in-memory scratch store that holds the ontology once."""
 
-    def __init__(self, rules: Sequence[Rule] | None = None) -> None:
+    def __init__(
+        self, rules: Sequence[Rule] | None = None, *, every_rule_every_round: bool = False
+    ) -> None:
         self.rules = tuple(rules if rules is not None else load_rules())
+        self.every_rule_every_round = every_rule_every_round
+        """run every rule in every round (the plain fixpoint), not just those whose answer
+        the last round's facts could change: the same facts and reasons, more queries"""
         self._scratch = self._fresh_scratch()
         self._churn = 0
 
@@ -103,13 +108,17 @@ class Reasoner:
         try:
             for stratum in sorted({rule.stratum for rule in self.rules}):
                 rules = [rule for rule in self.rules if rule.stratum == stratum]
+                due = rules
                 for _ in range(MAX_ROUNDS):
-                    fresh = self._round(rules, owner, facts, reasons, models)
+                    fresh = self._round(due, owner, facts, reasons, models)
                     if not fresh:
                         break
                     scratch.extend(
                         Quad(t.subject, t.predicate, t.object, _SCRATCH_INFERRED) for t in fresh
                     )
+                    due = rules if self.every_rule_every_round else _touched(rules, fresh)
+                    if not due:
+                        break
         finally:
             for graph in loaded:
                 scratch.remove_graph(graph)
@@ -201,6 +210,16 @@ class _Owners:
 def _asserted(store: Store, triple: Triple, graph: NamedNode) -> bool:
     """Whether the model's own graph already states the triple (then it is not inferred)."""
     return Quad(triple.subject, triple.predicate, triple.object, graph) in store
+
+
+def _touched(rules: Sequence[Rule], fresh: Sequence[Triple]) -> list[Rule]:
+    """The rules whose WHERE could match one of the `fresh` facts (`Rule.reads`): only their
+    answers can differ from the last round's; the others would conclude what they did."""
+    kinds = {
+        (t.predicate.value, t.object.value if isinstance(t.object, NamedNode) else None)
+        for t in fresh
+    }
+    return [rule for rule in rules if any(rule.reads.matches(p, o) for p, o in kinds)]
 
 
 def _reason_key(rule: Rule, fact: Triple, premises: list[Triple]) -> str:

@@ -7,6 +7,10 @@ a stratum run to a fixpoint before those of the next, so a rule that chooses amo
 A rule that does not parse fails loudly at load with its file, line and column; a file that is
 an update (INSERT, DELETE, LOAD, DROP, ...) is refused, so no rule can write into a source graph.
 
+Each rule knows what its WHERE reads (`Rule.reads`: the predicates and classes its patterns
+can match, from the SPARQL parser's algebra, `kg.sparql.parse`): a round of reasoning runs a
+rule again only when the facts the last round added could change its answer.
+
 >>> rules = load_rules()
 >>> "task-from-pipeline-tag" in {rule.name for rule in rules}
 True
@@ -22,6 +26,8 @@ from pathlib import Path
 from pyoxigraph import NamedNode, QueryTriples, Store
 
 from kg.errors import ModelKGError
+from kg.sparql.parse import parse_query
+from kg.sparql.request import READS_ANYTHING, Reads
 from ontology.files import ONTOLOGY_DIR
 
 __all__ = ["RULES_DIR", "RULE_NAMESPACE", "Rule", "RuleError", "load_rules"]
@@ -43,6 +49,8 @@ class Rule:
     path: Path
     sparql: str
     stratum: int = 0
+    reads: Reads = READS_ANYTHING
+    """what its WHERE's patterns can match (by default anything: run it every round)"""
 
     @property
     def iri(self) -> NamedNode:
@@ -84,7 +92,8 @@ def parse_rule(path: Path) -> Rule:
             expected="a SPARQL CONSTRUCT query",
         )
     found = _STRATUM.search(text)
-    return Rule(path.stem, path, text, int(found.group(1)) if found else 0)
+    reads = parse_query(text, prefixes={}).reads
+    return Rule(path.stem, path, text, int(found.group(1)) if found else 0, reads)
 
 
 @cache

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -42,6 +43,7 @@ from kg.sparql.request import (
     ParsedQuery,
     ParsedUpdate,
     QueryForm,
+    Reads,
     UpdateOperation,
 )
 from ontology.namespaces import PREFIXES
@@ -57,12 +59,20 @@ class _Analyzer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._context: Any = None
+        self._pid = os.getpid()
 
     def call(self, function: str, *arguments: str) -> dict[str, Any]:
         """Call one of the bundle's functions (`modelkgAnalyze`, `modelkgWithDataset`)."""
         with self._lock:
+            if self._context is not None and self._pid != os.getpid():
+                # V8's threads did not survive the fork: a call would wait for them forever
+                raise RuntimeError(
+                    "the SPARQL analyzer cannot run in a process forked from one that used it "
+                    "(V8 does not survive a fork); analyze before forking, or spawn the process"
+                )
             if self._context is None:
                 self._context = _new_context()
+                self._pid = os.getpid()
                 atexit.register(self.close)
             answer = self._context.call(function, *arguments)
         return cast(dict[str, Any], json.loads(answer))
@@ -70,7 +80,7 @@ class _Analyzer:
     def close(self) -> None:
         """Stop V8's threads (left running, they can hold the interpreter at exit)."""
         with self._lock:
-            if self._context is not None:
+            if self._context is not None and self._pid == os.getpid():
                 self._context.close()
                 self._context = None
 
@@ -150,6 +160,10 @@ def _ref(raw: list[str]) -> GraphRef:
     return GraphRef(kind, raw[1] if len(raw) > 1 else "")
 
 
+def _reads(raw: dict[str, Any]) -> Reads:
+    return Reads(frozenset(raw["predicates"]), frozenset(raw["classes"]), bool(raw["any"]))
+
+
 def _operation(raw: dict[str, Any]) -> UpdateOperation:
     return UpdateOperation(
         op=cast(OperationKind, raw["op"]),
@@ -214,6 +228,7 @@ def parse_query(
             services=tuple(_ref(r) for r in answer["services"]),
             dataset=bool(answer["dataset"]),
             volatile=bool(answer.get("volatile")),
+            reads=_reads(answer["reads"]),
         )
 
     return _remembered(_key("query", text, base_iri, prefixes, limits), parse, ParsedQuery)

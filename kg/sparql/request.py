@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "READS_ANYTHING",
     "GraphKind",
     "GraphRef",
     "OperationKind",
     "ParsedQuery",
     "ParsedUpdate",
     "QueryForm",
+    "Reads",
     "UpdateOperation",
 ]
 
@@ -73,6 +75,41 @@ class UpdateOperation:
         return (self.destination or GraphRef("default"),)
 
 
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+@dataclass(frozen=True)
+class Reads:
+    """What a query's patterns can match (a CONSTRUCT's WHERE, not its template): a triple
+    that none of them matches cannot change its answer. The reasoner runs a rule again only
+    when the facts just added could (`kg.reason.engine`).
+
+    >>> reads = Reads(predicates=frozenset({"urn:p"}), classes=frozenset({"urn:C"}))
+    >>> reads.matches("urn:p", "urn:x"), reads.matches(RDF_TYPE, "urn:C")
+    (True, True)
+    >>> reads.matches("urn:q", "urn:x"), reads.matches(RDF_TYPE, "urn:D")
+    (False, False)
+    """
+
+    predicates: frozenset[str] = frozenset()
+    """constant predicates of its triple patterns and property paths"""
+    classes: frozenset[str] = frozenset()
+    """constant classes of its `?x rdf:type <C>` patterns"""
+    any: bool = False
+    """some pattern matches every predicate (a variable one, a negated property set)"""
+
+    def matches(self, predicate: str, obj: str | None) -> bool:
+        """Whether some pattern could match a triple with this predicate (and, for
+        `rdf:type`, this class: `obj`, an IRI, or None for another kind of term)."""
+        if self.any or predicate in self.predicates:
+            return True
+        return predicate == RDF_TYPE and obj is not None and obj in self.classes
+
+
+READS_ANYTHING = Reads(any=True)
+"""What is assumed of a query whose patterns were not analyzed: it may read anything."""
+
+
 @dataclass(frozen=True)
 class ParsedQuery:
     """A query the parser accepted."""
@@ -85,6 +122,8 @@ class ParsedQuery:
     """The query names its own dataset (`FROM` / `FROM NAMED`)."""
     volatile: bool = False
     """It calls NOW, RAND, UUID, STRUUID or BNODE: its answer changes each time it runs."""
+    reads: Reads = READS_ANYTHING
+    """What its patterns can match."""
 
     @property
     def gives_graph(self) -> bool:

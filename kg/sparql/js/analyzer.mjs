@@ -5,7 +5,12 @@
 // globalThis.modelkgAnalyze(text, base, prefixesJson, kind) -> JSON text:
 //   {"ok": false, "error": "...", "line": n, "column": n}
 //   {"ok": true, "kind": "query", "form": "select"|"ask"|"construct"|"describe", "depth": n,
-//    "services": [ref...], "dataset": bool, "volatile": bool}
+//    "services": [ref...], "dataset": bool, "volatile": bool, "reads": reads}
+// `reads` is what the query's patterns can match (a CONSTRUCT's WHERE, not its template):
+//   {"predicates": [iri...], "classes": [iri...], "any": bool}: the constant predicates of its
+//   triple patterns and property paths, the constant classes of its `?x rdf:type <C>` patterns,
+//   and whether some pattern matches any predicate (a variable predicate, a negated property
+//   set). A triple none of these can match does not change the query's answer.
 //   {"ok": true, "kind": "update", "depth": n, "services": [ref...], "operations": [op...]}
 // A graph reference `ref` is ["iri", value] | ["var", name] | ["default"] | ["named"] | ["all"].
 // An `op` is {"op": "load"|"clear"|"drop"|"create"|"add"|"move"|"copy"|"modify", "silent": bool,
@@ -91,6 +96,38 @@ function walk(root) {
   return { services, depth, volatile };
 }
 
+const RDF_TYPE = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#type';
+
+// What the patterns under `root` can match (see `reads` above), by an explicit stack.
+function readsOf(root) {
+  const predicates = new Set();
+  const classes = new Set();
+  let any = false;
+  const stack = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (Array.isArray(node)) {
+      for (const item of node) if (item !== null && typeof item === 'object') stack.push(item);
+      continue;
+    }
+    if (node.type === 'pattern') {
+      const { predicate, object } = node;
+      if (predicate.termType !== 'NamedNode') any = true;
+      else if (predicate.value === RDF_TYPE && object.termType === 'NamedNode') classes.add(object.value);
+      else predicates.add(predicate.value);
+    } else if (node.type === 'link') {
+      predicates.add(node.iri.value);
+    } else if (node.type === 'nps') {
+      any = true;
+    }
+    for (const key of Object.keys(node)) {
+      const value = node[key];
+      if (value !== null && typeof value === 'object') stack.push(value);
+    }
+  }
+  return { predicates: [...predicates].sort(), classes: [...classes].sort(), any };
+}
+
 function graphsOf(quads) {
   const seen = new Map();
   for (const quad of quads ?? []) {
@@ -142,8 +179,9 @@ globalThis.modelkgAnalyze = function modelkgAnalyze(text, base, prefixesJson, ki
     const { services, depth, volatile } = walk(algebra);
     if (!isUpdate) {
       const clauses = ast.datasets?.clauses ?? [];
+      const reads = readsOf(algebra.type === 'construct' ? algebra.input : algebra);
       return JSON.stringify({
-        ok: true, kind: 'query', form: ast.subType, depth, services, volatile, dataset: clauses.length > 0,
+        ok: true, kind: 'query', form: ast.subType, depth, services, volatile, dataset: clauses.length > 0, reads,
       });
     }
     const ops = algebra.type === 'compositeupdate' ? algebra.updates : (algebra.type === 'nop' ? [] : [algebra]);
