@@ -92,7 +92,7 @@ def parse_rule(path: Path) -> Rule:
             expected="a SPARQL CONSTRUCT query",
         )
     found = _STRATUM.search(text)
-    reads = parse_query(text, prefixes={}).reads
+    reads = parse_query(text, prefixes={}, with_reads=True).reads
     return Rule(path.stem, path, text, int(found.group(1)) if found else 0, reads)
 
 

@@ -37,6 +37,7 @@ from pyoxigraph import NamedNode
 from kg.errors import QueryError, QueryRefused
 from kg.sparql.bounds import DEFAULT_LIMITS, Limits, check_bounds
 from kg.sparql.request import (
+    READS_ANYTHING,
     GraphKind,
     GraphRef,
     OperationKind,
@@ -213,14 +214,22 @@ def parse_query(
     base_iri: str | None = None,
     prefixes: Mapping[str, str] | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    with_reads: bool = False,
 ) -> ParsedQuery:
     """Parse a query; `prefixes` are predeclared (default: ModelKG's, `mkg:` and the rest).
+    With `with_reads`, say what its patterns can match (`ParsedQuery.reads`; else it is taken
+    to read anything): the reasoner asks it of its rules, the guards do not need it.
 
     Raises `QueryRefused` past the bounds or for an update, `QueryError` for bad syntax.
+
+    >>> reads = parse_query("CONSTRUCT { ?m a mkg:Y } WHERE { ?m a mkg:X }", with_reads=True).reads
+    >>> sorted(reads.classes), reads.any
+    (['https://w3id.org/modelkg/ontology#X'], False)
     """
 
     def parse() -> ParsedQuery:
-        answer = _call("modelkgAnalyze", text, base_iri, prefixes, limits, "query")
+        wanted = "reads" if with_reads else ""
+        answer = _call("modelkgAnalyze", text, base_iri, prefixes, limits, "query", wanted)
         return ParsedQuery(
             text=text,
             form=cast(QueryForm, answer["form"]),
@@ -228,10 +237,11 @@ def parse_query(
             services=tuple(_ref(r) for r in answer["services"]),
             dataset=bool(answer["dataset"]),
             volatile=bool(answer.get("volatile")),
-            reads=_reads(answer["reads"]),
+            reads=_reads(answer["reads"]) if with_reads else READS_ANYTHING,
         )
 
-    return _remembered(_key("query", text, base_iri, prefixes, limits), parse, ParsedQuery)
+    kind = "query+reads" if with_reads else "query"
+    return _remembered(_key(kind, text, base_iri, prefixes, limits), parse, ParsedQuery)
 
 
 def parse_update(
@@ -248,7 +258,7 @@ def parse_update(
     """
 
     def parse() -> ParsedUpdate:
-        answer = _call("modelkgAnalyze", text, base_iri, prefixes, limits, "update")
+        answer = _call("modelkgAnalyze", text, base_iri, prefixes, limits, "update", "")
         return ParsedUpdate(
             text=text,
             depth=int(answer["depth"]),

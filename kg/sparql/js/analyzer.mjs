@@ -2,11 +2,11 @@
 // and algebra translation, and a walk over the algebra that reports what a guard decides on.
 // Built into ../vendor/sparql-analyzer.js by build.mjs; see scripts/vendor_sparql_parser.sh.
 //
-// globalThis.modelkgAnalyze(text, base, prefixesJson, kind) -> JSON text:
+// globalThis.modelkgAnalyze(text, base, prefixesJson, kind, wantReads) -> JSON text:
 //   {"ok": false, "error": "...", "line": n, "column": n}
 //   {"ok": true, "kind": "query", "form": "select"|"ask"|"construct"|"describe", "depth": n,
 //    "services": [ref...], "dataset": bool, "volatile": bool, "reads": reads}
-// `reads` is what the query's patterns can match (a CONSTRUCT's WHERE, not its template):
+// `reads` (only when `wantReads` is "reads": the guards do not need it) is what the query's patterns can match (a CONSTRUCT's WHERE, not its template):
 //   {"predicates": [iri...], "classes": [iri...], "any": bool}: the constant predicates of its
 //   triple patterns and property paths, the constant classes of its `?x rdf:type <C>` patterns,
 //   and whether some pattern matches any predicate (a variable predicate, a negated property
@@ -166,7 +166,7 @@ function position(error, text) {
   return { line, column };
 }
 
-globalThis.modelkgAnalyze = function modelkgAnalyze(text, base, prefixesJson, kind) {
+globalThis.modelkgAnalyze = function modelkgAnalyze(text, base, prefixesJson, kind, wantReads) {
   try {
     const prefixes = JSON.parse(prefixesJson);
     const context = { prefixes };
@@ -179,7 +179,8 @@ globalThis.modelkgAnalyze = function modelkgAnalyze(text, base, prefixesJson, ki
     const { services, depth, volatile } = walk(algebra);
     if (!isUpdate) {
       const clauses = ast.datasets?.clauses ?? [];
-      const reads = readsOf(algebra.type === 'construct' ? algebra.input : algebra);
+      const reads = wantReads === 'reads'
+        ? readsOf(algebra.type === 'construct' ? algebra.input : algebra) : undefined;
       return JSON.stringify({
         ok: true, kind: 'query', form: ast.subType, depth, services, volatile, dataset: clauses.length > 0, reads,
       });
