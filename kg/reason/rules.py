@@ -92,7 +92,10 @@ def parse_rule(path: Path) -> Rule:
             expected="a SPARQL CONSTRUCT query",
         )
     found = _STRATUM.search(text)
-    reads = parse_query(text, prefixes={}, with_reads=True).reads
+    try:
+        reads = parse_query(text, prefixes={}, with_reads=True).reads
+    except ModelKGError:  # the engine runs it, the analyzer cannot read it: run it every round
+        reads = READS_ANYTHING
     return Rule(path.stem, path, text, int(found.group(1)) if found else 0, reads)
 
 

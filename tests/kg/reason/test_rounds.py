@@ -89,3 +89,16 @@ def test_a_rule_knows_what_its_where_reads_and_not_what_it_concludes(
         classes,
         anything,
     )
+
+
+def test_a_rule_the_analyzer_cannot_read_runs_every_round(tmp_path: Path) -> None:
+    """The engine takes 80 nested groups; the analyzer's bounds (64) refuse them: the rule
+    still loads, taken to read anything."""
+    path = tmp_path / "deep.rq"
+    where = "{ " * 80 + "?m a mkg:Model" + " }" * 80
+    path.write_text(
+        "PREFIX mkg: <https://w3id.org/modelkg/ontology#>\n"
+        f"CONSTRUCT {{ ?m mkg:concluded true }} WHERE {where}\n"
+    )
+
+    assert parse_rule(path).reads.any
