@@ -35,6 +35,11 @@ params (lr, batch_size, epochs, optimizer) and 3 tags, the same seeded values on
 server. The lineage chain (three runs, a dataset input, a registered model with a version
 and the alias `champion`) is made through the client.
 
+Floor: the two logging workloads once more against a server that does no work
+(bench/mlflow_floor.py: every request answered at once, by uvicorn with httptools as the two
+real servers): what the client and HTTP cost on their own. MLflow's time over the floor's is
+the most any server could reach on that call, printed beside the 5x target.
+
 The ratio is MLflow's time over ModelKG's: above 1 means ModelKG is faster. Targets (the
 issue): a 1,000-metric batch under 20 ms in-process, the leaderboard over 100,000 runs at p95
 under 200 ms, and at least 5x MLflow over HTTP. No timing is asserted: the table is the output,
@@ -134,50 +139,82 @@ def start_modelkg(work: Path) -> Iterator[tuple[str, Populate]]:
 
     work.mkdir(parents=True, exist_ok=True)
     store = work / "kg"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MODELKG_TOKEN": TOKEN, "HF_HUB_OFFLINE": "1"}
-    with (work / "modelkg-server.log").open("w") as log:
+    command = [str(HERE.parent / ".venv" / "bin" / "modelkg"), "serve", "--store", str(store),
+               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+    with _serving(command, f"{url}/health", work / "modelkg-server.log", env):
+        os.environ["MLFLOW_TRACKING_TOKEN"] = TOKEN
+
+        def populate(name: str, runs: int, metrics: int, params: int) -> str:
+            with open_store(str(store)) as opened:
+                tracking = Tracking(opened)
+                experiment = tracking.create_experiment(name)
+                imported = (
+                    ImportedRun(
+                        r.run_id,
+                        r.name,
+                        r.start_time,
+                        r.end_time,
+                        metrics=tuple(KgMetric(k, v, t, s) for k, v, t, s in r.metrics),
+                        params=r.params,
+                        tags=r.tags,
+                    )
+                    for r in synthetic_runs(name, runs, metrics, params)
+                )
+                import_runs(tracking, experiment, imported)
+            return experiment
+
+        yield url, populate
+
+
+@contextmanager
+def start_floor(work: Path) -> Iterator[tuple[str, Populate]]:
+    """A server that does no work (bench/mlflow_floor.py, uvicorn with httptools as both real
+    servers): every request answered at once. It holds no runs to populate."""
+    work.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "mlflow_floor:app",
+               "--host", "127.0.0.1", "--port", str(port), "--http", "httptools",
+               "--log-level", "warning"]  # fmt: skip
+    with _serving(command, f"{url}/health", work / "floor-server.log", dict(os.environ)):
+
+        def populate(name: str, runs: int, metrics: int, params: int) -> str:
+            raise NotImplementedError("the floor server holds no runs")
+
+        yield url, populate
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def _serving(
+    command: list[str], health: str, log_path: Path, env: dict[str, str]
+) -> Iterator[None]:
+    """`command` in its own session, logging to `log_path`, waited for until `health`
+    answers 200 (two minutes at most), stopped with its whole group after."""
+    with log_path.open("w") as log:
         process = subprocess.Popen(
-            [str(HERE.parent / ".venv" / "bin" / "modelkg"), "serve", "--store", str(store),
-             "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             deadline = time.monotonic() + 120
             while True:
                 try:
-                    if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    if httpx.get(health, timeout=2).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"modelkg serve did not start: see {log.name}")
+                    raise RuntimeError(f"{command[0]} did not start: see {log_path}")
                 time.sleep(0.2)
-            os.environ["MLFLOW_TRACKING_TOKEN"] = TOKEN
-
-            def populate(name: str, runs: int, metrics: int, params: int) -> str:
-                with open_store(str(store)) as opened:
-                    tracking = Tracking(opened)
-                    experiment = tracking.create_experiment(name)
-                    imported = (
-                        ImportedRun(
-                            r.run_id,
-                            r.name,
-                            r.start_time,
-                            r.end_time,
-                            metrics=tuple(KgMetric(k, v, t, s) for k, v, t, s in r.metrics),
-                            params=r.params,
-                            tags=r.tags,
-                        )
-                        for r in synthetic_runs(name, runs, metrics, params)
-                    )
-                    import_runs(tracking, experiment, imported)
-                return experiment
-
-            yield url, populate
+            yield
         finally:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=60)
@@ -395,6 +432,16 @@ def measure(name: str, start: Start, work: Path, args: argparse.Namespace) -> Me
     return Measured(name, tuple(figures), populated)
 
 
+def client_floor(work: Path, args: argparse.Namespace) -> list[Figure]:
+    """The logging workloads against `start_floor`'s server: what the mlflow client and HTTP
+    cost with no server work at all, the least a call can take here."""
+    with start_floor(work / "floor") as (uri, _):
+        client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+        print(f"client floor at {uri}: log_batch, log_metric ...", file=sys.stderr)
+        logging = client.create_experiment("bench-floor")
+        return [*log_batch(client, logging, args.repeat), *log_metric(client, logging)]
+
+
 # --- in process: kg.lifecycle called directly ------------------------------------------------
 
 
@@ -492,6 +539,34 @@ def report(measured: list[Measured], queries: int) -> None:
         print(f"- {m.target}: " + (m.error or f"bulk load of {loads}"))
 
 
+def report_floor(measured: list[Measured], floor: list[Figure], queries: int) -> None:
+    """The logging rows again beside the client's floor: MLflow's time over the floor's is
+    the most any server could reach on that call; the target is 5x."""
+    if not floor:
+        return
+    baseline = next(m for m in measured if m.target == BASELINE)
+    ours = next((m for m in measured if m.target == "modelkg"), None)
+    print("\n### The client's floor: the same calls to a server that does no work\n")
+    rows = []
+    for low in floor:
+        theirs = next((f for f in baseline.figures if f.row == low.row), None)
+        mine = next((f for f in ours.figures if f.row == low.row), None) if ours else None
+        if theirs is None:
+            continue
+        best = theirs.value / low.value if low.value else float("inf")
+        rows.append([
+            low.row,
+            _cell(theirs, queries),
+            _cell(low, queries),
+            f"{best:.2f}x",
+            _cell(mine, queries) if mine else "—",
+            f"{theirs.value / mine.value:.2f}x" if mine and mine.value else "—",
+            f"{theirs.value / 5:,.2f} {theirs.unit}",
+        ])  # fmt: skip
+    table(["workload", f"{BASELINE}", "floor", "most reachable", "modelkg", "ratio",
+           "5x needs at most"], rows)  # fmt: skip
+
+
 def save(
     args: argparse.Namespace, started: datetime, load: float, measured: list[Measured]
 ) -> None:
@@ -547,16 +622,27 @@ def main() -> None:
         measured = [measure(t, TARGETS[t], work / t, args) for t in args.targets]
         ours = next((m for m in measured if m.target == "modelkg"), None)
         local = in_process(work, args) if ours is not None and ours.error is None else []
+        floor = client_floor(work, args)
     print(
         f"## The lifecycle through the mlflow client, {started:%Y-%m-%d}: {os.cpu_count()} "
         f"cores, 1-minute load average {load:.2f} when the run began\n"
     )
     report(measured, args.queries)
+    report_floor(measured, floor, args.queries)
     if local:
         print("\n### In process: kg.lifecycle called directly (ModelKG only)\n")
         table(["workload", "modelkg", "target"],
               [[f.row, _cell(f, args.queries), f.target] for f in local])  # fmt: skip
-    save(args, started, load, [*measured, Measured("modelkg in process", tuple(local), {})])
+    save(
+        args,
+        started,
+        load,
+        [
+            *measured,
+            Measured("modelkg in process", tuple(local), {}),
+            Measured("client floor", tuple(floor), {}),
+        ],
+    )
 
 
 if __name__ == "__main__":
