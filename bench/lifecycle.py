@@ -55,10 +55,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -69,15 +66,19 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-import httpx
-
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 sys.path.insert(0, str(HERE))
 
 from ingest import work_dir  # noqa: E402
 from loadgen import percentile  # noqa: E402
-from mlflow_server import QUIET_ENV, mlflow_server, populate_mlflow  # noqa: E402
+from mlflow_server import (  # noqa: E402
+    QUIET_ENV,
+    free_port,
+    mlflow_server,
+    populate_mlflow,
+    serving,
+)
 
 os.environ.update(QUIET_ENV)  # no telemetry, no retries: before mlflow is imported
 
@@ -139,12 +140,12 @@ def start_modelkg(work: Path) -> Iterator[tuple[str, Populate]]:
 
     work.mkdir(parents=True, exist_ok=True)
     store = work / "kg"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MODELKG_TOKEN": TOKEN, "HF_HUB_OFFLINE": "1"}
     command = [str(HERE.parent / ".venv" / "bin" / "modelkg"), "serve", "--store", str(store),
                "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
-    with _serving(command, f"{url}/health", work / "modelkg-server.log", env):
+    with serving(command, f"{url}/health", work / "modelkg-server.log", env):
         os.environ["MLFLOW_TRACKING_TOKEN"] = TOKEN
 
         def populate(name: str, runs: int, metrics: int, params: int) -> str:
@@ -174,50 +175,17 @@ def start_floor(work: Path) -> Iterator[tuple[str, Populate]]:
     """A server that does no work (bench/mlflow_floor.py, uvicorn with httptools as both real
     servers): every request answered at once. It holds no runs to populate."""
     work.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", "--app-dir", str(HERE), "mlflow_floor:app",
                "--host", "127.0.0.1", "--port", str(port), "--http", "httptools",
                "--log-level", "warning"]  # fmt: skip
-    with _serving(command, f"{url}/health", work / "floor-server.log", dict(os.environ)):
+    with serving(command, f"{url}/health", work / "floor-server.log", dict(os.environ)):
 
         def populate(name: str, runs: int, metrics: int, params: int) -> str:
             raise NotImplementedError("the floor server holds no runs")
 
         yield url, populate
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def _serving(
-    command: list[str], health: str, log_path: Path, env: dict[str, str]
-) -> Iterator[None]:
-    """`command` in its own session, logging to `log_path`, waited for until `health`
-    answers 200 (two minutes at most), stopped with its whole group after."""
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(health, timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{command[0]} did not start: see {log_path}")
-                time.sleep(0.2)
-            yield
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=60)
 
 
 TARGETS: dict[str, Start] = {"mlflow": start_mlflow, "modelkg": start_modelkg}

@@ -101,28 +101,34 @@ def mlflow_server(
         "--host", "127.0.0.1", "--port", str(port),
         "--workers", "1",
     ]  # fmt: skip
-    log = work / "mlflow-server.log"
+    with serving(
+        command, f"{url}/health", work / "mlflow-server.log", {**os.environ, **SERVER_ENV}
+    ):
+        yield url
+
+
+@contextmanager
+def serving(command: list[str], health: str, log: Path, env: dict[str, str]) -> Iterator[None]:
+    """`command` in its own process group (its workers go with it), its output appended to
+    `log`, waited for until `health` answers 200 (`STARTUP_SECONDS` at most), stopped after
+    (`_stop`). Every server the benchmarks start runs this way."""
     with log.open("ab") as output:
         process = subprocess.Popen(
-            command,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **SERVER_ENV},
-            start_new_session=True,  # its own process group: the workers go with it
+            command, stdout=output, stderr=subprocess.STDOUT, env=env, start_new_session=True
         )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"mlflow server exited ({process.returncode}); see {log}")
-            if _answers(f"{url}/health"):
+                raise RuntimeError(f"{command[0]} exited ({process.returncode}); see {log}")
+            if _answers(health):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(
-                    f"mlflow server not ready after {STARTUP_SECONDS:.0f} s; see {log}"
+                    f"{command[0]} not ready after {STARTUP_SECONDS:.0f} s; see {log}"
                 )
             time.sleep(0.25)
-        yield url
+        yield
     finally:
         _stop(process)
 

@@ -14,8 +14,9 @@ from kg.ingest.sources import discover_all
 from kg.iris import IriMinter
 from kg.reason.engine import Derivation, ModelFacts, Reasoner
 from kg.reason.rules import load_rules, parse_rule
+from tests.conftest import CORPUS
 
-EXTRA = Path(__file__).resolve().parents[4] / "shared" / "corpus" / "hf-extra"
+EXTRA = CORPUS.parent / "hf-extra"
 
 
 @pytest.fixture(scope="module")
