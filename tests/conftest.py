@@ -57,9 +57,21 @@ def store(store_path: Path):  # type: ignore[no-untyped-def]
 
 
 def dump(store_path: Path) -> list[str]:
-    """Every quad of a store on disk, sorted: what queries see, byte for byte."""
+    """Every quad of a store on disk, sorted: what queries see, byte for byte.
+
+    A store a server shares is read as its readers read it, from the checkpoint it published
+    (after its lingering writes): a `Store.read_only` handle beside a live writer fails when a
+    compaction deletes a file it has not opened yet."""
     from pyoxigraph import Store
 
+    from kg.store.shared import SharedStore
+
+    if SharedStore.is_shared(store_path):
+        shared = SharedStore.attach(store_path, read_only=True)
+        try:
+            return sorted(str(q) for q in shared.quads())
+        finally:
+            shared.close()
     reader = Store.read_only(str(store_path))
     return sorted(str(q) for q in reader.quads_for_pattern(None, None, None, None))
 
