@@ -40,6 +40,7 @@ __all__ = [
     "Dimensions",
     "ParameterCount",
     "count_parameters",
+    "count_parameters_json",
     "formula_parameters",
     "generates",
     "read_dimensions",
@@ -204,6 +205,23 @@ def count_parameters(config: Mapping[str, Any]) -> ParameterCount:
             expected="the values json.load gives for a config.json",
         ) from exc
     return _count(canonical)
+
+
+@lru_cache(maxsize=256)
+def count_parameters_json(config_json: str) -> ParameterCount:
+    """`count_parameters` of a config.json's text, cached by the text itself.
+
+    An ingest sizes a model from the config text its graph keeps; a hub of fine-tunes repeats
+    the same text again and again, and with a cache keyed by the text a repeat costs a hash,
+    not a parse and a canonical dump of a config whose label map can run to 20,000 entries.
+
+    >>> count_parameters_json('{"model_type": "gpt2", "n_embd": 64, "n_layer": 1, '
+    ...                       '"n_head": 2, "vocab_size": 100, "n_positions": 32}').value
+    58560
+
+    Raises `ConfigError` as `count_parameters` does, and `ValueError` for text that is not JSON.
+    """
+    return count_parameters(json.loads(config_json))
 
 
 @lru_cache(maxsize=256)

@@ -9,13 +9,12 @@ when the config changes (the graph records the config's digest).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from pyoxigraph import Literal, NamedNode, Quad, Triple
 
-from kg.compat.size import count_parameters
+from kg.compat.size import count_parameters_json
 from kg.errors import InputError
 from kg.iris import beside
 from kg.reason.rules import RULE_NAMESPACE
@@ -121,7 +120,7 @@ def size_graph_quads(
     Raises `InputError` or `ValueError` when the config cannot be counted.
     """
     target = size_graph_of(source_graph)
-    count = count_parameters(json.loads(config_json))
+    count = count_parameters_json(config_json)
     fact = Triple(model, MKG.parameterCount, Literal(str(count.value), datatype=XSD.integer))
     why = NamedNode(f"{target.value}/why/{count.method}")
     rule = "meta-device-count" if count.method == "meta-device" else "parameter-formula"
