@@ -64,14 +64,12 @@ def dump(store_path: Path) -> list[str]:
     compaction deletes a file it has not opened yet."""
     from pyoxigraph import Store
 
+    from kg.store import open_store
     from kg.store.shared import SharedStore
 
     if SharedStore.is_shared(store_path):
-        shared = SharedStore.attach(store_path, read_only=True)
-        try:
-            return sorted(str(q) for q in shared.quads())
-        finally:
-            shared.close()
+        with open_store(str(store_path), read_only=True) as shared:  # its SharedStore
+            return snapshot(shared)
     reader = Store.read_only(str(store_path))
     return sorted(str(q) for q in reader.quads_for_pattern(None, None, None, None))
 

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from functools import lru_cache
-from typing import Any, Literal, cast
+from typing import Any, Literal, NoReturn, cast
 
 from kg.errors import ConfigError
 from kg.model_builds import shapes_only
@@ -193,10 +193,7 @@ def count_parameters(config: Mapping[str, Any]) -> ParameterCount:
     Raises `ConfigError` (an `InputError`) when neither way works, naming the missing keys.
     """
     if not isinstance(config, Mapping):
-        raise ConfigError(
-            f"expected the mapping of a config.json, got {type(config).__name__}",
-            expected="a JSON object such as {'model_type': 'llama', 'hidden_size': 4096, ...}",
-        )
+        raise _not_a_mapping(config)
     try:
         canonical = json.dumps(config, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -204,33 +201,43 @@ def count_parameters(config: Mapping[str, Any]) -> ParameterCount:
             f"the config is not plain JSON data: {exc}",
             expected="the values json.load gives for a config.json",
         ) from exc
-    return _count(canonical)
+    return count_parameters_json(canonical)
 
 
 @lru_cache(maxsize=256)
 def count_parameters_json(config_json: str) -> ParameterCount:
-    """`count_parameters` of a config.json's text, cached by the text itself.
+    """`count_parameters` of a config.json's text, cached by the text itself (the one cache:
+    `count_parameters` comes here with its config's canonical dump).
 
     An ingest sizes a model from the config text its graph keeps; a hub of fine-tunes repeats
-    the same text again and again, and with a cache keyed by the text a repeat costs a hash,
-    not a parse and a canonical dump of a config whose label map can run to 20,000 entries.
+    the same text again and again, and keyed by the text a repeat costs a hash, not a parse
+    and a canonical dump of a config whose label map can run to 20,000 entries.
 
     >>> count_parameters_json('{"model_type": "gpt2", "n_embd": 64, "n_layer": 1, '
     ...                       '"n_head": 2, "vocab_size": 100, "n_positions": 32}').value
     58560
 
-    Raises `ConfigError` as `count_parameters` does, and `ValueError` for text that is not JSON.
+    Raises `ConfigError` as `count_parameters` does, and `ValueError` for text that is not
+    JSON (NaN and Infinity included, as `count_parameters` refuses them).
     """
-    return count_parameters(json.loads(config_json))
-
-
-@lru_cache(maxsize=256)
-def _count(canonical: str) -> ParameterCount:
-    config: dict[str, Any] = json.loads(canonical)
+    config = json.loads(config_json, parse_constant=_refuse_constant)
+    if not isinstance(config, dict):
+        raise _not_a_mapping(config)
     try:
         return _count_on_meta_device(config)
     except _CannotBuildError as exc:
         return _formula(config, why=str(exc))
+
+
+def _not_a_mapping(config: object) -> ConfigError:
+    return ConfigError(
+        f"expected the mapping of a config.json, got {type(config).__name__}",
+        expected="a JSON object such as {'model_type': 'llama', 'hidden_size': 4096, ...}",
+    )
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def formula_parameters(config: Mapping[str, Any]) -> ParameterCount:

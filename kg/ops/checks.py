@@ -16,7 +16,6 @@ check of 100,000 models holds a chunk, not the store; none writes. Each returns 
 
 from __future__ import annotations
 
-import json
 import shlex
 import time
 from collections.abc import Iterator, Sequence
@@ -285,11 +284,11 @@ def sizes(store: ModelStore, _: Sources, checked: dict[str, int]) -> list[Findin
 
 
 def _countable(config_json: str) -> bool:
-    from kg.compat.size import count_parameters
+    from kg.compat.size import count_parameters_json
     from kg.errors import InputError
 
     try:
-        count_parameters(json.loads(config_json))
+        count_parameters_json(config_json)
     except (InputError, ValueError, TypeError):
         return False
     return True
