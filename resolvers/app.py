@@ -33,6 +33,7 @@ from resolvers.logs import configure_logging
 from resolvers.metrics import install_metrics
 from resolvers.middleware import AccessLog, RequestLimits
 from resolvers.mlflow_api import install as install_mlflow_api
+from resolvers.mlflow_api import unserved as mlflow_unserved
 from resolvers.openapi import install_openapi
 from resolvers.response_cache import ResponseCache
 from resolvers.rest import install_docs, install_error_handlers
@@ -83,16 +84,19 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app = FastAPI(
         title="ModelKG", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    # FastAPI looks at each route in turn: the APIs programs call in loops come first, and
-    # MLflow's ~50 routes are mounted under their prefix (one check for every other request)
-    install_mlflow_api(app)
+    # FastAPI tries each route in turn, ~4 us a route: the APIs programs call in loops come
+    # first, those of a few routes before REST's forty-odd; MLflow's ~50 routes are mounted
+    # under their prefix (one check for every request after it). Measured: a Graph Store GET
+    # behind REST's routes spent more on routing (~0.3 ms) than on its own Python.
     app.include_router(sparql_router)
-    app.include_router(graphql_router(settings))
-    app.include_router(rest_router)
     app.include_router(graph_store_router)
+    app.include_router(graphql_router(settings))
+    install_mlflow_api(app)
+    app.include_router(rest_router)
     app.include_router(landing_router)
     app.include_router(web_router)
     app.include_router(sparql_editor_router)
+    app.include_router(mlflow_unserved)
     mount_graphiql_assets(app)
     mount_editor_assets(app)
     install_docs(app)

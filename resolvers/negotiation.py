@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import mimeparse
 from pyoxigraph import QueryResultsFormat, RdfFormat
@@ -50,6 +51,13 @@ def negotiate(accept: str | None, offered: Sequence[str]) -> str | None:
     the default); None when the client accepts none of them (406)."""
     if not accept or not accept.strip():
         return offered[0] if offered else None
+    return _best(accept, tuple(offered))
+
+
+@lru_cache(maxsize=1024)
+def _best(accept: str, offered: tuple[str, ...]) -> str | None:
+    """`negotiate`, remembered: a client sends the same `Accept` on every request, and weighing
+    it again costs ~15 us (a hit: under 1 us)."""
     try:
         # mimeparse breaks ties in favour of the last candidate: give it ours in reverse
         chosen = mimeparse.best_match(list(reversed(offered)), accept)
