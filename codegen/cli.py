@@ -1,6 +1,6 @@
 """`modelkg codegen ...`: a model's interface, and the code and schemas made from it.
 
-`register` adds the `codegen` group to the `modelkg` command (`resolvers.command`); each kind of
+`register` adds the `codegen` group to the `modelkg` command (`resolvers.commands`); each kind of
 output adds its own command to `codegen_app` here.
 """
 

@@ -1,6 +1,6 @@
 """The network face's own commands: `modelkg serve` (the app under uvicorn),
 `modelkg graphql-schema` and `modelkg mcp` (the registry for LLM agents over MCP). `register`
-adds them to the `modelkg` command (`resolvers.command`).
+adds them to the `modelkg` command (`resolvers.commands`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,11 @@
-"""The `modelkg` command: every package's commands joined, at the top of the layers.
+"""The `modelkg` command's entry point, light on purpose: it imports no command until one runs.
 
-Each package contributes its own commands (`kg.cli.main.register`: ingest, query, reason,
-compat, search, export, ...; `codegen.cli.register`: codegen ...; `resolvers.cli.register`:
-serve, graphql-schema), so `kg` never imports the network face; this module, above all of
-them, joins them into one command. It
-imports only the command definitions: what a command needs (the store, the app, uvicorn) is
-imported when it runs, so `modelkg --help` and the query workers (which import the entry
-point's module when they start) stay light.
+AnyIO's query worker processes (`kg.sparql.isolation`) start by running the parent's main
+module again, as `__mp_main__` (as multiprocessing does), and the parent's main module is this
+one (the console script imports it; `python -m resolvers.command` runs it). When it built the
+command tree on import, every query worker spent ~0.7 s of CPU importing typer, the settings
+and every command's module before its first query; the tree is now built by `main`, from
+`resolvers.commands`.
 
 >>> main(["--version"])
 modelkg ...
@@ -17,22 +16,14 @@ from __future__ import annotations
 
 import sys
 
-import typer
-
-from codegen import cli as codegen_cli
-from kg.cli import main as kg_cli
-from resolvers import cli as resolvers_cli
-
-__all__ = ["app", "main", "run"]
-
-app: typer.Typer = kg_cli.new_app()
-kg_cli.register(app)
-codegen_cli.register(app)
-resolvers_cli.register(app)
+__all__ = ["main", "run"]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run `modelkg` with `argv`; the exit code (0 success, 1 a user error, 2 usage)."""
+    from kg.cli import main as kg_cli
+    from resolvers.commands import app
+
     return kg_cli.main(argv, app=app)
 
 

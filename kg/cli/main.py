@@ -1,6 +1,6 @@
 """The core's commands (ingest, query, reason, compat, search, export, ...), and the one place
 errors become exit codes. The `modelkg` command joins these with the other packages' commands
-in `resolvers.command`, above every layer; `app` here is the core's commands alone.
+in `resolvers.commands`, above every layer; `app` here is the core's commands alone.
 
 Exit codes: 0 success, 1 a user error with a message (bad input, rejected model), 2 usage.
 """

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -126,7 +129,10 @@ FLAGS = (
 @pytest.fixture
 def browser() -> Iterator[WebDriver]:
     """A fresh headless Chromium, as a new user would open it (a new profile: nothing kept from
-    an earlier visit); no host resolves but 127.0.0.1. Its console log is kept."""
+    an earlier visit); no host resolves but 127.0.0.1. Its console log is kept. Its temporary
+    files go to a folder of its own (`TMPDIR`), removed after: Chromium leaves a folder in /tmp
+    for its singleton socket on every start, which runs of the suite piled up. A short path:
+    the socket's must fit in 108 bytes, which a test's `tmp_path` under xdist does not."""
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.fail(f"{CHROMIUM} or {CHROMEDRIVER} is missing: run scripts/browser.sh")
     options = Options()
@@ -134,8 +140,13 @@ def browser() -> Iterator[WebDriver]:
     for flag in FLAGS:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    scratch = tempfile.mkdtemp(prefix="chromium-")
+    service = Service(str(CHROMEDRIVER), env={**os.environ, "TMPDIR": scratch})
     try:
-        yield driver
+        driver = webdriver.Chrome(options=options, service=service)
+        try:
+            yield driver
+        finally:
+            driver.quit()
     finally:
-        driver.quit()
+        shutil.rmtree(scratch, ignore_errors=True)

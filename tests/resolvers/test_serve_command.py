@@ -221,3 +221,26 @@ def test_an_in_memory_store_is_refused_with_what_to_give_instead(
     assert refused.code == 2  # a usage error
     assert "cannot serve an in-memory store" in refused.err and "folder" in refused.err
     assert served == []
+
+
+@pytest.mark.parametrize("started_as", ["console script", "python -m resolvers.command"])
+def test_a_query_worker_starts_without_importing_the_commands(started_as: str) -> None:
+    """A client's SPARQL runs in AnyIO's worker processes, and each one, when it starts, runs
+    the server's main module again (`runpy.run_path(main, run_name="__mp_main__")`, as
+    `anyio.to_process.process_worker` does): that module must not import the command tree
+    (typer, the settings, every command's module: ~0.7 s of CPU per worker before its first
+    query, again each time one is killed at a timeout)."""
+    main = (
+        Path(sys.executable).with_name("modelkg")
+        if started_as == "console script"
+        else Path(__file__).resolve().parents[2] / "resolvers" / "command.py"
+    )
+    heavy = ("typer", "pydantic", "kg.cli.main", "resolvers.commands", "resolvers.settings")
+    probe = (
+        "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__mp_main__'); "
+        f"print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(main)], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", f"{main} imports {done.stdout.strip()} when a worker starts"

@@ -18,7 +18,7 @@ import pytest
 import typer
 
 from kg import __version__
-from resolvers.command import app
+from resolvers.commands import app
 from tests.conftest import CORPUS, CliResult, corpus_folder
 
 Cli = Callable[..., CliResult]
