@@ -114,6 +114,7 @@ def ingest_command(
             executor=run,
             on_total=lambda n: progress.update(task, total=n, visible=n > 1),
             on_progress=lambda n: progress.advance(task, n),
+            on_optimize=None if quiet else _announce_optimize,
             stop=stop,
         )
     kg_store.close()
@@ -136,6 +137,10 @@ def ingest_command(
         raise typer.Exit(130)
     if summary.rejected:
         raise typer.Exit(1)
+
+
+def _announce_optimize(quads: int) -> None:
+    err_console.print(f"compacting the store for reads after {quads:,} quads written ...")
 
 
 def _print_summary(summary: IngestSummary, *, quiet: bool) -> None:

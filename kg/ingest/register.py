@@ -34,6 +34,11 @@ __all__ = ["IndexSync", "Registration", "register", "sync_index_on_disk"]
 IndexSync = Callable[[], "SyncSummary | None"]
 """Brings a search index in step with the store; None when there was nothing to sync."""
 
+OPTIMIZE_AFTER_QUADS = 1_000_000
+"""A registration that wrote at least this many quads (~2,000 models) compacts the store for
+reads after it (`ModelStore.optimize`): at 10,000 models that costs 18 s after a 207 s ingest
+and makes a lookup 2.5x faster, where smaller writes leave too few files to matter."""
+
 
 @dataclass(frozen=True)
 class Registration:
@@ -44,6 +49,8 @@ class Registration:
     search: SyncSummary | None
     sizing: SizingSummary | None = None
     """parameter counts computed for the written models that state none (`kg.compat.sizing`)"""
+    optimized: bool = False
+    """the store was compacted for reads after the write (`OPTIMIZE_AFTER_QUADS`)"""
 
 
 def register(
@@ -53,6 +60,7 @@ def register(
     derive: bool = True,
     size: bool = True,
     sync_index: IndexSync | None = None,
+    on_optimize: Callable[[int], object] | None = None,
     **options: Any,
 ) -> Registration:
     """Ingest `arguments` (`kg.ingest.pipeline.ingest`, which takes `options`), each model
@@ -61,7 +69,9 @@ def register(
     re-derive the models built on what was written, and sync the search index (`sync_index`),
     all under one hold of the writer lock, recorded in the store's journal: a crash at any
     point leaves each model wholly old or wholly new, and the next writer (`kg.repair`)
-    re-derives what the crash left stale and takes back a strict ingest's partial write."""
+    re-derives what the crash left stale and takes back a strict ingest's partial write.
+    A write of `OPTIMIZE_AFTER_QUADS` quads or more ends by compacting the store (told to
+    `on_optimize` first, with the count: it takes a while)."""
     with tracked(store, "ingest", sync_index=sync_index) as entry:
         summary = ingest(arguments, store, derive=derive, size=size, undo=entry, **options)
         reasoning = None
@@ -74,7 +84,14 @@ def register(
                 reasoning = reason_models(store, summary.written, settled=summary.settled)
             if sync_index is not None:
                 synced = sync_index()
-    return Registration(summary, reasoning, synced, sized)
+    # after the journal's entry is closed: the write is whole, and compacting is upkeep that a
+    # crash cannot leave half done (RocksDB swaps the compacted files in at once)
+    optimized = summary.triples >= OPTIMIZE_AFTER_QUADS
+    if optimized:
+        if on_optimize is not None:
+            on_optimize(summary.triples)
+        store.optimize()
+    return Registration(summary, reasoning, synced, sized, optimized)
 
 
 def _sizing(summary: IngestSummary) -> SizingSummary:

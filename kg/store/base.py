@@ -194,3 +194,10 @@ class ModelStore(Protocol):
     def drop_graph(self, graph: Graph) -> None:
         """Remove one graph; the default graph is emptied (the Graph Store Protocol's DELETE)."""
         ...
+
+    def optimize(self) -> None:
+        """Compact the store's files for reads, after a large write (`kg.ingest.register`):
+        bulk loads leave their quads in many files whose keys overlap, and a lookup searches
+        each of them. The content does not change. Nothing to do on a SPARQL server, which
+        compacts its own files."""
+        ...

@@ -321,6 +321,14 @@ class EmbeddedStore(StoreEngine):
         """Remove one graph (the default graph is emptied), in one transaction (GSP DELETE)."""
         self._edit_graph(graph, (), drop=True, create=False)
 
+    def optimize(self) -> None:
+        """RocksDB's full compaction (`Store.optimize`), under the writer lock. Measured on a
+        10,000-model store just ingested (4.5 M quads): 18 s, and then a lookup query took
+        8.9 ms instead of 22 ms and a model's graph 0.7 ms to write instead of 1.4 ms."""
+        self._check_writable()
+        with self._writing(), self._translated():
+            self._store.optimize()
+
     def _edit_graph(
         self,
         graph: NamedNode | DefaultGraph,

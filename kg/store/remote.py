@@ -772,6 +772,9 @@ class RemoteStore(StoreEngine):
         self._check_targets([graph])
         self._apply(edit_graph_update(graph, (), drop=True, create=False))
 
+    def optimize(self) -> None:
+        """Nothing: the server compacts its own files (SPARQL has no request for it)."""
+
     def _apply(self, update: str, sent: _Sent | None = None) -> None:
         """POST one update (ours when `sent` is None) as one request, never retried; ours
         rewritten for Virtuoso first (`_for_virtuoso`)."""

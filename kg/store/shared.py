@@ -449,6 +449,11 @@ class SharedStore(StoreBase):
         with self._writing() as live:
             live.drop_graph(graph)
 
+    def optimize(self) -> None:
+        """Compact the live store; readers get the compacted files with the next checkpoint."""
+        with self._writing() as live:
+            live.optimize()
+
     # -- reading ------------------------------------------------------------------------------
     def query(
         self,
