@@ -86,8 +86,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     # FastAPI tries each route in turn, ~4 us a route: the APIs programs call in loops come
     # first, those of a few routes before REST's forty-odd; MLflow's ~50 routes are mounted
-    # under their prefix (one check for every request after it). Measured: a Graph Store GET
-    # behind REST's routes spent more on routing (~0.3 ms) than on its own Python.
+    # under their prefix (one check for every request after it). Measured: behind REST's
+    # routes, a Graph Store GET spent ~0.3 ms of its ~1.3 ms of Python on routing.
     app.include_router(sparql_router)
     app.include_router(graph_store_router)
     app.include_router(graphql_router(settings))

@@ -70,8 +70,8 @@ def register(
     all under one hold of the writer lock, recorded in the store's journal: a crash at any
     point leaves each model wholly old or wholly new, and the next writer (`kg.repair`)
     re-derives what the crash left stale and takes back a strict ingest's partial write.
-    A write of `OPTIMIZE_AFTER_QUADS` quads or more ends by compacting the store (told to
-    `on_optimize` first, with the count: it takes a while)."""
+    A write of `OPTIMIZE_AFTER_QUADS` quads or more ends by compacting a store that
+    `compacts` (told to `on_optimize` first, with the count: it takes a while)."""
     with tracked(store, "ingest", sync_index=sync_index) as entry:
         summary = ingest(arguments, store, derive=derive, size=size, undo=entry, **options)
         reasoning = None
@@ -86,7 +86,7 @@ def register(
                 synced = sync_index()
     # after the journal's entry is closed: the write is whole, and compacting is upkeep that a
     # crash cannot leave half done (RocksDB swaps the compacted files in at once)
-    optimized = summary.triples >= OPTIMIZE_AFTER_QUADS
+    optimized = store.compacts and summary.triples >= OPTIMIZE_AFTER_QUADS
     if optimized:
         if on_optimize is not None:
             on_optimize(summary.triples)

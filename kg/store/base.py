@@ -82,6 +82,9 @@ class ModelStore(Protocol):
     location: str
     """Where the store is: a folder, `:memory:`, or a `sparql+http://` URL."""
     read_only: bool
+    compacts: bool
+    """`optimize` compacts this store's files (False on a SPARQL server, which has no request
+    for it): only then does a large ingest end by compacting, and say so."""
 
     @property
     def generation(self) -> int:
@@ -198,6 +201,5 @@ class ModelStore(Protocol):
     def optimize(self) -> None:
         """Compact the store's files for reads, after a large write (`kg.ingest.register`):
         bulk loads leave their quads in many files whose keys overlap, and a lookup searches
-        each of them. The content does not change. Nothing to do on a SPARQL server, which
-        compacts its own files."""
+        each of them. The content does not change. Nothing on a SPARQL server (`compacts`)."""
         ...

@@ -348,6 +348,8 @@ class RemoteStore(StoreEngine):
     Its `generation` counts the writes made through this object: a write by another process
     does not move it."""
 
+    compacts = False  # SPARQL has no request for it: the server compacts on its own
+
     def __init__(self, endpoints: Endpoints, *, read_only: bool) -> None:
         super().__init__(endpoints.display, read_only=read_only)
         self._endpoints = endpoints
@@ -773,7 +775,7 @@ class RemoteStore(StoreEngine):
         self._apply(edit_graph_update(graph, (), drop=True, create=False))
 
     def optimize(self) -> None:
-        """Nothing: the server compacts its own files (SPARQL has no request for it)."""
+        """Nothing (`compacts` is False)."""
 
     def _apply(self, update: str, sent: _Sent | None = None) -> None:
         """POST one update (ours when `sent` is None) as one request, never retried; ours

@@ -109,6 +109,8 @@ class _State:
 class SharedStore(StoreBase):
     """An embedded store read from published checkpoints and written under a lock file."""
 
+    compacts = True
+
     def __init__(
         self,
         location: str,

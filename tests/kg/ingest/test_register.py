@@ -16,7 +16,7 @@ from kg.ingest.register import register
 from kg.store import open_store
 from kg.store.base import ModelStore
 from kg.store.shared import SharedStore
-from tests.conftest import CliResult, snapshot
+from tests.conftest import CliResult, SparqlServer, snapshot
 
 EXAMPLES = sorted(
     p for p in (Path(__file__).resolve().parents[3] / "examples" / "models").iterdir() if p.is_dir()
@@ -75,3 +75,17 @@ def test_modelkg_ingest_says_when_it_compacts(
     assert "compacting the store for reads after" in done.err
     quiet = cli("ingest", EXAMPLES[0].parent, "--store", tmp_path / "other", "--quiet")
     assert quiet.code == 0 and "compacting" not in quiet.err
+
+
+def test_a_sparql_server_is_not_said_to_be_compacted(
+    oxigraph_server: SparqlServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SPARQL has no request to compact a server's files: a large write there ends without
+    compacting, and without a line saying it does."""
+    monkeypatch.setattr(registering, "OPTIMIZE_AFTER_QUADS", 1)
+    oxigraph_server.clear()
+    told: list[int] = []
+    with open_store(oxigraph_server.location) as store:
+        done = register([str(EXAMPLES[0])], store, on_optimize=told.append)
+    assert done.ingest.triples > 0
+    assert not done.optimized and told == []
