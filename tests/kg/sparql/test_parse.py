@@ -3,7 +3,9 @@ forked after using it gets a clear error at once, never a call that waits foreve
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -30,3 +32,35 @@ def test_a_forked_child_is_told_it_cannot_analyze_instead_of_hanging() -> None:
         pytest.fail("the forked child hung in the SPARQL analyzer")
 
     assert "forked" in queue.get(timeout=5)
+
+
+QUERY = "SELECT ?m WHERE {{ SERVICE <http://127.0.0.1:9/{n}> {{ ?m ?p ?o }} }}"
+
+
+def test_a_query_parsed_inside_a_running_event_loop_leaves_that_loop_running() -> None:
+    """The server parses short queries on its event loop: the analyzer borrows the thread for
+    the call, and the server's loop is the running one again after it."""
+
+    async def parse_on_the_loop() -> tuple[str, bool]:
+        loop = asyncio.get_running_loop()
+        parsed = parse_query(QUERY.format(n="on-loop"))
+        await asyncio.sleep(0)  # the loop still schedules this coroutine
+        return parsed.services[0].value, asyncio.get_running_loop() is loop
+
+    service, same_loop = asyncio.run(parse_on_the_loop())
+
+    assert service == "http://127.0.0.1:9/on-loop"
+    assert same_loop
+
+
+def _parse_in_a_thread(n: int) -> tuple[str, bool]:
+    parsed = parse_query(QUERY.format(n=n))
+    return parsed.services[0].value, asyncio._get_running_loop() is None
+
+
+def test_threads_parsing_at_once_each_get_their_own_answer() -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(_parse_in_a_thread, range(200)))
+
+    assert [service for service, _ in answers] == [f"http://127.0.0.1:9/{n}" for n in range(200)]
+    assert all(no_loop for _, no_loop in answers)  # no thread is left believing a loop runs on it
