@@ -153,6 +153,17 @@ def test_a_query_whose_answer_changes_each_time_is_computed_each_time(
         assert values[0] != values[1]
 
 
+def test_a_changing_function_deep_in_the_query_still_turns_the_cache_off(
+    cached_server: str,
+) -> None:
+    query = "SELECT ?v WHERE { { SELECT (UUID() AS ?v) {} } FILTER EXISTS { BIND(1 AS ?one) } }"
+    answers = [sparql(cached_server, query) for _ in range(2)]
+
+    assert [a.headers.get("x-cache") for a in answers] == ["miss", "miss"]
+    values = [a.json()["results"]["bindings"][0]["v"]["value"] for a in answers]
+    assert values[0] != values[1]
+
+
 def test_an_operator_can_turn_the_cache_off(uncached_server: str) -> None:
     ask(uncached_server, PAGE)
 

@@ -72,7 +72,8 @@ function ref(term) {
 }
 
 // Nesting depth, every SERVICE, and volatile functions, by an explicit stack: a walk that
-// cannot overflow.
+// cannot overflow. It reads the algebra (`type` 'service', expressions of subType 'operator')
+// or the syntax tree (a pattern of subType 'service', expressions of subType 'operation').
 function walk(root) {
   const services = [];
   let depth = 0;
@@ -85,8 +86,10 @@ function walk(root) {
       for (const item of node) if (item !== null && typeof item === 'object') stack.push([item, level + 1]);
       continue;
     }
-    if (node.type === 'service') services.push(ref(node.name));
-    if (node.type === 'expression' && node.subType === 'operator'
+    if (node.type === 'service' || (node.type === 'pattern' && node.subType === 'service')) {
+      services.push(ref(node.name));
+    }
+    if (node.type === 'expression' && (node.subType === 'operator' || node.subType === 'operation')
       && VOLATILE.has(String(node.operator).toLowerCase())) volatile = true;
     for (const key of Object.keys(node)) {
       const value = node[key];
@@ -175,6 +178,18 @@ globalThis.modelkgAnalyze = function modelkgAnalyze(text, base, prefixesJson, ki
     const isUpdate = ast.type === 'update';
     if (kind === 'query' && isUpdate) return JSON.stringify({ ok: false, error: 'this is an update, not a query', wrongKind: true });
     if (kind === 'update' && !isUpdate) return JSON.stringify({ ok: false, error: 'this is a query, not an update', wrongKind: true });
+    if (!isUpdate && wantReads !== 'reads') {
+      // What a guard decides a query on is in its syntax: SERVICE and the volatile functions.
+      // The algebra (a third of the cost) is made only to name a SERVICE by its resolved IRI.
+      const syntax = walk(ast);
+      if (syntax.services.length === 0) {
+        const clauses = ast.datasets?.clauses ?? [];
+        return JSON.stringify({
+          ok: true, kind: 'query', form: ast.subType, depth: syntax.depth, services: [],
+          volatile: syntax.volatile, dataset: clauses.length > 0,
+        });
+      }
+    }
     const algebra = toAlgebra(ast, { quads: true, baseIRI: base || undefined, prefixes });
     const { services, depth, volatile } = walk(algebra);
     if (!isUpdate) {

@@ -4,12 +4,13 @@ forked after using it gets a clear error at once, never a call that waits foreve
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from kg.sparql.parse import parse_query
+from kg.sparql.parse import ANALYZER_BUNDLE, parse_query
 
 
 def _analyze_in_child(queue: multiprocessing.Queue[str]) -> None:
@@ -64,3 +65,11 @@ def test_threads_parsing_at_once_each_get_their_own_answer() -> None:
 
     assert [service for service, _ in answers] == [f"http://127.0.0.1:9/{n}" for n in range(200)]
     assert all(no_loop for _, no_loop in answers)  # no thread is left believing a loop runs on it
+
+
+def test_the_analyzer_bundle_is_the_one_its_build_recorded() -> None:
+    """`scripts/vendor_sparql_parser.sh` writes the bundle and its sha256: a bundle edited by
+    hand, or built without the script, is caught here."""
+    recorded = (ANALYZER_BUNDLE.parent / "VERSIONS.txt").read_text().split()
+
+    assert recorded[-1] == hashlib.sha256(ANALYZER_BUNDLE.read_bytes()).hexdigest()
