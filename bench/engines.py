@@ -79,7 +79,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import CORPUS, _run_phase, make_synthetic, work_dir
+from ingest import CORPUS, _run_phase, make_synthetic, require_corpus, work_dir
 from loadgen import Generator, Request, Result, ensure_wrk, percentile
 from serve import (
     BIN,
@@ -726,6 +726,7 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, work: Path) -> None:
+    require_corpus()
     load = os.getloadavg()[0]  # before any work of ours: other work on the machine
     started = datetime.now(UTC)
     synthetic = work / "synthetic"

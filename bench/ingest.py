@@ -46,8 +46,18 @@ def work_dir(name: str, given: Path | None = None, *, keep: bool = False) -> Ite
             shutil.rmtree(work, ignore_errors=True)
 
 
+def require_corpus() -> None:
+    """Stop with the fix when the shared corpus is not beside this checkout: a benchmark of
+    nothing would otherwise print a table of empty stores."""
+    if not any(CORPUS.glob("*/config.json")):
+        raise SystemExit(
+            f"no corpus at {CORPUS}: run the benchmark from a checkout with ../shared beside it"
+        )
+
+
 def make_synthetic(target: Path, count: int) -> None:
     """`count` model folders: the corpus configs again, each under a new hub id."""
+    require_corpus()
     configs = sorted(CORPUS.glob("*/config.json"))
     target.mkdir(parents=True, exist_ok=True)
     for index in range(count):
