@@ -85,10 +85,6 @@ class ModelStore(Protocol):
     compacts: bool
     """`optimize` compacts this store's files (False on a SPARQL server, which has no request
     for it): only then does a large ingest end by compacting, and say so."""
-    concurrent_reads: bool
-    """Reads sent from several threads at once finish sooner (`kg.store.side_by_side`): True on
-    a SPARQL server, where each read mostly waits on its round trip; False in process, where a
-    read is CPU under the GIL."""
 
     @property
     def generation(self) -> int:

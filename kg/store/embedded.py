@@ -150,7 +150,6 @@ class EmbeddedStore(StoreEngine):
     """A pyoxigraph store on disk (or in memory when `path` is None)."""
 
     compacts = True
-    concurrent_reads = False
 
     def __init__(self, store: Store, location: str, *, read_only: bool) -> None:
         super().__init__(location, read_only=read_only)

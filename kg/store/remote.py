@@ -349,14 +349,13 @@ class RemoteStore(StoreEngine):
     does not move it."""
 
     compacts = False  # SPARQL has no request for it: the server compacts on its own
-    concurrent_reads = True  # each read waits on its round trip: side by side, they overlap
 
     def __init__(self, endpoints: Endpoints, *, read_only: bool) -> None:
         super().__init__(endpoints.display, read_only=read_only)
         self._endpoints = endpoints
         self._client = httpx.Client(
             timeout=httpx.Timeout(endpoints.timeout, connect=CONNECT_TIMEOUT),
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=8),
             auth=_Credentials(*endpoints.auth) if endpoints.auth else None,
             headers={"User-Agent": "modelkg"},
         )

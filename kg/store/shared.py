@@ -110,7 +110,6 @@ class SharedStore(StoreBase):
     """An embedded store read from published checkpoints and written under a lock file."""
 
     compacts = True
-    concurrent_reads = False
 
     def __init__(
         self,

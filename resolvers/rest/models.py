@@ -24,7 +24,6 @@ from kg.models.filters import ModelFilter, numeric_parameters
 from kg.models.paging import MAX_PAGE, list_models
 from kg.reason.explain import explain
 from kg.store.base import ModelStore
-from kg.store.side_by_side import side_by_side
 from ontology.namespaces import PREFIXES
 from resolvers.errors import HttpError
 from resolvers.negotiation import GRAPH_TYPES, negotiate, not_acceptable
@@ -238,25 +237,19 @@ async def model_explanations(model_id: str, store: StoreDep) -> list[schemas.Exp
 
 
 def _read_model(store: ModelStore, model_id: str) -> schemas.ModelDetail:
-    """One model with everything hanging off it: a fixed number of batched reads, side by
-    side over a SPARQL server (`kg.store.side_by_side`)."""
+    """One model with everything hanging off it: a fixed number of batched reads."""
     iri = find_model(store, model_id)
     ids = [iri]
-    with side_by_side(store) as read:
-        record = read(records.load_records, store, ids)
-        bases = read(records.load_lineage, store, ids, derived=False)
-        derived = read(records.load_lineage, store, ids, derived=True)
-        tasks = read(records.load_tasks, store, ids)
-        io = read(records.load_io, store, ids)
-        parts = read(records.load_parts, store, ids)
-        primary = read(records.load_primary_tasks, store, ids)
+    record = records.load_records(store, ids).get(iri) or records.ModelRecord(iri, model_id)
+    bases = records.load_lineage(store, ids, derived=False).get(iri, [])
+    derived = records.load_lineage(store, ids, derived=True).get(iri, [])
     return shape.detail(
-        record.result().get(iri) or records.ModelRecord(iri, model_id),
-        tasks.result().get(iri, []),
-        io.result().get(iri, ([], [])),
-        parts.result().get(iri, []),
-        (bases.result().get(iri, []), derived.result().get(iri, [])),
-        primary.result().get(iri),
+        record,
+        records.load_tasks(store, ids).get(iri, []),
+        records.load_io(store, ids).get(iri, ([], [])),
+        records.load_parts(store, ids).get(iri, []),
+        (bases, derived),
+        records.load_primary_tasks(store, ids).get(iri),
     )
 
 
