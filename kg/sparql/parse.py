@@ -98,12 +98,12 @@ class _Analyzer:
         """Stop V8's threads and the context's loop (left running, they can hold the
         interpreter at exit)."""
         with self._lock:
-            if self._context is not None and self._pid == os.getpid():
-                self._context.close()
-                self._context = None
-            if self._loop is not None and self._pid == os.getpid():
+            if self._context is None or self._pid != os.getpid():
+                return  # never started, or a forked child's copy of the parent's
+            self._context.close()
+            if self._loop is not None:
                 self._loop.call_soon_threadsafe(self._loop.stop)
-                self._loop = None
+            self._context = self._loop = None
 
 
 def _new_context() -> tuple[asyncio.AbstractEventLoop, Any]:

@@ -178,28 +178,25 @@ globalThis.modelkgAnalyze = function modelkgAnalyze(text, base, prefixesJson, ki
     const isUpdate = ast.type === 'update';
     if (kind === 'query' && isUpdate) return JSON.stringify({ ok: false, error: 'this is an update, not a query', wrongKind: true });
     if (kind === 'update' && !isUpdate) return JSON.stringify({ ok: false, error: 'this is a query, not an update', wrongKind: true });
-    if (!isUpdate && wantReads !== 'reads') {
-      // What a guard decides a query on is in its syntax: SERVICE and the volatile functions.
-      // The algebra (a third of the cost) is made only to name a SERVICE by its resolved IRI.
-      const syntax = walk(ast);
-      if (syntax.services.length === 0) {
-        const clauses = ast.datasets?.clauses ?? [];
-        return JSON.stringify({
-          ok: true, kind: 'query', form: ast.subType, depth: syntax.depth, services: [],
-          volatile: syntax.volatile, dataset: clauses.length > 0,
-        });
-      }
-    }
-    const algebra = toAlgebra(ast, { quads: true, baseIRI: base || undefined, prefixes });
-    const { services, depth, volatile } = walk(algebra);
+    const translated = () => toAlgebra(ast, { quads: true, baseIRI: base || undefined, prefixes });
     if (!isUpdate) {
+      // What a guard decides a query on is in its syntax: SERVICE and the volatile functions.
+      // The algebra (a third of the cost) is made only for `reads`, and to name a SERVICE by
+      // its resolved IRI.
+      let facts = walk(ast);
+      let reads;
+      if (facts.services.length > 0 || wantReads === 'reads') {
+        const algebra = translated();
+        facts = walk(algebra);
+        if (wantReads === 'reads') reads = readsOf(algebra.type === 'construct' ? algebra.input : algebra);
+      }
       const clauses = ast.datasets?.clauses ?? [];
-      const reads = wantReads === 'reads'
-        ? readsOf(algebra.type === 'construct' ? algebra.input : algebra) : undefined;
       return JSON.stringify({
-        ok: true, kind: 'query', form: ast.subType, depth, services, volatile, dataset: clauses.length > 0, reads,
+        ok: true, kind: 'query', form: ast.subType, ...facts, dataset: clauses.length > 0, reads,
       });
     }
+    const algebra = translated();
+    const { services, depth } = walk(algebra);
     const ops = algebra.type === 'compositeupdate' ? algebra.updates : (algebra.type === 'nop' ? [] : [algebra]);
     const asts = ast.updates.filter((u) => u.operation);
     const operations = ops.map((o, i) => operation(o, asts[i]));
