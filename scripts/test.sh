@@ -15,4 +15,4 @@ echo "== import-linter (layers: resolvers -> codegen -> kg -> ontology)"
 echo "== mypy --strict"
 .venv/bin/mypy --strict ontology kg codegen resolvers
 echo "== pytest"
-.venv/bin/python -m pytest -p no:cacheprovider -n 2 "$@"
+.venv/bin/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup "$@"

@@ -9,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,17 @@ if TYPE_CHECKING:
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One parameter-count cache (`kg.compat.count_cache`) for the whole run, made by the
+    process that starts it: its xdist workers and every process a test starts inherit it, so a
+    config is built once per run, and no run reads what another left (nor the user's cache)."""
+    if not hasattr(config, "workerinput") and "MODELKG_CACHE_DIR" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="modelkg-test-cache-")
+        os.environ["MODELKG_CACHE_DIR"] = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+
+
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "hf"
 """The shared corpus of real HuggingFace metadata (../shared/corpus/hf), never copied here."""
 
@@ -32,6 +44,17 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "hf"
 def corpus_folder(hub_id: str) -> Path:
     """The corpus folder of one model (`org__name`)."""
     return CORPUS / hub_id.replace("/", "__")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (`--dist loadgroup`)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests of one file run on one worker, as under `--dist loadscope`, unless a test
+    names its own `xdist_group`: a module's fixtures (a served store, the corpus ingested into
+    each engine, a Virtuoso) are then built once, not once per worker its tests were spread
+    over, and again each time a worker comes back to the module."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
 
 
 @pytest.fixture(scope="session")

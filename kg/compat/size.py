@@ -27,10 +27,11 @@ import logging
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields, replace
 from functools import lru_cache
-from typing import Any, Literal, NoReturn, cast
+from typing import Any, Literal, NoReturn, cast, get_args
 
+from kg.compat.count_cache import count_cache
 from kg.errors import ConfigError
 from kg.model_builds import shapes_only
 
@@ -207,11 +208,13 @@ def count_parameters(config: Mapping[str, Any]) -> ParameterCount:
 @lru_cache(maxsize=256)
 def count_parameters_json(config_json: str) -> ParameterCount:
     """`count_parameters` of a config.json's text, cached by the text itself (the one cache:
-    `count_parameters` comes here with its config's canonical dump).
+    `count_parameters` comes here with its config's canonical dump): in the process, and on
+    disk for every process on the machine (`kg.compat.count_cache`).
 
     An ingest sizes a model from the config text its graph keeps; a hub of fine-tunes repeats
     the same text again and again, and keyed by the text a repeat costs a hash, not a parse
-    and a canonical dump of a config whose label map can run to 20,000 entries.
+    and a canonical dump of a config whose label map can run to 20,000 entries, and a process
+    that meets a config another one counted neither builds it nor imports its modeling code.
 
     >>> count_parameters_json('{"model_type": "gpt2", "n_embd": 64, "n_layer": 1, '
     ...                       '"n_head": 2, "vocab_size": 100, "n_positions": 32}').value
@@ -223,10 +226,53 @@ def count_parameters_json(config_json: str) -> ParameterCount:
     config = json.loads(config_json, parse_constant=_refuse_constant)
     if not isinstance(config, dict):
         raise _not_a_mapping(config)
+    kept = _kept(count_cache().get(config_json))
+    if kept is None:
+        kept = _count(config)
+        count_cache().put(
+            config_json,
+            asdict(kept) if isinstance(kept, ParameterCount) else {"error": _error_fields(kept)},
+        )
+    if isinstance(kept, ConfigError):
+        raise kept
+    return kept
+
+
+def _count(config: dict[str, Any]) -> ParameterCount | ConfigError:
+    """Built on the meta device, else by the formula, else why neither could count it."""
     try:
         return _count_on_meta_device(config)
     except _CannotBuildError as exc:
-        return _formula(config, why=str(exc))
+        try:
+            return _formula(config, why=str(exc))
+        except ConfigError as error:
+            return error
+
+
+_ERROR_FIELDS = ("message", "field", "expected", "hint")
+
+
+def _error_fields(error: ConfigError) -> dict[str, str | None]:
+    return {name: getattr(error, name) for name in _ERROR_FIELDS}
+
+
+def _kept(kept: Mapping[str, Any] | None) -> ParameterCount | ConfigError | None:
+    """What the disk cache holds for a config (a count, or why it cannot be counted), or None
+    for anything else: a miss, or an entry that is not one (counted again, and replaced)."""
+    if kept is None:
+        return None
+    error = kept.get("error")
+    if isinstance(error, dict):
+        message, field, expected, hint = (error.get(name) for name in _ERROR_FIELDS)
+        if not isinstance(message, str) or not all(
+            value is None or isinstance(value, str) for value in (field, expected, hint)
+        ):
+            return None
+        return ConfigError(message, field=field, expected=expected, hint=hint)
+    value, method, detail = kept.get("value"), kept.get("method"), kept.get("detail")
+    if type(value) is not int or method not in get_args(CountMethod) or type(detail) is not str:
+        return None
+    return ParameterCount(value, cast(CountMethod, method), detail)
 
 
 def _not_a_mapping(config: object) -> ConfigError:

@@ -115,12 +115,13 @@ def test_with_call_logging_on_the_tool_call_is_an_activity_in_the_registry(
     ]
 
 
+@pytest.mark.xdist_group("mypy")  # after the UDF package's check, in its warm cache
 def test_the_server_is_typed_strictly(
-    server_package: tuple[GeneratedPackage, list[dict[str, object]]], tmp_path: Path
+    server_package: tuple[GeneratedPackage, list[dict[str, object]]], venv: Venv
 ) -> None:
     package, _ = server_package
     checked = subprocess.run(
-        [str(BIN / "mypy"), "--strict", "--cache-dir", str(tmp_path), "src"],
+        [str(BIN / "mypy"), "--strict", "--cache-dir", str(venv.mypy_cache), "src"],
         cwd=package.folder,
         capture_output=True,
         text=True,

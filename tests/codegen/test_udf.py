@@ -81,6 +81,8 @@ def test_one_package_holds_a_module_and_typed_functions_per_model(
     assert "gpt2_generate" in representative.exports
 
 
+@pytest.mark.xdist_group("mypy")  # one worker checks both packages: the second reads the
+# first's cache of torch, transformers and the rest (mypy's cache takes one writer at a time)
 def test_the_installed_package_passes_mypy_strict_and_its_own_tests(
     representative: GeneratedPackage, venv: Venv, empty_hf_cache: str
 ) -> None:
