@@ -79,7 +79,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import CORPUS, _run_phase, make_synthetic, require_corpus, work_dir
+from ingest import CORPUS, _run_phase, cold_counts, make_synthetic, require_corpus, work_dir
 from loadgen import Generator, Request, Result, ensure_wrk, percentile
 from serve import (
     BIN,
@@ -139,7 +139,11 @@ def timed_command(command: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float
     its exit code is in `ok`."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=ENV, text=True
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**ENV, **cold_counts()},
+        text=True,
     )
     output = process.stdout.read() if process.stdout else ""
     _, status, usage = os.wait4(process.pid, 0)

@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest import _peak_rss_mb as peak_rss_mb
 from ingest import _store_bytes as store_bytes
+from ingest import cold_counts
 from loadgen import percentile
 from serve import free_port, print_table, serving
 
@@ -115,7 +116,7 @@ PHASES = {"ingest": phase_ingest, "bulk": phase_bulk}
 
 def run_phase(name: str, *args: str) -> dict[str, Any]:
     """A phase in a fresh process; its JSON line."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT), **cold_counts()}
     done = subprocess.run(
         [sys.executable, __file__, "--phase", name, *args],
         capture_output=True, text=True, env=env, check=False,
