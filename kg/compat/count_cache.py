@@ -94,7 +94,8 @@ class CountCache:
     def _turn_off(self, exc: Exception) -> None:
         self._off, self._cache = True, None
         _log.warning(
-            "parameter counts are not cached: cannot use %s (%s); set %s to a writable folder",
+            "parameter counts are not cached: cannot use %s (%s); remove that folder (it is "
+            "only a cache), or set %s to a writable one",
             self.directory,
             exc,
             CACHE_DIR_VARIABLE,

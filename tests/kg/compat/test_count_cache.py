@@ -15,7 +15,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -167,12 +167,27 @@ def test_an_entry_that_is_not_a_count_is_counted_again_and_replaced(
     }
 
 
-def test_a_cache_folder_that_cannot_be_made_still_counts_and_says_why(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+def _a_file_in_its_place(root: Path) -> Path:
+    root.write_text("not a folder")
+    return root / "parameter-counts"
+
+
+def _a_database_that_is_not_one(root: Path) -> Path:
+    folder = root / "parameter-counts"
+    folder.mkdir(parents=True)
+    (folder / "cache.db").write_bytes(b"\x00not sqlite\xff" * 400)
+    return folder
+
+
+@pytest.mark.parametrize("damage", [_a_file_in_its_place, _a_database_that_is_not_one])
+def test_a_cache_that_cannot_be_used_still_counts_and_says_how_to_fix_it(
+    damage: Callable[[Path], Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    blocker = tmp_path / "a-file"
-    blocker.write_text("not a folder")
-    monkeypatch.setenv(CACHE_DIR_VARIABLE, str(blocker))
+    folder = damage(tmp_path / "cache")
+    monkeypatch.setenv(CACHE_DIR_VARIABLE, str(tmp_path / "cache"))
     size.count_parameters_json.cache_clear()
 
     with caplog.at_level(logging.WARNING, logger="kg.compat.count_cache"):
@@ -180,5 +195,5 @@ def test_a_cache_folder_that_cannot_be_made_still_counts_and_says_why(
     size.count_parameters_json.cache_clear()
 
     assert count.value == BERT_PARAMETERS
-    assert f"set {CACHE_DIR_VARIABLE} to a writable folder" in caplog.text
-    assert str(blocker / "parameter-counts") in caplog.text
+    assert f"cannot use {folder}" in caplog.text
+    assert f"remove that folder (it is only a cache), or set {CACHE_DIR_VARIABLE}" in caplog.text
