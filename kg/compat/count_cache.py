@@ -31,6 +31,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import zlib
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -112,7 +113,7 @@ class CountCache:
             return None
         try:
             found = opened.get(self._key(config_json))
-        except (OSError, sqlite3.Error, ValueError) as exc:  # ValueError: not JSON, not zlib
+        except (OSError, sqlite3.Error, ValueError, zlib.error) as exc:  # bytes not JSON
             _log.warning("a kept parameter count could not be read (%s): counting again", exc)
             return None
         return found if isinstance(found, dict) else None

@@ -13,8 +13,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -160,6 +162,29 @@ def test_an_entry_that_is_not_a_count_is_counted_again_and_replaced(
 
     assert count.value == BERT_PARAMETERS
     assert builds == ["bert"]
+    assert count_cache().get(BERT) == {
+        "value": BERT_PARAMETERS,
+        "method": "meta-device",
+        "detail": count.detail,
+    }
+
+
+@pytest.mark.parametrize(
+    "stored", [b"\x00\xff not zlib", zlib.compress(b"{not json")], ids=["not-zlib", "not-json"]
+)
+def test_an_entry_damaged_on_disk_is_counted_again(
+    stored: bytes, cache_dir: Path, builds: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    count_cache().put(BERT, {"value": 1, "method": "formula", "detail": "to be damaged"})
+    with sqlite3.connect(cache_dir / "parameter-counts" / "cache.db") as database:
+        database.execute("UPDATE Cache SET value = ?", (stored,))
+
+    with caplog.at_level(logging.WARNING, logger="kg.compat.count_cache"):
+        count = size.count_parameters_json(BERT)
+
+    assert count.value == BERT_PARAMETERS
+    assert builds == ["bert"]
+    assert "a kept parameter count could not be read" in caplog.text
     assert count_cache().get(BERT) == {
         "value": BERT_PARAMETERS,
         "method": "meta-device",
