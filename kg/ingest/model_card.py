@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 from huggingface_hub.repocard_data import ModelCardData
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from kg.errors import ModelCardError
 from kg.ingest.draft import ModelDraft
@@ -37,6 +38,9 @@ _LIMITATIONS = re.compile(r"(limitations|bias, risks|risks and)", re.IGNORECASE)
 _PLACEHOLDER = "more information needed"  # the Hub's and Trainer's card templates, unfilled
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _MARKDOWN_NOISE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<[^>]+>|\[([^\]]*)\]\([^)]*\)")
+_BLOCKS = MarkdownIt().disable("inline")
+"""A card's block structure (headings, paragraphs, list items) with each block's raw text:
+sections read that text, so the inline parse (half of markdown-it's time) is skipped."""
 
 
 def _strings(draft: ModelDraft, value: Any, field: str) -> list[str]:
@@ -272,8 +276,9 @@ def read_model_card(draft: ModelDraft, text: str, file: str = "README.md") -> No
     description = _description(body)
     if description:
         draft.add_value(model, MKG.description, description)
+    blocks = _BLOCKS.parse(body)  # once for both sections
     for predicate, heading in ((MKG.intendedUse, _INTENDED_USE), (MKG.limitations, _LIMITATIONS)):
-        section = _section(body, heading)
+        section = _section(blocks, heading)
         if section:
             draft.add_value(model, predicate, section)
 
@@ -301,15 +306,15 @@ def _read_eval_results(draft: ModelDraft, card_data: ModelCardData) -> None:
             draft.add_value(node, MKG.metricValue, str(value))
 
 
-def _section(body: str, heading: re.Pattern[str], limit: int = 600) -> str:
+def _section(tokens: list[Token], heading: re.Pattern[str], limit: int = 600) -> str:
     r"""The prose under the first heading `heading` matches (its own and its subsections'
-    paragraphs and list items, up to `limit` characters), markdown parsed by markdown-it.
+    paragraphs and list items, up to `limit` characters), in a card's blocks as markdown-it
+    parsed them (`_BLOCKS`).
 
     >>> card = "# M\n## Intended uses & limitations\nSort reviews.\n\n## Training\nx"
-    >>> _section(card, _INTENDED_USE)
+    >>> _section(_BLOCKS.parse(card), _INTENDED_USE)
     'Sort reviews.'
     """
-    tokens = MarkdownIt().parse(body)
     level: int | None = None
     texts: list[str] = []
     for index, token in enumerate(tokens):
