@@ -68,7 +68,10 @@ def test_a_batch_is_logged_and_read_back(api: httpx.Client, run_id: str) -> None
 
 
 def test_a_changed_param_or_a_bad_batch_writes_nothing(api: httpx.Client, run_id: str) -> None:
+    again = api.post(f"/runs/{run_id}/batch", json={"params": {"lr": "0.1"}})
+    assert again.status_code == 200, again.text  # a param may be logged again with its value
     before = api.get(f"/runs/{run_id}").json()
+    assert before["params"]["lr"] == "0.1"
     changed = api.post(
         f"/runs/{run_id}/batch",
         json={"metrics": [{"key": "loss", "value": 1.0}], "params": {"lr": "0.2"}},
