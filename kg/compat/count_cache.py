@@ -50,6 +50,8 @@ _COUNTING_CODE = (
     Path(__file__).parents[1] / "model_builds.py",
     Path(__file__).parents[2] / "ontology" / "parameters.ttl",
 )
+_PROBE = "doctor/probe"
+"""The key `CountCache.inspect` writes and removes (no count is ever stored under it)."""
 _log = logging.getLogger(__name__)
 
 
@@ -101,6 +103,21 @@ class CountCache:
             exc,
             CACHE_DIR_VARIABLE,
         )
+
+    def inspect(self) -> tuple[int, str | None]:
+        """How many counts the folder keeps, and why it cannot be used (None: it can), for
+        `modelkg doctor`. The folder is opened afresh and written to (a probe, removed at
+        once): a folder fixed since this process turned its cache off is seen as fixed, and
+        one that opens but refuses writes is seen as broken."""
+        from diskcache import Cache, JSONDisk
+
+        try:
+            with Cache(str(self.directory), disk=JSONDisk, size_limit=SIZE_LIMIT_BYTES) as probe:
+                probe.set(_PROBE, True)
+                probe.delete(_PROBE)
+                return len(probe), None
+        except (OSError, sqlite3.Error) as exc:
+            return 0, f"cannot use {self.directory} ({exc})"
 
     @staticmethod
     def _key(config_json: str) -> str:

@@ -382,6 +382,30 @@ def catalog(store: ModelStore, _: Sources, checked: dict[str, int]) -> list[Find
     ]
 
 
+def count_cache(store: ModelStore, _: Sources, checked: dict[str, int]) -> list[Finding]:
+    """The parameter-count cache (`kg.compat.count_cache`) can be used: without it every
+    process builds each config again (slower ingests, never other counts)."""
+    from kg.compat.count_cache import CACHE_DIR_VARIABLE
+    from kg.compat.count_cache import count_cache as kept_counts
+
+    counts = kept_counts()
+    entries, problem = counts.inspect()
+    if problem is None:
+        checked["kept parameter counts"] = entries
+        return []
+    folder = shlex.quote(str(counts.directory))
+    return [
+        Finding(
+            "count-cache",
+            "warning",
+            f"parameter counts are not cached: {problem}; every ingest builds each config again",
+            str(counts.directory),
+            f"rm -rf {folder} (it is only a cache), or set {CACHE_DIR_VARIABLE} to a "
+            "writable folder",
+        )
+    ]
+
+
 def orphan_graphs(store: ModelStore, sources: Sources) -> list[NamedNode]:
     """Derived graphs (inferred, size, search) whose model's source graph is gone."""
     expected = {

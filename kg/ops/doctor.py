@@ -6,9 +6,10 @@
 ontology and shapes are this ModelKG's; its model graphs were written with this ingest format
 and pass the SHACL shapes; every model has a current inferred graph and, where its config can
 be counted, a size graph; the vector index matches the store; the catalog matches the
-installed transformers; no derived graph outlives its model; no operation was cut off by a
-crash (`kg.store.journal`). Each finding names the command that fixes it; `repair` runs the
-fixes `--fix` can run (the store's derived data: it never rewrites a model graph).
+installed transformers; the parameter-count cache can be used; no derived graph outlives its
+model; no operation was cut off by a crash (`kg.store.journal`). Each finding names the
+command that fixes it; `repair` runs the fixes `--fix` can run (the store's derived data: it
+never rewrites a model graph).
 
 >>> import tempfile
 >>> where = tempfile.mkdtemp() + "/kg"
@@ -45,6 +46,7 @@ CHECKS: tuple[Check, ...] = (
     checks.orphans,
     checks.index,
     checks.catalog,
+    checks.count_cache,
 )
 """In the order their fixes run: a repair of a cut-off operation first, the index last (its
 search texts are built from the inferred graphs)."""

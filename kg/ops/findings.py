@@ -34,6 +34,7 @@ Check = Literal[
     "index-unreadable",
     "index-out-of-step",
     "catalog",
+    "count-cache",
     "orphans",
     "unfinished",
 ]

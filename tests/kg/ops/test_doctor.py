@@ -3,8 +3,10 @@ store, is named with its fix, `--fix` repairs it, and the store is clean again."
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import socket
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +14,7 @@ import numpy as np
 import pytest
 from pyoxigraph import NamedNode
 
+from kg.compat.count_cache import CACHE_DIR_VARIABLE
 from kg.compat.sizing import size_models
 from kg.ingest.pipeline import ingest
 from kg.ops.doctor import diagnose, repair
@@ -144,6 +147,7 @@ def test_a_healthy_store_has_no_findings(healthy: Path) -> None:
     assert report.checked["models"] == 3
     assert report.checked["graphs validated"] == 3
     assert report.checked["index entries"] == 3
+    assert report.checked["kept parameter counts"] >= 1  # the sizes above, counted once
 
 
 @pytest.mark.parametrize("damage", DAMAGE, ids=list(DAMAGE))
@@ -194,6 +198,34 @@ def test_an_operation_cut_off_by_a_crash_is_repaired(healthy: Path) -> None:
     (entry,) = [f for f in report.findings if f.check == "unfinished"]
     assert "`ingest`" in entry.what and "cut off" in entry.what
     repair(str(healthy), report)
+    assert diagnose(str(healthy)).healthy
+
+
+def _a_file_where_the_folder_goes(folder: Path) -> None:
+    folder.write_text("not a folder")
+
+
+def _a_database_that_is_not_one(folder: Path) -> None:
+    folder.mkdir()
+    (folder / "cache.db").write_bytes(b"\x00not sqlite\xff" * 400)
+
+
+@pytest.mark.parametrize("damage", [_a_file_where_the_folder_goes, _a_database_that_is_not_one])
+def test_an_unusable_count_cache_is_a_warning_that_says_how_to_clear_it(
+    damage: Callable[[Path], None], healthy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv(CACHE_DIR_VARIABLE, str(cache))
+    folder = cache / "parameter-counts"
+    damage(folder)
+    (finding,) = diagnose(str(healthy)).findings
+    assert (finding.check, finding.severity, finding.fixable) == ("count-cache", "warning", False)
+    assert finding.where == str(folder) and f"cannot use {folder}" in finding.what
+    assert finding.fix.startswith(
+        f"rm -rf {folder} (it is only a cache), or set {CACHE_DIR_VARIABLE}"
+    )
+    subprocess.run(shlex.split(finding.fix.split(" (")[0]), check=True)  # the fix, as given
     assert diagnose(str(healthy)).healthy
 
 
