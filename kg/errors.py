@@ -54,6 +54,7 @@ __all__ = [
     "ModelCardError",
     "ModelKGError",
     "NotFoundError",
+    "OutputError",
     "QueryError",
     "QueryKilledError",
     "QueryRefused",
@@ -222,6 +223,10 @@ class UsageError(ModelKGError, ValueError):
 
 class StoreError(ModelKGError, OSError):
     """The store cannot be opened or written (locked by another process, disk full, ...)."""
+
+
+class OutputError(ModelKGError, OSError):
+    """A file ModelKG was asked to write cannot be written (disk full, no permission, ...)."""
 
 
 class CodegenError(ModelKGError, ValueError):

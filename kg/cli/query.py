@@ -20,8 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from kg.cli.common import StoreOption, console
-from kg.errors import InputError, UsageError
-from kg.export import EXPORT_FORMATS, export
+from kg.errors import InputError, ModelKGError, OutputError, UsageError
+from kg.export import EXPORT_FORMATS, check_format, write_export
 from kg.ingest.json_file import read_text_file
 from kg.sparql.guard import check_query
 from kg.sparql.parse import parse_query
@@ -187,18 +187,32 @@ def export_command(
         modelkg export --format jsonld -o registry.jsonld
         modelkg export --format nquads --include-ontology --no-timestamps -o all.nq
     """
+    options = {"include_ontology": include_ontology, "timestamps": timestamps}
+    check_format(fmt)  # before a file is made
+    if output is not None and not output.parent.is_dir():
+        raise InputError(
+            "the folder to write into does not exist",
+            path=str(output.parent),
+            hint="create it first, or pick another --output",
+        )
     kg_store = open_store(store_location(store), read_only=True)
-    data = export(kg_store, fmt, include_ontology=include_ontology, timestamps=timestamps)
     if output is None:
-        sys.stdout.buffer.write(data)
-    else:
-        if not output.parent.is_dir():
-            raise InputError(
-                "the folder to write into does not exist",
-                path=str(output.parent),
-                hint="create it first, or pick another --output",
-            )
-        tmp = output.with_name(output.name + ".tmp")
-        tmp.write_bytes(data)
+        write_export(kg_store, fmt, sys.stdout.buffer, **options)
+        return
+    tmp = output.with_name(output.name + ".tmp")
+    try:
+        with tmp.open("wb") as stream:  # streamed: a store of any size in bounded memory
+            write_export(kg_store, fmt, stream, **options)
         tmp.replace(output)  # atomic: readers see the old file or the whole new one
-        console.print(f"wrote {len(data):,} bytes to {output}")
+    except OSError as exc:
+        if isinstance(exc, ModelKGError):
+            raise
+        raise OutputError(
+            f"cannot write the export: {exc.strerror or exc}",
+            path=str(output),
+            hint=f"{output} is as it was; free space or pick another --output "
+            "(the sort spills runs to the temp folder too: TMPDIR)",
+        ) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    console.print(f"wrote {output.stat().st_size:,} bytes to {output}")

@@ -13,13 +13,15 @@ import io
 import json
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 import rdflib
-from pyoxigraph import RdfFormat, parse
+from pyoxigraph import Quad, RdfFormat, parse
 
+import kg.export
 from tests.conftest import CliResult, corpus_folder
 
 Cli = Callable[..., CliResult]
@@ -264,6 +266,40 @@ def test_export_to_a_file(tmp_path: Path, export: Callable[..., CliResult]) -> N
     assert f"to {target}" in result.out
     assert target.read_bytes() == export("--format", "nquads").out.encode()
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_an_export_cut_off_midway_leaves_the_file_it_would_replace(
+    tmp_path: Path, export: Callable[..., CliResult], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "registry.nq"
+    target.write_bytes(b"yesterday's export\n")
+    streamed = kg.export.write_canonical_nquads
+
+    def cut_off(quads: Iterable[Quad], output: BinaryIO, **options: int) -> None:
+        def some(quads: Iterable[Quad]) -> Iterator[Quad]:
+            for index, quad in enumerate(quads):
+                if index == 50:
+                    raise OSError(28, "No space left on device")
+                yield quad
+
+        output.write(b"<urn:half> <urn:written> <urn:line> .\n")
+        streamed(some(quads), output, **options)
+
+    monkeypatch.setattr(kg.export, "write_canonical_nquads", cut_off)
+    result = export("--format", "nquads", "-o", target)
+
+    assert result.code == 1
+    assert result.err.startswith(f"error: {target}: cannot write the export: No space left")
+    assert target.read_bytes() == b"yesterday's export\n"
+    assert list(tmp_path.iterdir()) == [target]  # no half-written temporary file left behind
+
+
+def test_an_unknown_format_makes_no_file(tmp_path: Path, export: Callable[..., CliResult]) -> None:
+    result = export("--format", "rdfxml", "-o", tmp_path / "registry.rdf")
+
+    assert result.code == 2  # a usage error
+    assert "unknown export format `rdfxml`" in result.err and "nquads" in result.err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_export_into_a_folder_that_does_not_exist(

@@ -1,0 +1,79 @@
+"""An export of any size is written in bounded memory: the N-Quads are sorted in runs spilled
+to files and merged, and only the quads with blank nodes are canonicalized in memory. What comes
+out is what canonicalizing and sorting the whole dataset at once gives (RDFC-1.0's labels
+depend on the blank-node quads alone)."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pytest
+from pyoxigraph import CanonicalizationAlgorithm, Dataset, Quad, RdfFormat, parse, serialize
+
+from kg.export import write_canonical_nquads, write_export
+from kg.ingest.pipeline import ingest
+from kg.store import open_store
+from tests.conftest import corpus_folder
+
+MODELS = ("openai-community/gpt2", "google-bert/bert-base-uncased")
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = str(tmp_path_factory.mktemp("export") / "store")
+    with open_store(path) as store:
+        ingest([str(corpus_folder(m)) for m in MODELS], store)
+    return path
+
+
+def _whole_dataset_at_once(store_path: str) -> bytes:
+    """The export as the RDFC-1.0 spec describes it: one dataset, canonicalized, sorted."""
+    with open_store(store_path, read_only=True) as store:
+        dataset = Dataset(store.quads(vocabulary=True))
+    dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
+    text = serialize(list(dataset), format=RdfFormat.N_QUADS) or b""
+    return b"".join(sorted(text.splitlines(keepends=True)))
+
+
+@pytest.mark.parametrize("run_lines", [1, 997, 250_000], ids=["a run per line", "runs", "one run"])
+def test_the_export_sorted_in_runs_is_the_whole_dataset_canonicalized(
+    store_path: str, run_lines: int
+) -> None:
+    written = io.BytesIO()
+    with open_store(store_path, read_only=True) as store:
+        write_canonical_nquads(store.quads(vocabulary=True), written, run_lines=run_lines)
+
+    expected = _whole_dataset_at_once(store_path)
+    assert b"_:c14n0 " in expected  # the ontology's blank nodes are in it
+    assert written.getvalue() == expected
+
+
+def test_no_run_file_outlives_the_export(
+    store_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # TMPDIR read again
+    with open_store(store_path, read_only=True) as store:
+        write_canonical_nquads(store.quads(vocabulary=True), io.BytesIO(), run_lines=100)
+        with pytest.raises(ValueError, match="stop"):
+            write_canonical_nquads(_failing_after(store.quads(), 500), io.BytesIO(), run_lines=100)
+    assert list(tmp_path.iterdir()) == []
+
+
+def _failing_after(quads: Iterable[Quad], count: int) -> Iterator[Quad]:
+    for index, quad in enumerate(quads):
+        if index == count:
+            raise ValueError("stop")
+        yield quad
+
+
+def test_turtle_is_streamed_to_the_output_with_every_model_triple(store_path: str) -> None:
+    written = io.BytesIO()
+    with open_store(store_path, read_only=True) as store:
+        write_export(store, "turtle", written)
+        expected = {q.triple for q in store.quads(vocabulary=False)}
+    assert written.getvalue().startswith(b"@prefix")
+    assert {q.triple for q in parse(written.getvalue(), format=RdfFormat.TURTLE)} == expected
