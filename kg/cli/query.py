@@ -197,7 +197,16 @@ def export_command(
         )
     kg_store = open_store(store_location(store), read_only=True)
     if output is None:
-        write_export(kg_store, fmt, sys.stdout.buffer, **options)
+        try:
+            write_export(kg_store, fmt, sys.stdout.buffer, **options)
+        except (BrokenPipeError, ModelKGError):
+            raise
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write the export: {exc.strerror or exc}",
+                path="standard output",
+                hint="free space, or write to a file with --output",
+            ) from exc
         return
     tmp = output.with_name(output.name + ".tmp")
     try:
