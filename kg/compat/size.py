@@ -234,7 +234,14 @@ def count_parameters_json(config_json: str) -> ParameterCount:
             asdict(kept) if isinstance(kept, ParameterCount) else {"error": _error_fields(kept)},
         )
     if isinstance(kept, ConfigError):
-        raise kept
+        try:
+            raise kept
+        finally:
+            # the traceback holds this frame: with the error still in its locals, each
+            # uncountable config would leave a reference cycle, and the frames above it (a
+            # caller iterating a store's query results) would wait for the cyclic collector,
+            # which may run on another thread: pyoxigraph's results must be dropped on theirs
+            del kept
     return kept
 
 
@@ -246,7 +253,7 @@ def _count(config: dict[str, Any]) -> ParameterCount | ConfigError:
         try:
             return _formula(config, why=str(exc))
         except ConfigError as error:
-            return error
+            return error.with_traceback(None)  # a value now: its frames are not kept alive
 
 
 _ERROR_FIELDS = ("message", "field", "expected", "hint")

@@ -10,12 +10,14 @@ something else never changes an answer.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
 import sqlite3
 import subprocess
 import sys
+import weakref
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -222,3 +224,38 @@ def test_a_cache_that_cannot_be_used_still_counts_and_says_how_to_fix_it(
     assert count.value == BERT_PARAMETERS
     assert f"cannot use {folder}" in caplog.text
     assert f"remove that folder (it is only a cache), or set {CACHE_DIR_VARIABLE}" in caplog.text
+
+
+class _QueryResults:
+    """Stands in for a store's query results in a caller's frame (pyoxigraph's must be
+    released on the thread that made them: by reference counting, not the cyclic collector,
+    which may run on any thread)."""
+
+
+@pytest.mark.parametrize("source", ["counted", "from the cache"])
+def test_an_uncountable_config_leaves_its_callers_frame_to_reference_counting(
+    cache_dir: Path, source: str
+) -> None:
+    if source == "from the cache":
+        with pytest.raises(ConfigError):
+            size.count_parameters_json(UNCOUNTABLE)
+        size.count_parameters_json.cache_clear()
+
+    failures: list[str] = []
+
+    def caller(results: _QueryResults) -> None:
+        try:
+            size.count_parameters_json(UNCOUNTABLE)
+        except ConfigError as error:
+            failures.append(str(error))  # as a sizing loop records it, and goes on
+
+    results = _QueryResults()
+    released = weakref.ref(results)
+    gc.collect()
+    gc.disable()
+    try:
+        caller(results)
+        del results
+        assert failures and released() is None, "the caller's frame was kept in a cycle"
+    finally:
+        gc.enable()
