@@ -18,6 +18,7 @@ Run:  .venv/bin/python bench/ingest.py [--synthetic 10000] [--pyshacl-sample 300
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
 import resource
@@ -58,8 +59,10 @@ def require_corpus() -> None:
 def cold_counts() -> dict[str, str]:
     """The environment of a process that counts every config afresh: a new, empty parameter
     count cache (`kg.compat.count_cache`), so each measured ingest pays for its builds as a
-    first ingest on a machine does, whatever ran before it."""
-    return {"MODELKG_CACHE_DIR": tempfile.mkdtemp(prefix="modelkg-bench-counts-")}
+    first ingest on a machine does, whatever ran before it (removed when the bench ends)."""
+    folder = tempfile.mkdtemp(prefix="modelkg-bench-counts-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return {"MODELKG_CACHE_DIR": folder}
 
 
 def make_synthetic(target: Path, count: int) -> None:

@@ -27,8 +27,9 @@ import heapq
 import io
 import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import ExitStack
+from itertools import chain
 from pathlib import Path
 from typing import BinaryIO, Literal, get_args
 
@@ -120,18 +121,14 @@ def write_export(
     triples = (q.triple for q in quads)
     first = next(triples, None)
     if first is not None:
-        serialize(_chain(first, triples), output, RdfFormat.TURTLE, prefixes=PREFIXES)
+        # not for none: the serializer would write the prefixes of an empty document
+        serialize(chain([first], triples), output, RdfFormat.TURTLE, prefixes=PREFIXES)
 
 
 def check_format(fmt: str) -> None:
     """A `UsageError` naming the formats when `fmt` is not one of them."""
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format `{fmt}`", expected=", ".join(EXPORT_FORMATS))
-
-
-def _chain(first: Triple, rest: Iterator[Triple]) -> Iterator[Triple]:
-    yield first
-    yield from rest
 
 
 def _timestamp_predicates(store: ModelStore) -> set[NamedNode]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -158,6 +160,20 @@ def _show(term: object) -> str:
     return str(value) if value is not None else str(term)
 
 
+@contextmanager
+def _written(where: str, hint: str) -> Iterator[None]:
+    """A failure to write the export (a full disk) as one error naming `where`, not a
+    traceback; ModelKG's own errors (the store's) and a closed pipe pass as they are."""
+    try:
+        yield
+    except (BrokenPipeError, ModelKGError):
+        raise
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write the export: {exc.strerror or exc}", path=where, hint=hint
+        ) from exc
+
+
 def export_command(
     fmt: Annotated[
         str, typer.Option("--format", "-f", help=f"One of {', '.join(EXPORT_FORMATS)}.")
@@ -197,31 +213,16 @@ def export_command(
         )
     kg_store = open_store(store_location(store), read_only=True)
     if output is None:
-        try:
+        with _written("standard output", "free space, or write to a file with --output"):
             write_export(kg_store, fmt, sys.stdout.buffer, **options)
-        except (BrokenPipeError, ModelKGError):
-            raise
-        except OSError as exc:
-            raise OutputError(
-                f"cannot write the export: {exc.strerror or exc}",
-                path="standard output",
-                hint="free space, or write to a file with --output",
-            ) from exc
         return
     tmp = output.with_name(output.name + ".tmp")
+    hint = f"{output} is as it was; free space (the sort spills to TMPDIR too) or pick another"
     try:
-        with tmp.open("wb") as stream:  # streamed: a store of any size in bounded memory
-            write_export(kg_store, fmt, stream, **options)
-        tmp.replace(output)  # atomic: readers see the old file or the whole new one
-    except OSError as exc:
-        if isinstance(exc, ModelKGError):
-            raise
-        raise OutputError(
-            f"cannot write the export: {exc.strerror or exc}",
-            path=str(output),
-            hint=f"{output} is as it was; free space or pick another --output "
-            "(the sort spills runs to the temp folder too: TMPDIR)",
-        ) from exc
+        with _written(str(output), hint):
+            with tmp.open("wb") as stream:  # streamed: a store of any size in bounded memory
+                write_export(kg_store, fmt, stream, **options)
+            tmp.replace(output)  # atomic: readers see the old file or the whole new one
     finally:
         tmp.unlink(missing_ok=True)
     console.print(f"wrote {output.stat().st_size:,} bytes to {output}")

@@ -84,12 +84,16 @@ class CountCache:
         self._cache: Any = None
         self._off = False
 
+    def _open(self) -> Any:
+        """The folder as a diskcache `Cache` of JSON values (raises OSError or sqlite3.Error)."""
+        from diskcache import Cache, JSONDisk
+
+        return Cache(str(self.directory), disk=JSONDisk, size_limit=SIZE_LIMIT_BYTES)
+
     def _opened(self) -> Any:
         if self._cache is None and not self._off:
-            from diskcache import Cache, JSONDisk
-
             try:
-                self._cache = Cache(str(self.directory), disk=JSONDisk, size_limit=SIZE_LIMIT_BYTES)
+                self._cache = self._open()
             except (OSError, sqlite3.Error) as exc:
                 self._turn_off(exc)
         return self._cache
@@ -109,10 +113,8 @@ class CountCache:
         `modelkg doctor`. The folder is opened afresh and written to (a probe, removed at
         once): a folder fixed since this process turned its cache off is seen as fixed, and
         one that opens but refuses writes is seen as broken."""
-        from diskcache import Cache, JSONDisk
-
         try:
-            with Cache(str(self.directory), disk=JSONDisk, size_limit=SIZE_LIMIT_BYTES) as probe:
+            with self._open() as probe:
                 probe.set(_PROBE, True)
                 probe.delete(_PROBE)
                 return len(probe), None
