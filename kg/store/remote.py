@@ -365,6 +365,10 @@ class RemoteStore(StoreEngine):
         self.oxigraph = False
         """The server is Oxigraph (its `Server:` header said so): new models go to its bulk
         loader (`write_models`)."""
+        query = httpx.URL(endpoints.query)
+        self._query_urls = (query, query.copy_merge_params({"union-default-graph": ""}))
+        """The query endpoint, without and with the union-default-graph parameter: parsed
+        once, not for each query (httpx's URL parsing was a tenth of a query's own cost)."""
 
     @classmethod
     def open(
@@ -448,8 +452,7 @@ class RemoteStore(StoreEngine):
         union = self._endpoints.union == "parameter" and not self.virtuoso
         request = self._client.build_request(
             "POST",
-            self._endpoints.query,
-            params={"union-default-graph": ""} if union else None,
+            self._query_urls[union],
             data={"query": body},
             headers={"Accept": accept},
         )
