@@ -13,7 +13,8 @@ temporary files, then merged by `heapq.merge`), and Turtle is serialized as the 
 it. Only the quads that hold a blank node are canonicalized in memory, together: RDFC-1.0's
 labels depend on those quads alone, so they are the labels the whole dataset would get (the
 ontology's few hundred). A 100,000-model store (18.5 M quads) took 24 GB when its export was
-built in memory, and was killed.
+built in memory, and was killed. JSON-LD's triples go through the same sort (which puts each
+subject's together) and are compacted a thousand subjects at a time.
 
 >>> import tempfile
 >>> from kg.store import open_store
@@ -27,11 +28,11 @@ import heapq
 import io
 import json
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from itertools import chain
 from pathlib import Path
-from typing import BinaryIO, Literal, get_args
+from typing import BinaryIO, Literal, TypeVar, get_args
 
 from pyoxigraph import (
     BlankNode,
@@ -69,6 +70,11 @@ MERGE_FAN_IN = 64
 RUN_LINES = 250_000
 """N-Quads lines sorted in memory at a time (~60 MB of text with their quads): a larger
 export is sorted in runs of this many, spilled to temporary files and merged."""
+
+Statement = TypeVar("Statement", Quad, Triple)
+
+JSONLD_NODES = 1_000
+"""Subjects compacted into JSON-LD at a time (rdflib holds their graph and its JSON)."""
 
 JSONLD_CONTEXT = {
     "schema": str(SCHEMA),
@@ -109,7 +115,7 @@ def write_export(
     """
     check_format(fmt)
     if fmt == "jsonld":
-        output.write(_jsonld(store))
+        _write_jsonld(store, output)
         return
     quads: Iterable[Quad] = store.quads(vocabulary=include_ontology)
     if not timestamps:
@@ -171,32 +177,51 @@ def write_canonical_nquads(
     True
     """
     blank: list[Quad] = []
-    batch: list[Quad] = []
-    with tempfile.TemporaryDirectory(prefix="modelkg-export-") as folder:
-        runs: list[Path] = []
+
+    def without_blank_nodes() -> Iterator[Quad]:
         for quad in quads:
             if _holds_blank_node(quad):
                 blank.append(quad)
-                continue
-            batch.append(quad)
-            if len(batch) >= run_lines:
-                runs.append(_spill(_sorted_lines(batch), Path(folder) / f"run{len(runs)}"))
-                batch = []
+            else:
+                yield quad
+
+    with tempfile.TemporaryDirectory(prefix="modelkg-export-") as folder:
+        runs, rest = _spill_runs(without_blank_nodes(), Path(folder), run_lines)
         if blank:
             dataset = Dataset(blank)
             dataset.canonicalize(CanonicalizationAlgorithm.RDFC_1_0)
-            batch.extend(dataset)
-        last = _sorted_lines(batch)
-        while len(runs) > MERGE_FAN_IN:  # merged in passes: never more files open than this
-            group, runs = runs[:MERGE_FAN_IN], runs[MERGE_FAN_IN:]
-            with ExitStack() as opened:
-                lines = heapq.merge(*(opened.enter_context(run.open("rb")) for run in group))
-                runs.append(_spill(lines, Path(folder) / f"run{len(runs)}-{group[0].name}"))
-            for run in group:
-                run.unlink()
+            rest.extend(dataset)
+        output.writelines(_merge_runs(runs, _sorted_lines(rest), Path(folder)))
+
+
+def _spill_runs(
+    statements: Iterable[Statement], folder: Path, run_lines: int
+) -> tuple[list[Path], list[Statement]]:
+    """The runs of an external sort: `statements` serialized and sorted `run_lines` at a time,
+    each run spilled to a file in `folder`; the last (shorter) batch is given back unsorted."""
+    runs: list[Path] = []
+    batch: list[Statement] = []
+    for statement in statements:
+        batch.append(statement)
+        if len(batch) >= run_lines:
+            runs.append(_spill(_sorted_lines(batch), folder / f"run{len(runs)}"))
+            batch = []
+    return runs, batch
+
+
+def _merge_runs(runs: list[Path], last: list[bytes], folder: Path) -> Iterator[bytes]:
+    """The lines of every run and of `last`, merged in order; with more than `MERGE_FAN_IN`
+    runs they are first merged in passes, so no more files than that are ever open."""
+    while len(runs) > MERGE_FAN_IN:
+        group, runs = runs[:MERGE_FAN_IN], runs[MERGE_FAN_IN:]
         with ExitStack() as opened:
-            files = [opened.enter_context(run.open("rb")) for run in runs]
-            output.writelines(heapq.merge(*files, last) if files else last)
+            lines = heapq.merge(*(opened.enter_context(run.open("rb")) for run in group))
+            runs.append(_spill(lines, folder / f"run{len(runs)}-{group[0].name}"))
+        for run in group:
+            run.unlink()
+    with ExitStack() as opened:
+        files = [opened.enter_context(run.open("rb")) for run in runs]
+        yield from heapq.merge(*files, last) if files else last
 
 
 def _holds_blank_node(quad: Quad | Triple) -> bool:
@@ -208,9 +233,12 @@ def _holds_blank_node(quad: Quad | Triple) -> bool:
     )
 
 
-def _sorted_lines(quads: list[Quad]) -> list[bytes]:
-    text = (serialize(quads, format=RdfFormat.N_QUADS) or b"") if quads else b""
-    return sorted(text.splitlines(keepends=True))
+def _sorted_lines(statements: Sequence[Quad] | Sequence[Triple]) -> list[bytes]:
+    """Quads as N-Quads lines, triples as N-Triples lines, sorted."""
+    if not statements:
+        return []
+    fmt = RdfFormat.N_QUADS if isinstance(statements[0], Quad) else RdfFormat.N_TRIPLES
+    return sorted((serialize(statements, format=fmt) or b"").splitlines(keepends=True))
 
 
 def _spill(lines: Iterable[bytes], path: Path) -> Path:
@@ -220,15 +248,67 @@ def _spill(lines: Iterable[bytes], path: Path) -> Path:
     return path
 
 
-def _jsonld(store: ModelStore) -> bytes:
+def _write_jsonld(store: ModelStore, output: BinaryIO, *, nodes: int = JSONLD_NODES) -> None:
+    """The schema.org / FAIR4ML view (`ontology/export/schema_org.rq`) as one JSON-LD document,
+    compacted with `JSONLD_CONTEXT`, each node once, ordered by subject (blank nodes last).
+
+    Streamed in bounded memory: the CONSTRUCT's triples are sorted as N-Triples lines (the
+    external sort N-Quads use), which puts each subject's triples together and drops the
+    repeats, then compacted by rdflib `nodes` subjects at a time (blank nodes keep their
+    labels from one batch to the next) and written out as `@graph`'s members.
+    """
     import rdflib
 
     sparql = (ONTOLOGY_DIR / "export" / "schema_org.rq").read_text(encoding="utf-8")
     result = store.query(sparql)
     assert isinstance(result, QueryTriples)
-    payload = result.serialize(format=RdfFormat.N_TRIPLES) or b""
-    graph = rdflib.Graph()
-    graph.parse(data=payload.decode("utf-8"), format="nt")
-    text = graph.serialize(format="json-ld", context=JSONLD_CONTEXT, auto_compact=True)
-    document = json.loads(text)
-    return (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    blank_nodes: dict[str, rdflib.BNode] = {}
+
+    def compacted(lines: list[bytes]) -> list[dict[str, object]]:
+        graph = rdflib.Graph()
+        graph.parse(data=b"".join(lines).decode("utf-8"), format="nt", bnode_context=blank_nodes)
+        text = graph.serialize(format="json-ld", context=JSONLD_CONTEXT, auto_compact=True)
+        document = json.loads(text)
+        found = document.get("@graph", [{k: v for k, v in document.items() if k != "@context"}])
+        # a blank node whose own triples are in another batch comes out as a bare {"@id": ...}
+        kept = [node for node in found if set(node) != {"@id"}]
+        return sorted(kept, key=lambda node: (node["@id"].startswith("_:"), node["@id"]))
+
+    output.write(b'{\n  "@context": ' + _json(JSONLD_CONTEXT, 1) + b',\n  "@graph": [')
+    separator = b"\n    "
+    with tempfile.TemporaryDirectory(prefix="modelkg-export-") as folder:
+        runs, rest = _spill_runs(result, Path(folder), RUN_LINES)
+        lines = _merge_runs(runs, _sorted_lines(rest), Path(folder))
+        for batch in _subject_batches(lines, nodes):
+            for node in compacted(batch):
+                output.write(separator + _json(node, 2))
+                separator = b",\n    "
+    output.write(b"\n  ]\n}\n" if separator != b"\n    " else b"]\n}\n")
+
+
+def _subject_batches(lines: Iterable[bytes], subjects: int) -> Iterator[list[bytes]]:
+    """Sorted N-Triples `lines`, repeats dropped, in batches of about `subjects` subjects
+    (a subject's lines are never split between two batches)."""
+    batch: list[bytes] = []
+    count = 0
+    last_line = last_subject = b""
+    for line in lines:
+        if line == last_line:
+            continue
+        last_line = line
+        subject = line.split(b" ", 1)[0]
+        if subject != last_subject:
+            last_subject = subject
+            if count == subjects:
+                yield batch
+                batch, count = [], 0
+            count += 1
+        batch.append(line)
+    if batch:
+        yield batch
+
+
+def _json(value: object, level: int) -> bytes:
+    """`value` as indented JSON, nested `level` levels deep (two spaces a level)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return text.replace("\n", "\n" + "  " * level).encode("utf-8")

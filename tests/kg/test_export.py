@@ -6,19 +6,32 @@ depend on the blank-node quads alone)."""
 from __future__ import annotations
 
 import io
+import json
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
-from pyoxigraph import CanonicalizationAlgorithm, Dataset, Quad, RdfFormat, parse, serialize
+import rdflib
+from pyoxigraph import (
+    CanonicalizationAlgorithm,
+    Dataset,
+    Quad,
+    QueryTriples,
+    RdfFormat,
+    parse,
+    serialize,
+)
+from rdflib.compare import isomorphic
 
-from kg.export import write_canonical_nquads, write_export
+from kg.export import _write_jsonld, write_canonical_nquads, write_export
 from kg.ingest.pipeline import ingest
 from kg.store import open_store
+from ontology.files import ONTOLOGY_DIR
 from tests.conftest import corpus_folder
 
 MODELS = ("openai-community/gpt2", "google-bert/bert-base-uncased")
+HF = "https://huggingface.co/"
 
 
 @pytest.fixture(scope="module")
@@ -77,3 +90,42 @@ def test_turtle_is_streamed_to_the_output_with_every_model_triple(store_path: st
         expected = {q.triple for q in store.quads(vocabulary=False)}
     assert written.getvalue().startswith(b"@prefix")
     assert {q.triple for q in parse(written.getvalue(), format=RdfFormat.TURTLE)} == expected
+
+
+@pytest.fixture(scope="module")
+def store_with_a_blank_dataset(store_path: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The two models, gpt2 also trained on a dataset with no IRI (a blank node)."""
+    path = str(tmp_path_factory.mktemp("export-blank") / "store")
+    with open_store(store_path, read_only=True) as source, open_store(path) as store:
+        store.load([q for q in source.quads(vocabulary=False)])
+        store.update(
+            f"INSERT DATA {{ GRAPH <urn:extra> {{ <{HF}openai-community/gpt2> mkg:trainedOn "
+            '_:d . _:d schema:name "a private dataset" } }'
+        )
+    return path
+
+
+@pytest.mark.parametrize("nodes", [1, 3, 1_000], ids=["a node a batch", "batches", "one batch"])
+def test_jsonld_compacted_in_batches_is_the_schema_org_view_each_node_once(
+    store_with_a_blank_dataset: str, nodes: int
+) -> None:
+    written = io.BytesIO()
+    with open_store(store_with_a_blank_dataset, read_only=True) as store:
+        _write_jsonld(store, written, nodes=nodes)
+        view = store.query((ONTOLOGY_DIR / "export" / "schema_org.rq").read_text("utf-8"))
+        assert isinstance(view, QueryTriples)
+        expected = rdflib.Graph().parse(
+            data=view.serialize(format=RdfFormat.N_TRIPLES), format="nt"
+        )
+
+    document = json.loads(written.getvalue())
+    ids = [node["@id"] for node in document["@graph"]]
+    assert len(ids) == len(set(ids))  # every node once, in one piece
+    assert ids[-1].startswith("_:")  # the blank dataset, after the IRIs
+    assert ids[:-1] == sorted(ids[:-1])
+    found = rdflib.Graph().parse(data=written.getvalue(), format="json-ld")
+    assert isomorphic(found, expected)
+    private = rdflib.Literal("a private dataset")
+    dataset = found.value(predicate=rdflib.URIRef("https://schema.org/name"), object=private)
+    trained_on = rdflib.URIRef("https://w3id.org/fair4ml/trainedOn")
+    assert (rdflib.URIRef(HF + "openai-community/gpt2"), trained_on, dataset) in found
