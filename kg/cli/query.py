@@ -21,6 +21,7 @@ from pyoxigraph import (
 from rich.markup import escape
 from rich.table import Table
 
+from kg.atomic import replacing
 from kg.cli.common import StoreOption, console
 from kg.errors import InputError, ModelKGError, OutputError, UsageError
 from kg.export import EXPORT_FORMATS, check_format, write_export
@@ -216,13 +217,8 @@ def export_command(
         with _written("standard output", "free space, or write to a file with --output"):
             write_export(kg_store, fmt, sys.stdout.buffer, **options)
         return
-    tmp = output.with_name(output.name + ".tmp")
     hint = f"{output} is as it was; free space (the sort spills to TMPDIR too) or pick another"
-    try:
-        with _written(str(output), hint):
-            with tmp.open("wb") as stream:  # streamed: a store of any size in bounded memory
-                write_export(kg_store, fmt, stream, **options)
-            tmp.replace(output)  # atomic: readers see the old file or the whole new one
-    finally:
-        tmp.unlink(missing_ok=True)
+    # streamed (a store of any size in bounded memory), replacing the file only once whole
+    with _written(str(output), hint), replacing(output) as temporary, temporary.open("wb") as out:
+        write_export(kg_store, fmt, out, **options)
     console.print(f"wrote {output.stat().st_size:,} bytes to {output}")

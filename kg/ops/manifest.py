@@ -27,6 +27,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from kg import __version__
+from kg.atomic import write_atomically
 from kg.errors import InputError
 from kg.ingest.reader import INGEST_FORMAT
 
@@ -95,9 +96,7 @@ class Manifest:
 
     def write(self, folder: Path) -> None:
         """Write `manifest.json` into `folder` (under a temporary name, then renamed)."""
-        temporary = folder / f"{MANIFEST}.tmp"
-        temporary.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
-        temporary.replace(folder / MANIFEST)
+        write_atomically(folder / MANIFEST, json.dumps(asdict(self), indent=2))
 
     @classmethod
     def read(cls, folder: Path) -> Manifest:

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import hnswlib  # type: ignore[import-untyped]
 import numpy as np
 
+from kg.atomic import replacing, write_atomically
 from kg.errors import InputError, StoreError
 
 __all__ = ["EXACT_BELOW", "METRICS", "IndexCorruptError", "IndexParameters", "VectorIndex"]
@@ -71,12 +72,6 @@ class _Meta:
 def _sha256(path: Path) -> str:
     with path.open("rb") as stream:
         return hashlib.file_digest(stream, "sha256").hexdigest()
-
-
-def _replace(path: Path, write: Any) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    write(temporary)
-    temporary.replace(path)
 
 
 class VectorIndex:
@@ -137,23 +132,17 @@ class VectorIndex:
     def save(self) -> None:
         """Write the index atomically (see the module docstring)."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        _replace(self.folder / "vectors.npy", self._write_vectors)
+        with replacing(self.folder / "vectors.npy") as temporary, temporary.open("wb") as stream:
+            np.save(stream, self.vectors)
         checksums = {"vectors.npy": _sha256(self.folder / "vectors.npy")}
         if self._hnsw is not None:
-            _replace(self.folder / "hnsw.bin", lambda p: self._hnsw.save_index(str(p)))
+            with replacing(self.folder / "hnsw.bin") as temporary:
+                self._hnsw.save_index(str(temporary))
             checksums["hnsw.bin"] = _sha256(self.folder / "hnsw.bin")
         elif (self.folder / "hnsw.bin").exists():
             (self.folder / "hnsw.bin").unlink()
         self.meta.checksums = checksums
-        data = asdict(self.meta)
-        _replace(
-            self.folder / "meta.json",
-            lambda p: p.write_text(json.dumps(data), encoding="utf-8"),
-        )
-
-    def _write_vectors(self, path: Path) -> None:
-        with path.open("wb") as stream:
-            np.save(stream, self.vectors)
+        write_atomically(self.folder / "meta.json", json.dumps(asdict(self.meta)))
 
     # -- contents -----------------------------------------------------------------------------
     def __len__(self) -> int:

@@ -25,6 +25,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kg.atomic import write_atomically
+
 __all__ = ["current_holder", "record_holder", "release_holder"]
 
 
@@ -34,10 +36,7 @@ def _file(location: str) -> Path:
 
 def record_holder(location: str, url: str) -> None:
     """Say that this process serves the store at `location` on `url`."""
-    path = _file(location)
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps({"url": url, "pid": os.getpid()}), encoding="utf-8")
-    temporary.replace(path)
+    write_atomically(_file(location), json.dumps({"url": url, "pid": os.getpid()}))
 
 
 def release_holder(location: str) -> None:

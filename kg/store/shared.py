@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
 
+from kg.atomic import write_atomically
 from kg.errors import StoreError
 from kg.store.base import (
     BinaryOutput,
@@ -530,10 +531,7 @@ def _read_state(root: Path) -> _State:
 
 
 def _write_state(root: Path, state: _State) -> None:
-    path = root / STATE
-    temporary = root / f"{STATE}.{os.getpid()}.{threading.get_ident()}.tmp"
-    temporary.write_text(json.dumps(asdict(state)), encoding="utf-8")
-    temporary.replace(path)
+    write_atomically(root / STATE, json.dumps(asdict(state)))
 
 
 def _holds_lock_here(root: Path) -> bool:

@@ -36,6 +36,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from kg.atomic import write_atomically
 from kg.errors import StoreError
 from kg.tasks.record import TaskRecord
 
@@ -117,9 +118,7 @@ class LiveState:
         path = self._path(record.id)
         assert path is not None, record.id
         with self.locked():
-            temporary = path.with_name(f".{record.id}.{os.getpid()}.tmp")
-            temporary.write_text(json.dumps(record.to_json()), encoding="utf-8")
-            temporary.replace(path)
+            write_atomically(path, json.dumps(record.to_json()))
 
     def remove(self, task_id: str) -> None:
         """Delete the task's file and its workspace (`{id}.files`), if there are any."""

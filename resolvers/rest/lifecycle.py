@@ -12,7 +12,6 @@ as JSON under camelCase names. Uploaded artifacts are kept beside the store
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -22,6 +21,7 @@ from pydantic import Field
 from pydantic.alias_generators import to_camel
 
 from kg import lifecycle
+from kg.atomic import write_atomically
 from kg.errors import LifecycleError
 from kg.lifecycle.graph import now_millis
 from resolvers.rest.context import ServicesDep
@@ -342,9 +342,7 @@ async def upload_artifact(
             best=best,
         )
         target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as temporary:
-            temporary.write(content)
-        Path(temporary.name).replace(target)
+        write_atomically(target, content)
         return found
 
     return camel(await run_in_worker(keep))
