@@ -292,10 +292,21 @@ def _schema_org_view(store: ModelStore, models: int) -> Iterator[Triple]:
     head, where, body = sparql.partition("\nWHERE {")
     assert where, "schema_org.rq has no `WHERE {` line"
     found = (row["model"] for row in store.select("SELECT ?model WHERE { ?model a mkg:Model }"))
-    while page := [str(m) for m in islice(found, models) if isinstance(m, NamedNode)]:
-        result = store.query(f"{head}{where} VALUES ?model {{ {' '.join(page)} }}{body}")
-        assert isinstance(result, QueryTriples)
-        yield from result
+    blank = False  # a model without an IRI (a SPARQL update can make one): VALUES cannot name it
+    while page := list(islice(found, models)):
+        named = [str(m) for m in page if isinstance(m, NamedNode)]
+        blank = blank or len(named) < len(page)
+        if named:
+            yield from _triples(
+                store.query(f"{head}{where} VALUES ?model {{ {' '.join(named)} }}{body}")
+            )
+    if blank:
+        yield from _triples(store.query(f"{head}{where} FILTER(isBlank(?model)){body}"))
+
+
+def _triples(result: object) -> QueryTriples:
+    assert isinstance(result, QueryTriples)
+    return result
 
 
 def _subject_batches(lines: Iterable[bytes], subjects: int) -> Iterator[list[bytes]]:
