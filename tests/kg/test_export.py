@@ -16,6 +16,7 @@ import rdflib
 from pyoxigraph import (
     CanonicalizationAlgorithm,
     Dataset,
+    Literal,
     Quad,
     QueryTriples,
     RdfFormat,
@@ -32,6 +33,8 @@ from tests.conftest import corpus_folder
 
 MODELS = ("openai-community/gpt2", "google-bert/bert-base-uncased")
 HF = "https://huggingface.co/"
+HOSTILE_NAME = 'no IRI,\n a "name" \u2028 of\t\u00e9 \U0001f600 <b>'
+"""A name that needs escaping in N-Triples and in JSON."""
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +105,7 @@ def store_with_a_blank_dataset(store_path: str, tmp_path_factory: pytest.TempPat
         store.update(
             f"INSERT DATA {{ GRAPH <urn:extra> {{ <{HF}openai-community/gpt2> mkg:trainedOn "
             '_:d . _:d schema:name "a private dataset" . '
-            '_:m a mkg:Model ; schema:name "a model with no IRI" } }'
+            f"_:m a mkg:Model ; schema:name {Literal(HOSTILE_NAME)} }} }}"
         )
     return path
 
@@ -125,6 +128,7 @@ def test_jsonld_compacted_in_batches_is_the_schema_org_view_each_node_once(
     assert len(ids) == len(set(ids))  # every node once, in one piece
     assert [i.startswith("_:") for i in ids][-3:] == [False, True, True]  # blank nodes last
     assert ids[:-2] == sorted(ids[:-2])
+    assert HOSTILE_NAME in [node.get("schema:name") for node in document["@graph"]]
     found = rdflib.Graph().parse(data=written.getvalue(), format="json-ld")
     assert isomorphic(found, expected)
     private = rdflib.Literal("a private dataset")
