@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 
@@ -116,6 +117,17 @@ def plan_source(source: ModelSource, ids: IriMinter) -> SourcePlan:
     return SourcePlan(model_iri, model_key, ids.graph_iri(model_key), digest, file_digests)
 
 
+def _json_object_or_none(path: Path | None) -> dict[str, Any] | None:
+    """The JSON object in `path`, or None when there is no such file or it cannot be read as
+    one (the caller reads it again where that is an error, to raise it)."""
+    if path is None:
+        return None
+    try:
+        return read_json_object(path)
+    except (OSError, ValueError):  # as `detect_library` reads a marker file: no keys
+        return None
+
+
 def read_source_with_quads(
     source: ModelSource,
     ids: IriMinter,
@@ -147,9 +159,12 @@ def read_source_with_quads(
         draft.add_value(model_iri, MKG.hubId, source.hub_id)
     if source.revision:
         draft.add_value(model_iri, MKG.revision, source.revision)
-    library = detect_library(files)
+    config = _json_object_or_none(files.get("config.json"))
+    known = {"config.json": frozenset(config or ())} if "config.json" in files else None
+    library = detect_library(files, known)
     if "config.json" in files and not owns_config_json(library):
-        config = read_json_object(files["config.json"])
+        if config is None:
+            config = read_json_object(files["config.json"])  # its error, naming the file
         read_config(draft, config)
         # kept as written (canonical JSON), so sizes can be computed without the files
         canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -132,11 +132,15 @@ def is_marker_name(name: str) -> bool:
     return any(m.names_match(name) for lib in known_libraries() for m in lib.markers)
 
 
-def detect_library(files: Mapping[str, Path]) -> Library | None:
+def detect_library(
+    files: Mapping[str, Path], keys: Mapping[str, frozenset[str]] | None = None
+) -> Library | None:
     """The library whose highest-ranked marker matches `files` (names relative to the folder);
-    None when no marker matches (a folder with only a model card)."""
+    None when no marker matches (a folder with only a model card). `keys` gives the top-level
+    keys of files the caller has parsed already (`_top_level_keys`' answer), so a marker's key
+    is looked up without reading them again."""
     best: tuple[int, Library] | None = None
-    keys_of: dict[str, frozenset[str]] = {}
+    keys_of: dict[str, frozenset[str]] = dict(keys or {})
     for library in known_libraries():
         for marker in library.markers:
             if best is not None and marker.rank <= best[0]:
