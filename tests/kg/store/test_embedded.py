@@ -37,8 +37,9 @@ from kg.ingest.pipeline import ingest
 from kg.ingest.reader import read_source
 from kg.ingest.sources import discover
 from kg.iris import IriMinter
-from kg.store import EmbeddedStore, ModelStore, open_store
+from kg.store import EmbeddedStore, ModelStore, embedded, open_store
 from kg.store.model_graph import ModelGraph
+from ontology.namespaces import MKG
 from tests.conftest import corpus_folder, dump
 
 REPO = Path(__file__).resolve().parents[3]
@@ -348,3 +349,34 @@ def test_ingest_from_the_cli_while_another_process_writes(store: EmbeddedStore) 
     assert cli.stderr.startswith("error:")
     assert "another ModelKG process" in cli.stderr
     assert "Traceback" not in cli.stderr
+
+
+def test_a_long_run_of_writes_is_moved_out_of_memory_now_and_then(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RocksDB keeps transactional writes in memory (its memtables, with the write-ahead log
+    on disk) until a memtable fills; the store flushes them into table files every
+    `FLUSH_AFTER_BYTES` of writes, so a long run (`modelkg reason --full`) holds a bounded
+    amount in memory, and its log holds only what came since the last flush."""
+
+    def log_bytes_after_a_long_run(flush_after: int, folder: Path) -> int:
+        monkeypatch.setattr(embedded, "FLUSH_AFTER_BYTES", flush_after)
+        with open_store(str(folder)) as store:
+            for batch in range(20):
+                quads = [
+                    Quad(NamedNode(f"urn:m{batch}-{i}"), NamedNode("urn:p"), Literal(i), GRAPH)
+                    for i in range(50)
+                ]
+                store.load(quads)
+                store.replace_graphs({NamedNode(f"urn:d{batch}"): quads[:10]}, kind=INFERRED)
+            assert graph_size(store, GRAPH) == 1_000
+            return sum(log.stat().st_size for log in folder.glob("*.log"))
+
+    flushed = log_bytes_after_a_long_run(10_000, tmp_path / "flushed")
+    held = log_bytes_after_a_long_run(10**12, tmp_path / "held")
+
+    assert 0 < flushed < held / 3
+
+
+GRAPH = NamedNode("urn:g")
+INFERRED = MKG.InferredGraph
