@@ -50,6 +50,7 @@ __all__ = [
     "json_kind",
     "parse_json",
     "read_json_object",
+    "read_json_object_or_none",
     "read_json_value",
     "read_text_file",
     "regular_file_size",
@@ -270,6 +271,20 @@ def read_json_object(path: Path, *, limit: int = MAX_METADATA_BYTES) -> dict[str
             expected="a JSON object ({...}) at the top level",
         )
     return value
+
+
+def read_json_object_or_none(path: Path) -> dict[str, Any] | None:
+    """`read_json_object`, or None for a file that cannot be read as a JSON object: for a
+    look that must not fail (which library a folder holds), where the file's own reader
+    raises the error that names it.
+
+    >>> read_json_object_or_none(Path("no/such/config.json")) is None
+    True
+    """
+    try:
+        return read_json_object(path)
+    except (OSError, ValueError):  # an InputError is a ValueError
+        return None
 
 
 def read_json_value(path: Path, *, limit: int = MAX_METADATA_BYTES) -> Any:

@@ -11,14 +11,18 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 
 from kg.ingest.adapter import read_adapter_config
 from kg.ingest.config_json import read_config, read_quantization
 from kg.ingest.draft import ModelDraft, Subject
-from kg.ingest.json_file import read_json_object, read_text_file, regular_file_size
+from kg.ingest.json_file import (
+    read_json_object,
+    read_json_object_or_none,
+    read_text_file,
+    regular_file_size,
+)
 from kg.ingest.libraries.dispatch import owns_config_json, read_library, record_library
 from kg.ingest.libraries.gguf import gguf_digest
 from kg.ingest.libraries.known import detect_library
@@ -117,17 +121,6 @@ def plan_source(source: ModelSource, ids: IriMinter) -> SourcePlan:
     return SourcePlan(model_iri, model_key, ids.graph_iri(model_key), digest, file_digests)
 
 
-def _json_object_or_none(path: Path | None) -> dict[str, Any] | None:
-    """The JSON object in `path`, or None when there is no such file or it cannot be read as
-    one (the caller reads it again where that is an error, to raise it)."""
-    if path is None:
-        return None
-    try:
-        return read_json_object(path)
-    except (OSError, ValueError):  # as `detect_library` reads a marker file: no keys
-        return None
-
-
 def read_source_with_quads(
     source: ModelSource,
     ids: IriMinter,
@@ -159,9 +152,9 @@ def read_source_with_quads(
         draft.add_value(model_iri, MKG.hubId, source.hub_id)
     if source.revision:
         draft.add_value(model_iri, MKG.revision, source.revision)
-    config = _json_object_or_none(files.get("config.json"))
-    known = {"config.json": frozenset(config or ())} if "config.json" in files else None
-    library = detect_library(files, known)
+    config = read_json_object_or_none(files["config.json"]) if "config.json" in files else None
+    # the markers' key check uses this parse (a name not in `files` is never looked up)
+    library = detect_library(files, {"config.json": frozenset(config or ())})
     if "config.json" in files and not owns_config_json(library):
         if config is None:
             config = read_json_object(files["config.json"])  # its error, naming the file

@@ -74,9 +74,9 @@ BULK_CHUNK_QUADS = 900_000
 FLUSH_AFTER_BYTES = 16 * 1024 * 1024
 """Transactional writes between two flushes of RocksDB's memtables (`Store.flush`), counted
 in bytes of update text (a quad `load`ed counts as `LOADED_QUAD_BYTES`). RocksDB flushes a
-memtable only once it is full, and oxigraph's fill slowly, one per index: `modelkg reason
---full` over 10,182 models peaked at 1,213 MB of RSS and still grew (2.9 GB at 100,000);
-flushed every ~1,000 models it stayed at 789 MB, and took no longer (47.9 s against 50.8)."""
+memtable only once it is full, and oxigraph's fill slowly, one per index (pyoxigraph sets no
+RocksDB option for it): `modelkg reason --full` over 10,182 models peaked at 1,275 MB of RSS
+and grew with the store (2.9 GB at 100,000); flushed so, 665 MB, and 52 s instead of 57."""
 
 LOADED_QUAD_BYTES = 120
 """About what one quad weighs as N-Quads text, for `FLUSH_AFTER_BYTES`."""

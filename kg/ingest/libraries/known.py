@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from kg.ingest.json_file import parse_json, read_text_file, regular_file_size
+from kg.ingest.json_file import read_json_object_or_none
 from ontology.files import LIBRARIES_FILE, ONTOLOGY_GRAPH, read_turtle
 from ontology.namespaces import MKG, RDF, RDFS
 
@@ -37,8 +37,6 @@ __all__ = [
     "library_by_id",
     "marker_file_names",
 ]
-
-_MAX_MARKER_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -165,10 +163,4 @@ def _matches(marker: Marker, files: Mapping[str, Path], keys_of: dict[str, froze
 def _top_level_keys(path: Path) -> frozenset[str]:
     """The top-level keys of a JSON object file; none for anything unreadable (its reader
     reports that with the file and line)."""
-    try:
-        if regular_file_size(path) > _MAX_MARKER_BYTES:
-            return frozenset()
-        loaded = parse_json(read_text_file(path), path)
-    except (OSError, ValueError):  # an InputError is a ValueError
-        return frozenset()
-    return frozenset(loaded) if isinstance(loaded, dict) else frozenset()
+    return frozenset(read_json_object_or_none(path) or ())
