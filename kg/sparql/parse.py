@@ -98,12 +98,18 @@ class _Analyzer:
         """Stop V8's threads and the context's loop (left running, they can hold the
         interpreter at exit)."""
         with self._lock:
-            if self._context is None or self._pid != os.getpid():
+            if self._context is None or self._loop is None or self._pid != os.getpid():
                 return  # never started, or a forked child's copy of the parent's
-            self._context.close()
-            if self._loop is not None:
-                self._loop.call_soon_threadsafe(self._loop.stop)
+            context, loop = self._context, self._loop
             self._context = self._loop = None
+
+        async def close() -> None:
+            context.close()
+
+        # closed on the loop it was made on, as it was made: freed from another thread while
+        # V8's own threads still ran, it crashed the process at exit (SIGSEGV, exit code 139)
+        asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
 
 
 def _new_context() -> tuple[asyncio.AbstractEventLoop, Any]:

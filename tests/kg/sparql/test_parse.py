@@ -1,11 +1,14 @@
 """The SPARQL analyzer runs in an embedded V8, whose threads do not survive a fork: a process
-forked after using it gets a clear error at once, never a call that waits forever."""
+forked after using it gets a clear error at once, never a call that waits forever. And a
+program that used it exits as it means to, not with a crash while V8 is torn down."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import multiprocessing
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -73,3 +76,28 @@ def test_the_analyzer_bundle_is_the_one_its_build_recorded() -> None:
     recorded = (ANALYZER_BUNDLE.parent / "VERSIONS.txt").read_text().split()
 
     assert recorded[-1] == hashlib.sha256(ANALYZER_BUNDLE.read_bytes()).hexdigest()
+
+
+EXITS = {
+    "parsed on the main thread": "parse_query('ASK { ?s ?p ?o }')",
+    "parsed from a thread": (
+        "import threading\n"
+        "t = threading.Thread(target=parse_query, args=('ASK {}',)); t.start(); t.join()"
+    ),
+    "parsed inside an event loop": (
+        "import asyncio\nasync def main():\n    parse_query('ASK {}')\nasyncio.run(main())"
+    ),
+}
+
+
+@pytest.mark.parametrize("program", EXITS.values(), ids=EXITS.keys())
+def test_a_program_that_parsed_a_query_exits_with_its_own_status(program: str) -> None:
+    """A script using `kg` (or any `modelkg` command) ends with exit code 0: freeing V8's
+    context from another thread than the one it was made on crashed it at exit (139)."""
+    script = f"from kg.sparql.parse import parse_query\n{program}\nprint('done')"
+    for _ in range(3):  # the crash came at teardown, every time but not always at once
+        finished = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+        )
+
+        assert (finished.returncode, finished.stdout) == (0, "done\n"), finished.stderr
